@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "otto",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "otto", targets: ["otto"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // C libraries: one system-library module per library, each imported by exactly one adapter.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        .target(name: "OttoCore"),
+        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML"]),
+        .target(name: "OttoPlan", dependencies: ["OttoCore"]),
+        .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "OttoHTTP", dependencies: ["CCurl"]),
+        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP"]),
+        .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
+        .target(name: "OttoTestSupport", dependencies: ["OttoCore"], path: "Tests/Support"),
+        .executableTarget(name: "otto", dependencies: [
+            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoProviders", "OttoEngine",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
+        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore"]),
+        .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
+        .testTarget(name: "OttoStateTests", dependencies: ["OttoState", "OttoPlan", "OttoCore"]),
+        .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP"]),
+        .testTarget(name: "OttoProvidersTests", dependencies: ["OttoProviders", "OttoHTTP", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoEngineTests", dependencies: ["OttoEngine", "OttoPlan", "OttoState", "OttoConfig", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestSupport"]),
+    ]
+)

@@ -1,0 +1,2 @@
+/// Refresh, plan and apply orchestration.
+public enum OttoEngineModule {}

@@ -1,0 +1,2 @@
+/// HTTP client on libcurl.
+public enum OttoHTTPModule {}

@@ -1,0 +1,173 @@
+import Foundation
+import OttoCore
+
+/// What the executor does to one resource.
+public enum Action: String, Sendable, Codable, Hashable, CaseIterable {
+    /// Nothing: what exists matches the configuration.
+    case noop
+    /// Make it: it does not exist.
+    case create
+    /// Change it in place.
+    case update
+    /// Delete and create again (or create first, then delete), because an attribute cannot change in place.
+    case replace
+    /// Delete it: it is in state but no longer in the configuration (or this is a destroy).
+    case delete
+}
+
+/// Order of the two halves of a replace.
+public enum ReplaceOrder: String, Sendable, Codable, Hashable {
+    /// Delete the old one, then create the new one (the default).
+    case deleteThenCreate
+    /// Create the new one, then delete the old one (for kinds that must not be absent).
+    case createThenDelete
+}
+
+/// One attribute's difference.
+public struct AttributeChange: Sendable, Codable, Hashable {
+    /// Attribute name.
+    public var name: String
+    /// What exists (nil: absent).
+    public var before: Value?
+    /// What the configuration wants (nil: absent).
+    public var after: Value?
+    /// True when this difference alone forces a replace.
+    public var forcesReplace: Bool
+
+    /// Creates a change.
+    public init(name: String, before: Value?, after: Value?, forcesReplace: Bool = false) {
+        self.name = name
+        self.before = before
+        self.after = after
+        self.forcesReplace = forcesReplace
+    }
+}
+
+/// The planned action for one resource, with the evidence for it.
+public struct ResourceChange: Sendable, Codable, Hashable {
+    /// The resource.
+    public var address: ResourceAddress
+    /// Provider instance that manages it.
+    public var provider: String
+    /// What to do.
+    public var action: Action
+    /// For `replace`: which half goes first.
+    public var replaceOrder: ReplaceOrder?
+    /// What exists now (observed, or from state without refresh); nil when nothing exists.
+    public var before: ObservedResource?
+    /// The desired resource (references resolved where already known); nil for deletes.
+    public var after: Resource?
+    /// Attribute-level differences.
+    public var changes: [AttributeChange]
+    /// Why, in words: "not in state", "changed outside otto", "no longer in configuration", ...
+    public var reason: String
+    /// Resources that must be handled before this one (for deletes: after it, in reverse).
+    public var dependencies: [ResourceAddress]
+
+    /// Creates a change.
+    public init(address: ResourceAddress, provider: String, action: Action, replaceOrder: ReplaceOrder? = nil,
+                before: ObservedResource?, after: Resource?, changes: [AttributeChange], reason: String,
+                dependencies: [ResourceAddress]) {
+        self.address = address
+        self.provider = provider
+        self.action = action
+        self.replaceOrder = replaceOrder
+        self.before = before
+        self.after = after
+        self.changes = changes
+        self.reason = reason
+        self.dependencies = dependencies
+    }
+}
+
+/// A difference between state and what exists, found by refresh.
+public struct Drift: Sendable, Codable, Hashable {
+    /// The resource.
+    public var address: ResourceAddress
+    /// What state recorded; nil when it was not in state.
+    public var recorded: ObservedResource?
+    /// What exists now; nil when it is gone.
+    public var observed: ObservedResource?
+
+    /// Creates a drift entry.
+    public init(address: ResourceAddress, recorded: ObservedResource?, observed: ObservedResource?) {
+        self.address = address
+        self.recorded = recorded
+        self.observed = observed
+    }
+}
+
+/// What kind of plan this is.
+public enum PlanMode: String, Sendable, Codable, Hashable {
+    /// Converge everything towards the configuration.
+    case normal
+    /// Delete everything otto manages (or the targets).
+    case destroy
+    /// Only bring state up to date with what exists; change nothing.
+    case refreshOnly
+}
+
+/// Options that shape a plan.
+public struct PlanOptions: Sendable, Codable, Hashable {
+    /// Normal, destroy or refresh-only.
+    public var mode: PlanMode
+    /// Limit to these addresses (or prefixes) and what they depend on (for destroy: what depends on them).
+    public var targets: [String]
+    /// Force a replace of these addresses.
+    public var replace: [ResourceAddress]
+    /// Observe what exists first (default). When false, state is trusted as it is.
+    public var refresh: Bool
+
+    /// Creates options; the defaults are a normal plan with refresh.
+    public init(mode: PlanMode = .normal, targets: [String] = [], replace: [ResourceAddress] = [], refresh: Bool = true) {
+        self.mode = mode
+        self.targets = targets
+        self.replace = replace
+        self.refresh = refresh
+    }
+}
+
+/// A plan: one change per resource in scope, bound to the state it was made against.
+public struct Plan: Sendable, Codable {
+    /// Plan file format version.
+    public var formatVersion: Int
+    /// The options it was made with.
+    public var options: PlanOptions
+    /// State lineage (which state) and serial (which version of it) the plan was made against.
+    public var stateLineage: String
+    /// See `stateLineage`.
+    public var stateSerial: Int
+    /// When it was made.
+    public var createdAt: Date
+    /// One change per resource in scope, sorted by address; includes no-ops.
+    public var changes: [ResourceChange]
+    /// What refresh found different from state.
+    public var drift: [Drift]
+
+    /// Creates a plan.
+    public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
+                changes: [ResourceChange], drift: [Drift]) {
+        self.formatVersion = 1
+        self.options = options
+        self.stateLineage = stateLineage
+        self.stateSerial = stateSerial
+        self.createdAt = createdAt
+        self.changes = changes
+        self.drift = drift
+    }
+
+    /// Changes that do something.
+    public var actionable: [ResourceChange] { changes.filter { $0.action != .noop } }
+
+    /// True when applying would change anything (including, for refresh-only, the state).
+    public var hasChanges: Bool {
+        options.mode == .refreshOnly ? !drift.isEmpty : changes.contains { $0.action != .noop }
+    }
+
+    /// How many changes of each action.
+    public var counts: [Action: Int] {
+        var c: [Action: Int] = [:]
+        for ch in changes { c[ch.action, default: 0] += 1 }
+        return c
+    }
+}

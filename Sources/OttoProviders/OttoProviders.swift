@@ -1,0 +1,2 @@
+/// Providers: one folder per provider.
+public enum OttoProvidersModule {}

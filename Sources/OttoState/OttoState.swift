@@ -1,0 +1,2 @@
+/// State stores.
+public enum OttoStateModule {}
