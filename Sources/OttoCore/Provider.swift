@@ -6,14 +6,18 @@ public struct KindSchema: Sendable, Hashable {
     public var forceNew: Set<String>
     /// Attributes the provider fills in (ids, addresses): never compared against the configuration.
     public var computed: Set<String>
+    /// List attributes compared as sets (order does not matter), e.g. the values of a DNS rrset.
+    public var unordered: Set<String>
     /// Replace by creating the new one first, then deleting the old one (default: delete first).
     public var createBeforeDestroy: Bool
 
     /// Creates a schema.
-    public init(kind: String, forceNew: Set<String> = [], computed: Set<String> = [], createBeforeDestroy: Bool = false) {
+    public init(kind: String, forceNew: Set<String> = [], computed: Set<String> = [], unordered: Set<String> = [],
+                createBeforeDestroy: Bool = false) {
         self.kind = kind
         self.forceNew = forceNew
         self.computed = computed
+        self.unordered = unordered
         self.createBeforeDestroy = createBeforeDestroy
     }
 }
