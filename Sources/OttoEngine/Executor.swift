@@ -1,0 +1,270 @@
+import Foundation
+import OttoCore
+import OttoPlan
+import Synchronization
+
+/// Carries out a plan: a walk of its dependency graph with bounded parallelism (global and per provider),
+/// keeping going past failures (dependents are skipped, independent branches finish), deleting in reverse
+/// dependency order, and committing each resource's result to state as it completes.
+public struct Executor: Sendable {
+    /// Provider instances by name.
+    public var providers: [String: any Provider]
+    /// Most actions in flight at once across all providers.
+    public var parallelism: Int
+    /// Where results are committed.
+    public var state: any ApplyStateWriter
+    /// Progress callback; called from any thread.
+    public var onEvent: @Sendable (ApplyEvent) -> Void
+    /// Set it (Ctrl-C) to let in-flight actions finish and start nothing new.
+    public var cancellation: CancellationFlag
+
+    /// Creates an executor.
+    public init(providers: [String: any Provider], parallelism: Int = 10, state: any ApplyStateWriter,
+                cancellation: CancellationFlag = CancellationFlag(), onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }) {
+        self.providers = providers
+        self.parallelism = max(1, parallelism)
+        self.state = state
+        self.cancellation = cancellation
+        self.onEvent = onEvent
+    }
+
+    private struct Node: Sendable {
+        let change: ResourceChange
+        var prerequisites: Int = 0
+        var dependents: [Int] = []
+    }
+
+    /// Applies `plan`. `recorded` is the state the plan's refresh is compared against (for provider names and
+    /// dependencies of refreshed records).
+    public func apply(_ plan: Plan, recorded: [ResourceAddress: ResourceRecord]) async -> ApplySummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var summary = ApplySummary()
+        let writer = StateWriteQueue(writer: state)
+
+        // 1. What refresh found goes to state first (resources gone, attributes changed, existing ones adopted).
+        let byAddress = Dictionary(plan.changes.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        var refreshed: [ResourceRecord] = []
+        var gone: [ResourceAddress] = []
+        for d in plan.drift {
+            guard let now = d.observed else {
+                if recorded[d.address] != nil { gone.append(d.address) }
+                continue
+            }
+            if var rec = recorded[d.address] {
+                rec.providerID = now.providerID
+                rec.attributes = now.attributes
+                refreshed.append(rec)
+            } else if let r = byAddress[d.address]?.after {
+                refreshed.append(ResourceRecord(address: d.address, provider: r.provider, providerID: now.providerID,
+                                                attributes: now.attributes, dependencies: r.dependencies.map(\.address)))
+            }
+        }
+        if !refreshed.isEmpty || !gone.isEmpty {
+            do { try await writer.refreshed(refreshed, removing: gone) } catch {
+                onEvent(.failed(ResourceAddress(kind: "state", name: "refresh"), .update, message: "could not write refreshed state: \(error)"))
+            }
+        }
+
+        // 2. The graph of actionable changes.
+        var nodes = plan.actionable.map { Node(change: $0) }
+        var index: [ResourceAddress: Int] = [:]
+        for (i, n) in nodes.enumerated() { index[n.change.address] = i; summary.actions[n.change.address] = n.change.action }
+        for i in nodes.indices {
+            let c = nodes[i].change
+            for dep in c.dependencies {
+                guard let j = index[dep] else { continue }
+                if c.action == .delete {
+                    // I depend on `dep`: if both go, I go first, so `dep` waits for me.
+                    if nodes[j].change.action == .delete { nodes[j].prerequisites += 1; nodes[i].dependents.append(j) }
+                } else if nodes[j].change.action != .delete {
+                    nodes[i].prerequisites += 1; nodes[j].dependents.append(i)
+                }
+            }
+        }
+
+        // Values of everything known so far, for resolving references at apply time.
+        var values: [ResourceAddress: [String: Value]] = [:]
+        for c in plan.changes { if let b = c.before { values[c.address] = b.attributes } }
+
+        var ready: [String: [Int]] = [:]
+        var readyHead: [String: Int] = [:]
+        var providerOrder: [String] = []
+        func enqueue(_ i: Int) {
+            let p = nodes[i].change.provider
+            if ready[p] == nil { ready[p] = []; readyHead[p] = 0; providerOrder.append(p) }
+            ready[p]!.append(i)
+        }
+        for i in nodes.indices where nodes[i].prerequisites == 0 { enqueue(i) }
+
+        var running = 0
+        var runningPer: [String: Int] = [:]
+        var outcomes = [ApplyOutcome?](repeating: nil, count: nodes.count)
+
+        func skipDependents(of i: Int, root: ResourceAddress) {
+            var stack = nodes[i].dependents
+            while let j = stack.popLast() {
+                guard outcomes[j] == nil else { continue }
+                outcomes[j] = .skipped(because: root)
+                onEvent(.skipped(nodes[j].change.address, nodes[j].change.action, because: root))
+                stack.append(contentsOf: nodes[j].dependents)
+            }
+        }
+
+        await withTaskGroup(of: (Int, Result<ObservedResource?, ExecutionError>, Double).self) { group in
+            func launchReady() {
+                guard !cancellation.isCancelled else { return }
+                var progressed = true
+                while progressed && running < parallelism {
+                    progressed = false
+                    for p in providerOrder where running < parallelism {
+                        let limit = max(1, providers[p]?.concurrencyLimit ?? 1)
+                        while running < parallelism, (runningPer[p] ?? 0) < limit, readyHead[p]! < ready[p]!.count {
+                            let i = ready[p]![readyHead[p]!]
+                            readyHead[p]! += 1
+                            guard outcomes[i] == nil else { continue }
+                            running += 1
+                            runningPer[p, default: 0] += 1
+                            progressed = true
+                            let change = nodes[i].change
+                            let known = values
+                            onEvent(.started(change.address, change.action))
+                            group.addTask {
+                                let t0 = ContinuousClock.now
+                                let result = await execute(change, known: known, writer: writer)
+                                let d = ContinuousClock.now - t0
+                                return (i, result, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                            }
+                        }
+                    }
+                }
+            }
+            launchReady()
+            while let (i, result, seconds) = await group.next() {
+                let change = nodes[i].change
+                running -= 1
+                runningPer[change.provider, default: 1] -= 1
+                switch result {
+                case .success(let observed):
+                    outcomes[i] = .succeeded
+                    if let observed { values[change.address] = observed.attributes } else { values[change.address] = nil }
+                    onEvent(.finished(change.address, change.action, seconds: seconds))
+                    for j in nodes[i].dependents {
+                        nodes[j].prerequisites -= 1
+                        if nodes[j].prerequisites == 0 && outcomes[j] == nil { enqueue(j) }
+                    }
+                case .failure(let error):
+                    outcomes[i] = .failed(error.message)
+                    onEvent(.failed(change.address, change.action, message: error.message))
+                    skipDependents(of: i, root: change.address)
+                }
+                launchReady()
+            }
+        }
+
+        for (i, n) in nodes.enumerated() {
+            if let o = outcomes[i] { summary.outcomes[n.change.address] = o; continue }
+            summary.outcomes[n.change.address] = .interrupted
+            onEvent(.interrupted(n.change.address, n.change.action))
+        }
+        summary.interrupted = cancellation.isCancelled
+        let elapsed = clock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let w = writer.time.withLock { $0 }
+        summary.stateWriteSeconds = Double(w.components.seconds) + Double(w.components.attoseconds) / 1e18
+        return summary
+    }
+
+    /// One action: provider calls, then the state write. Returns what now exists (nil after a delete).
+    private func execute(_ change: ResourceChange, known: [ResourceAddress: [String: Value]],
+                         writer: StateWriteQueue) async -> Result<ObservedResource?, ExecutionError> {
+        guard let provider = providers[change.provider] else {
+            return .failure(ExecutionError("no provider named `\(change.provider)` is configured (inventory/)"))
+        }
+        do {
+            switch change.action {
+            case .noop:
+                return .success(change.before)
+            case .delete:
+                try await provider.delete(change.address, current: change.before!)
+                try await writer.deleted(change.address)
+                return .success(nil)
+            case .create, .update, .replace:
+                var resource = change.after!
+                var unresolved: [String] = []
+                resource.attributes = resource.attributes.mapValues { v in
+                    v.resolving { ref in
+                        let found = known[ref.address]?[ref.attribute]
+                        if found == nil { unresolved.append(ref.description) }
+                        return found
+                    }
+                }
+                if !unresolved.isEmpty {
+                    return .failure(ExecutionError("cannot resolve \(unresolved.joined(separator: ", ")): the referenced resource has no such attribute"))
+                }
+                let observed: ObservedResource
+                switch change.action {
+                case .create:
+                    observed = try await provider.create(resource)
+                case .update:
+                    observed = try await provider.update(resource, current: change.before!, changed: change.changes.map(\.name))
+                default:
+                    if change.replaceOrder == .createThenDelete {
+                        observed = try await provider.create(resource)
+                        try await writer.applied(record(resource, observed))
+                        do { try await provider.delete(change.address, current: change.before!) } catch {
+                            return .failure(ExecutionError("the replacement was created, but deleting the old one (\(change.before!.providerID)) failed: \(message(error))"))
+                        }
+                        return .success(observed)
+                    }
+                    try await provider.delete(change.address, current: change.before!)
+                    try await writer.deleted(change.address)
+                    observed = try await provider.create(resource)
+                }
+                try await writer.applied(record(resource, observed))
+                return .success(observed)
+            }
+        } catch {
+            return .failure(ExecutionError(message(error)))
+        }
+    }
+
+    private func record(_ r: Resource, _ o: ObservedResource) -> ResourceRecord {
+        ResourceRecord(address: r.address, provider: r.provider, providerID: o.providerID, attributes: o.attributes,
+                       dependencies: r.dependencies.map(\.address))
+    }
+
+    private func message(_ error: any Error) -> String { String(describing: error) }
+}
+
+/// A failed action's message (the provider's own words).
+struct ExecutionError: Error, Sendable {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Serialises state writes on one queue off the cooperative pool and measures the time they take.
+final class StateWriteQueue: Sendable {
+    let writer: any ApplyStateWriter
+    /// Total time spent in state writes.
+    let time = Mutex<Duration>(.zero)
+    let pool = OffPool(label: "otto.state-writes")
+
+    init(writer: any ApplyStateWriter) {
+        self.writer = writer
+    }
+
+    private func timed(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await pool.run { [self] in
+            let t0 = ContinuousClock.now
+            defer { let d = ContinuousClock.now - t0; time.withLock { $0 += d } }
+            try body()
+        }
+    }
+
+    func applied(_ r: ResourceRecord) async throws { let w = writer; try await timed { try w.recordApplied(r) } }
+    func deleted(_ a: ResourceAddress) async throws { let w = writer; try await timed { try w.recordDeleted(a) } }
+    func refreshed(_ r: [ResourceRecord], removing: [ResourceAddress]) async throws {
+        let w = writer; try await timed { try w.recordRefreshed(r, removing: removing) }
+    }
+}

@@ -1,0 +1,212 @@
+import OttoCore
+
+/// Everything the planner looks at. It does no I/O: the engine gathers this first.
+public struct PlannerInput: Sendable {
+    /// Resources the configuration wants.
+    public var desired: [Resource]
+    /// What the state remembers, by address.
+    public var state: [ResourceAddress: ResourceRecord]
+    /// What exists now, by address (a missing key: it does not exist). Nil when refresh is off: state is trusted.
+    public var observed: [ResourceAddress: ObservedResource]?
+    /// Schemas by `SchemaKey(provider:kind:)`.
+    public var schemas: [SchemaKey: KindSchema]
+    /// Plan options.
+    public var options: PlanOptions
+    /// Lineage of the state read.
+    public var stateLineage: String
+    /// Serial of the state read.
+    public var stateSerial: Int
+
+    /// Creates an input.
+    public init(desired: [Resource], state: [ResourceAddress: ResourceRecord], observed: [ResourceAddress: ObservedResource]?,
+                schemas: [SchemaKey: KindSchema], options: PlanOptions, stateLineage: String, stateSerial: Int) {
+        self.desired = desired
+        self.state = state
+        self.observed = observed
+        self.schemas = schemas
+        self.options = options
+        self.stateLineage = stateLineage
+        self.stateSerial = stateSerial
+    }
+}
+
+/// Identifies a kind's schema within one provider instance.
+public struct SchemaKey: Sendable, Hashable {
+    /// Provider instance name.
+    public var provider: String
+    /// Resource kind.
+    public var kind: String
+    /// Creates a key.
+    public init(provider: String, kind: String) { self.provider = provider; self.kind = kind }
+}
+
+/// The planner refused to plan; each diagnostic says why and where.
+public struct PlanError: Error, Sendable, CustomStringConvertible {
+    /// The reasons.
+    public var diagnostics: [Diagnostic]
+    /// Creates the error.
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// The pure planner: desired × state × observed → Plan.
+public enum Planner {
+    /// Computes the plan. Throws when a lifecycle rule forbids it, a target or replace address matches nothing,
+    /// a resource has no schema, or the dependencies form a cycle.
+    public static func plan(_ input: PlannerInput) throws(PlanError) -> Plan {
+        var problems = DiagnosticBag()
+        let desired = Dictionary(input.desired.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        let graph = DependencyGraph(input.desired)
+        let order: [ResourceAddress]
+        do { order = try graph.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
+
+        for r in input.desired where input.schemas[SchemaKey(provider: r.provider, kind: r.kind)] == nil {
+            problems.error(r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/")
+        }
+        for a in input.options.replace where desired[a] == nil {
+            problems.error(nil, "--replace \(a): no such resource in the configuration")
+        }
+        let scope = Self.scope(input, graph: graph, problems: &problems)
+        if problems.hasErrors { throw PlanError(problems.all) }
+
+        func current(_ a: ResourceAddress) -> ObservedResource? {
+            if let observed = input.observed { return observed[a] }
+            return input.state[a]?.observed
+        }
+
+        var drift: [Drift] = []
+        if let observed = input.observed {
+            for a in scope.sorted() {
+                let recorded = input.state[a]?.observed
+                let now = observed[a]
+                if recorded != now, recorded != nil || now != nil { drift.append(Drift(address: a, recorded: recorded, observed: now)) }
+            }
+        }
+
+        var changes: [ResourceAddress: ResourceChange] = [:]
+        let mode = input.options.mode
+        let replaceSet = Set(input.options.replace)
+
+        if mode == .normal {
+            for a in order where scope.contains(a) {
+                let r = desired[a]!
+                let schema = input.schemas[SchemaKey(provider: r.provider, kind: r.kind)]!
+                var resolved = r
+                resolved.attributes = r.attributes.mapValues { v in
+                    v.resolving { ref in
+                        if let planned = changes[ref.address], planned.action == .create || planned.action == .replace { return .unknown }
+                        return current(ref.address)?.attributes[ref.attribute]
+                    }
+                }
+                let change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
+                                  forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
+                if r.lifecycle.preventDestroy && (change.action == .replace) {
+                    problems.error(r.location, "\(a) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
+                }
+                changes[a] = change
+            }
+        }
+
+        // Resources in state that leave the configuration (or everything, for destroy).
+        if mode != .refreshOnly {
+            for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desired[a] == nil) {
+                guard let cur = current(a) else { continue }  // already gone: refresh removes it from state
+                if mode == .destroy, let r = desired[a], r.lifecycle.preventDestroy {
+                    problems.error(r.location, "\(a) has prevent_destroy set and cannot be destroyed; remove prevent_destroy first or leave it out with --target")
+                    continue
+                }
+                changes[a] = ResourceChange(address: a, provider: record.provider, action: .delete, before: cur, after: nil,
+                                            changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
+                                            reason: mode == .destroy ? "destroy requested" : "no longer in configuration",
+                                            dependencies: record.dependencies)
+            }
+        }
+        if problems.hasErrors { throw PlanError(problems.all) }
+
+        return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
+                    changes: changes.values.sorted { $0.address < $1.address }, drift: drift)
+    }
+
+    /// Plans one desired resource against what exists.
+    static func plan(resource r: Resource, schema: KindSchema, current: ObservedResource?, recorded: ResourceRecord?,
+                     forceReplace: Bool, refreshed: Bool) -> ResourceChange {
+        let deps = r.dependencies.map(\.address)
+        let order: ReplaceOrder = (r.lifecycle.createBeforeDestroy ?? schema.createBeforeDestroy) ? .createThenDelete : .deleteThenCreate
+        guard let current else {
+            let reason = recorded != nil ? "in state but no longer exists (deleted outside otto)" : "does not exist yet"
+            return ResourceChange(address: r.address, provider: r.provider, action: .create, before: nil, after: r,
+                                  changes: r.attributes.keys.sorted().map { AttributeChange(name: $0, before: nil, after: r.attributes[$0]) },
+                                  reason: reason, dependencies: deps)
+        }
+        let ignored = Set(r.lifecycle.ignoreChanges).union(schema.computed)
+        var diffs: [AttributeChange] = []
+        for name in r.attributes.keys.sorted() where !ignored.contains(name) {
+            let want = r.attributes[name]!
+            let have = current.attributes[name]
+            if !same(want, have, unordered: schema.unordered.contains(name)) {
+                diffs.append(AttributeChange(name: name, before: have, after: want, forcesReplace: schema.forceNew.contains(name)))
+            }
+        }
+        if forceReplace {
+            return ResourceChange(address: r.address, provider: r.provider, action: .replace, replaceOrder: order, before: current,
+                                  after: r, changes: diffs, reason: "replacement requested with --replace", dependencies: deps)
+        }
+        if let forcing = diffs.first(where: \.forcesReplace) {
+            return ResourceChange(address: r.address, provider: r.provider, action: .replace, replaceOrder: order, before: current,
+                                  after: r, changes: diffs, reason: "`\(forcing.name)` cannot change in place (forces replacement)",
+                                  dependencies: deps)
+        }
+        if diffs.isEmpty {
+            let reason = recorded == nil ? "exists already; adopted into state" : "up to date"
+            return ResourceChange(address: r.address, provider: r.provider, action: .noop, before: current, after: r,
+                                  changes: [], reason: reason, dependencies: deps)
+        }
+        // Drift: the configuration still says what state recorded, but what exists differs.
+        let driftedNames = diffs.filter { d in
+            guard refreshed, let rec = recorded?.attributes[d.name] else { return false }
+            return same(rec, d.after, unordered: schema.unordered.contains(d.name))
+        }.map(\.name)
+        let reason: String
+        if recorded == nil {
+            reason = "exists but differs from the configuration (adopting): " + diffs.map(\.name).joined(separator: ", ")
+        } else if driftedNames.count == diffs.count {
+            reason = "changed outside otto (drift): " + driftedNames.joined(separator: ", ")
+        } else {
+            reason = "configuration changed: " + diffs.map(\.name).joined(separator: ", ")
+        }
+        return ResourceChange(address: r.address, provider: r.provider, action: .update, before: current, after: r,
+                              changes: diffs, reason: reason, dependencies: deps)
+    }
+
+    /// Equality for planning: unknown never equals anything; unordered lists compare as multisets.
+    static func same(_ a: Value?, _ b: Value?, unordered: Bool) -> Bool {
+        guard let a, let b else { return a == nil && b == nil }
+        if !a.isFullyKnown || !b.isFullyKnown { return false }
+        if unordered, case .list(let la) = a, case .list(let lb) = b {
+            return la.count == lb.count && la.map(\.description).sorted() == lb.map(\.description).sorted()
+        }
+        if case .int(let i) = a, case .double(let d) = b { return Double(i) == d }
+        if case .double(let d) = a, case .int(let i) = b { return Double(i) == d }
+        return a == b
+    }
+
+    /// The addresses the plan covers: everything, or the targets plus what they need
+    /// (for destroy: the targets plus what depends on them).
+    static func scope(_ input: PlannerInput, graph: DependencyGraph, problems: inout DiagnosticBag) -> Set<ResourceAddress> {
+        let all = Set(input.desired.map(\.address)).union(input.state.keys)
+        guard !input.options.targets.isEmpty else { return all }
+        var matched = Set<ResourceAddress>()
+        for t in input.options.targets {
+            let hits = all.filter { $0.matches(t) }
+            if hits.isEmpty { problems.error(nil, "--target \(t): matches no resource in the configuration or the state") }
+            matched.formUnion(hits)
+        }
+        if input.options.mode == .destroy {
+            // What depends on a target must go first; use recorded dependencies too (resources that left the config).
+            let stateGraph = DependencyGraph(nodes: Array(all), edges: input.state.values.flatMap { r in r.dependencies.map { (r.address, $0, nil) } }
+                                             + graph.edges.map { ($0.from, $0.to, $0.location) })
+            return stateGraph.closure(dependentsOf: matched)
+        }
+        return graph.closure(dependenciesOf: matched).union(matched)
+    }
+}

@@ -1,2 +1,0 @@
-/// Shared helpers for tests: a recording provider and process helpers.
-public enum OttoTestSupportModule {}
