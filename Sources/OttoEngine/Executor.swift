@@ -119,7 +119,7 @@ public struct Executor: Sendable {
                     progressed = false
                     for p in providerOrder where running < parallelism {
                         let limit = max(1, providers[p]?.concurrencyLimit ?? 1)
-                        while running < parallelism, (runningPer[p] ?? 0) < limit, readyHead[p]! < ready[p]!.count {
+                        while !cancellation.isCancelled, running < parallelism, (runningPer[p] ?? 0) < limit, readyHead[p]! < ready[p]!.count {
                             let i = ready[p]![readyHead[p]!]
                             readyHead[p]! += 1
                             guard outcomes[i] == nil else { continue }

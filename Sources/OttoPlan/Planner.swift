@@ -92,10 +92,12 @@ public enum Planner {
                 let r = desired[a]!
                 let schema = input.schemas[SchemaKey(provider: r.provider, kind: r.kind)]!
                 var resolved = r
+                // Known values are substituted now; the rest stay references, resolved by the executor at apply time
+                // (and compare as "known after apply").
                 resolved.attributes = r.attributes.mapValues { v in
                     v.resolving { ref in
-                        if let planned = changes[ref.address], planned.action == .create || planned.action == .replace { return .unknown }
-                        return current(ref.address)?.attributes[ref.attribute]
+                        if let planned = changes[ref.address], planned.action == .create || planned.action == .replace { return .ref(ref) }
+                        return current(ref.address)?.attributes[ref.attribute] ?? .ref(ref)
                     }
                 }
                 let change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],

@@ -1,0 +1,169 @@
+import OttoCore
+import OttoEngine
+import OttoPlan
+import OttoTestSupport
+import Synchronization
+import Testing
+
+extension MemoryStateWriter: ApplyStateWriter {
+    public func recordApplied(_ record: ResourceRecord) throws { put(record) }
+    public func recordDeleted(_ address: ResourceAddress) throws { remove(address) }
+    public func recordRefreshed(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+        records.forEach(put)
+        removing.forEach(remove)
+    }
+}
+
+private let schemas = [KindSchema(kind: "zone"), KindSchema(kind: "record", forceNew: ["name"]),
+                       KindSchema(kind: "machine", computed: ["ip"])]
+
+private func res(_ a: ResourceAddress, _ attrs: [String: Value] = [:], deps: [ResourceAddress] = [], provider: String = "rec") -> Resource {
+    Resource(address: a, provider: provider, attributes: attrs.isEmpty ? ["name": .string(a.name)] : attrs,
+             dependencies: deps.map { Dependency($0) })
+}
+
+/// Collects events in order.
+final class EventLog: Sendable {
+    let events = Mutex<[String]>([])
+    func add(_ e: ApplyEvent) {
+        let line: String
+        switch e {
+        case .started(let a, let act): line = "start \(act) \(a)"
+        case .finished(let a, let act, _): line = "done \(act) \(a)"
+        case .failed(let a, let act, let m): line = "fail \(act) \(a) \(m)"
+        case .skipped(let a, let act, let b): line = "skip \(act) \(a) \(b)"
+        case .interrupted(let a, let act): line = "interrupted \(act) \(a)"
+        }
+        events.withLock { $0.append(line) }
+    }
+    var all: [String] { events.withLock { $0 } }
+    func index(_ prefix: String) -> Int? { all.firstIndex { $0.hasPrefix(prefix) } }
+}
+
+private func run(_ desired: [Resource], provider: RecordingProvider, state: MemoryStateWriter,
+                 options: PlanOptions = PlanOptions(), parallelism: Int = 10, cancel: CancellationFlag = CancellationFlag(),
+                 extra: [String: any Provider] = [:]) async throws -> (ApplySummary, EventLog, Plan) {
+    var providers: [String: any Provider] = [provider.name: provider]
+    providers.merge(extra) { a, _ in a }
+    let engine = Engine(providers: providers)
+    let plan = try await engine.plan(desired: desired, state: state.records, lineage: "L", serial: 0, options: options)
+    let log = EventLog()
+    let ex = Executor(providers: providers, parallelism: parallelism, state: state, cancellation: cancel, onEvent: log.add)
+    return (await ex.apply(plan, recorded: state.records), log, plan)
+}
+
+@Suite struct ExecutorTests {
+    @Test func appliesInDependencyOrderAndRecordsState() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        let st = MemoryStateWriter()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"]), res("record.z.b", deps: ["zone.z"])]
+        let (s, log, _) = try await run(desired, provider: p, state: st)
+        #expect(s.ok && s.count(.create) == 3)
+        #expect(log.index("done create zone.z")! < log.index("start create record.z.a")!)
+        #expect(Set(st.records.keys) == ["zone.z", "record.z.a", "record.z.b"])
+        #expect(st.records["record.z.a"]?.dependencies == ["zone.z"])
+        // Converged: the next plan is all no-ops.
+        let plan = try await Engine(providers: ["rec": p]).plan(desired: desired, state: st.records, lineage: "L", serial: 1, options: PlanOptions())
+        #expect(!plan.hasChanges)
+    }
+
+    @Test func boundsGlobalParallelism() async throws {
+        let p = RecordingProvider(concurrencyLimit: 100, schemas: schemas, delay: .milliseconds(20))
+        let desired = (0..<40).map { res(ResourceAddress(kind: "record", name: "r\($0)")) }
+        let (s, _, _) = try await run(desired, provider: p, state: MemoryStateWriter(), parallelism: 4)
+        #expect(s.count(.create) == 40)
+        #expect(p.maxInFlight == 4)
+    }
+
+    @Test func boundsPerProviderConcurrency() async throws {
+        let slow = RecordingProvider(name: "slow", concurrencyLimit: 2, schemas: schemas, delay: .milliseconds(20))
+        let fast = RecordingProvider(name: "rec", concurrencyLimit: 50, schemas: schemas, delay: .milliseconds(20))
+        let desired = (0..<12).map { res(ResourceAddress(kind: "record", name: "s\($0)"), provider: "slow") }
+            + (0..<12).map { res(ResourceAddress(kind: "record", name: "f\($0)")) }
+        let (s, _, _) = try await run(desired, provider: fast, state: MemoryStateWriter(), parallelism: 10, extra: ["slow": slow])
+        #expect(s.count(.create) == 24)
+        #expect(slow.maxInFlight == 2)
+        #expect(fast.maxInFlight > 2 && fast.maxInFlight <= 10)
+    }
+
+    @Test func keepsGoingPastFailureAndSkipsDependents() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        p.fail("zone.bad", "quota exceeded")
+        let st = MemoryStateWriter()
+        let desired = [res("zone.bad"), res("record.bad.a", deps: ["zone.bad"]), res("record.bad.b", deps: ["record.bad.a"]),
+                       res("zone.good"), res("record.good.a", deps: ["zone.good"])]
+        let (s, log, _) = try await run(desired, provider: p, state: st)
+        #expect(s.failed == 1 && s.skipped == 2 && s.count(.create) == 2)
+        #expect(s.outcomes["record.bad.b"] == .skipped(because: "zone.bad"))
+        #expect(log.all.contains { $0.hasPrefix("fail create zone.bad") && $0.contains("quota exceeded") })
+        #expect(Set(st.records.keys) == ["zone.good", "record.good.a"])
+        #expect(!p.calls.contains { $0.target.hasPrefix("record.bad") })
+    }
+
+    @Test func destroysInReverseDependencyOrder() async throws {
+        let p = RecordingProvider(schemas: schemas, delay: .milliseconds(2))
+        let st = MemoryStateWriter()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"]), res("record.z.b", deps: ["record.z.a"])]
+        _ = try await run(desired, provider: p, state: st)
+        let (s, log, _) = try await run(desired, provider: p, state: st, options: PlanOptions(mode: .destroy))
+        #expect(s.count(.delete) == 3)
+        #expect(log.index("done delete record.z.b")! < log.index("start delete record.z.a")!)
+        #expect(log.index("done delete record.z.a")! < log.index("start delete zone.z")!)
+        #expect(st.records.isEmpty && p.cloud.isEmpty)
+    }
+
+    @Test func failedDeleteKeepsWhatItNeeds() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        let st = MemoryStateWriter()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"])]
+        _ = try await run(desired, provider: p, state: st)
+        p.fail("record.z.a", "locked")
+        let (s, _, _) = try await run(desired, provider: p, state: st, options: PlanOptions(mode: .destroy))
+        #expect(s.failed == 1 && s.skipped == 1)
+        #expect(Set(st.records.keys) == ["zone.z", "record.z.a"])
+    }
+
+    @Test func replaceDeletesThenCreatesAndResolvesReferences() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        let st = MemoryStateWriter()
+        let m: ResourceAddress = "machine.web"
+        let a: ResourceAddress = "record.z.a"
+        let desired = [res(m, ["size": "small"]), res(a, ["name": "a", "values": .list([.ref(.init(m, "ip"))])], deps: [m])]
+        _ = try await run(desired, provider: p, state: st)
+        let firstIP = try #require(st.records[m]?.attributes["ip"])
+        #expect(st.records[a]?.attributes["values"] == .list([firstIP]))
+        let (s, _, plan) = try await run(desired, provider: p, state: st, options: PlanOptions(replace: [m]))
+        #expect(plan.changes.first { $0.address == a }?.action == .update)
+        #expect(s.ok)
+        let newIP = try #require(st.records[m]?.attributes["ip"])
+        #expect(newIP != firstIP)
+        #expect(p.cloud[a]?.attributes["values"] == .list([newIP]))
+        #expect(p.calls.filter { $0.target == m.description }.map(\.op) == ["create", "delete", "create"])
+    }
+
+    @Test func interruptStartsNothingNew() async throws {
+        let p = RecordingProvider(schemas: schemas, delay: .milliseconds(50))
+        let st = MemoryStateWriter()
+        let cancel = CancellationFlag()
+        let desired = (0..<20).map { res(ResourceAddress(kind: "record", name: "r\($0)")) }
+        let engine = Engine(providers: ["rec": p])
+        let plan = try await engine.plan(desired: desired, state: [:], lineage: "L", serial: 0, options: PlanOptions())
+        let ex = Executor(providers: ["rec": p], parallelism: 5, state: st, cancellation: cancel) { e in
+            if case .started = e { cancel.cancel() }
+        }
+        let s = await ex.apply(plan, recorded: [:])
+        #expect(s.interrupted)
+        #expect(s.count(.create) == 1)
+        #expect(s.notStarted == 19)
+        #expect(st.records.count == 1)
+    }
+
+    @Test func refreshRemovesGoneOrphansAndAdopts() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        let st = MemoryStateWriter([ "record.z.gone": ResourceRecord(address: "record.z.gone", provider: "rec", providerID: "x", attributes: [:]) ])
+        p.seed("zone.z", ["name": "z"])
+        let (s, _, plan) = try await run([res("zone.z")], provider: p, state: st)
+        #expect(plan.actionable.isEmpty && s.ok)
+        #expect(Set(st.records.keys) == ["zone.z"])
+    }
+}
