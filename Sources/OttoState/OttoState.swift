@@ -1,2 +1,0 @@
-/// State stores.
-public enum OttoStateModule {}

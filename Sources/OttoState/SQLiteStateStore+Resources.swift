@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+import OttoCore
+
+extension SQLiteStateStore {
+    static let upsertSQL = """
+        INSERT INTO resources (address, kind, provider, provider_id, attributes, dependencies, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (address) DO UPDATE SET kind = excluded.kind, provider = excluded.provider,
+            provider_id = excluded.provider_id, attributes = excluded.attributes,
+            dependencies = excluded.dependencies, updated_at = excluded.updated_at
+        """
+    static let bumpSerialSQL = "UPDATE meta SET serial = serial + 1 WHERE singleton = 1"
+    static let deleteSQL = "DELETE FROM resources WHERE address = ?"
+
+    public func snapshot() throws -> StateSnapshot {
+        try read("read the resources") { db in
+            guard let meta = try Row.fetchOne(db, sql: "SELECT lineage, serial FROM meta WHERE singleton = 1") else {
+                throw OttoError("state.corrupt", "the state database \(path) has no lineage row in `meta`",
+                                causeText: nil)
+            }
+            var records: [ResourceAddress: ResourceRecord] = [:]
+            records.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM resources") ?? 0)
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT address, provider, provider_id, attributes, dependencies FROM resources
+                """)
+            while let row = try rows.next() {
+                let record = try decodeRecord(row)
+                records[record.address] = record
+            }
+            return StateSnapshot(lineage: meta[0], serial: meta[1], records: records)
+        }
+    }
+
+    public func put(_ record: ResourceRecord) throws {
+        let now = Date().timeIntervalSince1970
+        let arguments = try encodeRecord(record, now: now)
+        try write("record \(record.address)") { db in
+            try db.cachedStatement(sql: Self.upsertSQL).execute(arguments: arguments)
+            try db.cachedStatement(sql: Self.bumpSerialSQL).execute()
+        }
+    }
+
+    public func put(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+        guard !records.isEmpty || !removing.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        let encoded = try records.map { try encodeRecord($0, now: now) }
+        try write("record \(records.count) resources") { db in
+            let upsert = try db.cachedStatement(sql: Self.upsertSQL)
+            for arguments in encoded { try upsert.execute(arguments: arguments) }
+            var changed = !records.isEmpty
+            let delete = try db.cachedStatement(sql: Self.deleteSQL)
+            for address in removing {
+                try delete.execute(arguments: [address.description])
+                changed = changed || db.changesCount > 0
+            }
+            if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
+        }
+    }
+
+    public func remove(_ address: ResourceAddress) throws {
+        try write("remove \(address)") { db in
+            try db.cachedStatement(sql: Self.deleteSQL).execute(arguments: [address.description])
+            if db.changesCount > 0 { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
+        }
+    }
+
+    func encodeRecord(_ record: ResourceRecord, now: Double) throws -> StatementArguments {
+        let attributes: String
+        let dependencies: String
+        do {
+            attributes = try ValueJSON.encode(record.attributes)
+            dependencies = ValueJSON.encode(record.dependencies)
+        } catch {
+            throw OttoError("state.write", "cannot encode the attributes of \(record.address) as JSON", cause: error)
+        }
+        return [record.address.description, record.kind, record.provider, record.providerID,
+                attributes, dependencies, now]
+    }
+
+    func decodeRecord(_ row: Row) throws -> ResourceRecord {
+        let text: String = row[0]
+        guard let address = ResourceAddress(parsing: text) else {
+            throw OttoError("state.corrupt", "the state database \(path) holds a row whose address `\(text)` is "
+                            + "not KIND.NAME", causeText: nil)
+        }
+        do {
+            let attributesText: String = row[3]
+            let dependenciesText: String = row[4]
+            let attributes = try ValueJSON.decodeAttributes(attributesText)
+            let dependencies = try ValueJSON.decodeAddresses(dependenciesText)
+            return ResourceRecord(address: address, provider: row[1], providerID: row[2],
+                                  attributes: attributes, dependencies: dependencies)
+        } catch {
+            throw OttoError("state.corrupt", "the state database \(path) holds unreadable JSON for \(address)",
+                            cause: error)
+        }
+    }
+}

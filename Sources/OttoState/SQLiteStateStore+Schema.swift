@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+import OttoCore
+
+extension SQLiteStateStore {
+    /// The schema, one migration per version. Migrations are idempotent (`IF NOT EXISTS`, `OR IGNORE`)
+    /// so that two processes creating the same new state at once both succeed (see `migrate`).
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS meta (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    lineage TEXT NOT NULL,
+                    serial INTEGER NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS resources (
+                    address TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    provider_id TEXT NOT NULL,
+                    attributes TEXT NOT NULL,
+                    dependencies TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS lock (
+                    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+                    id TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    host TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    command TEXT NOT NULL,
+                    since REAL NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    command TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    started REAL NOT NULL,
+                    finished REAL,
+                    outcome TEXT,
+                    summary TEXT
+                );
+                """)
+            try db.execute(sql: "INSERT OR IGNORE INTO meta (singleton, lineage, serial) VALUES (1, ?, 0)",
+                           arguments: [UUID().uuidString.lowercased()])
+        }
+        return migrator
+    }()
+
+    /// Brings the schema up to date. Refuses an SQLite file that holds other tables but no otto state,
+    /// and a state written by a newer otto.
+    static func migrate(_ queue: DatabaseQueue, path: String) throws {
+        let (foreign, superseded) = try queue.read { db -> (Bool, Bool) in
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                """)
+            let foreign = !tables.isEmpty && !tables.contains("meta")
+            let superseded = tables.contains("grdb_migrations") ? try migrator.hasBeenSuperseded(db) : false
+            return (foreign, superseded)
+        }
+        if foreign {
+            throw OttoError("state.open", "\(path) is an SQLite database but not an otto state (it has no `meta` "
+                            + "table); point --state at another file", causeText: nil)
+        }
+        if superseded {
+            throw OttoError("state.open", "\(path) was written by a newer otto (its schema has migrations this "
+                            + "otto does not know); upgrade otto", causeText: nil)
+        }
+        do {
+            try migrator.migrate(queue)
+        } catch {
+            // Another process may have applied the same migration between our check and our write:
+            // the idempotent SQL ran, then recording the migration hit its primary key. Once more sees it applied.
+            try migrator.migrate(queue)
+        }
+    }
+}

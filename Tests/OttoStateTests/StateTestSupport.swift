@@ -1,0 +1,59 @@
+import Foundation
+import OttoCore
+@testable import OttoState
+
+/// A fresh directory under the system temp dir, removed by `cleanup()`.
+struct TempDir {
+    let path: String
+
+    init() throws {
+        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("otto-state-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Runs a program to completion and returns its exit status and standard error.
+@discardableResult
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let data = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+let sqlite3Path = "/usr/bin/sqlite3"
+let hasSQLite3CLI = FileManager.default.isExecutableFile(atPath: sqlite3Path)
+
+/// A record whose attributes hold every `Value` case.
+func recordWithEveryValue(_ name: String) -> ResourceRecord {
+    ResourceRecord(
+        address: ResourceAddress(kind: "dns_record", name: name),
+        provider: "powerdns.main",
+        providerID: "id-\(name)",
+        attributes: [
+            "null": .null,
+            "true": .bool(true),
+            "false": .bool(false),
+            "int": .int(-42),
+            "big": .int(Int.max),
+            "double": .double(1.5),
+            "string": .string("a \"quoted\" line\nwith ünïcödé / slash"),
+            "empty": .string(""),
+            "list": .list([.int(1), .string("two"), .list([.bool(false)])]),
+            "map": .map(["nested": .map(["x": .double(-0.25)]), "ttl": .int(300)]),
+            "ref": .ref(.init(ResourceAddress(kind: "machine", name: "demo.web[0]"), "ipv4")),
+            "unknown": .unknown,
+        ],
+        dependencies: [ResourceAddress(kind: "machine", name: "demo.web[0]"),
+                       ResourceAddress(kind: "dns_zone", name: "demo")])
+}
