@@ -14,4 +14,9 @@ static inline CURLcode otto_curl_getinfo_str(CURL *h, CURLINFO i, char **v) { re
 static inline CURLcode otto_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLMcode otto_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
 static inline CURLSHcode otto_curl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
+
+/* Typed callback setters (Swift cannot pass a C function pointer through the variadic macro). */
+typedef size_t (*otto_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
+static inline CURLcode otto_curl_setopt_writefunction(CURL *h, otto_curl_data_cb fn) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn); }
+static inline CURLcode otto_curl_setopt_headerfunction(CURL *h, otto_curl_data_cb fn) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, fn); }
 #endif

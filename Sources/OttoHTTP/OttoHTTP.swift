@@ -1,2 +1,0 @@
-/// HTTP client on libcurl.
-public enum OttoHTTPModule {}

@@ -1,2 +1,0 @@
-/// Providers: one folder per provider.
-public enum OttoProvidersModule {}

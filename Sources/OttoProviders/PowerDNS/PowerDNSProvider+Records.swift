@@ -1,0 +1,134 @@
+import OttoCore
+import OttoHTTP
+
+extension PowerDNSProvider {
+    /// Where a record lives: its zone, owner name and type.
+    struct RecordKey: Hashable {
+        var zone: String
+        var name: String
+        var type: String
+
+        var providerID: String { "\(zone)|\(name)|\(type)" }
+        var rrsetKey: String { PowerDNSModel.key(name: name, type: type) }
+
+        /// From the attributes, or failing that from a `zone|name|type` providerID.
+        init?(attributes: [String: Value], providerID: String?) {
+            if let zone = attributes["zone"]?.stringValue, let name = attributes["name"]?.stringValue,
+               let type = attributes["type"]?.stringValue {
+                self.init(zone: zone, name: name, type: type)
+                return
+            }
+            let parts = (providerID ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, !parts.contains(where: \.isEmpty) else { return nil }
+            self.init(zone: parts[0], name: parts[1], type: parts[2])
+        }
+
+        init(zone: String, name: String, type: String) {
+            self.zone = PowerDNSModel.fqdn(zone)
+            self.name = PowerDNSModel.fqdn(name)
+            self.type = type.uppercased()
+        }
+    }
+
+    /// One zone detail per zone (it carries every rrset); each request is matched by (name, type).
+    func observeRecords(_ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+        var byZone: [String: [(ResourceAddress, RecordKey)]] = [:]
+        for request in requests {
+            guard let key = RecordKey(attributes: request.attributes, providerID: request.providerID) else {
+                throw OttoError("provider.powerdns.attribute", "\(request.address): needs 'zone', 'name' and 'type' (or a zone|name|type id) to be found")
+            }
+            byZone[key.zone.lowercased(), default: []].append((request.address, key))
+        }
+        let api = self.api
+        let zones = Array(byZone)
+        return try await withThrowingTaskGroup(of: [ResourceAddress: ObservedResource].self) { group in
+            var result: [ResourceAddress: ObservedResource] = [:]
+            var iterator = zones.makeIterator()
+            func addNext() -> Bool {
+                guard let (_, wanted) = iterator.next() else { return false }
+                group.addTask { try await Self.observeRecords(in: wanted[0].1.zone, wanted, api: api) }
+                return true
+            }
+            for _ in 0..<min(8, zones.count) { _ = addNext() }
+            while let found = try await group.next() {
+                result.merge(found) { first, _ in first }
+                _ = addNext()
+            }
+            return result
+        }
+    }
+
+    private static func observeRecords(in zone: String, _ wanted: [(ResourceAddress, RecordKey)], api: PowerDNSAPI) async throws
+        -> [ResourceAddress: ObservedResource] {
+        let detail: PowerDNSModel.Zone
+        do {
+            detail = try await api.send(.get, PowerDNSAPI.zonePath(zone)).decode(PowerDNSModel.Zone.self)
+        } catch let error as HTTPError where error.status == 404 {
+            return [:]  // no zone: none of its records exist
+        } catch {
+            throw api.wrap(error, doing: "read zone \(zone)")
+        }
+        var rrsets: [String: PowerDNSModel.RRSet] = [:]
+        for rrset in detail.rrsets ?? [] { rrsets[rrset.key] = rrset }
+        var result: [ResourceAddress: ObservedResource] = [:]
+        for (address, key) in wanted {
+            guard let rrset = rrsets[key.rrsetKey] else { continue }
+            let observedKey = RecordKey(zone: detail.name, name: rrset.name, type: rrset.type)
+            result[address] = ObservedResource(providerID: observedKey.providerID, attributes: [
+                "zone": .string(detail.name),
+                "name": .string(rrset.name),
+                "type": .string(rrset.type),
+                "ttl": .int(rrset.ttl ?? 0),
+                "records": .list(rrset.contents.map(Value.string)),
+            ])
+        }
+        return result
+    }
+
+    /// REPLACEs the rrset (create and update alike), coalesced with other changes to the same zone.
+    func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
+        let address = resource.address
+        let key = RecordKey(zone: try requireString(resource.attributes, "zone", of: address),
+                            name: try requireString(resource.attributes, "name", of: address),
+                            type: try requireString(resource.attributes, "type", of: address))
+        guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 0 else {
+            throw OttoError("provider.powerdns.attribute", "\(address): attribute 'ttl' must be a non-negative integer")
+        }
+        let contents = try stringList(resource.attributes, "records", of: address).sorted()
+        guard !contents.isEmpty else {
+            throw OttoError("provider.powerdns.attribute", "\(address): attribute 'records' must hold at least one record")
+        }
+        do {
+            try await batcher(for: key.zone).apply(.replace(name: key.name, type: key.type, ttl: ttl, contents: contents))
+        } catch {
+            throw recordError(error, action: action, key: key, address: address)
+        }
+        return ObservedResource(providerID: key.providerID, attributes: [
+            "zone": .string(key.zone), "name": .string(key.name), "type": .string(key.type),
+            "ttl": .int(ttl), "records": .list(contents.map(Value.string)),
+        ])
+    }
+
+    /// DELETEs the rrset; an rrset or zone already gone is fine.
+    func deleteRecord(_ address: ResourceAddress, current: ObservedResource) async throws {
+        guard let key = RecordKey(attributes: current.attributes, providerID: current.providerID) else {
+            throw OttoError("provider.powerdns.attribute", "\(address): cannot tell which rrset to delete (no zone|name|type)")
+        }
+        do {
+            try await batcher(for: key.zone).apply(.delete(name: key.name, type: key.type))
+        } catch let error as HTTPError where error.status == 404 {
+            return  // the zone is gone, and its records with it
+        } catch {
+            throw recordError(error, action: "delete", key: key, address: address)
+        }
+    }
+
+    private func recordError(_ error: any Error, action: String, key: RecordKey, address: ResourceAddress) -> any Error {
+        if let http = error as? HTTPError, http.status == 404 {
+            return OttoError("provider.powerdns.zone_missing",
+                             "\(address): zone \(key.zone) does not exist in PowerDNS; create the dns_zone first",
+                             causeText: http.description)
+        }
+        return api.wrap(error, doing: "\(action) \(key.type) \(key.name) in zone \(key.zone) (\(address))")
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import OttoCore
+import OttoHTTP
+
+/// Manages `dns_zone` and `dns_record` resources through the PowerDNS authoritative server's HTTP API.
+///
+/// Attributes (exactly what the configuration layer produces):
+/// - `dns_zone`: `name` (FQDN with the trailing dot), `kind` (`Native`), `nameservers` (FQDNs, the apex NS rrset).
+///   providerID: the zone id PowerDNS returns.
+/// - `dns_record`: `zone`, `name` (FQDNs), `type`, `ttl` (int), `records` (contents in PowerDNS canonical form).
+///   providerID: `zone|name|type`.
+///
+/// Observation is in bulk (one zone list, one zone detail per zone involved). Record changes for one zone that
+/// arrive concurrently are coalesced into one PATCH (see `PowerDNSZoneBatcher`).
+public final class PowerDNSProvider: Provider {
+    /// The instance name (an inventory `providers:` key).
+    public let name: String
+    /// Most actions run at once.
+    public let concurrencyLimit: Int
+    /// `dns_zone` and `dns_record`.
+    public let schemas: [KindSchema] = [
+        KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], unordered: ["nameservers"]),
+        KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]),
+    ]
+
+    let api: PowerDNSAPI
+    private let batchers = BatcherRegistry()
+
+    /// Creates a provider for the server at `baseURL` (`http://HOST:PORT`, with or without `/api/v1`).
+    public init(name: String, baseURL: String, serverID: String = "localhost", apiKey: String, concurrency: Int = 64,
+                client: HTTPClient) {
+        self.name = name
+        self.concurrencyLimit = max(1, concurrency)
+        self.api = PowerDNSAPI(providerName: name, baseURL: baseURL, serverID: serverID, apiKey: apiKey, client: client)
+    }
+
+    /// PATCH requests sent so far (for logs and tests: shows how well record changes were coalesced).
+    public var patchRequestCount: Int { api.patchCounter.current }
+
+    /// See `Provider.observe`.
+    public func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+        switch kind {
+        case "dns_zone": return try await observeZones(requests)
+        case "dns_record": return try await observeRecords(requests)
+        default: throw unknownKind(kind)
+        }
+    }
+
+    /// See `Provider.create`.
+    public func create(_ resource: Resource) async throws -> ObservedResource {
+        switch resource.kind {
+        case "dns_zone": return try await createZone(resource)
+        case "dns_record": return try await putRecord(resource, action: "create")
+        default: throw unknownKind(resource.kind)
+        }
+    }
+
+    /// See `Provider.update`.
+    public func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
+        switch resource.kind {
+        case "dns_zone": return try await updateZone(resource, current: current)
+        case "dns_record": return try await putRecord(resource, action: "update")
+        default: throw unknownKind(resource.kind)
+        }
+    }
+
+    /// See `Provider.delete`.
+    public func delete(_ address: ResourceAddress, current: ObservedResource) async throws {
+        switch address.kind {
+        case "dns_zone": try await deleteZone(address, current: current)
+        case "dns_record": try await deleteRecord(address, current: current)
+        default: throw unknownKind(address.kind)
+        }
+    }
+
+    /// The batcher for `zone` (one per zone, created on first use).
+    func batcher(for zone: String) -> PowerDNSZoneBatcher {
+        batchers.batcher(for: zone.lowercased()) { PowerDNSZoneBatcher(zone: zone, api: api) }
+    }
+
+    private func unknownKind(_ kind: String) -> OttoError {
+        OttoError("provider.powerdns.kind", "provider '\(name)' (PowerDNS) does not manage resources of kind '\(kind)'; it manages dns_zone and dns_record")
+    }
+}
+
+/// Reads a string attribute or fails with a message naming the resource.
+func requireString(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String {
+    guard let value = attributes[key]?.stringValue, !value.isEmpty else {
+        throw OttoError("provider.powerdns.attribute", "\(address): attribute '\(key)' must be a non-empty string")
+    }
+    return value
+}
+
+/// Reads a list of strings (absent = empty) or fails with a message naming the resource.
+func stringList(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> [String] {
+    guard let value = attributes[key], value != .null else { return [] }
+    guard let list = value.listValue else {
+        throw OttoError("provider.powerdns.attribute", "\(address): attribute '\(key)' must be a list of strings")
+    }
+    return try list.map {
+        guard let text = $0.stringValue else {
+            throw OttoError("provider.powerdns.attribute", "\(address): every element of '\(key)' must be a string, got \($0)")
+        }
+        return text
+    }
+}
+
+/// One batcher per zone.
+///
+/// `@unchecked Sendable`: `batchers` is only touched under `lock`.
+private final class BatcherRegistry: @unchecked Sendable {
+    private let lock = NSLock()
+    private var batchers: [String: PowerDNSZoneBatcher] = [:]
+
+    func batcher(for key: String, make: () -> PowerDNSZoneBatcher) -> PowerDNSZoneBatcher {
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = batchers[key] { return existing }
+        let created = make()
+        batchers[key] = created
+        return created
+    }
+}

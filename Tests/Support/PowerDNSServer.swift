@@ -1,0 +1,125 @@
+import Foundation
+
+/// A real PowerDNS authoritative server (sqlite backend, HTTP API) for one test: a temp directory, a fresh
+/// database from the packaged schema, API and DNS on free loopback ports. `stop()` kills it by PID and
+/// removes the directory.
+public final class PowerDNSServer: Sendable {
+    /// The API's base URL, e.g. `http://127.0.0.1:PORT` (the provider appends `/api/v1/...`).
+    public let apiURL: String
+    /// The API port.
+    public let apiPort: Int
+    /// The DNS (UDP and TCP) port, for `dig @127.0.0.1 -p PORT`.
+    public let dnsPort: Int
+    /// The API key the server accepts.
+    public let apiKey: String
+    /// The server's working directory (config, database, log).
+    public let directory: String
+    /// The server's process id.
+    public let pid: Int32
+
+    /// Where Debian puts the sqlite schema.
+    public static let schemaPaths = [
+        "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql",
+        "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
+    ]
+
+    /// Starts the server and waits (up to 15 s) until its API answers.
+    public init(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))") throws {
+        guard let schema = Self.schemaPaths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw PowerDNSServerError("the PowerDNS sqlite schema is missing; install pdns-backend-sqlite3")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-pdns-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let database = dir + "/pdns.sqlite3"
+        let created = try runProcess(["sqlite3", database], input: try String(contentsOfFile: schema, encoding: .utf8))
+        guard created.status == 0 else { throw PowerDNSServerError("sqlite3 could not create the database: \(created.stderr)") }
+
+        let apiPort = freeLoopbackPort()
+        var dnsPort = freeLoopbackPort(udp: true)
+        while dnsPort == apiPort { dnsPort = freeLoopbackPort(udp: true) }
+        let config = """
+            launch=gsqlite3
+            gsqlite3-database=\(database)
+            api=yes
+            api-key=\(apiKey)
+            webserver=yes
+            webserver-address=127.0.0.1
+            webserver-port=\(apiPort)
+            webserver-allow-from=127.0.0.1
+            local-address=127.0.0.1
+            local-port=\(dnsPort)
+            daemon=no
+            guardian=no
+            socket-dir=\(dir)
+            config-dir=\(dir)
+            disable-syslog=yes
+            cache-ttl=0
+            negquery-cache-ttl=0
+            query-cache-ttl=0
+            zone-cache-refresh-interval=0
+
+            """
+        try config.write(toFile: dir + "/pdns.conf", atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/pdns_server")
+        process.arguments = ["--config-dir=\(dir)"]
+        _ = FileManager.default.createFile(atPath: dir + "/pdns.log", contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/pdns.log"))
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+
+        self.apiURL = "http://127.0.0.1:\(apiPort)"
+        self.apiPort = apiPort
+        self.dnsPort = dnsPort
+        self.apiKey = apiKey
+        self.directory = dir
+        self.pid = process.processIdentifier
+
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if !process.isRunning {
+                let text = (try? String(contentsOfFile: dir + "/pdns.log", encoding: .utf8)) ?? ""
+                try? FileManager.default.removeItem(atPath: dir)
+                throw PowerDNSServerError("pdns_server exited during startup: \(text.suffix(2000))")
+            }
+            let probe = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-API-Key: \(apiKey)",
+                                        "\(apiURL)/api/v1/servers/localhost"])
+            if probe.stdout == "200" { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        stop()
+        throw PowerDNSServerError("the PowerDNS API did not answer on \(apiURL) within 15 s")
+    }
+
+    /// Kills the server by PID, waits for it to exit and removes its directory.
+    public func stop() {
+        if kill(pid, SIGTERM) == 0 {
+            var waited = 0
+            while kill(pid, 0) == 0 && waited < 100 {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { break }
+                Thread.sleep(forTimeInterval: 0.05)
+                waited += 1
+            }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `dig @127.0.0.1 -p DNSPORT NAME TYPE +short` and returns the answer lines, sorted.
+    public func dig(_ name: String, _ type: String) throws -> [String] {
+        let result = try runProcess(["dig", "@127.0.0.1", "-p", String(dnsPort), name, type, "+short", "+time=2", "+tries=2"])
+        guard result.status == 0 else { throw PowerDNSServerError("dig failed: \(result.stdout) \(result.stderr)") }
+        return result.stdout.split(separator: "\n").map { String($0) }.filter { !$0.isEmpty }.sorted()
+    }
+}
+
+/// A test PowerDNS server could not be started.
+public struct PowerDNSServerError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}
