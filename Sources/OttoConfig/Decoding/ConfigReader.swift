@@ -1,0 +1,146 @@
+import OttoCore
+
+/// Reads typed values out of YAML nodes, recording a diagnostic for every problem and carrying on.
+final class ConfigReader {
+    var bag = DiagnosticBag()
+
+    func error(_ location: SourceLocation?, _ message: String) { bag.error(location, message) }
+
+    /// The entries of a mapping with only `allowed` keys; unknown keys get a did-you-mean error.
+    func fields(_ node: YAMLNode, _ what: String, allowed: [String], required: [String] = []) -> Fields? {
+        guard let entries = node.entries else {
+            error(node.location, "expected \(what) (a mapping), got \(node.kindDescription)")
+            return nil
+        }
+        var map: [String: YAMLNode.Entry] = [:]
+        for entry in entries {
+            guard let key = entry.key.text else {
+                error(entry.key.location, "expected a text key, got \(entry.key.kindDescription)")
+                continue
+            }
+            if allowed.contains(key) { map[key] = entry } else { unknownKey(key, at: entry.key.location, in: what, allowed: allowed) }
+        }
+        for key in required where map[key] == nil {
+            error(node.location, "\(what) is missing the required key `\(key)`")
+        }
+        return Fields(node: node, map: map)
+    }
+
+    func unknownKey(_ key: String, at location: SourceLocation, in what: String, allowed: [String]) {
+        var message = "unknown key `\(key)` in \(what)"
+        if let guess = EditDistance.closest(to: key, in: allowed) { message += "; did you mean `\(guess)`?" }
+        error(location, message)
+    }
+
+    func string(_ node: YAMLNode?) -> String? {
+        guard let node else { return nil }
+        switch node.scalar {
+        case .string(let s)?: return s
+        // a plain number where text is expected (a version, a port in a string field) is taken as written
+        case .int?, .double?: return node.text
+        default:
+            error(node.location, "expected a string, got \(node.kindDescription)")
+            return nil
+        }
+    }
+
+    func int(_ node: YAMLNode?) -> Int? {
+        guard let node else { return nil }
+        if case .int(let i)? = node.scalar { return i }
+        error(node.location, "expected an integer, got \(node.kindDescription)")
+        return nil
+    }
+
+    /// An integer that must be in `range`; `what` names it in the message.
+    func int(_ node: YAMLNode?, in range: ClosedRange<Int>, _ what: String) -> Int? {
+        guard let node, let i = int(node) else { return nil }
+        guard range.contains(i) else {
+            if range.upperBound == Int.max {
+                error(node.location, "\(what) must be at least \(range.lowerBound), got \(i)")
+            } else {
+                error(node.location, "\(what) must be between \(range.lowerBound) and \(range.upperBound), got \(i)")
+            }
+            return nil
+        }
+        return i
+    }
+
+    func bool(_ node: YAMLNode?) -> Bool? {
+        guard let node else { return nil }
+        if case .bool(let b)? = node.scalar { return b }
+        error(node.location, "expected true or false, got \(node.kindDescription)")
+        return nil
+    }
+
+    /// A list of strings; a single string is accepted as a one-item list when `single` is true.
+    func strings(_ node: YAMLNode?, single: Bool = false) -> [(String, SourceLocation)]? {
+        guard let node else { return nil }
+        if single, node.scalar != nil, let s = string(node) { return [(s, node.location)] }
+        guard let items = node.items else {
+            error(node.location, "expected a list of strings, got \(node.kindDescription)")
+            return nil
+        }
+        return items.compactMap { item in string(item).map { ($0, item.location) } }
+    }
+
+    func duration(_ node: YAMLNode?) -> ConfigDuration? {
+        guard let node, let text = string(node) else { return nil }
+        guard let d = ConfigDuration(parsing: text) else {
+            error(node.location, "invalid duration \(Value.string(text)): use a number with a unit, like 500ms, 2s, 5m, 1h or 1h30m")
+            return nil
+        }
+        return d
+    }
+
+    /// A `[a-z0-9-]+` name.
+    func name(_ node: YAMLNode?, _ what: String) -> String? {
+        guard let node, let s = string(node) else { return nil }
+        guard Names.isSimpleName(s) else {
+            error(node.location, "invalid \(what) \(Value.string(s)): use lowercase letters, digits and `-`")
+            return nil
+        }
+        return s
+    }
+}
+
+/// The known entries of one mapping.
+struct Fields {
+    let node: YAMLNode
+    let map: [String: YAMLNode.Entry]
+
+    subscript(key: String) -> YAMLNode? { map[key]?.value }
+    func keyLocation(_ key: String) -> SourceLocation { map[key]?.key.location ?? node.location }
+}
+
+/// Small name checks shared by the decoders.
+enum Names {
+    static func isSimpleName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions.
+enum EditDistance {
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    /// The candidate nearest to `word` when it is close enough to be a likely typo.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+        guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
+        return best
+    }
+}

@@ -1,0 +1,248 @@
+import OttoCore
+
+extension ConfigReader {
+    static let lifecycleKeys = ["prevent_destroy", "ignore_changes", "depends_on"]
+
+    func lifecycle(_ f: Fields) -> LifecycleSpec {
+        var spec = LifecycleSpec()
+        spec.preventDestroy = bool(f["prevent_destroy"]) ?? false
+        spec.ignoreChanges = strings(f["ignore_changes"])?.map(\.0) ?? []
+        for (text, location) in strings(f["depends_on"]) ?? [] {
+            if ResourceAddress(parsing: text) == nil {
+                error(location, "invalid address \(Value.string(text)) in depends_on: expected KIND.NAME, e.g. dns_record.demo.www.CNAME")
+            } else {
+                spec.dependsOn.append(Located(text, at: location))
+            }
+        }
+        return spec
+    }
+
+    /// A required `on:`-style group reference.
+    func groupRef(_ f: Fields, _ key: String, in what: String) -> Located<String>? {
+        guard let node = f[key] else { return nil }
+        return string(node).map { Located($0, at: node.location) }
+    }
+
+    /// Decodes one site document.
+    func site(_ root: YAMLNode) -> Site? {
+        guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk"],
+                             required: ["site", "domain"]) else { return nil }
+        let name = self.name(f["site"], "site name")
+        var domain: String?
+        if let node = f["domain"], let text = string(node) {
+            let bare = text.hasSuffix(".") ? String(text.dropLast()) : text
+            if DNSNormalizer.isValidDomain(bare) { domain = bare.lowercased() } else {
+                error(node.location, "invalid domain name \(Value.string(text))")
+            }
+        }
+        let provider = f["provider"].flatMap { node in string(node).map { Located($0, at: node.location) } }
+        var machines: [MachineGroup] = []
+        if let node = f["machines"] {
+            if let entries = node.entries {
+                for entry in entries { if let g = machineGroup(entry) { machines.append(g) } }
+            } else {
+                error(node.location, "expected machines (a mapping of group name to settings), got \(node.kindDescription)")
+            }
+        }
+        let site = name ?? "", zoneDomain = domain ?? "invalid."
+        let nginx = f["nginx"].flatMap { self.nginx($0, site: site, domain: zoneDomain) }
+        let haproxy = f["haproxy"].flatMap(self.haproxy)
+        var units: [UnitSpec] = []
+        if let node = f["units"] {
+            if let items = node.items { units = items.compactMap(unit) } else {
+                error(node.location, "expected units (a list), got \(node.kindDescription)")
+            }
+        }
+        let dns = f["dns"].flatMap { self.dns($0, domain: domain) }
+        let walk = f["walk"].flatMap { self.walk($0, domain: zoneDomain) }
+        guard let name, let domain else { return nil }
+        return Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
+                    units: units, dns: dns, walk: walk, location: root.location,
+                    nameLocation: f["site"]?.location ?? root.location)
+    }
+
+    func machineGroup(_ entry: YAMLNode.Entry) -> MachineGroup? {
+        guard let name = self.name(entry.key, "machine group name") else { return nil }
+        guard let f = fields(entry.value, "machine group `\(name)`",
+                             allowed: ["count", "image", "size", "provider", "region"] + Self.lifecycleKeys) else { return nil }
+        let count = f["count"].map { int($0, in: 1...Int.max, "count") } ?? 1
+        func located(_ key: String) -> Located<String>? { f[key].flatMap { n in string(n).map { Located($0, at: n.location) } } }
+        guard let count else { return nil }
+        return MachineGroup(name: name, count: count, image: located("image"), size: f["size"].flatMap(string),
+                            provider: located("provider"), region: f["region"].flatMap(string),
+                            lifecycle: lifecycle(f), location: entry.key.location)
+    }
+
+    func nginx(_ node: YAMLNode, site: String, domain: String) -> NginxSpec? {
+        guard let f = fields(node, "nginx", allowed: ["on", "server_name", "root", "content", "listen"] + Self.lifecycleKeys,
+                             required: ["on"]) else { return nil }
+        let on = groupRef(f, "on", in: "nginx")
+        let listen = f["listen"].map { int($0, in: 1...65535, "listen") } ?? 80
+        let serverName = f["server_name"].flatMap(string) ?? domain
+        let root = f["root"].flatMap(string) ?? "/srv/www/\(site)"
+        if let r = f["root"], !root.hasPrefix("/") { error(r.location, "root must be an absolute path, got \(Value.string(root))") }
+        guard let on, let listen else { return nil }
+        return NginxSpec(on: on, serverName: serverName, root: root, content: f["content"].flatMap(string), listen: listen,
+                         lifecycle: lifecycle(f), location: node.location)
+    }
+
+    static let balances = ["roundrobin", "leastconn", "source", "first", "static-rr"]
+
+    func haproxy(_ node: YAMLNode) -> HAProxySpec? {
+        guard let f = fields(node, "haproxy", allowed: ["on", "bind", "backend", "port", "balance", "health"] + Self.lifecycleKeys,
+                             required: ["on", "backend"]) else { return nil }
+        let on = groupRef(f, "on", in: "haproxy"), backend = groupRef(f, "backend", in: "haproxy")
+        let port = f["port"].map { int($0, in: 1...65535, "port") } ?? 80
+        var balance = "roundrobin"
+        if let b = f["balance"], let text = string(b) {
+            if Self.balances.contains(text) { balance = text } else {
+                var message = "unknown balance \(Value.string(text)); expected one of \(Self.balances.joined(separator: ", "))"
+                if let guess = EditDistance.closest(to: text, in: Self.balances) { message += "; did you mean `\(guess)`?" }
+                error(b.location, message)
+            }
+        }
+        var healthPath: String?, interval: ConfigDuration?
+        if let h = f["health"], let hf = fields(h, "haproxy health", allowed: ["path", "interval"]) {
+            healthPath = hf["path"].flatMap(string) ?? "/"
+            interval = hf["interval"].map(duration) ?? ConfigDuration(parsing: "2s")
+            if let n = hf["interval"], let d = interval, d.milliseconds == 0 { error(n.location, "interval must be more than 0") }
+        }
+        guard let on, let backend, let port else { return nil }
+        return HAProxySpec(on: on, bind: f["bind"].flatMap(string) ?? ":80", backend: backend, backendPort: port, balance: balance,
+                           healthPath: healthPath, healthInterval: interval, lifecycle: lifecycle(f), location: node.location)
+    }
+
+    static let restartPolicies = ["no", "always", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog"]
+
+    func unit(_ node: YAMLNode) -> UnitSpec? {
+        guard let f = fields(node, "a unit", allowed: ["name", "on", "exec", "restart", "user", "environment"] + Self.lifecycleKeys,
+                             required: ["name", "on", "exec"]) else { return nil }
+        var name: String?
+        if let n = f["name"], let text = string(n) {
+            let valid = !text.isEmpty && !text.contains("/") && !text.contains(" ") && text.contains(".")
+            if valid { name = text } else { error(n.location, "invalid unit name \(Value.string(text)): expected e.g. `demo-worker.service`") }
+        }
+        var restart = "on-failure"
+        if let r = f["restart"] {
+            // `no` is a plain string in YAML 1.2 but reads naturally; `false` is accepted as `no`.
+            if r.scalar == .bool(false) { restart = "no" } else if let text = string(r) {
+                if Self.restartPolicies.contains(text) { restart = text } else {
+                    error(r.location, "unknown restart policy \(Value.string(text)); expected one of \(Self.restartPolicies.joined(separator: ", "))")
+                }
+            }
+        }
+        var environment: [String: String] = [:]
+        if let e = f["environment"] {
+            if let entries = e.entries {
+                for entry in entries { if let k = entry.key.text, let v = string(entry.value) { environment[k] = v } }
+            } else { error(e.location, "expected environment (a mapping), got \(e.kindDescription)") }
+        }
+        let on = groupRef(f, "on", in: "unit"), exec = f["exec"].flatMap(string)
+        guard let name, let on, let exec else { return nil }
+        return UnitSpec(name: name, on: on, exec: exec, restart: restart, user: f["user"].flatMap(string),
+                        environment: environment, lifecycle: lifecycle(f), location: node.location)
+    }
+
+    static let ttlRange = 0...2_147_483_647
+
+    func dns(_ node: YAMLNode, domain: String?) -> DNSSpec? {
+        guard let f = fields(node, "dns", allowed: ["provider", "zone", "ttl", "nameservers", "records"] + Self.lifecycleKeys,
+                             required: ["provider"]) else { return nil }
+        let provider = groupRef(f, "provider", in: "dns")
+        var zone = domain.map { $0 + "." }
+        if let z = f["zone"], let text = string(z) {
+            zone = DNSNormalizer.zone(text)
+            if zone == nil { error(z.location, "invalid zone name \(Value.string(text))") }
+        }
+        let ttl = f["ttl"].map { int($0, in: Self.ttlRange, "ttl") } ?? 300
+        guard let zone else { return nil }
+        var nameservers: [String] = []
+        for (text, location) in strings(f["nameservers"]) ?? [] {
+            switch DNSNormalizer.target(text, zone: zone) {
+            case .ok(let ns): nameservers.append(ns)
+            case .bad(let m): error(location, m)
+            }
+        }
+        var records: [DNSRecordSpec] = []
+        if let r = f["records"] {
+            if let items = r.items { records = items.compactMap { record($0, zone: zone, ttl: ttl ?? 300) } } else {
+                error(r.location, "expected records (a list), got \(r.kindDescription)")
+            }
+        }
+        guard let provider, let ttl else { return nil }
+        return DNSSpec(provider: provider, zone: zone, ttl: ttl, nameservers: nameservers.sorted(), records: records,
+                       lifecycle: lifecycle(f), location: node.location)
+    }
+
+    func record(_ node: YAMLNode, zone: String, ttl defaultTTL: Int) -> DNSRecordSpec? {
+        guard let f = fields(node, "a DNS record", allowed: ["name", "type", "ttl", "value", "values", "to"] + Self.lifecycleKeys,
+                             required: ["name", "type"]) else { return nil }
+        var type: DNSRecordType?
+        if let t = f["type"], let text = string(t) {
+            type = DNSRecordType(rawValue: text.uppercased())
+            if type == nil {
+                error(t.location, "unknown record type \(Value.string(text)); expected one of \(DNSRecordType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        var label: String?, fqdn: String?
+        if let n = f["name"], let text = string(n) {
+            switch DNSNormalizer.owner(text, zone: zone) {
+            case .ok(let name):
+                fqdn = name
+                if name == zone { label = "@" } else {
+                    let lower = text.lowercased()
+                    label = lower.hasSuffix(".") ? String(lower.dropLast(zone.count + 1)) : lower
+                }
+            case .bad(let m): error(n.location, m)
+            }
+        }
+        let ttl = f["ttl"].map { int($0, in: Self.ttlRange, "ttl") } ?? defaultTTL
+        let given = ["value", "values", "to"].filter { f[$0] != nil }
+        var content: DNSRecordSpec.Content?
+        if given.count != 1 {
+            let at = given.count > 1 ? f.keyLocation(given[1]) : node.location
+            error(at, given.isEmpty ? "a DNS record needs one of `value`, `values` or `to`"
+                                    : "a DNS record takes only one of `value`, `values` or `to`, got \(given.map { "`\($0)`" }.joined(separator: " and "))")
+        } else if let type {
+            if let to = f["to"] {
+                if type != .A && type != .AAAA {
+                    error(f.keyLocation("to"), "`to:` (a machine group's addresses) is only for A and AAAA records, not \(type.rawValue)")
+                } else if let g = string(to) {
+                    content = .machines(Located(g, at: to.location))
+                }
+            } else {
+                let raw = f["value"].flatMap { n in string(n).map { [($0, n.location)] } } ?? strings(f["values"]) ?? []
+                if let v = f["values"], v.items?.isEmpty == true { error(v.location, "`values` must not be empty") }
+                if type == .CNAME, raw.count > 1 { error(raw[1].1, "a CNAME record takes exactly one value") }
+                var values: [String: SourceLocation] = [:]
+                for (text, location) in raw {
+                    switch DNSNormalizer.value(text, type: type, zone: zone) {
+                    case .ok(let v):
+                        if let first = values[v] { error(location, "duplicate value \(Value.string(v)) (first at \(first))") }
+                        else { values[v] = location }
+                    case .bad(let m): error(location, m)
+                    }
+                }
+                if values.count == raw.count, !raw.isEmpty { content = .values(values.keys.sorted()) }
+            }
+        }
+        guard let type, let label, let fqdn, let ttl, let content else { return nil }
+        return DNSRecordSpec(label: label, fqdn: fqdn, type: type, ttl: ttl, content: content, lifecycle: lifecycle(f),
+                             location: node.location)
+    }
+
+    func walk(_ node: YAMLNode, domain: String) -> WalkSpec? {
+        guard let f = fields(node, "walk", allowed: ["every", "depth", "max_pages", "allow", "start"]) else { return nil }
+        let every = f["every"].map(duration) ?? ConfigDuration(parsing: "5m")
+        if let n = f["every"], let e = every, e.milliseconds == 0 { error(n.location, "every must be more than 0") }
+        let depth = f["depth"].map { int($0, in: 0...Int.max, "depth") } ?? 3
+        let maxPages = f["max_pages"].map { int($0, in: 1...Int.max, "max_pages") } ?? 1000
+        var allow: [String] = []
+        for (host, location) in strings(f["allow"]) ?? [] {
+            if DNSNormalizer.isValidDomain(host) { allow.append(host.lowercased()) } else { error(location, "invalid host name \(Value.string(host))") }
+        }
+        let start = f["start"].flatMap(string) ?? "http://\(domain)/"
+        guard let every, let depth, let maxPages else { return nil }
+        return WalkSpec(every: every, depth: depth, maxPages: maxPages, allow: allow, start: start, location: node.location)
+    }
+}

@@ -1,0 +1,64 @@
+import OttoCore
+
+/// Everything under `inventory/`: providers, static hosts and groups.
+public struct Inventory: Sendable, Hashable {
+    /// Providers by name.
+    public var providers: [String: ProviderConfig] = [:]
+    /// Static hosts by name.
+    public var hosts: [String: Host] = [:]
+    /// Groups of static hosts by name, hosts in declaration order.
+    public var groups: [String: [String]] = [:]
+    /// Where each group was first declared.
+    public var groupLocations: [String: SourceLocation] = [:]
+
+    /// Creates an empty inventory.
+    public init() {}
+
+    /// The provider kinds otto knows.
+    public static let knownTypes = ["aws", "digitalocean", "local", "powerdns", "static"]
+    /// Provider names usable without an inventory entry (they need no settings).
+    public static let builtInProviders = ["local", "static"]
+
+    /// The type of provider `name`: its inventory type, or the built-in of that name.
+    public func providerType(_ name: String) -> String? {
+        if let p = providers[name] { return p.type }
+        return Self.builtInProviders.contains(name) ? name : nil
+    }
+}
+
+/// One `providers:` entry. Secrets are never stored here, only where to find them (`*_env`, `*_file`).
+public struct ProviderConfig: Sendable, Hashable {
+    /// Name (the key).
+    public var name: String
+    /// Type: powerdns, local, static, digitalocean or aws.
+    public var type: String
+    /// Most actions at once, when set.
+    public var concurrency: Int?
+    /// Every other setting, as written.
+    public var settings: [String: Value]
+    /// Where it is declared.
+    public var location: SourceLocation
+
+    /// A string setting.
+    public func string(_ key: String) -> String? { settings[key]?.stringValue }
+}
+
+/// One static host (native `hosts:` or an Ansible inventory host).
+public struct Host: Sendable, Hashable {
+    /// Name.
+    public var name: String
+    /// SSH address (default: the name).
+    public var address: String
+    /// SSH port (default 22).
+    public var port: Int
+    /// SSH user (default root).
+    public var user: String
+    /// Private key path, when given.
+    public var key: String?
+    /// Groups it belongs to, sorted.
+    public var groups: [String]
+    /// Other variables, as written.
+    public var vars: [String: Value]
+    /// Where it is declared.
+    public var location: SourceLocation
+}

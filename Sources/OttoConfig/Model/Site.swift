@@ -1,0 +1,174 @@
+import OttoCore
+
+/// One `sites/NAME.yml`: a composite that expands into machines, web configuration and DNS.
+public struct Site: Sendable, Hashable {
+    /// `site:` name, `[a-z0-9-]+`.
+    public var name: String
+    /// `domain:`, lowercased, without trailing dot.
+    public var domain: String
+    /// Default provider for machines (`provider:`), when given.
+    public var provider: Located<String>?
+    /// Machine groups in file order.
+    public var machines: [MachineGroup]
+    /// `nginx:`.
+    public var nginx: NginxSpec?
+    /// `haproxy:`.
+    public var haproxy: HAProxySpec?
+    /// `units:`.
+    public var units: [UnitSpec]
+    /// `dns:`.
+    public var dns: DNSSpec?
+    /// `walk:`.
+    public var walk: WalkSpec?
+    /// Where the site's mapping starts (its file is `location.file`).
+    public var location: SourceLocation
+    /// Where `site:` was written.
+    public var nameLocation: SourceLocation
+
+    /// The group named `name`.
+    public func group(_ name: String) -> MachineGroup? { machines.first { $0.name == name } }
+}
+
+/// `machines: { NAME: {...} }`.
+public struct MachineGroup: Sendable, Hashable {
+    /// The group name (`web`).
+    public var name: String
+    /// How many machines, at least 1.
+    public var count: Int
+    /// Image name, when given.
+    public var image: Located<String>?
+    /// Size (provider-specific slug), when given.
+    public var size: String?
+    /// Provider overriding the site's, when given.
+    public var provider: Located<String>?
+    /// Region, when given.
+    public var region: String?
+    /// Lifecycle settings applied to each machine.
+    public var lifecycle: LifecycleSpec
+    /// Where the group is declared.
+    public var location: SourceLocation
+}
+
+/// `nginx:`: a site served by nginx on every machine of a group.
+public struct NginxSpec: Sendable, Hashable {
+    /// The machine group (`on:`).
+    public var on: Located<String>
+    /// `server_name:` (default: the site's domain).
+    public var serverName: String
+    /// `root:` (default `/srv/www/<site>`).
+    public var root: String
+    /// `content:`: a project-relative directory pushed to `root`, when given.
+    public var content: String?
+    /// `listen:` port (default 80).
+    public var listen: Int
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// `haproxy:`: a load balancer on every machine of a group.
+public struct HAProxySpec: Sendable, Hashable {
+    /// The machine group that runs haproxy (`on:`).
+    public var on: Located<String>
+    /// `bind:` (default `:80`).
+    public var bind: String
+    /// The machine group behind it (`backend:`).
+    public var backend: Located<String>
+    /// Port on the backend machines (`port:`, default 80).
+    public var backendPort: Int
+    /// `balance:` roundrobin | leastconn | source | first (default roundrobin).
+    public var balance: String
+    /// `health: { path, interval }`, when given.
+    public var healthPath: String?
+    /// Health-check interval (default 2s when `health` is given).
+    public var healthInterval: ConfigDuration?
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// One `units:` entry: a systemd unit on every machine of a group.
+public struct UnitSpec: Sendable, Hashable {
+    /// Unit name, e.g. `demo-worker.service`.
+    public var name: String
+    /// The machine group (`on:`).
+    public var on: Located<String>
+    /// `exec:` command line.
+    public var exec: String
+    /// `restart:` policy (default `on-failure`).
+    public var restart: String
+    /// `user:`, when given.
+    public var user: String?
+    /// `environment:` variables.
+    public var environment: [String: String]
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// `dns:`: one zone and its records.
+public struct DNSSpec: Sendable, Hashable {
+    /// Provider name from inventory.
+    public var provider: Located<String>
+    /// Zone as an FQDN with trailing dot, lowercased (`demo.test.`).
+    public var zone: String
+    /// Default TTL.
+    public var ttl: Int
+    /// Nameserver FQDNs, sorted.
+    public var nameservers: [String]
+    /// Records in file order.
+    public var records: [DNSRecordSpec]
+    /// Lifecycle settings of the zone.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// The DNS record types otto manages.
+public enum DNSRecordType: String, Sendable, Hashable, CaseIterable {
+    case A, AAAA, CNAME, MX, TXT, NS, SRV
+}
+
+/// One rrset of a zone.
+public struct DNSRecordSpec: Sendable, Hashable {
+    /// What the rrset's records are.
+    public enum Content: Sendable, Hashable {
+        /// Literal values in canonical presentation form, sorted.
+        case values([String])
+        /// The addresses of every machine of a group (A: ipv4, AAAA: ipv6).
+        case machines(Located<String>)
+    }
+    /// The name as written, `@` for the apex (used in the address).
+    public var label: String
+    /// Owner name, lowercased FQDN with trailing dot.
+    public var fqdn: String
+    /// Record type.
+    public var type: DNSRecordType
+    /// TTL.
+    public var ttl: Int
+    /// The records.
+    public var content: Content
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// `walk:`: a scheduled crawl of the site.
+public struct WalkSpec: Sendable, Hashable {
+    /// How often (default 5m).
+    public var every: ConfigDuration
+    /// Link depth (default 3).
+    public var depth: Int
+    /// Most pages per walk (default 1000).
+    public var maxPages: Int
+    /// Other hosts the walker may follow.
+    public var allow: [String]
+    /// Start URL (default `http://<domain>/`).
+    public var start: String
+    /// Where it is declared.
+    public var location: SourceLocation
+}

@@ -1,0 +1,136 @@
+import OttoCore
+
+extension Project {
+    /// Cross-file checks: references between sites, inventory and images, and uniqueness.
+    func validate(into r: ConfigReader) {
+        var siteNames: [String: SourceLocation] = [:]
+        var zones: [String: (site: String, location: SourceLocation)] = [:]
+        for site in sites {
+            if let first = siteNames[site.name] {
+                r.error(site.nameLocation, "site `\(site.name)` is already defined at \(first)")
+            } else {
+                siteNames[site.name] = site.nameLocation
+            }
+            validate(site, into: r)
+            if let dns = site.dns {
+                if let first = zones[dns.zone] {
+                    r.error(dns.location, "zone `\(dns.zone)` is already managed by site `\(first.site)` (\(first.location))")
+                } else {
+                    zones[dns.zone] = (site.name, dns.location)
+                }
+            }
+        }
+        validateImages(into: r)
+        for (group, hosts) in inventory.groups.sorted(by: { $0.key < $1.key }) {
+            for host in hosts where inventory.hosts[host] == nil {
+                r.error(inventory.groupLocations[group], "group `\(group)` names host `\(host)`, which is not defined in inventory")
+            }
+        }
+    }
+
+    private func suggestion(_ word: String, _ candidates: [String]) -> String {
+        EditDistance.closest(to: word, in: candidates).map { "; did you mean `\($0)`?" } ?? ""
+    }
+
+    private func checkGroup(_ ref: Located<String>, in site: Site, _ what: String, into r: ConfigReader) {
+        guard site.group(ref.value) == nil else { return }
+        let names = site.machines.map(\.name)
+        r.error(ref.location, "\(what) names machine group `\(ref.value)`, which site `\(site.name)` does not define\(suggestion(ref.value, names))")
+    }
+
+    private func validate(_ site: Site, into r: ConfigReader) {
+        let providerNames = Array(Set(inventory.providers.keys).union(Inventory.builtInProviders)).sorted()
+        if let p = site.provider, inventory.providerType(p.value) == nil {
+            r.error(p.location, "provider `\(p.value)` is not defined in inventory (nor a built-in: local, static)\(suggestion(p.value, providerNames))")
+        }
+        for group in site.machines {
+            let providerRef = group.provider ?? site.provider
+            if let p = group.provider, inventory.providerType(p.value) == nil {
+                r.error(p.location, "provider `\(p.value)` is not defined in inventory (nor a built-in: local, static)\(suggestion(p.value, providerNames))")
+            }
+            if providerRef == nil {
+                r.error(group.location, "machine group `\(group.name)` has no provider: set `provider:` on the site or the group")
+            }
+            let type = providerRef.flatMap { inventory.providerType($0.value) }
+            if let type, type == "powerdns" {
+                r.error((group.provider ?? site.provider)!.location, "provider `\(providerRef!.value)` (type powerdns) cannot run machines")
+            }
+            if let image = group.image, type == "local", !images.isEmpty, images[image.value] == nil {
+                r.error(image.location, "image `\(image.value)` is not defined in images/\(suggestion(image.value, images.keys.sorted()))")
+            }
+            if type == "static" {
+                let hosts = inventory.groups[group.name] ?? []
+                if hosts.count < group.count {
+                    r.error(group.location, "static machine group `\(group.name)` needs \(group.count) host(s) in inventory group `\(group.name)`, found \(hosts.count)")
+                }
+            }
+        }
+        if let n = site.nginx { checkGroup(n.on, in: site, "nginx", into: r) }
+        if let h = site.haproxy {
+            checkGroup(h.on, in: site, "haproxy", into: r)
+            checkGroup(h.backend, in: site, "haproxy backend", into: r)
+        }
+        var unitNames: [String: SourceLocation] = [:]
+        for u in site.units {
+            checkGroup(u.on, in: site, "unit `\(u.name)`", into: r)
+            let key = u.name + "@" + u.on.value
+            if let first = unitNames[key] { r.error(u.location, "unit `\(u.name)` on `\(u.on.value)` is already defined at \(first)") }
+            else { unitNames[key] = u.location }
+        }
+        guard let dns = site.dns else { return }
+        if let p = inventory.providers[dns.provider.value] {
+            if !["powerdns", "digitalocean", "aws"].contains(p.type) {
+                r.error(dns.provider.location, "provider `\(p.name)` (type \(p.type)) cannot manage DNS; use a powerdns, digitalocean or aws provider")
+            }
+        } else {
+            let dnsProviders = inventory.providers.values.filter { ["powerdns", "digitalocean", "aws"].contains($0.type) }.map(\.name).sorted()
+            r.error(dns.provider.location, "dns provider `\(dns.provider.value)` is not defined in inventory\(suggestion(dns.provider.value, dnsProviders))")
+        }
+        var rrsets: [String: SourceLocation] = [:]
+        var typesByName: [String: [(DNSRecordType, SourceLocation)]] = [:]
+        for record in dns.records {
+            let key = record.fqdn + " " + record.type.rawValue
+            if let first = rrsets[key] {
+                r.error(record.location, "duplicate rrset \(record.fqdn) \(record.type.rawValue) (first at \(first)); put all values in one record's `values`")
+                continue
+            }
+            rrsets[key] = record.location
+            typesByName[record.fqdn, default: []].append((record.type, record.location))
+            if case .machines(let g) = record.content { checkGroup(g, in: site, "record `to:`", into: r) }
+        }
+        for (name, types) in typesByName.sorted(by: { $0.key < $1.key }) where types.count > 1 {
+            if let cname = types.first(where: { $0.0 == .CNAME }) {
+                let other = types.first { $0.0 != .CNAME }!
+                let later = max(cname.1, other.1)
+                r.error(later, "\(name) has a CNAME record, which cannot share its name with other records (\(other.0.rawValue) at \(min(cname.1, other.1)))")
+            }
+        }
+    }
+
+    private func validateImages(into r: ConfigReader) {
+        for image in images.values.sorted(by: { $0.name < $1.name }) {
+            if let from = image.from, images[from.value] == nil {
+                r.error(from.location, "image `\(image.name)` is built from `\(from.value)`, which is not defined in images/\(suggestion(from.value, images.keys.sorted()))")
+            }
+        }
+        // cycles along `from`: each image has at most one parent, so walk the chain
+        var reported = Set<String>()
+        for image in images.values.sorted(by: { $0.name < $1.name }) {
+            var chain = [image.name]
+            var current = image
+            while let from = current.from, let parent = images[from.value] {
+                if let start = chain.firstIndex(of: parent.name) {
+                    let cycle = Array(chain[start...])
+                    if reported.isDisjoint(with: cycle) {
+                        reported.formUnion(cycle)
+                        let loc = images[cycle.last!]!.from!.location
+                        r.error(loc, "images build from each other in a cycle: " + (cycle + [parent.name]).joined(separator: " -> "))
+                    }
+                    break
+                }
+                chain.append(parent.name)
+                current = parent
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import OttoCore
+
+/// A whole otto project: the sites, inventory and images under one root, checked together and expanded
+/// into the desired resources.
+public struct Project: Sendable {
+    /// The project root directory.
+    public var root: String
+    /// Sites, in file order (`sites/` sorted by name).
+    public var sites: [Site]
+    /// Providers, hosts and groups merged from every `inventory/` file.
+    public var inventory: Inventory
+    /// Image recipes by name.
+    public var images: [String: ImageRecipe]
+    /// The desired resources every site expands into, in a stable order.
+    public var resources: [Resource]
+
+    /// Folders read under the root, in this order.
+    public static let folders = ["inventory", "images", "sites"]
+
+    /// Reads `inventory/`, `images/` and `sites/` (`*.yml` and `*.yaml`, sorted by name; a missing folder is
+    /// empty), checks everything and expands the sites. Throws every problem found, each at `file:line:col`.
+    public static func load(root: String, limits: YAMLLimits = .default) throws(DiagnosticsError) -> Project {
+        var sources: [(displayPath: String, path: String)] = []
+        var diagnostics: [Diagnostic] = []
+        for folder in folders {
+            let dir = root + "/" + folder
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { continue }
+            guard isDir.boolValue else {
+                diagnostics.append(Diagnostic(at: nil, "\(folder) is not a directory"))
+                continue
+            }
+            do {
+                let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+                    .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+                    .filter { !$0.hasPrefix(".") }
+                    .sorted()
+                for name in names { sources.append((folder + "/" + name, dir + "/" + name)) }
+            } catch {
+                diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
+            }
+        }
+        var files: [(String, [YAMLNode])] = []
+        for source in sources {
+            do {
+                files.append((source.displayPath, try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)))
+            } catch {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        var project = build(root: root, files: files)
+        if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
+        if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
+        project.project.warnings = diagnostics
+        return project.project
+    }
+
+    /// Warnings found while loading (errors are thrown instead).
+    public var warnings: [Diagnostic] = []
+
+    /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
+    /// problems found (the project is only meaningful when there are no errors).
+    static func build(root: String, files: [(String, [YAMLNode])]) -> (project: Project, error: DiagnosticsError?) {
+        let reader = ConfigReader()
+        var inventory = Inventory()
+        var images: [String: ImageRecipe] = [:]
+        var sites: [Site] = []
+        for (path, documents) in files {
+            if documents.isEmpty {
+                reader.bag.warning(SourceLocation(file: path, line: 1, column: 1), "file is empty")
+                continue
+            }
+            if path.hasPrefix("inventory/") {
+                for doc in documents { reader.inventory(doc, into: &inventory) }
+                continue
+            }
+            let isSite = path.hasPrefix("sites/")
+            if documents.count > 1 {
+                reader.error(documents[1].location, isSite ? "a site file holds one site; put each site in its own file"
+                                                           : "an image file holds one image; put each image in its own file")
+            }
+            if isSite {
+                if let site = reader.site(documents[0]) { sites.append(site) }
+            } else if let image = reader.image(documents[0]) {
+                if let first = images[image.name] {
+                    reader.error(image.location, "image `\(image.name)` is already defined at \(first.location)")
+                } else {
+                    images[image.name] = image
+                }
+            }
+        }
+        var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
+        project.validate(into: reader)
+        project.resources = project.expand(into: reader)
+        let all = reader.bag.all
+        return (project, reader.bag.hasErrors ? DiagnosticsError(all) : nil)
+    }
+
+    /// Every check that needs the whole project, as diagnostics (empty when the project is consistent).
+    public func validate() -> [Diagnostic] {
+        let reader = ConfigReader()
+        validate(into: reader)
+        _ = expand(into: reader)
+        return reader.bag.all
+    }
+}
