@@ -1,0 +1,50 @@
+# otto: build, test and drive the example project. `make test` and `make demo` install what they need.
+SWIFT      ?= swift
+OTTO       := .build/release/otto
+OTTO_FLAGS ?=
+PDNS_DIR   := .otto/pdns
+PDNS_API   ?= 8081
+PDNS_DNS   ?= 5300
+
+.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product otto
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# The example project talks to a PowerDNS on loopback; `make pdns` starts one under .otto/pdns.
+pdns: deps
+	@scripts/pdns-up.sh $(PDNS_DIR) $(PDNS_API) $(PDNS_DNS)
+
+pdns-stop:
+	@scripts/pdns-stop.sh $(PDNS_DIR)
+
+validate: build
+	$(OTTO) validate $(OTTO_FLAGS)
+
+plan: build pdns
+	$(OTTO) plan $(OTTO_FLAGS)
+
+apply: build pdns
+	$(OTTO) apply --auto-approve $(OTTO_FLAGS)
+
+status: build pdns
+	$(OTTO) status $(OTTO_FLAGS)
+
+destroy: build pdns
+	$(OTTO) destroy --auto-approve $(OTTO_FLAGS)
+
+graph: build
+	$(OTTO) graph $(OTTO_FLAGS)
+
+bench: build
+	bench/plan-scale
+
+clean:
+	rm -rf .build .otto

@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import OttoCore
+import OttoEngine
+import OttoPlan
+
+/// `otto plan`: refresh, compare, and show what apply would do.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show what apply would change.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var scope: PlanScopeOptions
+
+    @Option(name: [.customShort("o"), .customLong("out"), .customLong("out", withSingleDash: true)],
+            help: "Save the plan to FILE for `otto apply FILE`.")
+    var out: String?
+
+    @Flag(name: .long, help: "Print the plan as JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Plan a destroy of everything in state (or the targets).")
+    var destroy = false
+
+    @Flag(name: .long, help: "Exit 0 when there are no changes, 2 when there are, 1 on error.")
+    var detailedExitcode = false
+
+    func run() async throws {
+        let plan: Plan
+        do {
+            let ctx = try ProjectContext.load(global)
+            let options = try scope.planOptions(destroy: destroy)
+            plan = try await ctx.withLock("otto plan") {
+                try await makePlan(ctx, options: options)
+            }
+            if let out { try PlanFile.write(plan, to: out) }
+        } catch { throw fail(error) }
+        if json {
+            Terminal.out(String(decoding: try PlanFile.encode(plan), as: UTF8.self) + "\n")
+        } else {
+            Terminal.out(PlanRenderer.render(plan, color: Terminal.color))
+            if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }
+        }
+        if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
+    }
+}
+
+extension PlanScopeOptions {
+    /// The planner options these flags ask for.
+    func planOptions(destroy: Bool) throws -> PlanOptions {
+        let replaces = try replace.map { text -> ResourceAddress in
+            guard let a = ResourceAddress(parsing: text) else { throw OttoError("cli.address", "--replace \(text): not a resource address (KIND.NAME)") }
+            return a
+        }
+        if destroy && refreshOnly { throw OttoError("cli.flags", "--destroy and --refresh-only cannot be combined") }
+        if refreshOnly && !refresh { throw OttoError("cli.flags", "--refresh-only needs refresh; drop --refresh=false") }
+        return PlanOptions(mode: destroy ? .destroy : (refreshOnly ? .refreshOnly : .normal), targets: target,
+                           replace: replaces, refresh: refresh)
+    }
+}
+
+/// Refreshes and plans under the lock the caller holds.
+func makePlan(_ ctx: ProjectContext, options: PlanOptions) async throws -> Plan {
+    let snap = try ctx.store.snapshot()
+    let engine = Engine(providers: try ctx.providers(state: snap.records))
+    return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial, options: options)
+}
+
+/// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).
+enum PlanFile {
+    static func encode(_ plan: Plan) throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        enc.dateEncodingStrategy = .iso8601
+        return try enc.encode(plan)
+    }
+
+    static func write(_ plan: Plan, to path: String) throws {
+        let data = try encode(plan)
+        let tmp = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw OttoError("plan.write", "cannot write the plan to \(path)")
+        }
+        if rename(tmp, path) != 0 {
+            unlink(tmp)
+            throw OttoError("plan.write", "cannot write the plan to \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func read(_ path: String) throws -> Plan {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw OttoError("plan.read", "cannot read the plan file \(path)")
+        }
+        let dec = JSONDecoder()
+        dec.dateDecodingStrategy = .iso8601
+        do {
+            let plan = try dec.decode(Plan.self, from: data)
+            guard plan.formatVersion == 1 else { throw OttoError("plan.read", "\(path): plan format \(plan.formatVersion) is not supported") }
+            return plan
+        } catch let e as OttoError { throw e } catch {
+            throw OttoError("plan.read", "\(path) is not an otto plan file", cause: error)
+        }
+    }
+}

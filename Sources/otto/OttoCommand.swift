@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+
+/// The `otto` command line.
+@main
+struct OttoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "otto",
+        abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
+        subcommands: [Validate.self, PlanCommand.self, Apply.self, Destroy.self, Status.self, Graph.self,
+                      StateCommand.self, ForceUnlock.self])
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: "Project root (holds sites/, inventory/, images/).")
+    var dir: String = "."
+
+    @Option(name: .long, help: "State location: sqlite:PATH (default .otto/state.db under --dir). Env: OTTO_STATE.")
+    var state: String?
+
+    var stateURL: String { state ?? ProcessInfo.processInfo.environment["OTTO_STATE"] ?? "sqlite:.otto/state.db" }
+}
+
+/// Options that select what a plan covers.
+struct PlanScopeOptions: ParsableArguments {
+    @Option(name: .long, help: "Limit to this address (or prefix) and what it depends on. Repeatable.")
+    var target: [String] = []
+
+    @Option(name: .long, help: "Replace this resource even if nothing changed. Repeatable.")
+    var replace: [String] = []
+
+    @Flag(name: .long, help: "Only bring the state up to date with what exists; change nothing.")
+    var refreshOnly = false
+
+    @Option(name: .long, help: "Observe what exists before planning (default true).")
+    var refresh: Bool = true
+}

@@ -1,0 +1,83 @@
+import Foundation
+import OttoCore
+import OttoPlan
+
+/// Turns a plan into the text a person reads.
+enum PlanRenderer {
+    static func symbol(_ a: Action) -> String {
+        switch a {
+        case .noop: return " "
+        case .create: return "+"
+        case .update: return "~"
+        case .replace: return "-/+"
+        case .delete: return "-"
+        }
+    }
+
+    static func show(_ v: Value?) -> String {
+        guard let v else { return "(none)" }
+        if !v.isFullyKnown {
+            let refs = v.references.map(\.description)
+            return refs.isEmpty ? "(known after apply)" : "(known after apply: \(refs.joined(separator: ", ")))"
+        }
+        return v.description
+    }
+
+    /// The human plan: one block per change, then the totals.
+    static func render(_ plan: Plan, color: Bool) -> String {
+        var out = ""
+        out.reserveCapacity(plan.changes.count * 120)
+        func paint(_ text: String, _ a: Action) -> String {
+            guard color else { return text }
+            let code: String
+            switch a {
+            case .create: code = "32"
+            case .update: code = "33"
+            case .replace: code = "35"
+            case .delete: code = "31"
+            case .noop: return text
+            }
+            return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+        }
+        if plan.options.mode == .refreshOnly {
+            if plan.drift.isEmpty { return "No drift: the state matches what exists.\n" }
+            out += "Refresh found differences between the state and what exists:\n\n"
+            for d in plan.drift {
+                let what = d.observed == nil ? "no longer exists" : (d.recorded == nil ? "exists, not yet in state" : "changed outside otto")
+                out += "  \(d.address): \(what)\n"
+                if let r = d.recorded, let o = d.observed {
+                    for k in Set(r.attributes.keys).union(o.attributes.keys).sorted() where r.attributes[k] != o.attributes[k] {
+                        out += "      \(k): \(show(r.attributes[k])) → \(show(o.attributes[k]))\n"
+                    }
+                }
+            }
+            out += "\nApplying this plan updates the state only; nothing is changed.\n"
+            return out
+        }
+        let actionable = plan.actionable
+        if actionable.isEmpty {
+            return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
+        }
+        out += "otto will perform these actions:\n\n"
+        for c in actionable {
+            out += paint("  \(symbol(c.action)) \(c.address)", c.action) + "  (\(c.action.rawValue): \(c.reason))\n"
+            for ch in c.changes {
+                let mark = ch.forcesReplace ? "  # forces replacement" : ""
+                switch c.action {
+                case .create: out += "      \(ch.name) = \(show(ch.after))\n"
+                case .delete: out += "      \(ch.name) = \(show(ch.before))\n"
+                default: out += "      \(ch.name): \(show(ch.before)) → \(show(ch.after))\(mark)\n"
+                }
+            }
+        }
+        out += "\n" + totals(plan) + "\n"
+        return out
+    }
+
+    /// `Plan: 2 to create, 1 to update, 0 to replace, 0 to delete; 14 unchanged.`
+    static func totals(_ plan: Plan) -> String {
+        let c = plan.counts
+        return "Plan: \(c[.create] ?? 0) to create, \(c[.update] ?? 0) to update, \(c[.replace] ?? 0) to replace, "
+            + "\(c[.delete] ?? 0) to delete; \(c[.noop] ?? 0) unchanged."
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import OttoConfig
+import OttoCore
+import OttoEngine
+import OttoHTTP
+import OttoProviders
+import OttoState
+
+/// A loaded project: configuration, desired resources and the state store. The only place that turns
+/// inventory into concrete provider instances.
+struct ProjectContext {
+    let root: String
+    let project: Project
+    let resources: [Resource]
+    let store: any StateStore
+
+    /// Loads and validates the configuration and opens the state.
+    static func load(_ g: GlobalOptions) throws -> ProjectContext {
+        let root = (g.dir as NSString).standardizingPath
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw OttoError("config.root", "project directory \(root) does not exist")
+        }
+        let project = try Project.load(root: root)
+        let resources = project.resources
+        let store = try StateURL.open(g.stateURL, root: root)
+        return ProjectContext(root: root, project: project, resources: resources, store: store)
+    }
+
+    /// Provider instances for every provider the given resources and state records use.
+    func providers(for names: Set<String>) throws -> [String: any Provider] {
+        var out: [String: any Provider] = [:]
+        var problems: [String] = []
+        let client = HTTPClient()
+        for name in names.sorted() {
+            guard let cfg = project.inventory.providers[name] else {
+                problems.append("provider `\(name)` is used but not defined under `providers:` in inventory/")
+                continue
+            }
+            do { out[name] = try makeProvider(cfg, client: client) } catch { problems.append("\(error)") }
+        }
+        if !problems.isEmpty { throw OttoError("provider.config", problems.joined(separator: "\n")) }
+        return out
+    }
+
+    /// Providers needed for the configuration and the current state.
+    func providers(state: [ResourceAddress: ResourceRecord]) throws -> [String: any Provider] {
+        try providers(for: Set(resources.map(\.provider)).union(state.values.map(\.provider)))
+    }
+
+    private func makeProvider(_ cfg: ProviderConfig, client: HTTPClient) throws -> any Provider {
+        func setting(_ key: String) -> String? { cfg.settings[key]?.stringValue }
+        switch cfg.type {
+        case "powerdns":
+            guard let url = setting("url") else {
+                throw OttoError("provider.config", "\(cfg.location): provider `\(cfg.name)` needs `url:` (the PowerDNS API, e.g. http://127.0.0.1:8081)")
+            }
+            let key = try SecretSource.resolve(env: setting("api_key_env"), file: setting("api_key_file"), root: root)
+            return PowerDNSProvider(name: cfg.name, baseURL: url, serverID: setting("server") ?? "localhost", apiKey: key,
+                                    concurrency: cfg.concurrency ?? 10, client: client)
+        default:
+            throw OttoError("provider.unsupported",
+                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns)")
+        }
+    }
+
+    /// Runs `body` holding the state lock; releases it however `body` ends.
+    func withLock<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
+        let lock = try store.acquireLock(command: command)
+        do {
+            let result = try await body()
+            try? store.releaseLock(id: lock.id)
+            return result
+        } catch {
+            try? store.releaseLock(id: lock.id)
+            throw error
+        }
+    }
+}
+
+/// Commits executor results to the state store.
+struct StoreWriter: ApplyStateWriter {
+    let store: any StateStore
+    func recordApplied(_ record: ResourceRecord) throws { try store.put(record) }
+    func recordDeleted(_ address: ResourceAddress) throws { try store.remove(address) }
+    func recordRefreshed(_ records: [ResourceRecord], removing: [ResourceAddress]) throws { try store.put(records, removing: removing) }
+}
