@@ -9,7 +9,7 @@ import Testing
     static let zone = "demo.test."
 
     func withPowerDNS(_ body: (PowerDNSServer, PowerDNSProvider) async throws -> Void) async throws {
-        let server = try PowerDNSServer()
+        let server = try await PowerDNSServer.start()
         defer { server.stop() }
         let client = HTTPClient(configuration: HTTPClientConfiguration(retry: RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(20))))
         let provider = PowerDNSProvider(name: "powerdns", baseURL: server.apiURL, apiKey: server.apiKey, concurrency: 64, client: client)
