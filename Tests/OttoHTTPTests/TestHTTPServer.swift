@@ -42,6 +42,14 @@ final class TestHTTPServer {
         self.port = port
     }
 
+    /// Starts a server on a dedicated thread, so async tests do not block the cooperative pool meanwhile.
+    static func start() async throws -> TestHTTPServer {
+        let box: SendableBox = try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { SendableBox(try TestHTTPServer()) }) }.start()
+        }
+        return box.server
+    }
+
     func stop() {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
@@ -129,4 +137,10 @@ server.daemon_threads = True
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """#
+}
+
+/// Carries a freshly started server from its start thread to the test (nothing else holds it meanwhile).
+private struct SendableBox: @unchecked Sendable {
+    let server: TestHTTPServer
+    init(_ server: TestHTTPServer) { self.server = server }
 }

@@ -93,17 +93,22 @@ public final class PowerDNSServer: Sendable {
         throw PowerDNSServerError("the PowerDNS API did not answer on \(apiURL) within 15 s")
     }
 
-    /// Kills the server by PID, waits for it to exit and removes its directory.
+    /// Starts a server on a dedicated thread (startup blocks while it waits for the API), so async tests
+    /// do not hold a cooperative-pool thread meanwhile.
+    public static func start() async throws -> PowerDNSServer {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try PowerDNSServer() }) }.start()
+        }
+    }
+
+    /// Kills the server by PID (SIGKILL: its database is thrown away anyway), reaps it and removes its directory.
     public func stop() {
-        if kill(pid, SIGTERM) == 0 {
-            var waited = 0
-            while kill(pid, 0) == 0 && waited < 100 {
+        if kill(pid, SIGKILL) == 0 {
+            for _ in 0..<100 {
                 var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid { break }
-                Thread.sleep(forTimeInterval: 0.05)
-                waited += 1
+                if waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0 { break }
+                Thread.sleep(forTimeInterval: 0.02)
             }
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -27,7 +27,11 @@ public final class PowerDNSProvider: Provider {
     private let batchers = BatcherRegistry()
 
     /// Creates a provider for the server at `baseURL` (`http://HOST:PORT`, with or without `/api/v1`).
-    public init(name: String, baseURL: String, serverID: String = "localhost", apiKey: String, concurrency: Int = 64,
+    ///
+    /// `concurrency` is the most actions the engine should run at once; record changes to one zone coalesce
+    /// into shared PATCH requests, so a high value is cheap and makes batches larger (default 256).
+    /// `apiKey` is sent only in the `X-API-Key` header and never appears in errors.
+    public init(name: String, baseURL: String, serverID: String = "localhost", apiKey: String, concurrency: Int = 256,
                 client: HTTPClient) {
         self.name = name
         self.concurrencyLimit = max(1, concurrency)
