@@ -99,3 +99,19 @@ import OttoCore
         #expect(project.images["base"]?.mirror == "http://deb.debian.org/debian")
     }
 }
+
+@Suite struct InMemorySourcesTests {
+    @Test func loadsLikeADirectory() throws {
+        let project = try Project.load(sources: [
+            ("sites/demo.yml", "site: demo\ndomain: demo.test\ndns: { provider: powerdns }\n"),
+            ("inventory/main.yml", standardInventory),
+        ])
+        #expect(project.resources.map(\.address.description) == ["dns_zone.demo"])
+        do {
+            _ = try Project.load(sources: [("sites/demo.yml", "site: demo\ndomain: demo.test\ndns: { provider: nope }\n")])
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "sites/demo.yml:3:18: error: dns provider `nope` is not defined in inventory")
+        }
+    }
+}
