@@ -5,13 +5,11 @@ extension Project {
     func expand(into r: ConfigReader) -> [Resource] {
         var out: [Resource] = []
         for site in sites { expand(site, into: &out) }
+        // Two declarations of one address (a repeated rrset or unit, a repeated site name) are reported by
+        // validation; the first declaration is kept.
         var known = Set<ResourceAddress>()
         known.reserveCapacity(out.count)
-        for resource in out {
-            if !known.insert(resource.address).inserted {
-                r.error(resource.location, "address \(resource.address) is declared twice")
-            }
-        }
+        out = out.filter { known.insert($0.address).inserted }
         for resource in out {
             // implicit dependencies only name resources expansion created, so a miss is a `depends_on` entry
             for dep in resource.dependencies where !known.contains(dep.address) {

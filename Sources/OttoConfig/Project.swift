@@ -56,6 +56,31 @@ public struct Project: Sendable {
         return project.project
     }
 
+    /// Loads a project from in-memory files named like `sites/demo.yml`, `inventory/x.yml` or `images/web.yml`
+    /// (for callers and tests that do not have a directory); checks and expands exactly like ``load(root:limits:)``.
+    public static func load(sources: [(displayPath: String, text: String)], root: String = ".",
+                            limits: YAMLLimits = .default) throws(DiagnosticsError) -> Project {
+        var diagnostics: [Diagnostic] = []
+        var files: [(String, [YAMLNode])] = []
+        let rank = { (p: String) in folders.firstIndex { p.hasPrefix($0 + "/") } ?? folders.count }
+        for source in sources.sorted(by: { (rank($0.displayPath), $0.displayPath) < (rank($1.displayPath), $1.displayPath) }) {
+            guard folders.contains(where: { source.displayPath.hasPrefix($0 + "/") }) else {
+                diagnostics.append(Diagnostic(at: nil, "\(source.displayPath) is not under inventory/, images/ or sites/"))
+                continue
+            }
+            do {
+                files.append((source.displayPath, try YAMLReader.parse(source.text, displayPath: source.displayPath, limits: limits)))
+            } catch {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        var project = build(root: root, files: files)
+        if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
+        if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
+        project.project.warnings = diagnostics
+        return project.project
+    }
+
     /// Warnings found while loading (errors are thrown instead).
     public var warnings: [Diagnostic] = []
 

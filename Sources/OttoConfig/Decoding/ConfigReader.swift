@@ -111,36 +111,3 @@ struct Fields {
     subscript(key: String) -> YAMLNode? { map[key]?.value }
     func keyLocation(_ key: String) -> SourceLocation { map[key]?.key.location ?? node.location }
 }
-
-/// Small name checks shared by the decoders.
-enum Names {
-    static func isSimpleName(_ s: String) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
-    }
-}
-
-/// Levenshtein distance, for "did you mean" suggestions.
-enum EditDistance {
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.utf8), b = Array(b.utf8)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
-    }
-
-    /// The candidate nearest to `word` when it is close enough to be a likely typo.
-    static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, distance(word, $0)) }.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
-        guard let (best, d) = scored, d <= max(2, word.count / 3) else { return nil }
-        return best
-    }
-}
