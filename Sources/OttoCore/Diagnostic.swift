@@ -31,7 +31,15 @@ public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
 
     /// Creates the error; diagnostics are sorted by file, line and column.
     public init(_ diagnostics: [Diagnostic]) {
-        self.diagnostics = diagnostics.sorted { ($0.location?.description ?? "", $0.message) < ($1.location?.description ?? "", $1.message) }
+        // Diagnostics without a location first, then by file, line and column (numerically).
+        self.diagnostics = diagnostics.sorted { a, b in
+            switch (a.location, b.location) {
+            case (nil, nil): return a.message < b.message
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?): return x == y ? a.message < b.message : x < y
+            }
+        }
     }
 
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
