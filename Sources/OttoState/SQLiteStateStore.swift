@@ -5,12 +5,13 @@ import OttoCore
 /// The state in an SQLite file (via GRDB), the default store.
 ///
 /// Durability: the database runs in WAL mode with `synchronous=NORMAL`. Every `put` commits its own transaction,
-/// and a committed transaction is in the WAL file before `put` returns, so a killed or crashed otto process loses
-/// nothing that completed. A power loss or OS crash may lose the last few commits (they are not fsynced one by
+/// and a commit has written the transaction to the WAL file (into the OS's page cache, with write(2)) before `put`
+/// returns, so a killed or crashed otto process loses nothing that completed (tested with SIGKILL). A power loss or OS crash may lose the last few commits (they are not fsynced one by
 /// one); that is the trade for keeping one transaction per resource cheap, and a refresh repairs it.
 ///
 /// Concurrency: a busy timeout of a few seconds lets ordinary writes wait for another process's short
-/// transaction; the state lock (`acquireLock`) never waits.
+/// transaction; `acquireLock` never waits for the holder of the state lock (only, like any write, for another
+/// process's transaction of a few milliseconds to end).
 ///
 /// Sendable: the stored properties are immutable, and the GRDB `DatabaseQueue` is Sendable (GRDB declares it so:
 /// it serializes every access to its single connection on its own dispatch queue). JSON is encoded with
@@ -23,9 +24,8 @@ public final class SQLiteStateStore: StateStore {
     /// How long an ordinary write waits for another process's transaction before failing.
     public static let busyTimeout: TimeInterval = 5
 
-    /// The database is closed when the store is released.
-    ///
     /// Opens (creating it and its parent directory when needed) the state database at `path`.
+    /// The database is closed when the store is released.
     ///
     /// Throws `OttoError` with code `state.open` when the file cannot be opened, is not an SQLite database,
     /// is an SQLite database that is not an otto state, or was written by a newer otto.
