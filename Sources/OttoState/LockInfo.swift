@@ -1,4 +1,5 @@
 import Foundation
+import OttoCore
 
 /// Who holds the state lock.
 public struct LockInfo: Sendable, Codable, Hashable {
@@ -40,6 +41,9 @@ public struct StateLockedError: Error, Sendable, CustomStringConvertible {
         self.holder = holder
         self.holderIsGone = holderIsGone
     }
+
+    /// The same error as an `OttoError` (code `state.locked`), for callers that handle only that type.
+    public var asOttoError: OttoError { OttoError(code, description, causeText: nil) }
 
     public var description: String {
         let since = holder.since.formatted(.iso8601)

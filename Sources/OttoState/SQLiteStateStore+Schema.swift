@@ -56,7 +56,9 @@ extension SQLiteStateStore {
             let tables = try String.fetchAll(db, sql: """
                 SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
                 """)
-            let foreign = !tables.isEmpty && !tables.contains("meta")
+            // `grdb_migrations` alone is a state another process is creating right now (the migrator makes that
+            // table before the migration's transaction), not a foreign database.
+            let foreign = !tables.allSatisfy { $0 == "grdb_migrations" } && !tables.contains("meta")
             let superseded = tables.contains("grdb_migrations") ? try migrator.hasBeenSuperseded(db) : false
             return (foreign, superseded)
         }

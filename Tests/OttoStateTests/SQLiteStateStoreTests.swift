@@ -110,6 +110,36 @@ struct SQLiteStateStoreTests {
         #expect(seenByA.records.count == 2)
     }
 
+    @Test("several connections creating the same new state at once all succeed and agree on one lineage")
+    func concurrentCreation() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        for round in 0..<20 {
+            let path = dir.file("r\(round)/state.db")
+            let outcomes = await withTaskGroup(of: String.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        await withCheckedContinuation { continuation in
+                            DispatchQueue.global().async {
+                                do {
+                                    continuation.resume(returning: try SQLiteStateStore(path: path).snapshot().lineage)
+                                } catch {
+                                    continuation.resume(returning: "error: \(error)")
+                                }
+                            }
+                        }
+                    }
+                }
+                var results: [String] = []
+                for await outcome in group { results.append(outcome) }
+                return results
+            }
+            #expect(outcomes.count == 6)
+            #expect(outcomes.allSatisfy { UUID(uuidString: $0) != nil }, "\(outcomes)")
+            #expect(Set(outcomes).count == 1, "\(outcomes)")
+        }
+    }
+
     @Test("a file that is not a database gives state.open")
     func notADatabase() throws {
         let dir = try TempDir()

@@ -35,6 +35,8 @@ struct StateLockTests {
                 #expect(text.contains("lock id \(lock.id))"))
                 #expect(text.contains("run `otto force-unlock \(lock.id)`"))
                 #expect(!text.contains("no longer running"))
+                #expect(error.asOttoError.code == "state.locked")
+                #expect(error.asOttoError.message == text)
             }
         }
         try store.releaseLock(id: lock.id)
