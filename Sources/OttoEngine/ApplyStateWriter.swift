@@ -7,6 +7,6 @@ public protocol ApplyStateWriter: Sendable {
     func recordApplied(_ record: ResourceRecord) throws
     /// Forgets a deleted resource.
     func recordDeleted(_ address: ResourceAddress) throws
-    /// Writes what refresh found, in one transaction.
-    func recordRefreshed(_ records: [ResourceRecord], removing: [ResourceAddress]) throws
+    /// Writes many results (refresh, or a group commit) in one transaction.
+    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws
 }

@@ -172,6 +172,7 @@ public struct Executor: Sendable {
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let w = writer.time.withLock { $0 }
         summary.stateWriteSeconds = Double(w.components.seconds) + Double(w.components.attoseconds) / 1e18
+        summary.stateTransactions = writer.transactions.withLock { $0 }
         return summary
     }
 
@@ -243,28 +244,111 @@ struct ExecutionError: Error, Sendable {
     init(_ message: String) { self.message = message }
 }
 
-/// Serialises state writes on one queue off the cooperative pool and measures the time they take.
+/// Commits results off the cooperative pool with group commit: writes that arrive while a commit is running are
+/// committed together in the next transaction. Each caller resumes only once its own write is durable, so the
+/// guarantee is the same as one transaction per resource, at a fraction of the cost when results come in bursts.
 final class StateWriteQueue: Sendable {
+    enum Op: Sendable {
+        case put(ResourceRecord)
+        case remove(ResourceAddress)
+    }
+    private struct Pending {
+        var ops: [(Op, CheckedContinuation<Void, any Error>)] = []
+        var draining = false
+    }
+
     let writer: any ApplyStateWriter
     /// Total time spent in state writes.
     let time = Mutex<Duration>(.zero)
-    let pool = OffPool(label: "otto.state-writes")
+    /// Number of transactions committed.
+    let transactions = Mutex(0)
+    private let pending = Mutex(Pending())
+    private let queue = DispatchQueue(label: "otto.state-writes")
 
     init(writer: any ApplyStateWriter) {
         self.writer = writer
     }
 
-    private func timed(_ body: @escaping @Sendable () throws -> Void) async throws {
-        try await pool.run { [self] in
-            let t0 = ContinuousClock.now
-            defer { let d = ContinuousClock.now - t0; time.withLock { $0 += d } }
-            try body()
+    func applied(_ r: ResourceRecord) async throws { try await submit(.put(r)) }
+    func deleted(_ a: ResourceAddress) async throws { try await submit(.remove(a)) }
+
+    /// Refresh results: one transaction of their own.
+    func refreshed(_ r: [ResourceRecord], removing: [ResourceAddress]) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
+            queue.async { [self] in
+                do { try timed { try writer.recordBatch(r, removing: removing) }; cont.resume() } catch { cont.resume(throwing: error) }
+            }
         }
     }
 
-    func applied(_ r: ResourceRecord) async throws { let w = writer; try await timed { try w.recordApplied(r) } }
-    func deleted(_ a: ResourceAddress) async throws { let w = writer; try await timed { try w.recordDeleted(a) } }
-    func refreshed(_ r: [ResourceRecord], removing: [ResourceAddress]) async throws {
-        let w = writer; try await timed { try w.recordRefreshed(r, removing: removing) }
+    private func submit(_ op: Op) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
+            let startDrain = pending.withLock { p -> Bool in
+                p.ops.append((op, cont))
+                if p.draining { return false }
+                p.draining = true
+                return true
+            }
+            if startDrain { queue.async { [self] in drain() } }
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = pending.withLock { p -> [(Op, CheckedContinuation<Void, any Error>)] in
+                let b = p.ops
+                p.ops = []
+                if b.isEmpty { p.draining = false }
+                return b
+            }
+            if batch.isEmpty { return }
+            if batch.count == 1 {
+                let (op, cont) = batch[0]
+                do { try timed { try write(op) }; cont.resume() } catch { cont.resume(throwing: error) }
+                continue
+            }
+            // Later writes to the same address win (a resource is written by one action at a time anyway).
+            var last: [ResourceAddress: Op] = [:]
+            for (op, _) in batch {
+                switch op {
+                case .put(let r): last[r.address] = op
+                case .remove(let a): last[a] = op
+                }
+            }
+            var puts: [ResourceRecord] = []
+            var removes: [ResourceAddress] = []
+            for op in last.values {
+                switch op {
+                case .put(let r): puts.append(r)
+                case .remove(let a): removes.append(a)
+                }
+            }
+            do {
+                try timed { try writer.recordBatch(puts, removing: removes) }
+                batch.forEach { $0.1.resume() }
+            } catch {
+                // The batch failed as a whole: write one by one so each action gets its own error.
+                for (op, cont) in batch {
+                    do { try timed { try write(op) }; cont.resume() } catch { cont.resume(throwing: error) }
+                }
+            }
+        }
+    }
+
+    private func write(_ op: Op) throws {
+        switch op {
+        case .put(let r): try writer.recordApplied(r)
+        case .remove(let a): try writer.recordDeleted(a)
+        }
+    }
+
+    private func timed(_ body: () throws -> Void) rethrows {
+        let t0 = ContinuousClock.now
+        defer {
+            let d = ContinuousClock.now - t0
+            time.withLock { $0 += d }
+            transactions.withLock { $0 += 1 }
+        }
+        try body()
     }
 }

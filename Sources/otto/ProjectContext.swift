@@ -83,5 +83,5 @@ struct StoreWriter: ApplyStateWriter {
     let store: any StateStore
     func recordApplied(_ record: ResourceRecord) throws { try store.put(record) }
     func recordDeleted(_ address: ResourceAddress) throws { try store.remove(address) }
-    func recordRefreshed(_ records: [ResourceRecord], removing: [ResourceAddress]) throws { try store.put(records, removing: removing) }
+    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws { try store.put(records, removing: removing) }
 }

@@ -8,7 +8,7 @@ import Testing
 extension MemoryStateWriter: ApplyStateWriter {
     public func recordApplied(_ record: ResourceRecord) throws { put(record) }
     public func recordDeleted(_ address: ResourceAddress) throws { remove(address) }
-    public func recordRefreshed(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+    public func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
         records.forEach(put)
         removing.forEach(remove)
     }
@@ -167,3 +167,35 @@ private func run(_ desired: [Resource], provider: RecordingProvider, state: Memo
         #expect(Set(st.records.keys) == ["zone.z"])
     }
 }
+
+/// A state writer whose every transaction takes a while, like a real disk commit.
+final class SlowWriter: ApplyStateWriter {
+    let inner = MemoryStateWriter()
+    let batches = Mutex<[Int]>([])
+    func recordApplied(_ record: ResourceRecord) throws { usleep(3_000); inner.put(record); batches.withLock { $0.append(1) } }
+    func recordDeleted(_ address: ResourceAddress) throws { usleep(3_000); inner.remove(address); batches.withLock { $0.append(1) } }
+    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+        usleep(3_000)
+        records.forEach(inner.put)
+        removing.forEach(inner.remove)
+        batches.withLock { $0.append(records.count + removing.count) }
+    }
+}
+
+@Suite struct GroupCommitTests {
+    @Test func resultsThatCompleteTogetherShareATransaction() async throws {
+        let p = RecordingProvider(schemas: schemas)
+        let writer = SlowWriter()
+        let desired = (0..<200).map { res(ResourceAddress(kind: "record", name: "r\($0)")) }
+        let plan = try await Engine(providers: ["rec": p]).plan(desired: desired, state: [:], lineage: "L", serial: 0, options: PlanOptions())
+        let summary = await Executor(providers: ["rec": p], parallelism: 50, state: writer).apply(plan, recorded: [:])
+        #expect(summary.count(.create) == 200)
+        #expect(writer.inner.records.count == 200)
+        let batches = writer.batches.withLock { $0 }
+        #expect(batches.reduce(0, +) == 200)
+        #expect(batches.count < 100)
+        #expect(summary.stateTransactions == batches.count)
+    }
+}
+
+import Glibc

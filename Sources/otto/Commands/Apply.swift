@@ -101,7 +101,8 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
         let obj: [String: Any] = ["event": "summary", "created": summary.count(.create), "updated": summary.count(.update),
                                   "replaced": summary.count(.replace), "deleted": summary.count(.delete),
                                   "failed": summary.failed, "skipped": summary.skipped, "interrupted": summary.interrupted,
-                                  "seconds": summary.seconds, "state_write_seconds": summary.stateWriteSeconds]
+                                  "seconds": summary.seconds, "state_write_seconds": summary.stateWriteSeconds,
+                                  "state_transactions": summary.stateTransactions]
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
         Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
     } else {

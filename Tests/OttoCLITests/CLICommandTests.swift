@@ -1,0 +1,88 @@
+import Foundation
+import OttoTestSupport
+import Testing
+
+/// The smaller commands, through the real binary.
+@Suite(.serialized) struct CLICommandTests {
+    @Test func interruptLetsInFlightFinishAndRecordsThem() async throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML(extra: 800))
+        let child = try p.start("apply", "--auto-approve", "--parallelism", "2")
+        var waited = 0
+        while p.stateCount("resources") < 20 && waited < 400 { try await Task.sleep(for: .milliseconds(10)); waited += 1 }
+        kill(child.processIdentifier, SIGINT)
+        child.waitUntilExit()
+        #expect(child.terminationStatus == 1)
+        let recorded = p.stateCount("resources")
+        #expect(recorded >= 20 && recorded < 806)
+        #expect(p.stateCount("lock") == 0)                    // a clean stop releases the lock
+        #expect(p.stateCount("runs WHERE outcome = 'interrupted'") == 1)
+        // Everything recorded exists, so the next plan creates only the rest.
+        let plan = try p.otto("plan")
+        #expect(plan.stdout.contains("Plan: \(806 - recorded) to create, 0 to update, 0 to replace, 0 to delete; \(recorded) unchanged."), "\(plan.stdout.suffix(300))")
+    }
+
+    @Test func stateImportAdoptsAndRmForgets() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML())
+        #expect(try p.api("POST", "/api/v1/servers/localhost/zones", #"{"name":"demo.test.","kind":"Native","nameservers":[]}"#).stdout.hasSuffix("201"))
+        let wrong = try p.otto("state", "import", "dns_zone.demo", "nope.test.")
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("no dns_zone with id nope.test."))
+        let ok = try p.otto("state", "import", "dns_zone.demo", "demo.test.")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try p.otto("state", "list").stdout == "dns_zone.demo\n")
+        let show = try p.otto("state", "show", "dns_zone.demo").stdout
+        #expect(show.contains("provider id: demo.test."))
+        #expect(show.contains("name = \"demo.test.\""))
+        #expect(try p.otto("state", "import", "dns_zone.demo", "demo.test.").stderr.contains("already in the state"))
+        // The imported zone is not created again; the records are.
+        let plan = try p.otto("plan").stdout
+        #expect(plan.contains("Plan: 5 to create"))
+        #expect(!plan.contains("+ dns_zone.demo"))
+        #expect(try p.otto("state", "rm", "dns_zone.demo").status == 0)
+        #expect(try p.otto("state", "list").stdout.isEmpty)
+        #expect(try p.api("GET", "/api/v1/servers/localhost/zones/demo.test.").stdout.hasSuffix("200"))
+    }
+
+    @Test func validateReportsCycleWithEveryEdge() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", """
+            site: demo
+            domain: demo.test
+            dns:
+              provider: powerdns
+              records:
+                - { name: a, type: A, value: 10.213.0.1, depends_on: [dns_record.demo.b.A] }
+                - { name: b, type: A, value: 10.213.0.2, depends_on: [dns_record.demo.a.A] }
+            """)
+        let r = try p.otto("validate")
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("dependency cycle: dns_record.demo.a.A → dns_record.demo.b.A → dns_record.demo.a.A"))
+        #expect(r.stderr.contains("sites/demo.yml:6:"))
+        #expect(r.stderr.contains("sites/demo.yml:7:"))
+        let graph = try p.otto("graph")
+        #expect(graph.status == 1)
+    }
+
+    @Test func graphAndJSONPlan() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML())
+        let dot = try p.otto("graph").stdout
+        #expect(dot.contains("\"dns_record.demo.www.CNAME\" -> \"dns_zone.demo\";"))
+        let json = try p.otto("plan", "--json").stdout
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let changes = try #require(obj["changes"] as? [[String: Any]])
+        #expect(changes.count == 6)
+        #expect(changes.allSatisfy { $0["action"] as? String == "create" })
+        #expect(!json.contains(pdns.apiKey))
+    }
+}
