@@ -2,6 +2,9 @@ import Foundation
 import OttoCore
 import OttoPlan
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Carries out a plan: a walk of its dependency graph with bounded parallelism (global and per provider),
 /// keeping going past failures (dependents are skipped, independent branches finish), deleting in reverse
@@ -293,8 +296,13 @@ final class StateWriteQueue: Sendable {
         }
     }
 
+    /// How long a commit waits for more results before it starts (PostgreSQL's `commit_delay`): results that
+    /// complete in a burst (one PowerDNS PATCH finishes many records) then share one transaction.
+    static let commitWindowMicroseconds: UInt32 = 300
+
     private func drain() {
         while true {
+            usleep(Self.commitWindowMicroseconds)
             let batch = pending.withLock { p -> [(Op, CheckedContinuation<Void, any Error>)] in
                 let b = p.ops
                 p.ops = []
