@@ -40,6 +40,8 @@ public struct ApplySummary: Sendable {
     public var seconds: Double = 0
     /// Time spent writing state, in seconds.
     public var stateWriteSeconds: Double = 0
+    /// CPU time of the state writes, in seconds (wall time above also counts waiting for a core).
+    public var stateWriteCPUSeconds: Double = 0
     /// State transactions committed (results that complete together share one).
     public var stateTransactions = 0
 

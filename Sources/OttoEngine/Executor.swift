@@ -129,12 +129,16 @@ public struct Executor: Sendable {
                             running += 1
                             runningPer[p, default: 0] += 1
                             progressed = true
-                            let change = nodes[i].change
-                            let known = values
+                            var change = nodes[i].change
+                            // References resolve now, from what the dependencies (all finished) produced; capturing
+                            // `values` itself in the task would copy the whole dictionary on the next completion.
+                            let unresolved = resolveReferences(in: &change, from: values)
                             onEvent(.started(change.address, change.action))
-                            group.addTask {
+                            group.addTask { [change] in
                                 let t0 = ContinuousClock.now
-                                let result = await execute(change, known: known, writer: writer)
+                                let result = unresolved.isEmpty
+                                    ? await execute(change, writer: writer)
+                                    : .failure(ExecutionError("cannot resolve \(unresolved.joined(separator: ", ")): the referenced resource has no such attribute"))
                                 let d = ContinuousClock.now - t0
                                 return (i, result, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
                             }
@@ -176,12 +180,28 @@ public struct Executor: Sendable {
         let w = writer.time.withLock { $0 }
         summary.stateWriteSeconds = Double(w.components.seconds) + Double(w.components.attoseconds) / 1e18
         summary.stateTransactions = writer.transactions.withLock { $0 }
+        let cpu = writer.cpuTime.withLock { $0 }
+        summary.stateWriteCPUSeconds = Double(cpu.components.seconds) + Double(cpu.components.attoseconds) / 1e18
         return summary
     }
 
+    /// Replaces the references in `change.after` with values from `values`; returns the ones it could not resolve.
+    private func resolveReferences(in change: inout ResourceChange, from values: [ResourceAddress: [String: Value]]) -> [String] {
+        guard var resource = change.after, resource.attributes.values.contains(where: { !$0.isFullyKnown }) else { return [] }
+        var unresolved: [String] = []
+        resource.attributes = resource.attributes.mapValues { v in
+            v.resolving { ref in
+                let found = values[ref.address]?[ref.attribute]
+                if found == nil { unresolved.append(ref.description) }
+                return found
+            }
+        }
+        change.after = resource
+        return unresolved
+    }
+
     /// One action: provider calls, then the state write. Returns what now exists (nil after a delete).
-    private func execute(_ change: ResourceChange, known: [ResourceAddress: [String: Value]],
-                         writer: StateWriteQueue) async -> Result<ObservedResource?, ExecutionError> {
+    private func execute(_ change: ResourceChange, writer: StateWriteQueue) async -> Result<ObservedResource?, ExecutionError> {
         guard let provider = providers[change.provider] else {
             return .failure(ExecutionError("no provider named `\(change.provider)` is configured (inventory/)"))
         }
@@ -194,18 +214,7 @@ public struct Executor: Sendable {
                 try await writer.deleted(change.address)
                 return .success(nil)
             case .create, .update, .replace:
-                var resource = change.after!
-                var unresolved: [String] = []
-                resource.attributes = resource.attributes.mapValues { v in
-                    v.resolving { ref in
-                        let found = known[ref.address]?[ref.attribute]
-                        if found == nil { unresolved.append(ref.description) }
-                        return found
-                    }
-                }
-                if !unresolved.isEmpty {
-                    return .failure(ExecutionError("cannot resolve \(unresolved.joined(separator: ", ")): the referenced resource has no such attribute"))
-                }
+                let resource = change.after!
                 let observed: ObservedResource
                 switch change.action {
                 case .create:
@@ -263,6 +272,8 @@ final class StateWriteQueue: Sendable {
     let writer: any ApplyStateWriter
     /// Total time spent in state writes.
     let time = Mutex<Duration>(.zero)
+    /// CPU time of state writes (the part of `time` spent running, not waiting for a core).
+    let cpuTime = Mutex<Duration>(.zero)
     /// Number of transactions committed.
     let transactions = Mutex(0)
     private let pending = Mutex(Pending())
@@ -296,13 +307,27 @@ final class StateWriteQueue: Sendable {
         }
     }
 
-    /// How long a commit waits for more results before it starts (PostgreSQL's `commit_delay`): results that
-    /// complete in a burst (one PowerDNS PATCH finishes many records) then share one transaction.
-    static let commitWindowMicroseconds: UInt32 = 300
+    /// Before a commit starts, it waits until results stop arriving (no new one for `quietMicroseconds`, at most
+    /// `maxWaitMicroseconds` in all), like PostgreSQL's `commit_delay`: results that complete in a burst (one
+    /// PowerDNS PATCH finishes many records) then share one transaction.
+    static let quietMicroseconds: UInt32 = 100
+    static let maxWaitMicroseconds: UInt32 = 2_000
+
+    private func waitForQuiet() {
+        var waited: UInt32 = 0
+        var seen = pending.withLock { $0.ops.count }
+        while waited < Self.maxWaitMicroseconds {
+            usleep(Self.quietMicroseconds)
+            waited += Self.quietMicroseconds
+            let now = pending.withLock { $0.ops.count }
+            if now == seen { return }
+            seen = now
+        }
+    }
 
     private func drain() {
         while true {
-            usleep(Self.commitWindowMicroseconds)
+            waitForQuiet()
             let batch = pending.withLock { p -> [(Op, CheckedContinuation<Void, any Error>)] in
                 let b = p.ops
                 p.ops = []
@@ -352,11 +377,21 @@ final class StateWriteQueue: Sendable {
 
     private func timed(_ body: () throws -> Void) rethrows {
         let t0 = ContinuousClock.now
+        let c0 = Self.threadCPUTime()
         defer {
             let d = ContinuousClock.now - t0
+            let c = Self.threadCPUTime() - c0
             time.withLock { $0 += d }
+            cpuTime.withLock { $0 += c }
             transactions.withLock { $0 += 1 }
         }
         try body()
+    }
+
+    /// CPU time this thread has used: wall time minus the time the writer waited for a core.
+    private static func threadCPUTime() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
     }
 }

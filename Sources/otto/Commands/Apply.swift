@@ -102,7 +102,8 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
                                   "replaced": summary.count(.replace), "deleted": summary.count(.delete),
                                   "failed": summary.failed, "skipped": summary.skipped, "interrupted": summary.interrupted,
                                   "seconds": summary.seconds, "state_write_seconds": summary.stateWriteSeconds,
-                                  "state_transactions": summary.stateTransactions]
+                                  "state_transactions": summary.stateTransactions,
+                                  "state_write_cpu_seconds": summary.stateWriteCPUSeconds]
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
         Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
     } else {
