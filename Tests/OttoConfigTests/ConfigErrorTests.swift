@@ -101,15 +101,13 @@ import OttoCore
               provider: powerdns
               records: [ { name: "@", type: A, to: lb } ]
             """
+        // Diagnostics come sorted by position: line 11 after line 8.
         #expect(siteErrors(site) == [
-            "sites/demo.yml:11:40: error: record `to:` names machine group `lb`, which site `demo` does not define",
             "sites/demo.yml:6:14: error: nginx names machine group `wbe`, which site `demo` does not define; did you mean `web`?",
             "sites/demo.yml:7:16: error: haproxy names machine group `nowhere`, which site `demo` does not define",
             "sites/demo.yml:8:33: error: unit `w.service` names machine group `web2`, which site `demo` does not define; did you mean `web`?",
-        ].sorted { a, b in
-            // diagnostics come sorted by position text
-            a < b
-        })
+            "sites/demo.yml:11:40: error: record `to:` names machine group `lb`, which site `demo` does not define",
+        ])
     }
 
     @Test func dnsProviderMustBeInInventory() {

@@ -151,7 +151,7 @@ import OttoCore
         let types = Set(project.resources.filter { $0.address.name.hasPrefix("example.") && $0.kind == "dns_record" }
             .compactMap { $0.attributes["type"]?.stringValue })
         #expect(types == ["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SRV"])
-        #expect(project.inventory.providers["powerdns"]?.string("api_key_env") == "PDNS_API_KEY")
+        #expect(project.inventory.providers["powerdns"]?.string("api_key_file") == ".otto/pdns/api.key")
         #expect(project.inventory.providers["powerdns"]?.type == "powerdns")
     }
 

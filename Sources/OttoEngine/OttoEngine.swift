@@ -1,2 +1,0 @@
-/// Refresh, plan and apply orchestration.
-public enum OttoEngineModule {}
