@@ -2,6 +2,7 @@
 # Starts a throwaway PowerDNS authoritative server (sqlite backend, HTTP API) on loopback.
 # Usage: scripts/pdns-start.sh DIR API_PORT DNS_PORT KEY
 # Prints the server's pid once the API answers. Stop it with scripts/pdns-stop.sh DIR.
+# Starts from an empty database unless PDNS_KEEP_DATA=1 (then an existing DIR/pdns.sqlite3 is kept).
 set -eu
 if [ $# -ne 4 ]; then
     echo "usage: $0 DIR API_PORT DNS_PORT KEY" >&2
@@ -12,8 +13,8 @@ SCHEMA=/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql
 [ -f "$SCHEMA" ] || SCHEMA=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-rm -f "$DIR/pdns.sqlite3"
-sqlite3 "$DIR/pdns.sqlite3" < "$SCHEMA"
+[ "${PDNS_KEEP_DATA:-0}" = 1 ] || rm -f "$DIR/pdns.sqlite3"
+[ -s "$DIR/pdns.sqlite3" ] || sqlite3 "$DIR/pdns.sqlite3" < "$SCHEMA"
 cat > "$DIR/pdns.conf" <<CONF
 launch=gsqlite3
 gsqlite3-database=$DIR/pdns.sqlite3
@@ -34,7 +35,7 @@ negquery-cache-ttl=0
 query-cache-ttl=0
 zone-cache-refresh-interval=0
 CONF
-pdns_server --config-dir="$DIR" >"$DIR/pdns.log" 2>&1 &
+nohup pdns_server --config-dir="$DIR" >"$DIR/pdns.log" 2>&1 &
 PID=$!
 echo "$PID" > "$DIR/pdns.pid"
 i=0

@@ -49,11 +49,7 @@ public struct Project: Sendable {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
         }
-        var project = build(root: root, files: files)
-        if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
-        if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
-        project.project.warnings = diagnostics
-        return project.project
+        return try finish(root: root, files: files, diagnostics: diagnostics)
     }
 
     /// Loads a project from in-memory files named like `sites/demo.yml`, `inventory/x.yml` or `images/web.yml`
@@ -74,6 +70,12 @@ public struct Project: Sendable {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
         }
+        return try finish(root: root, files: files, diagnostics: diagnostics)
+    }
+
+    /// Builds the project from parsed files; throws every error found so far and in the build, keeps warnings.
+    private static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic]) throws(DiagnosticsError) -> Project {
+        var diagnostics = diagnostics
         var project = build(root: root, files: files)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }

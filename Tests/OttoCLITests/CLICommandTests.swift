@@ -10,8 +10,7 @@ import Testing
         let p = try CLIProject(pdns: pdns)
         try p.write("sites/demo.yml", siteYAML(extra: 800))
         let child = try p.start("apply", "--auto-approve", "--parallelism", "2")
-        var waited = 0
-        while p.stateCount("resources") < 20 && waited < 400 { try await Task.sleep(for: .milliseconds(10)); waited += 1 }
+        try await p.waitForState("resources", atLeast: 20)
         kill(child.processIdentifier, SIGINT)
         child.waitUntilExit()
         #expect(child.terminationStatus == 1)

@@ -103,8 +103,7 @@ import Testing
         try p.write("sites/demo.yml", siteYAML(extra: 600))
         let first = try p.start("apply", "--auto-approve", "--parallelism", "1")
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) }; first.waitUntilExit() }
-        var waited = 0
-        while p.stateCount("lock") != 1 && waited < 200 { try await Task.sleep(for: .milliseconds(25)); waited += 1 }
+        try await p.waitForState("lock", atLeast: 1, seconds: 5)
         #expect(p.stateCount("lock") == 1)
         let t0 = Date()
         let second = try p.otto("apply", "--auto-approve")
@@ -122,8 +121,7 @@ import Testing
         let p = try CLIProject(pdns: pdns)
         try p.write("sites/demo.yml", siteYAML(extra: 800))
         let child = try p.start("apply", "--auto-approve", "--parallelism", "2")
-        var waited = 0
-        while p.stateCount("resources") < 30 && waited < 400 { try await Task.sleep(for: .milliseconds(10)); waited += 1 }
+        try await p.waitForState("resources", atLeast: 30)
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         let recorded = p.stateCount("resources")

@@ -60,6 +60,12 @@ final class CLIProject: Sendable {
         return Int(r?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
     }
 
+    /// Waits (up to `seconds`) until `stateCount(table)` reaches `count`.
+    func waitForState(_ table: String, atLeast count: Int, seconds: Double = 4) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while stateCount(table) < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
     /// The PowerDNS API, called directly (behind otto's back).
     func api(_ method: String, _ path: String, _ body: String? = nil) throws -> ProcessResult {
         var argv = ["curl", "-s", "-X", method, "-H", "X-API-Key: \(pdns.apiKey)", "-w", "\n%{http_code}", pdns.apiURL + path]
