@@ -15,17 +15,19 @@ let package = Package(
         // C libraries: one system-library module per library, each imported by exactly one adapter.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         .target(name: "OttoCore"),
         .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML"]),
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl"]),
-        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP"]),
+        .target(name: "OttoSSH", dependencies: ["CLibSSH2"]),
+        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig"]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
         .target(name: "OttoTestSupport", dependencies: ["OttoCore"], path: "Tests/Support"),
         .executableTarget(name: "otto", dependencies: [
-            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoProviders", "OttoEngine",
+            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -34,7 +36,8 @@ let package = Package(
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
         .testTarget(name: "OttoStateTests", dependencies: ["OttoState", "OttoPlan", "OttoCore"]),
         .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP"]),
-        .testTarget(name: "OttoProvidersTests", dependencies: ["OttoProviders", "OttoHTTP", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoSSHTests", dependencies: ["OttoSSH", "OttoTestSupport"]),
+        .testTarget(name: "OttoProvidersTests", dependencies: ["OttoProviders", "OttoHTTP", "OttoSSH", "OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoEngineTests", dependencies: ["OttoEngine", "OttoPlan", "OttoState", "OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoCLITests", dependencies: ["OttoTestSupport"]),
     ]

@@ -1,0 +1,2 @@
+/// SSH on libssh2.
+public enum OttoSSHModule {}
