@@ -4,7 +4,8 @@ public struct KindSchema: Sendable, Hashable {
     public var kind: String
     /// Attributes whose change cannot be applied in place: the resource is replaced.
     public var forceNew: Set<String>
-    /// Attributes the provider fills in (ids, addresses): never compared against the configuration.
+    /// Attributes never compared against what exists: ids and addresses the provider fills in, and write-only
+    /// inputs such as file content (compared through a hash attribute instead). They are still passed to create/update.
     public var computed: Set<String>
     /// List attributes compared as sets (order does not matter), e.g. the values of a DNS rrset.
     public var unordered: Set<String>
@@ -73,9 +74,63 @@ public protocol Provider: AnyObject, Sendable {
     func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource
     /// Deletes what exists; deleting something already gone is not an error.
     func delete(_ address: ResourceAddress, current: ObservedResource) async throws
+
+    /// Observes several kinds at once. The default calls `observe(kind:_:)` for each kind concurrently; a provider
+    /// that can see everything in one round trip (one probe per SSH host) overrides it.
+    func observeAll(_ requests: [String: [ObserveRequest]]) async throws -> [ResourceAddress: ObservedResource]
+
+    /// Fills in attributes that follow from the others (rendered configuration, content hashes), after references
+    /// are resolved. Pure and cheap: it runs at plan time for every resource, and the result is what gets compared
+    /// and applied. Attributes still unknown (`.ref`, `.unknown`) must leave what depends on them unknown.
+    func derive(_ resource: Resource) -> Resource
+
+    /// Handlers a successful change to `resource` triggers (e.g. "reload nginx" on its host). They are recorded in
+    /// state with the change and run once each, after the changes, until they succeed.
+    func handlers(for resource: Resource) -> [Handler]
+
+    /// Runs one handler.
+    func run(_ handler: Handler) async throws
 }
 
 extension Provider {
     /// The schema for `kind`, when this provider manages it.
     public func schema(for kind: String) -> KindSchema? { schemas.first { $0.kind == kind } }
+
+    public func observeAll(_ requests: [String: [ObserveRequest]]) async throws -> [ResourceAddress: ObservedResource] {
+        try await withThrowingTaskGroup(of: [ResourceAddress: ObservedResource].self) { group in
+            for (kind, list) in requests { group.addTask { try await self.observe(kind: kind, list) } }
+            var out: [ResourceAddress: ObservedResource] = [:]
+            for try await found in group { out.merge(found) { a, _ in a } }
+            return out
+        }
+    }
+
+    public func derive(_ resource: Resource) -> Resource { resource }
+
+    public func handlers(for resource: Resource) -> [Handler] { [] }
+
+    public func run(_ handler: Handler) async throws {
+        throw OttoError("provider.handler", "provider `\(name)` has no handler `\(handler.name)`")
+    }
+}
+
+/// Something to do once after changes, e.g. reload nginx on one host. Identified by `id`: many changes that
+/// trigger the same handler run it once.
+public struct Handler: Sendable, Hashable, Codable {
+    /// Stable identity, e.g. `reload nginx on machine.demo.web[0]`.
+    public var id: String
+    /// Provider instance that runs it.
+    public var provider: String
+    /// What it does, for people (`reload nginx`).
+    public var name: String
+    /// Everything the provider needs to run it later, possibly in another otto process (host, port, key ...).
+    public var attributes: [String: Value]
+
+    /// Creates a handler.
+    public init(id: String, provider: String, name: String, attributes: [String: Value]) {
+        self.id = id
+        self.provider = provider
+        self.name = name
+        self.attributes = attributes
+    }
 }

@@ -14,6 +14,10 @@ public enum ApplyEvent: Sendable {
     case skipped(ResourceAddress, Action, because: ResourceAddress)
     /// An action was not started because the run was interrupted.
     case interrupted(ResourceAddress, Action)
+    /// A handler (e.g. a reload) started.
+    case handlerStarted(Handler)
+    /// A handler finished; `failure` is its error message when it failed (it stays pending).
+    case handlerFinished(Handler, failure: String?)
 }
 
 /// How one resource ended.
@@ -42,6 +46,12 @@ public struct ApplySummary: Sendable {
     public var stateWriteSeconds: Double = 0
     /// CPU time of the state writes, in seconds (wall time above also counts waiting for a core).
     public var stateWriteCPUSeconds: Double = 0
+    /// Handlers that ran and succeeded.
+    public var handlersRun = 0
+    /// Handlers that failed (they stay pending in state and run again next time).
+    public var handlersFailed = 0
+    /// Handlers not run because the apply was interrupted (they stay pending).
+    public var handlersPending = 0
     /// State transactions committed (results that complete together share one).
     public var stateTransactions = 0
 
@@ -59,13 +69,16 @@ public struct ApplySummary: Sendable {
     /// Actions not started because of an interrupt.
     public var notStarted: Int { outcomes.values.filter { $0 == .interrupted }.count }
     /// True when everything succeeded.
-    public var ok: Bool { failed == 0 && skipped == 0 && !interrupted }
+    public var ok: Bool { failed == 0 && skipped == 0 && !interrupted && handlersFailed == 0 }
 
     /// `3 created, 1 updated, 0 replaced, 2 deleted, 1 failed, 2 skipped`
     public var line: String {
         var parts = ["\(count(.create)) created", "\(count(.update)) updated", "\(count(.replace)) replaced",
                      "\(count(.delete)) deleted", "\(failed) failed", "\(skipped) skipped"]
+        if handlersRun + handlersFailed > 0 { parts.append("\(handlersRun) handlers run") }
+        if handlersFailed > 0 { parts.append("\(handlersFailed) handlers failed") }
         if interrupted { parts.append("\(notStarted) not started (interrupted)") }
+        if handlersPending > 0 { parts.append("\(handlersPending) handlers still pending") }
         return parts.joined(separator: ", ")
     }
 }

@@ -19,44 +19,86 @@ public struct Engine: Sendable {
         return out
     }
 
-    /// Observes every desired and recorded resource: one bulk `observe` per provider and kind, all in parallel.
+    /// Observes every desired and recorded resource: one bulk call per provider (each provider sees all its kinds
+    /// at once), providers in parallel. Resources whose attributes reference other resources (a host file needs its
+    /// machine's address) are observed in a later phase, with those references resolved from what was just observed.
     /// Throws one error listing every provider that failed, each with its own message.
     public func refresh(desired: [Resource], state: [ResourceAddress: ResourceRecord]) async throws -> [ResourceAddress: ObservedResource] {
-        struct Group: Hashable { var provider: String; var kind: String }
-        var groups: [Group: [ObserveRequest]] = [:]
+        var pending: [String: [String: [ObserveRequest]]] = [:]  // provider → kind → requests
         var problems: [String] = []
         var seen = Set<ResourceAddress>()
         for r in desired {
             seen.insert(r.address)
-            groups[Group(provider: r.provider, kind: r.kind), default: []]
+            pending[r.provider, default: [:]][r.kind, default: []]
                 .append(ObserveRequest(address: r.address, providerID: state[r.address]?.providerID, attributes: r.attributes))
         }
         for (a, rec) in state where !seen.contains(a) {
-            groups[Group(provider: rec.provider, kind: rec.kind), default: []]
+            pending[rec.provider, default: [:]][rec.kind, default: []]
                 .append(ObserveRequest(address: a, providerID: rec.providerID, attributes: rec.attributes))
         }
-        for g in groups.keys where providers[g.provider] == nil {
-            problems.append("resources of kind `\(g.kind)` belong to provider `\(g.provider)`, which is not configured in inventory/")
+        for (p, kinds) in pending where providers[p] == nil {
+            problems.append("resources of kind \(kinds.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")) belong to provider `\(p)`, which is not configured in inventory/")
         }
         if !problems.isEmpty { throw OttoError("refresh.provider", problems.sorted().joined(separator: "\n")) }
 
+        var observed: [ResourceAddress: ObservedResource] = [:]
+        while !pending.isEmpty {
+            // A (provider, kind) group is ready when none of its references point into another group still pending.
+            var owner: [ResourceAddress: String] = [:]
+            for (p, kinds) in pending { for (k, list) in kinds { for r in list { owner[r.address] = "\(p)/\(k)" } } }
+            var ready: [String: [String: [ObserveRequest]]] = [:]
+            for (p, kinds) in pending {
+                for (k, list) in kinds {
+                    let me = "\(p)/\(k)"
+                    let blocked = list.contains { r in
+                        r.attributes.values.contains { v in v.references.contains { owner[$0.address].map { $0 != me } ?? false } }
+                    }
+                    if !blocked { ready[p, default: [:]][k] = list }
+                }
+            }
+            if ready.isEmpty { ready = pending }  // references in a loop: observe with what state knows
+            for (p, kinds) in ready {
+                for k in kinds.keys { pending[p]?[k] = nil }
+                if pending[p]?.isEmpty == true { pending[p] = nil }
+            }
+            // Resolve references from this refresh's observations, or from state for what is not observed yet.
+            let known = observed
+            let resolved = ready.mapValues { kinds in
+                kinds.mapValues { list in
+                    list.map { r -> ObserveRequest in
+                        var r = r
+                        r.attributes = r.attributes.mapValues { v in
+                            v.isFullyKnown ? v : v.resolving { ref in
+                                known[ref.address]?.attributes[ref.attribute] ?? state[ref.address]?.attributes[ref.attribute] ?? .ref(ref)
+                            }
+                        }
+                        return r
+                    }
+                }
+            }
+            observed.merge(try await observe(resolved)) { a, _ in a }
+        }
+        return observed
+    }
+
+    /// One bulk observation per provider, all providers in parallel.
+    private func observe(_ groups: [String: [String: [ObserveRequest]]]) async throws -> [ResourceAddress: ObservedResource] {
         let providers = self.providers
-        return try await withThrowingTaskGroup(of: (Group, Result<[ResourceAddress: ObservedResource], any Error>).self) { tg in
-            for (g, requests) in groups {
+        return try await withThrowingTaskGroup(of: (String, Result<[ResourceAddress: ObservedResource], any Error>).self) { tg in
+            for (p, kinds) in groups {
                 tg.addTask {
-                    do { return (g, .success(try await providers[g.provider]!.observe(kind: g.kind, requests))) }
-                    catch { return (g, .failure(error)) }
+                    do { return (p, .success(try await providers[p]!.observeAll(kinds))) } catch { return (p, .failure(error)) }
                 }
             }
             var observed: [ResourceAddress: ObservedResource] = [:]
             var failures: [String] = []
-            for try await (g, result) in tg {
+            for try await (p, result) in tg {
                 switch result {
                 case .success(let found):
-                    let wanted = Set(groups[g]!.map(\.address))
+                    let wanted = Set(groups[p]!.values.flatMap { $0.map(\.address) })
                     for (a, o) in found where wanted.contains(a) { observed[a] = o }
                 case .failure(let error):
-                    failures.append("\(g.provider): observing \(g.kind) failed: \(error)")
+                    failures.append("\(p): observing \(groups[p]!.keys.sorted().joined(separator: ", ")) failed: \(error)")
                 }
             }
             if !failures.isEmpty { throw OttoError("refresh.failed", failures.sorted().joined(separator: "\n")) }
@@ -66,10 +108,12 @@ public struct Engine: Sendable {
 
     /// Refreshes (unless `options.refresh` is false) and plans.
     public func plan(desired: [Resource], state: [ResourceAddress: ResourceRecord], lineage: String, serial: Int,
-                     options: PlanOptions) async throws -> Plan {
+                     options: PlanOptions, pendingHandlers: [Handler] = []) async throws -> Plan {
         let observed = options.refresh ? try await refresh(desired: desired, state: state) : nil
+        let providers = self.providers
         let input = PlannerInput(desired: desired, state: state, observed: observed, schemas: schemas,
-                                 options: options, stateLineage: lineage, stateSerial: serial)
+                                 options: options, stateLineage: lineage, stateSerial: serial, pendingHandlers: pendingHandlers,
+                                 derive: { r in providers[r.provider]?.derive(r) ?? r })
         return try Planner.plan(input)
     }
 }

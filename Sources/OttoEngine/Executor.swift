@@ -174,6 +174,18 @@ public struct Executor: Sendable {
             summary.outcomes[n.change.address] = .interrupted
             onEvent(.interrupted(n.change.address, n.change.action))
         }
+
+        // 3. Handlers: those left pending by earlier runs and those this run's changes triggered, once each.
+        var handlers: [String: Handler] = [:]
+        for h in plan.handlers { handlers[h.id] = h }
+        for (id, h) in writer.triggered.withLock({ $0 }) { handlers[id] = h }
+        if !cancellation.isCancelled && !handlers.isEmpty {
+            let results = await runHandlers(handlers.values.sorted { $0.id < $1.id }, writer: writer)
+            summary.handlersRun = results.filter { $0.1 == nil }.count
+            summary.handlersFailed = results.filter { $0.1 != nil }.count
+        } else {
+            summary.handlersPending = handlers.count
+        }
         summary.interrupted = cancellation.isCancelled
         let elapsed = clock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -183,6 +195,38 @@ public struct Executor: Sendable {
         let cpu = writer.cpuTime.withLock { $0 }
         summary.stateWriteCPUSeconds = Double(cpu.components.seconds) + Double(cpu.components.attoseconds) / 1e18
         return summary
+    }
+
+    /// Runs handlers, at most `parallelism` at once; a handler that succeeds leaves the pending list.
+    private func runHandlers(_ handlers: [Handler], writer: StateWriteQueue) async -> [(Handler, String?)] {
+        await withTaskGroup(of: (Handler, String?).self) { group in
+            var results: [(Handler, String?)] = []
+            var next = 0
+            func launch() {
+                let h = handlers[next]
+                next += 1
+                onEvent(.handlerStarted(h))
+                group.addTask {
+                    guard let provider = providers[h.provider] else {
+                        return (h, "no provider named `\(h.provider)` is configured")
+                    }
+                    do {
+                        try await provider.run(h)
+                        try await writer.handlerRan(h.id)
+                        return (h, nil)
+                    } catch {
+                        return (h, String(describing: error))
+                    }
+                }
+            }
+            while next < handlers.count && next < parallelism { launch() }
+            while let r = await group.next() {
+                results.append(r)
+                onEvent(.handlerFinished(r.0, failure: r.1))
+                if next < handlers.count { launch() }
+            }
+            return results
+        }
     }
 
     /// Replaces the references in `change.after` with values from `values`; returns the ones it could not resolve.
@@ -224,7 +268,7 @@ public struct Executor: Sendable {
                 default:
                     if change.replaceOrder == .createThenDelete {
                         observed = try await provider.create(resource)
-                        try await writer.applied(record(resource, observed))
+                        try await writer.applied(record(resource, observed), handlers: provider.handlers(for: resource))
                         do { try await provider.delete(change.address, current: change.before!) } catch {
                             return .failure(ExecutionError("the replacement was created, but deleting the old one (\(change.before!.providerID)) failed: \(message(error))"))
                         }
@@ -234,7 +278,7 @@ public struct Executor: Sendable {
                     try await writer.deleted(change.address)
                     observed = try await provider.create(resource)
                 }
-                try await writer.applied(record(resource, observed))
+                try await writer.applied(record(resource, observed), handlers: provider.handlers(for: resource))
                 return .success(observed)
             }
         } catch {
@@ -261,7 +305,7 @@ struct ExecutionError: Error, Sendable {
 /// guarantee is the same as one transaction per resource, at a fraction of the cost when results come in bursts.
 final class StateWriteQueue: Sendable {
     enum Op: Sendable {
-        case put(ResourceRecord)
+        case put(ResourceRecord, [Handler])
         case remove(ResourceAddress)
     }
     private struct Pending {
@@ -283,14 +327,27 @@ final class StateWriteQueue: Sendable {
         self.writer = writer
     }
 
-    func applied(_ r: ResourceRecord) async throws { try await submit(.put(r)) }
+    func applied(_ r: ResourceRecord, handlers: [Handler] = []) async throws {
+        try await submit(.put(r, handlers))
+        if !handlers.isEmpty { triggered.withLock { for h in handlers { $0[h.id] = h } } }
+    }
+    /// Handlers recorded by this apply's changes, by id.
+    let triggered = Mutex<[String: Handler]>([:])
+
+    func handlerRan(_ id: String) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
+            queue.async { [self] in
+                do { try writer.recordHandlerRan(id); cont.resume() } catch { cont.resume(throwing: error) }
+            }
+        }
+    }
     func deleted(_ a: ResourceAddress) async throws { try await submit(.remove(a)) }
 
     /// Refresh results: one transaction of their own.
     func refreshed(_ r: [ResourceRecord], removing: [ResourceAddress]) async throws {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
             queue.async { [self] in
-                do { try timed { try writer.recordBatch(r, removing: removing) }; cont.resume() } catch { cont.resume(throwing: error) }
+                do { try timed { try writer.recordBatch(r, removing: removing, handlers: []) }; cont.resume() } catch { cont.resume(throwing: error) }
             }
         }
     }
@@ -342,9 +399,10 @@ final class StateWriteQueue: Sendable {
             }
             // Later writes to the same address win (a resource is written by one action at a time anyway).
             var last: [ResourceAddress: Op] = [:]
+            var handlers: [Handler] = []
             for (op, _) in batch {
                 switch op {
-                case .put(let r): last[r.address] = op
+                case .put(let r, let h): last[r.address] = op; handlers.append(contentsOf: h)
                 case .remove(let a): last[a] = op
                 }
             }
@@ -352,12 +410,12 @@ final class StateWriteQueue: Sendable {
             var removes: [ResourceAddress] = []
             for op in last.values {
                 switch op {
-                case .put(let r): puts.append(r)
+                case .put(let r, _): puts.append(r)
                 case .remove(let a): removes.append(a)
                 }
             }
             do {
-                try timed { try writer.recordBatch(puts, removing: removes) }
+                try timed { try writer.recordBatch(puts, removing: removes, handlers: handlers) }
                 batch.forEach { $0.1.resume() }
             } catch {
                 // The batch failed as a whole: write one by one so each action gets its own error.
@@ -370,7 +428,7 @@ final class StateWriteQueue: Sendable {
 
     private func write(_ op: Op) throws {
         switch op {
-        case .put(let r): try writer.recordApplied(r)
+        case .put(let r, let h): try writer.recordApplied(r, handlers: h)
         case .remove(let a): try writer.recordDeleted(a)
         }
     }

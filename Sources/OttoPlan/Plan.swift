@@ -143,10 +143,12 @@ public struct Plan: Sendable, Codable {
     public var changes: [ResourceChange]
     /// What refresh found different from state.
     public var drift: [Drift]
+    /// Handlers left pending by an earlier apply (e.g. a reload that never ran): they run with this one.
+    public var handlers: [Handler]
 
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
-                changes: [ResourceChange], drift: [Drift]) {
+                changes: [ResourceChange], drift: [Drift], handlers: [Handler] = []) {
         self.formatVersion = 1
         self.options = options
         self.stateLineage = stateLineage
@@ -154,6 +156,7 @@ public struct Plan: Sendable, Codable {
         self.createdAt = createdAt
         self.changes = changes
         self.drift = drift
+        self.handlers = handlers
     }
 
     /// Changes that do something.
@@ -161,7 +164,7 @@ public struct Plan: Sendable, Codable {
 
     /// True when applying would change anything (including, for refresh-only, the state).
     public var hasChanges: Bool {
-        options.mode == .refreshOnly ? !drift.isEmpty : changes.contains { $0.action != .noop }
+        options.mode == .refreshOnly ? !drift.isEmpty : (!handlers.isEmpty || changes.contains { $0.action != .noop })
     }
 
     /// How many changes of each action.

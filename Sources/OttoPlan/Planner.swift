@@ -16,10 +16,15 @@ public struct PlannerInput: Sendable {
     public var stateLineage: String
     /// Serial of the state read.
     public var stateSerial: Int
+    /// Handlers recorded in state that have not run yet.
+    public var pendingHandlers: [Handler]
+    /// Fills in derived attributes once references are resolved (`Provider.derive` of the resource's provider).
+    public var derive: @Sendable (Resource) -> Resource
 
     /// Creates an input.
     public init(desired: [Resource], state: [ResourceAddress: ResourceRecord], observed: [ResourceAddress: ObservedResource]?,
-                schemas: [SchemaKey: KindSchema], options: PlanOptions, stateLineage: String, stateSerial: Int) {
+                schemas: [SchemaKey: KindSchema], options: PlanOptions, stateLineage: String, stateSerial: Int,
+                pendingHandlers: [Handler] = [], derive: @escaping @Sendable (Resource) -> Resource = { $0 }) {
         self.desired = desired
         self.state = state
         self.observed = observed
@@ -27,6 +32,8 @@ public struct PlannerInput: Sendable {
         self.options = options
         self.stateLineage = stateLineage
         self.stateSerial = stateSerial
+        self.pendingHandlers = pendingHandlers
+        self.derive = derive
     }
 }
 
@@ -100,6 +107,7 @@ public enum Planner {
                         return current(ref.address)?.attributes[ref.attribute] ?? .ref(ref)
                     }
                 }
+                resolved = input.derive(resolved)
                 let change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
                                   forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
                 if r.lifecycle.preventDestroy && (change.action == .replace) {
@@ -126,7 +134,8 @@ public enum Planner {
         if problems.hasErrors { throw PlanError(problems.all) }
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
-                    changes: changes.values.sorted { $0.address < $1.address }, drift: drift)
+                    changes: changes.values.sorted { $0.address < $1.address }, drift: drift,
+                    handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [])
     }
 
     /// Plans one desired resource against what exists.
@@ -137,7 +146,8 @@ public enum Planner {
         guard let current else {
             let reason = recorded != nil ? "in state but no longer exists (deleted outside otto)" : "does not exist yet"
             return ResourceChange(address: r.address, provider: r.provider, action: .create, before: nil, after: r,
-                                  changes: r.attributes.keys.sorted().map { AttributeChange(name: $0, before: nil, after: r.attributes[$0]) },
+                                  changes: r.attributes.keys.sorted().filter { !schema.computed.contains($0) }
+                                      .map { AttributeChange(name: $0, before: nil, after: r.attributes[$0]) },
                                   reason: reason, dependencies: deps)
         }
         let ignored = Set(r.lifecycle.ignoreChanges).union(schema.computed)

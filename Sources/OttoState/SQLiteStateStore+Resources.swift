@@ -41,11 +41,21 @@ extension SQLiteStateStore {
         }
     }
 
-    public func put(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
-        guard !records.isEmpty || !removing.isEmpty else { return }
+    public func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
+        guard !records.isEmpty || !removing.isEmpty || !handlers.isEmpty else { return }
         let now = Date().timeIntervalSince1970
         let encoded = try records.map { try encodeRecord($0, now: now) }
+        let encodedHandlers: [StatementArguments] = try handlers.map { h in
+            do { return [h.id, h.provider, h.name, try ValueJSON.encode(h.attributes), now] } catch {
+                throw OttoError("state.write", "cannot encode handler \(h.id) as JSON", cause: error)
+            }
+        }
         try write("record \(records.count) resources") { db in
+            let addHandler = try db.cachedStatement(sql: """
+                INSERT INTO handlers (id, provider, name, attributes, since) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET attributes = excluded.attributes
+                """)
+            for arguments in encodedHandlers { try addHandler.execute(arguments: arguments) }
             let upsert = try db.cachedStatement(sql: Self.upsertSQL)
             for arguments in encoded { try upsert.execute(arguments: arguments) }
             var changed = !records.isEmpty
@@ -55,6 +65,27 @@ extension SQLiteStateStore {
                 changed = changed || db.changesCount > 0
             }
             if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
+        }
+    }
+
+    public func pendingHandlers() throws -> [Handler] {
+        try read("read pending handlers") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, provider, name, attributes FROM handlers ORDER BY since, id")
+            return try rows.map { row in
+                let text: String = row[3]
+                do {
+                    return Handler(id: row[0], provider: row[1], name: row[2], attributes: try ValueJSON.decodeAttributes(text))
+                } catch {
+                    throw OttoError("state.corrupt", "the state database \(path) holds unreadable JSON for handler \(row[0] as String)",
+                                    cause: error)
+                }
+            }
+        }
+    }
+
+    public func handlerRan(id: String) throws {
+        try write("clear handler \(id)") { db in
+            try db.execute(sql: "DELETE FROM handlers WHERE id = ?", arguments: [id])
         }
     }
 

@@ -46,6 +46,18 @@ extension SQLiteStateStore {
             try db.execute(sql: "INSERT OR IGNORE INTO meta (singleton, lineage, serial) VALUES (1, ?, 0)",
                            arguments: [UUID().uuidString.lowercased()])
         }
+        migrator.registerMigration("v2-handlers") { db in
+            // Handlers (reloads) a change triggered that have not run yet: kept until they succeed.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS handlers (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    provider TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    attributes TEXT NOT NULL,
+                    since REAL NOT NULL
+                );
+                """)
+        }
         return migrator
     }()
 

@@ -12,9 +12,15 @@ public protocol StateStore: AnyObject, Sendable {
     /// When it returns, the write survives a crash of this process.
     func put(_ record: ResourceRecord) throws
 
-    /// Inserts or replaces `records` and deletes `removing`, all in one transaction (used by refresh);
-    /// increments the serial once when anything was written or deleted.
-    func put(_ records: [ResourceRecord], removing: [ResourceAddress]) throws
+    /// Inserts or replaces `records`, deletes `removing` and records `handlers` as pending, all in one transaction
+    /// (refresh, and group commits of apply results); increments the serial once when anything was written or deleted.
+    func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws
+
+    /// Handlers recorded by earlier changes that have not run yet, oldest first.
+    func pendingHandlers() throws -> [Handler]
+
+    /// Marks a handler as run (removes it from the pending list).
+    func handlerRan(id: String) throws
 
     /// Deletes one resource; increments the serial when it was there.
     func remove(_ address: ResourceAddress) throws
@@ -40,6 +46,13 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// The most recent `limit` runs, newest first.
     func runs(limit: Int) throws -> [RunRecord]
+}
+
+extension StateStore {
+    /// `put(records, removing:, handlers: [])`.
+    public func put(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+        try put(records, removing: removing, handlers: [])
+    }
 }
 
 /// The state at one moment.

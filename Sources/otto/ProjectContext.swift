@@ -81,7 +81,12 @@ struct ProjectContext {
 /// Commits executor results to the state store.
 struct StoreWriter: ApplyStateWriter {
     let store: any StateStore
-    func recordApplied(_ record: ResourceRecord) throws { try store.put(record) }
+    func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws {
+        if handlers.isEmpty { try store.put(record) } else { try store.put([record], removing: [], handlers: handlers) }
+    }
     func recordDeleted(_ address: ResourceAddress) throws { try store.remove(address) }
-    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws { try store.put(records, removing: removing) }
+    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
+        try store.put(records, removing: removing, handlers: handlers)
+    }
+    func recordHandlerRan(_ id: String) throws { try store.handlerRan(id: id) }
 }

@@ -6,12 +6,14 @@ import Synchronization
 import Testing
 
 extension MemoryStateWriter: ApplyStateWriter {
-    public func recordApplied(_ record: ResourceRecord) throws { put(record) }
+    public func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws { put(record); handlers.forEach(addHandler) }
     public func recordDeleted(_ address: ResourceAddress) throws { remove(address) }
-    public func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+    public func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
         records.forEach(put)
         removing.forEach(remove)
+        handlers.forEach(addHandler)
     }
+    public func recordHandlerRan(_ id: String) throws { removeHandler(id) }
 }
 
 private let schemas = [KindSchema(kind: "zone"), KindSchema(kind: "record", forceNew: ["name"]),
@@ -33,6 +35,8 @@ final class EventLog: Sendable {
         case .failed(let a, let act, let m): line = "fail \(act) \(a) \(m)"
         case .skipped(let a, let act, let b): line = "skip \(act) \(a) \(b)"
         case .interrupted(let a, let act): line = "interrupted \(act) \(a)"
+        case .handlerStarted(let h): line = "handler start \(h.id)"
+        case .handlerFinished(let h, let f): line = f == nil ? "handler done \(h.id)" : "handler fail \(h.id)"
         }
         events.withLock { $0.append(line) }
     }
@@ -172,9 +176,10 @@ private func run(_ desired: [Resource], provider: RecordingProvider, state: Memo
 final class SlowWriter: ApplyStateWriter {
     let inner = MemoryStateWriter()
     let batches = Mutex<[Int]>([])
-    func recordApplied(_ record: ResourceRecord) throws { usleep(3_000); inner.put(record); batches.withLock { $0.append(1) } }
+    func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws { usleep(3_000); inner.put(record); batches.withLock { $0.append(1) } }
     func recordDeleted(_ address: ResourceAddress) throws { usleep(3_000); inner.remove(address); batches.withLock { $0.append(1) } }
-    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress]) throws {
+    func recordHandlerRan(_ id: String) throws {}
+    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
         usleep(3_000)
         records.forEach(inner.put)
         removing.forEach(inner.remove)
@@ -199,3 +204,91 @@ final class SlowWriter: ApplyStateWriter {
 }
 
 import Glibc
+
+@Suite struct HandlerTests {
+    /// Every record change on zone Z triggers "reload Z".
+    private func provider() -> RecordingProvider {
+        RecordingProvider(schemas: schemas, handlerFor: { r in
+            r.kind == "record" ? [Handler(id: "reload \(r.address.name.split(separator: ".")[0])", provider: "rec", name: "reload", attributes: [:])] : []
+        })
+    }
+
+    @Test func handlersRunOnceAfterTheChangesAndClear() async throws {
+        let p = provider()
+        let st = MemoryStateWriter()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"]), res("record.z.b", deps: ["zone.z"])]
+        let (s, log, _) = try await run(desired, provider: p, state: st)
+        #expect(s.ok && s.handlersRun == 1)
+        #expect(p.calls.filter { $0.op == "handler" }.map(\.target) == ["reload z"])
+        #expect(log.index("handler start reload z")! > log.index("done create record.z.b")!)
+        #expect(st.handlers.isEmpty)
+        // Nothing changed: no handler either.
+        let (again, _, _) = try await run(desired, provider: p, state: st)
+        #expect(again.handlersRun == 0)
+    }
+
+    @Test func failedHandlerStaysPendingAndRunsNextTime() async throws {
+        let p = provider()
+        p.failHandler("reload z", "nginx: [emerg] bad config")
+        let st = MemoryStateWriter()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"])]
+        let (s, log, _) = try await run(desired, provider: p, state: st)
+        #expect(!s.ok && s.handlersFailed == 1)
+        #expect(log.all.contains("handler fail reload z"))
+        #expect(st.handlers.map(\.id) == ["reload z"])
+        // The resources are converged, but the plan still has the pending handler, and the next apply runs it.
+        p.failHandler("reload z", nil)
+        let engine = Engine(providers: ["rec": p])
+        let plan = try await engine.plan(desired: desired, state: st.records, lineage: "L", serial: 1, options: PlanOptions(),
+                                         pendingHandlers: st.handlers)
+        #expect(plan.actionable.isEmpty && plan.hasChanges && plan.handlers.map(\.id) == ["reload z"])
+        let summary = await Executor(providers: ["rec": p], state: st).apply(plan, recorded: st.records)
+        #expect(summary.ok && summary.handlersRun == 1)
+        #expect(st.handlers.isEmpty)
+    }
+
+    @Test func interruptedApplyLeavesHandlersPending() async throws {
+        let p = provider()
+        let st = MemoryStateWriter()
+        let cancel = CancellationFlag()
+        let desired = [res("zone.z"), res("record.z.a", deps: ["zone.z"])]
+        let plan = try await Engine(providers: ["rec": p]).plan(desired: desired, state: [:], lineage: "L", serial: 0, options: PlanOptions())
+        let ex = Executor(providers: ["rec": p], state: st, cancellation: cancel) { e in
+            if case .finished(let a, _, _) = e, a == "record.z.a" { cancel.cancel() }
+        }
+        let s = await ex.apply(plan, recorded: [:])
+        #expect(s.handlersPending == 1 && s.handlersRun == 0)
+        #expect(st.handlers.map(\.id) == ["reload z"])
+        #expect(!p.calls.contains { $0.op == "handler" })
+    }
+}
+
+/// A provider that records the attributes it was asked to observe with.
+final class EchoProvider: Provider {
+    let name = "echo"
+    let concurrencyLimit = 4
+    let schemas = [KindSchema(kind: "file")]
+    let seen = Mutex<[ObserveRequest]>([])
+    func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+        seen.withLock { $0.append(contentsOf: requests) }
+        return [:]
+    }
+    func create(_ resource: Resource) async throws -> ObservedResource { ObservedResource(providerID: "f", attributes: resource.attributes) }
+    func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource { current }
+    func delete(_ address: ResourceAddress, current: ObservedResource) async throws {}
+}
+
+@Suite struct RefreshTests {
+    @Test func referencesAreResolvedFromWhatWasJustObserved() async throws {
+        let machines = RecordingProvider(schemas: schemas)
+        machines.seed("machine.web", ["size": "small", "ip": "10.213.0.7"])
+        let files = EchoProvider()
+        let desired = [res("machine.web", ["size": "small"]),
+                       Resource(address: "file.motd", provider: "echo",
+                                attributes: ["host": .ref(.init("machine.web", "ip")), "path": "/etc/motd"],
+                                dependencies: [Dependency("machine.web")])]
+        let observed = try await Engine(providers: ["rec": machines, "echo": files]).refresh(desired: desired, state: [:])
+        #expect(observed["machine.web"]?.attributes["ip"] == "10.213.0.7")
+        #expect(files.seen.withLock { $0 }.first?.attributes["host"] == "10.213.0.7")
+    }
+}

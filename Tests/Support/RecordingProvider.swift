@@ -28,13 +28,27 @@ public final class RecordingProvider: Provider {
     /// How long each create/update/delete takes.
     public let delay: Duration
     private let shared = Mutex(Shared())
+    private let handlerFor: @Sendable (Resource) -> [Handler]
+    private let failingHandlers = Mutex<[String: String]>([:])
 
-    /// Creates a provider managing `schemas`; actions sleep `delay`.
-    public init(name: String = "rec", concurrencyLimit: Int = 100, schemas: [KindSchema], delay: Duration = .zero) {
+    /// Creates a provider managing `schemas`; actions sleep `delay`; a change to a resource triggers `handlerFor(resource)`.
+    public init(name: String = "rec", concurrencyLimit: Int = 100, schemas: [KindSchema], delay: Duration = .zero,
+                handlerFor: @escaping @Sendable (Resource) -> [Handler] = { _ in [] }) {
         self.name = name
         self.concurrencyLimit = concurrencyLimit
         self.schemas = schemas
         self.delay = delay
+        self.handlerFor = handlerFor
+    }
+
+    /// Makes handler `id` fail with `message` (nil: succeed again).
+    public func failHandler(_ id: String, _ message: String?) { failingHandlers.withLock { $0[id] = message } }
+
+    public func handlers(for resource: Resource) -> [Handler] { handlerFor(resource) }
+
+    public func run(_ handler: Handler) async throws {
+        shared.withLock { $0.calls.append(Call(op: "handler", target: handler.id)) }
+        if let message = failingHandlers.withLock({ $0[handler.id] }) { throw OttoError("provider.recording", message) }
     }
 
     /// Every call so far.
@@ -112,9 +126,16 @@ public final class RecordingProvider: Provider {
     }
 }
 
-/// An in-memory state writer for executor tests: keeps records and counts writes.
+/// An in-memory state writer for executor tests: keeps records and pending handlers.
 public final class MemoryStateWriter: Sendable {
     private let storage = Mutex<[ResourceAddress: ResourceRecord]>([:])
+    private let pending = Mutex<[String: Handler]>([:])
+    /// Handlers recorded and not yet run.
+    public var handlers: [Handler] { pending.withLock { Array($0.values) } }
+    /// Records a pending handler.
+    public func addHandler(_ h: Handler) { pending.withLock { $0[h.id] = h } }
+    /// Marks a handler as run.
+    public func removeHandler(_ id: String) { _ = pending.withLock { $0.removeValue(forKey: id) } }
     /// Creates an empty state.
     public init(_ initial: [ResourceAddress: ResourceRecord] = [:]) { storage.withLock { $0 = initial } }
     /// The records now.

@@ -61,7 +61,8 @@ extension PlanScopeOptions {
 func makePlan(_ ctx: ProjectContext, options: PlanOptions) async throws -> Plan {
     let snap = try ctx.store.snapshot()
     let engine = Engine(providers: try ctx.providers(state: snap.records))
-    return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial, options: options)
+    return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
+                                 options: options, pendingHandlers: try ctx.store.pendingHandlers())
 }
 
 /// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).

@@ -55,7 +55,7 @@ enum PlanRenderer {
             return out
         }
         let actionable = plan.actionable
-        if actionable.isEmpty {
+        if actionable.isEmpty && plan.handlers.isEmpty {
             return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
         }
         out += "otto will perform these actions:\n\n"
@@ -70,6 +70,10 @@ enum PlanRenderer {
                 }
             }
         }
+        if !plan.handlers.isEmpty {
+            out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
+            for h in plan.handlers { out += "  ! \(h.id)\n" }
+        }
         out += "\n" + totals(plan) + "\n"
         return out
     }
@@ -79,5 +83,6 @@ enum PlanRenderer {
         let c = plan.counts
         return "Plan: \(c[.create] ?? 0) to create, \(c[.update] ?? 0) to update, \(c[.replace] ?? 0) to replace, "
             + "\(c[.delete] ?? 0) to delete; \(c[.noop] ?? 0) unchanged."
+            + (plan.handlers.isEmpty ? "" : " \(plan.handlers.count) pending handler\(plan.handlers.count == 1 ? "" : "s") to run.")
     }
 }

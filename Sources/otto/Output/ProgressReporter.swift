@@ -48,6 +48,10 @@ final class ProgressReporter: Sendable {
                 line = "\(a): skipped, because \(b) failed"
             case .interrupted(let a, _):
                 line = "\(a): not started (interrupted)"
+            case .handlerStarted(let h):
+                if style == .plain { line = "\(h.id)..." }
+            case .handlerFinished(let h, let failure):
+                line = failure.map { "\(h.id) FAILED (still pending): \($0)" } ?? "\(h.id): done"
             }
             return c
         }
@@ -72,6 +76,10 @@ final class ProgressReporter: Sendable {
         case .failed(let a, let act, let m): obj = ["event": "failed", "address": a.description, "action": act.rawValue, "message": m]
         case .skipped(let a, let act, let b): obj = ["event": "skipped", "address": a.description, "action": act.rawValue, "because": b.description]
         case .interrupted(let a, let act): obj = ["event": "interrupted", "address": a.description, "action": act.rawValue]
+        case .handlerStarted(let h): obj = ["event": "handler_started", "handler": h.id]
+        case .handlerFinished(let h, let failure):
+            obj = ["event": failure == nil ? "handler_finished" : "handler_failed", "handler": h.id]
+            if let failure { obj["message"] = failure }
         }
         if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
             Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
