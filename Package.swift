@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -23,7 +24,8 @@ let package = Package(
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl"]),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2"]),
-        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig"]),
+        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
+                                                     .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
         .target(name: "OttoTestSupport", dependencies: ["OttoCore"], path: "Tests/Support"),
         .executableTarget(name: "otto", dependencies: [

@@ -54,47 +54,7 @@ extension Project {
                                     location: group.location))
             }
         }
-        /// One resource per machine of `on`, each depending on its machine.
-        func perMachine(_ on: Located<String>, kind: String, name: String, location: SourceLocation, spec: LifecycleSpec,
-                        extraDependencies: [Dependency] = [], _ attributes: [String: Value]) {
-            guard let group = site.group(on.value) else { return }
-            for i in 0..<group.count {
-                let machine = Self.machineAddress(s, group.name, i)
-                var attrs = attributes
-                attrs["machine"] = .string(machine.description)
-                attrs["address"] = .ref(Value.Reference(machine, "ipv4"))
-                out.append(Resource(address: ResourceAddress(kind: kind, name: "\(name).\(group.name)[\(i)]"), provider: "host",
-                                    attributes: attrs,
-                                    dependencies: [Dependency(machine, at: on.location)] + extraDependencies + explicit(spec),
-                                    lifecycle: lifecycle(spec), location: location))
-            }
-        }
-        if let n = site.nginx {
-            var attrs: [String: Value] = ["server_name": .string(n.serverName), "root": .string(n.root), "listen": .int(n.listen)]
-            if let content = n.content { attrs["content"] = .string(content) }
-            perMachine(n.on, kind: "nginx_site", name: s, location: n.location, spec: n.lifecycle, attrs)
-        }
-        if let h = site.haproxy, let backend = site.group(h.backend.value) {
-            var servers: [Value] = []
-            var deps: [Dependency] = []
-            for i in 0..<backend.count {
-                let m = Self.machineAddress(s, backend.name, i)
-                servers.append(.map(["name": .string("\(s)-\(backend.name)-\(i)"), "address": .ref(Value.Reference(m, "ipv4")),
-                                     "port": .int(h.backendPort)]))
-                deps.append(Dependency(m, at: h.backend.location))
-            }
-            var attrs: [String: Value] = ["bind": .string(h.bind), "balance": .string(h.balance), "backend": .string(backend.name),
-                                          "servers": .list(servers)]
-            if let path = h.healthPath { attrs["health_path"] = .string(path) }
-            if let interval = h.healthInterval { attrs["health_interval_ms"] = .int(interval.milliseconds) }
-            perMachine(h.on, kind: "haproxy", name: s, location: h.location, spec: h.lifecycle, extraDependencies: deps, attrs)
-        }
-        for u in site.units {
-            var attrs: [String: Value] = ["name": .string(u.name), "exec": .string(u.exec), "restart": .string(u.restart)]
-            if let user = u.user { attrs["user"] = .string(user) }
-            if !u.environment.isEmpty { attrs["environment"] = .map(u.environment.mapValues { .string($0) }) }
-            perMachine(u.on, kind: "unit", name: "\(s).\(u.name)", location: u.location, spec: u.lifecycle, attrs)
-        }
+        expandHost(site, into: &out)
         guard let dns = site.dns else { return }
         let zoneAddress = ResourceAddress(kind: "dns_zone", name: s)
         out.append(Resource(address: zoneAddress, provider: dns.provider.value,
@@ -119,6 +79,105 @@ extension Project {
                                              "ttl": .int(record.ttl), "records": .list(records)],
                                 dependencies: deps + explicit(record.lifecycle), lifecycle: lifecycle(record.lifecycle),
                                 location: record.location))
+        }
+    }
+
+    /// How host resources reach their machine: references to the machine's connection attributes, which every
+    /// machine provider reports (`ipv4`, `ssh_port`, `ssh_user`, `ssh_key`, `host_key` (null for hosts checked
+    /// against a known_hosts file), `known_hosts`).
+    static let connectionAttributes = ["host": "ipv4", "ssh_port": "ssh_port", "ssh_user": "ssh_user", "ssh_key": "ssh_key",
+                                       "host_key": "host_key", "known_hosts": "known_hosts"]
+
+    /// Host configuration: files, directories, packages, services, units, nginx and haproxy on each machine.
+    private func expandHost(_ site: Site, into out: inout [Resource]) {
+        let s = site.name
+        /// `KIND.SITE.NAME.GROUP[i]` (or `KIND.SITE.GROUP[i]` without a name) for every machine of `on`.
+        func perMachine(_ on: Located<String>, kind: String, name: String?, location: SourceLocation, spec: LifecycleSpec = LifecycleSpec(),
+                        dependencies: (Int) -> [Dependency] = { _ in [] }, _ attributes: (Int) -> [String: Value]) {
+            guard let group = site.group(on.value) else { return }
+            let hasPackages = kind != "package" && site.packages.contains { $0.on.value == group.name }
+            for i in 0..<group.count {
+                let machine = Self.machineAddress(s, group.name, i)
+                var attrs = attributes(i)
+                attrs["machine"] = .string(machine.description)
+                for (mine, theirs) in Self.connectionAttributes { attrs[mine] = .ref(Value.Reference(machine, theirs)) }
+                var deps = [Dependency(machine, at: on.location)] + dependencies(i) + explicit(spec)
+                if hasPackages { deps.append(Dependency(ResourceAddress(kind: "package", name: "\(s).\(group.name)[\(i)]"), at: location)) }
+                let label = name.map { "\(s).\($0).\(group.name)[\(i)]" } ?? "\(s).\(group.name)[\(i)]"
+                out.append(Resource(address: ResourceAddress(kind: kind, name: label), provider: "host", attributes: attrs,
+                                    dependencies: deps, lifecycle: lifecycle(spec), location: location))
+            }
+        }
+        func at(_ kind: String, _ name: String?, _ group: String, _ i: Int) -> ResourceAddress {
+            ResourceAddress(kind: kind, name: (name.map { "\(s).\($0)." } ?? "\(s).") + "\(group)[\(i)]")
+        }
+
+        // Packages: one resource per machine with every name the site asks for on its group.
+        var packageNames: [String: Set<String>] = [:]
+        var packageSpec: [String: PackageSpec] = [:]
+        for p in site.packages {
+            packageNames[p.on.value, default: []].formUnion(p.names)
+            if packageSpec[p.on.value] == nil { packageSpec[p.on.value] = p }
+        }
+        for (group, p) in packageSpec.sorted(by: { $0.key < $1.key }) {
+            let names = Value.list(packageNames[group]!.sorted().map { .string($0) })
+            perMachine(p.on, kind: "package", name: nil, location: p.location) { _ in ["names": names] }
+        }
+        for f in site.files {
+            perMachine(f.on, kind: "file", name: f.path, location: f.location, spec: f.lifecycle) { _ in
+                ["path": .string(f.path), "content": .string(f.content), "mode": .string(f.mode),
+                 "owner": .string(f.owner), "group": .string(f.group)]
+            }
+        }
+        if let n = site.nginx {
+            if let content = n.content {
+                perMachine(n.on, kind: "directory", name: "content", location: n.location) { _ in
+                    ["path": .string(n.root), "source": .string(content), "mode": .string("0644"),
+                     "owner": .string("root"), "group": .string("root"), "purge": .bool(true)]
+                }
+            }
+            perMachine(n.on, kind: "nginx_site", name: nil, location: n.location, spec: n.lifecycle,
+                       dependencies: { i in n.content == nil ? [] : [Dependency(at("directory", "content", n.on.value, i), at: n.location)] }) { _ in
+                ["name": .string(s), "server_name": .string(n.serverName), "root": .string(n.root), "listen": .int(n.listen),
+                 "directives": .list(n.directives.map { .string($0) })]
+            }
+            perMachine(n.on, kind: "service", name: "nginx", location: n.location,
+                       dependencies: { i in [Dependency(at("nginx_site", nil, n.on.value, i), at: n.location)] }) { _ in
+                ["name": .string("nginx"), "enabled": .bool(true), "running": .bool(true)]
+            }
+        }
+        if let h = site.haproxy, let backend = site.group(h.backend.value) {
+            var servers: [Value] = []
+            var deps: [Dependency] = []
+            for i in 0..<backend.count {
+                let m = Self.machineAddress(s, backend.name, i)
+                servers.append(.map(["name": .string("\(s)-\(backend.name)-\(i)"), "address": .ref(Value.Reference(m, "ipv4")),
+                                     "port": .int(h.backendPort)]))
+                deps.append(Dependency(m, at: h.backend.location))
+            }
+            var attrs: [String: Value] = ["name": .string(s), "bind": .string(h.bind), "balance": .string(h.balance),
+                                          "backend": .string(backend.name), "servers": .list(servers)]
+            if let path = h.healthPath { attrs["health_path"] = .string(path) }
+            if let interval = h.healthInterval { attrs["health_interval_ms"] = .int(interval.milliseconds) }
+            perMachine(h.on, kind: "haproxy", name: nil, location: h.location, spec: h.lifecycle, dependencies: { _ in deps }) { _ in attrs }
+            perMachine(h.on, kind: "service", name: "haproxy", location: h.location,
+                       dependencies: { i in [Dependency(at("haproxy", nil, h.on.value, i), at: h.location)] }) { _ in
+                ["name": .string("haproxy"), "enabled": .bool(true), "running": .bool(true)]
+            }
+        }
+        for u in site.units {
+            perMachine(u.on, kind: "unit", name: u.name, location: u.location, spec: u.lifecycle) { _ in
+                var attrs: [String: Value] = ["name": .string(u.name), "exec": .string(u.exec), "restart": .string(u.restart),
+                                              "enabled": .bool(true), "running": .bool(true)]
+                if let user = u.user { attrs["user"] = .string(user) }
+                if !u.environment.isEmpty { attrs["environment"] = .map(u.environment.mapValues { .string($0) }) }
+                return attrs
+            }
+        }
+        for v in site.services {
+            perMachine(v.on, kind: "service", name: v.name, location: v.location) { _ in
+                ["name": .string(v.name), "enabled": .bool(v.enabled), "running": .bool(v.running)]
+            }
         }
     }
 }

@@ -71,6 +71,21 @@ extension Project {
             checkGroup(h.backend, in: site, "haproxy backend", into: r)
         }
         var unitNames: [String: SourceLocation] = [:]
+        for p in site.packages { checkGroup(p.on, in: site, "packages", into: r) }
+        var filePaths: [String: SourceLocation] = [:]
+        for f in site.files {
+            checkGroup(f.on, in: site, "file `\(f.path)`", into: r)
+            let key = f.path + "@" + f.on.value
+            if let first = filePaths[key] { r.error(f.location, "file `\(f.path)` on `\(f.on.value)` is already defined at \(first)") }
+            filePaths[key] = f.location
+        }
+        var serviceNames: [String: SourceLocation] = [:]
+        for v in site.services {
+            checkGroup(v.on, in: site, "service `\(v.name)`", into: r)
+            let key = v.name + "@" + v.on.value
+            if let first = serviceNames[key] { r.error(v.location, "service `\(v.name)` on `\(v.on.value)` is already defined at \(first)") }
+            serviceNames[key] = v.location
+        }
         for u in site.units {
             checkGroup(u.on, in: site, "unit `\(u.name)`", into: r)
             let key = u.name + "@" + u.on.value

@@ -49,7 +49,7 @@ public struct Project: Sendable {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
         }
-        return try finish(root: root, files: files, diagnostics: diagnostics)
+        return try finish(root: root, files: files, diagnostics: diagnostics, onDisk: true)
     }
 
     /// Loads a project from in-memory files named like `sites/demo.yml`, `inventory/x.yml` or `images/web.yml`
@@ -70,13 +70,14 @@ public struct Project: Sendable {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
         }
-        return try finish(root: root, files: files, diagnostics: diagnostics)
+        return try finish(root: root, files: files, diagnostics: diagnostics, onDisk: false)
     }
 
     /// Builds the project from parsed files; throws every error found so far and in the build, keeps warnings.
-    private static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic]) throws(DiagnosticsError) -> Project {
+    private static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic],
+                               onDisk: Bool) throws(DiagnosticsError) -> Project {
         var diagnostics = diagnostics
-        var project = build(root: root, files: files)
+        var project = build(root: root, files: files, onDisk: onDisk)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
         project.project.warnings = diagnostics
@@ -88,8 +89,8 @@ public struct Project: Sendable {
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
-    static func build(root: String, files: [(String, [YAMLNode])]) -> (project: Project, error: DiagnosticsError?) {
-        let reader = ConfigReader()
+    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool) -> (project: Project, error: DiagnosticsError?) {
+        let reader = ConfigReader(root: root, onDisk: onDisk)
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
@@ -126,7 +127,7 @@ public struct Project: Sendable {
 
     /// Every check that needs the whole project, as diagnostics (empty when the project is consistent).
     public func validate() -> [Diagnostic] {
-        let reader = ConfigReader()
+        let reader = ConfigReader(root: root)
         validate(into: reader)
         _ = expand(into: reader)
         return reader.bag.all

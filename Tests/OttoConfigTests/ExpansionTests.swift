@@ -31,7 +31,7 @@ import OttoCore
         """
 
     func load() throws -> Project {
-        try loadProject(["sites/demo.yml": Self.demo, "inventory/main.yml": standardInventory])
+        try loadProject(["sites/demo.yml": Self.demo, "inventory/main.yml": standardInventory, "sites/demo/www/index.html": "<p>hi</p>\n"])
     }
 
     func resource(_ project: Project, _ address: String) throws -> Resource {
@@ -42,8 +42,10 @@ import OttoCore
         let project = try load()
         #expect(project.resources.map(\.address.description) == [
             "machine.demo.web[0]", "machine.demo.web[1]", "machine.demo.lb[0]",
+            "directory.demo.content.web[0]", "directory.demo.content.web[1]",
             "nginx_site.demo.web[0]", "nginx_site.demo.web[1]",
-            "haproxy.demo.lb[0]",
+            "service.demo.nginx.web[0]", "service.demo.nginx.web[1]",
+            "haproxy.demo.lb[0]", "service.demo.haproxy.lb[0]",
             "unit.demo.demo-worker.service.web[0]", "unit.demo.demo-worker.service.web[1]",
             "dns_zone.demo",
             "dns_record.demo.@.A", "dns_record.demo.@.AAAA", "dns_record.demo.www.CNAME", "dns_record.demo.@.MX",
@@ -99,10 +101,21 @@ import OttoCore
         let nginx = try resource(project, "nginx_site.demo.web[1]")
         let web1: ResourceAddress = "machine.demo.web[1]"
         #expect(nginx.provider == "host")
-        #expect(nginx.attributes == ["server_name": .string("demo.test"), "root": .string("/srv/www/demo"), "listen": .int(80),
-                                     "content": .string("sites/demo/www"), "machine": .string("machine.demo.web[1]"),
-                                     "address": .ref(Value.Reference(web1, "ipv4"))])
-        #expect(nginx.dependencies == [Dependency(web1, at: SourceLocation(file: "sites/demo.yml", line: 7, column: 16))])
+        var expected: [String: Value] = ["name": "demo", "server_name": "demo.test", "root": "/srv/www/demo", "listen": 80,
+                                         "directives": [], "machine": "machine.demo.web[1]"]
+        for (mine, theirs) in ["host": "ipv4", "ssh_port": "ssh_port", "ssh_user": "ssh_user", "ssh_key": "ssh_key",
+                               "host_key": "host_key", "known_hosts": "known_hosts"] {
+            expected[mine] = .ref(Value.Reference(web1, theirs))
+        }
+        #expect(nginx.attributes == expected)
+        #expect(nginx.dependencies == [Dependency(web1, at: SourceLocation(file: "sites/demo.yml", line: 7, column: 16)),
+                                       Dependency("directory.demo.content.web[1]", at: SourceLocation(file: "sites/demo.yml", line: 7, column: 10))])
+        let content = try resource(project, "directory.demo.content.web[1]")
+        #expect(content.attributes["source"] == "sites/demo/www")
+        #expect(content.attributes["path"] == "/srv/www/demo")
+        let service = try resource(project, "service.demo.nginx.web[1]")
+        #expect(service.attributes["running"] == true)
+        #expect(service.dependencies.map(\.address) == [web1, "nginx_site.demo.web[1]"])
 
         let haproxy = try resource(project, "haproxy.demo.lb[0]")
         #expect(haproxy.attributes["servers"] == .list([0, 1].map { i in

@@ -1,3 +1,4 @@
+import Foundation
 import OttoCore
 
 extension ConfigReader {
@@ -25,7 +26,8 @@ extension ConfigReader {
 
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
-        guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk"],
+        guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
+                                                       "packages", "files", "services"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -55,10 +57,84 @@ extension ConfigReader {
         }
         let dns = f["dns"].flatMap { self.dns($0, domain: domain) }
         let walk = f["walk"].flatMap { self.walk($0, domain: zoneDomain) }
+        func list<T>(_ key: String, _ item: (YAMLNode) -> T?) -> [T] {
+            guard let node = f[key] else { return [] }
+            guard let items = node.items else { error(node.location, "expected \(key) (a list), got \(node.kindDescription)"); return [] }
+            return items.compactMap(item)
+        }
+        let packages = list("packages", package), files = list("files", file), services = list("services", service)
         guard let name, let domain else { return nil }
-        return Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
-                    units: units, dns: dns, walk: walk, location: root.location,
-                    nameLocation: f["site"]?.location ?? root.location)
+        var out = Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
+                       units: units, dns: dns, walk: walk, location: root.location,
+                       nameLocation: f["site"]?.location ?? root.location)
+        out.packages = packages
+        out.files = files
+        out.services = services
+        return out
+    }
+
+    func package(_ node: YAMLNode) -> PackageSpec? {
+        guard let f = fields(node, "a packages entry", allowed: ["on", "names"], required: ["on", "names"]) else { return nil }
+        var names: [String] = []
+        for (text, location) in strings(f["names"]) ?? [] {
+            let valid = !text.isEmpty && text.allSatisfy { $0.isLetter || $0.isNumber || "+-.:".contains($0) } && text.first!.isLetter || text.first?.isNumber == true
+            if valid { names.append(text) } else { error(location, "invalid package name \(Value.string(text))") }
+        }
+        guard let on = groupRef(f, "on", in: "packages") else { return nil }
+        return PackageSpec(on: on, names: names.sorted(), location: node.location)
+    }
+
+    func file(_ node: YAMLNode) -> FileSpec? {
+        guard let f = fields(node, "a files entry", allowed: ["on", "path", "content", "source", "mode", "owner", "group"] + Self.lifecycleKeys,
+                             required: ["on", "path"]) else { return nil }
+        var path: String?
+        if let p = f["path"], let text = string(p) {
+            if text.hasPrefix("/") && !text.hasSuffix("/") && !text.contains("\0") { path = text } else {
+                error(p.location, "path must be an absolute file path, got \(Value.string(text))")
+            }
+        }
+        var content: String?
+        switch (f["content"], f["source"]) {
+        case (let c?, nil): content = string(c)
+        case (nil, let s?):
+            if !onDisk { error(s.location, "source: needs a project directory on disk") } else if let rel = string(s) {
+                let full = rel.hasPrefix("/") ? rel : root + "/" + rel
+                if let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) { content = text } else {
+                    error(s.location, "cannot read source file \(Value.string(rel)) (relative to the project root, UTF-8 text)")
+                }
+            }
+        case (_?, _?): error(node.location, "give either content or source, not both")
+        case (nil, nil): error(node.location, "a file needs content or source")
+        }
+        let mode = mode(f["mode"]) ?? "0644"
+        guard let on = groupRef(f, "on", in: "files"), let path, let content else { return nil }
+        return FileSpec(on: on, path: path, content: content, mode: mode, owner: f["owner"].flatMap(string) ?? "root",
+                        group: f["group"].flatMap(string) ?? "root", lifecycle: lifecycle(f), location: node.location)
+    }
+
+    /// A file mode: an octal string like "0644" or "644" (an unquoted 0644 reads as a number in YAML; accepted too).
+    func mode(_ node: YAMLNode?) -> String? {
+        guard let node else { return nil }
+        let text: String?
+        if case .int(let i)? = node.scalar { text = String(i) } else { text = string(node) }
+        guard let text, (3...4).contains(text.count), text.allSatisfy({ ("0"..."7").contains($0) }) else {
+            error(node.location, "mode must be octal like \"0644\"")
+            return nil
+        }
+        return String(repeating: "0", count: 4 - text.count) + text
+    }
+
+    func service(_ node: YAMLNode) -> ServiceSpec? {
+        guard let f = fields(node, "a services entry", allowed: ["on", "name", "enabled", "running"], required: ["on", "name"]) else { return nil }
+        var name: String?
+        if let n = f["name"], let text = string(n) {
+            if !text.isEmpty && !text.contains("/") && !text.contains(" ") { name = text } else {
+                error(n.location, "invalid service name \(Value.string(text))")
+            }
+        }
+        guard let on = groupRef(f, "on", in: "services"), let name else { return nil }
+        return ServiceSpec(on: on, name: name, enabled: bool(f["enabled"]) ?? true, running: bool(f["running"]) ?? true,
+                           location: node.location)
     }
 
     func machineGroup(_ entry: YAMLNode.Entry) -> MachineGroup? {
@@ -74,16 +150,25 @@ extension ConfigReader {
     }
 
     func nginx(_ node: YAMLNode, site: String, domain: String) -> NginxSpec? {
-        guard let f = fields(node, "nginx", allowed: ["on", "server_name", "root", "content", "listen"] + Self.lifecycleKeys,
+        guard let f = fields(node, "nginx", allowed: ["on", "server_name", "root", "content", "listen", "directives"] + Self.lifecycleKeys,
                              required: ["on"]) else { return nil }
         let on = groupRef(f, "on", in: "nginx")
         let listen = f["listen"].map { int($0, in: 1...65535, "listen") } ?? 80
         let serverName = f["server_name"].flatMap(string) ?? domain
         let root = f["root"].flatMap(string) ?? "/srv/www/\(site)"
         if let r = f["root"], !root.hasPrefix("/") { error(r.location, "root must be an absolute path, got \(Value.string(root))") }
+        if onDisk, let c = f["content"], let dir = string(c) {
+            var isDir: ObjCBool = false
+            let full = dir.hasPrefix("/") ? dir : self.root + "/" + dir
+            if !FileManager.default.fileExists(atPath: full, isDirectory: &isDir) || !isDir.boolValue {
+                error(c.location, "content directory \(Value.string(dir)) does not exist (relative to the project root)")
+            }
+        }
         guard let on, let listen else { return nil }
-        return NginxSpec(on: on, serverName: serverName, root: root, content: f["content"].flatMap(string), listen: listen,
-                         lifecycle: lifecycle(f), location: node.location)
+        var spec = NginxSpec(on: on, serverName: serverName, root: root, content: f["content"].flatMap(string), listen: listen,
+                             lifecycle: lifecycle(f), location: node.location)
+        spec.directives = strings(f["directives"])?.map(\.0) ?? []
+        return spec
     }
 
     static let balances = ["roundrobin", "leastconn", "source", "first", "static-rr"]

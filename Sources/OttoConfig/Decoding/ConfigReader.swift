@@ -3,6 +3,15 @@ import OttoCore
 /// Reads typed values out of YAML nodes, recording a diagnostic for every problem and carrying on.
 final class ConfigReader {
     var bag = DiagnosticBag()
+    /// The project root: `source:` and `content:` paths are relative to it.
+    let root: String
+    /// False for projects loaded from in-memory files: nothing is read from or checked on disk.
+    let onDisk: Bool
+
+    init(root: String, onDisk: Bool = true) {
+        self.root = root
+        self.onDisk = onDisk
+    }
 
     func error(_ location: SourceLocation?, _ message: String) { bag.error(location, message) }
 

@@ -20,6 +20,12 @@ public struct Site: Sendable, Hashable {
     public var dns: DNSSpec?
     /// `walk:`.
     public var walk: WalkSpec?
+    /// `packages:`: apt packages to keep installed on machine groups.
+    public var packages: [PackageSpec] = []
+    /// `files:`: files to keep on machine groups.
+    public var files: [FileSpec] = []
+    /// `services:`: systemd services to keep enabled and running (or not).
+    public var services: [ServiceSpec] = []
     /// Where the site's mapping starts (its file is `location.file`).
     public var location: SourceLocation
     /// Where `site:` was written.
@@ -61,8 +67,54 @@ public struct NginxSpec: Sendable, Hashable {
     public var content: String?
     /// `listen:` port (default 80).
     public var listen: Int
+    /// `directives:`: extra nginx directives, written verbatim inside the server block (validated by `nginx -t`).
+    public var directives: [String] = []
     /// Lifecycle settings.
     public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// One `packages:` entry: apt packages installed on every machine of a group.
+public struct PackageSpec: Sendable, Hashable {
+    /// The machine group.
+    public var on: Located<String>
+    /// Package names, sorted.
+    public var names: [String]
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// One `files:` entry: a file kept on every machine of a group.
+public struct FileSpec: Sendable, Hashable {
+    /// The machine group.
+    public var on: Located<String>
+    /// Absolute path on the machine.
+    public var path: String
+    /// The content, from `content:` or read from `source:` (a project file).
+    public var content: String
+    /// `mode:` as four octal digits (default `0644`).
+    public var mode: String
+    /// `owner:` (default root).
+    public var owner: String
+    /// `group:` (default root).
+    public var group: String
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// One `services:` entry: a systemd service on every machine of a group.
+public struct ServiceSpec: Sendable, Hashable {
+    /// The machine group.
+    public var on: Located<String>
+    /// Unit name, e.g. `nginx` or `cron.service`.
+    public var name: String
+    /// Enabled at boot (default true).
+    public var enabled: Bool
+    /// Running now (default true).
+    public var running: Bool
     /// Where it is declared.
     public var location: SourceLocation
 }
