@@ -1,2 +1,0 @@
-/// SSH on libssh2.
-public enum OttoSSHModule {}
