@@ -90,6 +90,9 @@ public protocol Provider: AnyObject, Sendable {
 
     /// Runs one handler.
     func run(_ handler: Handler) async throws
+
+    /// Releases connections (SSH sessions) before the process ends.
+    func shutdown() async
 }
 
 extension Provider {
@@ -106,6 +109,8 @@ extension Provider {
     }
 
     public func derive(_ resource: Resource) -> Resource { resource }
+
+    public func shutdown() async {}
 
     public func handlers(for resource: Resource) -> [Handler] { [] }
 

@@ -4,6 +4,18 @@ import Foundation
 /// The `otto` command line.
 @main
 struct OttoCommand: AsyncParsableCommand {
+    /// Runs the command, then closes every provider it opened (SSH sessions must end before the process does).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+        } catch {
+            await OpenProviders.shared.shutdown()
+            exit(withError: error)
+        }
+        await OpenProviders.shared.shutdown()
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "otto",
         abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
@@ -35,4 +47,20 @@ struct PlanScopeOptions: ParsableArguments {
 
     @Option(name: .long, help: "Observe what exists before planning (default true).")
     var refresh: Bool = true
+}
+
+import OttoCore
+import Synchronization
+
+/// Every provider instance the command created, so they can be shut down before exit.
+final class OpenProviders: Sendable {
+    static let shared = OpenProviders()
+    private let list = Mutex<[any Provider]>([])
+
+    func add(_ providers: some Sequence<any Provider>) { list.withLock { $0.append(contentsOf: providers) } }
+
+    func shutdown() async {
+        let all = list.withLock { l in defer { l = [] }; return l }
+        for p in all { await p.shutdown() }
+    }
 }

@@ -33,12 +33,17 @@ struct ProjectContext {
         var problems: [String] = []
         let client = HTTPClient()
         for name in names.sorted() {
-            guard let cfg = project.inventory.providers[name] else {
+            if name == "host" {
+                out[name] = HostProvider(name: name, projectRoot: root)
+                continue
+            }
+            guard let cfg = project.inventory.providers[name] ?? ProviderConfig.builtIn(name) else {
                 problems.append("provider `\(name)` is used but not defined under `providers:` in inventory/")
                 continue
             }
             do { out[name] = try makeProvider(cfg, client: client) } catch { problems.append("\(error)") }
         }
+        OpenProviders.shared.add(out.values)
         if !problems.isEmpty { throw OttoError("provider.config", problems.joined(separator: "\n")) }
         return out
     }
@@ -51,6 +56,8 @@ struct ProjectContext {
     private func makeProvider(_ cfg: ProviderConfig, client: HTTPClient) throws -> any Provider {
         func setting(_ key: String) -> String? { cfg.settings[key]?.stringValue }
         switch cfg.type {
+        case "static":
+            return StaticMachineProvider(name: cfg.name, projectRoot: root, knownHosts: setting("known_hosts"))
         case "powerdns":
             guard let url = setting("url") else {
                 throw OttoError("provider.config", "\(cfg.location): provider `\(cfg.name)` needs `url:` (the PowerDNS API, e.g. http://127.0.0.1:8081)")
@@ -60,7 +67,7 @@ struct ProjectContext {
                                     concurrency: cfg.concurrency ?? 256, client: client)
         default:
             throw OttoError("provider.unsupported",
-                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns)")
+                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static)")
         }
     }
 

@@ -5,7 +5,7 @@ extension ConfigReader {
     static let providerKeys: [String: [String]] = [
         "powerdns": ["url", "server", "api_key_env", "api_key_file"],
         "local": ["subnet", "bridge", "mirror", "suite", "directory"],
-        "static": ["user", "key", "port"],
+        "static": ["user", "key", "port", "known_hosts"],
         "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_keys"],
         "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file"],
     ]

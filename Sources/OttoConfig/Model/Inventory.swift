@@ -41,6 +41,21 @@ public struct ProviderConfig: Sendable, Hashable {
 
     /// A string setting.
     public func string(_ key: String) -> String? { settings[key]?.stringValue }
+
+    /// Creates a provider entry.
+    public init(name: String, type: String, concurrency: Int? = nil, settings: [String: Value] = [:], location: SourceLocation) {
+        self.name = name
+        self.type = type
+        self.concurrency = concurrency
+        self.settings = settings
+        self.location = location
+    }
+
+    /// The defaults of a built-in provider (`local`, `static`) that inventory does not declare.
+    public static func builtIn(_ name: String) -> ProviderConfig? {
+        guard Inventory.builtInProviders.contains(name) else { return nil }
+        return ProviderConfig(name: name, type: name, location: SourceLocation(file: "inventory/", line: 1, column: 1))
+    }
 }
 
 /// One static host (native `hosts:` or an Ansible inventory host).

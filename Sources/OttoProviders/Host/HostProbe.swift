@@ -1,0 +1,76 @@
+import OttoCore
+import OttoSSH
+
+/// One shell script that reports, in a single round trip, every fact the plan needs about every host resource on
+/// one machine: file hashes and modes, directory listings with hashes, package and service states.
+///
+/// Output lines are `INDEX<TAB>KEY<TAB>VALUE`; every path and name in the script is quoted with `ShellQuote`.
+enum HostProbe {
+    /// Facts about one resource.
+    struct Facts: Sendable {
+        var values: [String: String] = [:]
+        var packages: [String: String] = [:]   // name → dpkg status ("installed", ...)
+        var files: [String: String] = [:]      // relative path → sha256 (directories)
+        var missing = false
+    }
+
+    /// The script for `requests` (index = position in the list).
+    static func script(_ requests: [ObserveRequest]) -> String {
+        var s = """
+            p() { printf '%s\\t%s\\t%s\\n' "$1" "$2" "$3"; }
+            f() { if [ -f "$2" ]; then p "$1" sha "$(sha256sum < "$2" | cut -c1-64)"; p "$1" stat "$(stat -c '%a %U %G' "$2")"; else p "$1" missing 1; fi; }
+            u() { p "$1" enabled "$(systemctl is-enabled "$2" 2>/dev/null)"; p "$1" active "$(systemctl is-active "$2" 2>/dev/null)"; }
+
+            """
+        for (i, r) in requests.enumerated() {
+            let a = r.attributes
+            let q = { (k: String) in ShellQuote.quote(a[k]?.stringValue ?? "") }
+            switch r.address.kind {
+            case "file", "nginx_site", "haproxy":
+                s += "f \(i) \(q("path"))\n"
+            case "unit":
+                s += "f \(i) \(q("path")); u \(i) \(q("name"))\n"
+            case "service":
+                s += "u \(i) \(q("name"))\n"
+            case "package":
+                let names = (a["names"]?.listValue ?? []).compactMap(\.stringValue).map(ShellQuote.quote).joined(separator: " ")
+                s += "dpkg-query -W -f='${Package} ${db:Status-Status}\\n' -- \(names) 2>/dev/null | while read -r n st; do p \(i) pkg \"$n $st\"; done\n"
+            case "directory":
+                s += "if [ -d \(q("path")) ]; then (cd \(q("path")) && find . -type f -exec sha256sum {} + 2>/dev/null) | while IFS= read -r l; do p \(i) file \"$l\"; done; else p \(i) missing 1; fi\n"
+            default:
+                s += "p \(i) missing 1\n"
+            }
+        }
+        return s
+    }
+
+    /// Parses the script's output into facts per request index.
+    static func parse(_ output: String, count: Int) -> [Facts] {
+        var facts = [Facts](repeating: Facts(), count: count)
+        for line in output.split(separator: "\n", omittingEmptySubsequences: true) {
+            let parts = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, let i = Int(parts[0]), i >= 0, i < count else { continue }
+            let key = String(parts[1]), value = String(parts[2])
+            switch key {
+            case "missing": facts[i].missing = true
+            case "pkg":
+                let kv = value.split(separator: " ", maxSplits: 1)
+                if kv.count == 2 { facts[i].packages[String(kv[0])] = String(kv[1]) }
+            case "file":
+                // sha256sum: "HASH  ./name", or "\HASH  ./name" with the name escaped (\\ and \n).
+                var text = Substring(value)
+                let escaped = text.hasPrefix("\\")
+                if escaped { text = text.dropFirst() }
+                guard text.count > 66 else { continue }
+                let hash = String(text.prefix(64))
+                var name = String(text.dropFirst(66))
+                if name.hasPrefix("./") { name = String(name.dropFirst(2)) }
+                if escaped { name = name.replacingOccurrences(of: "\\n", with: "\n").replacingOccurrences(of: "\\\\", with: "\\") }
+                facts[i].files[name] = hash
+            default:
+                facts[i].values[key] = value
+            }
+        }
+        return facts
+    }
+}

@@ -1,0 +1,116 @@
+import OttoCore
+
+/// Renders the configuration files host resources manage. Pure: the same attributes give the same bytes, so a
+/// hash of the rendering is what plans compare against the file on the machine.
+enum HostRender {
+    static let header = "# Managed by otto. Changes made here are drift: otto puts this file back.\n"
+
+    /// `/etc/nginx/sites-enabled/otto-NAME.conf` for a site.
+    static func nginxPath(_ name: String) -> String { "/etc/nginx/sites-enabled/otto-\(name).conf" }
+    /// haproxy's one configuration file.
+    static let haproxyPath = "/etc/haproxy/haproxy.cfg"
+    /// A unit's file.
+    static func unitPath(_ name: String) -> String { "/etc/systemd/system/\(name)" }
+
+    /// An nginx token: bare when it is safe, otherwise double-quoted with escapes.
+    static func nginxToken(_ s: String) -> String {
+        let safe = !s.isEmpty && s.unicodeScalars.allSatisfy { c in
+            (c.value >= 0x30 && c.value <= 0x39) || (c.value >= 0x41 && c.value <= 0x5A) || (c.value >= 0x61 && c.value <= 0x7A)
+                || "._-*~/:".unicodeScalars.contains(c)
+        }
+        if safe { return s }
+        var out = "\""
+        for c in s {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "$": out += "\\$"
+            case "\n", "\r": out += " "
+            default: out.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    /// An nginx server block from `server_name`, `listen`, `root`, `directives`.
+    static func nginx(_ a: [String: Value]) -> String? {
+        guard let name = a["name"]?.stringValue, let serverName = a["server_name"]?.stringValue,
+              let root = a["root"]?.stringValue, let listen = a["listen"]?.intValue else { return nil }
+        var out = header + "# Site \(name).\nserver {\n"
+        out += "    listen \(listen) default_server;\n"
+        out += "    server_name " + serverName.split(whereSeparator: \.isWhitespace).map { nginxToken(String($0)) }.joined(separator: " ") + ";\n"
+        out += "    root \(nginxToken(root));\n"
+        out += "    index index.html;\n"
+        out += "    location / {\n        try_files $uri $uri/ =404;\n    }\n"
+        for d in a["directives"]?.listValue ?? [] {
+            guard let line = d.stringValue else { return nil }
+            // Verbatim, one per line: nginx -t judges them.
+            out += "    " + line.replacingOccurrences(of: "\n", with: " ") + "\n"
+        }
+        return out + "}\n"
+    }
+
+    /// The whole haproxy.cfg: a frontend, a backend of the named servers with health checks, and a local stats page.
+    static func haproxy(_ a: [String: Value]) -> String? {
+        guard let name = a["name"]?.stringValue, let bind = a["bind"]?.stringValue, let balance = a["balance"]?.stringValue,
+              let backend = a["backend"]?.stringValue, let servers = a["servers"]?.listValue else { return nil }
+        var out = header + """
+            global
+                log /dev/log local0
+                chroot /var/lib/haproxy
+                stats socket /run/haproxy/admin.sock mode 660 level admin
+                user haproxy
+                group haproxy
+
+            defaults
+                log global
+                mode http
+                option httplog
+                timeout connect 5s
+                timeout client 30s
+                timeout server 30s
+
+            listen otto-stats
+                bind 127.0.0.1:8404
+                stats enable
+                stats uri /stats
+
+            frontend \(name)
+                bind \(bind)
+                default_backend \(name)-\(backend)
+
+            backend \(name)-\(backend)
+                balance \(balance)
+
+            """
+        if let path = a["health_path"]?.stringValue {
+            out += "    option httpchk GET \(path)\n"
+            let interval = a["health_interval_ms"]?.intValue ?? 2000
+            out += "    default-server inter \(interval)ms fall 2 rise 2\n"
+        }
+        for s in servers {
+            guard let m = s.mapValue, let n = m["name"]?.stringValue, let addr = m["address"]?.stringValue,
+                  let port = m["port"]?.intValue else { return nil }
+            out += "    server \(n) \(addr):\(port) check\n"
+        }
+        return out
+    }
+
+    /// Escapes text for a systemd unit value: `%` starts a specifier.
+    static func systemdValue(_ s: String) -> String { s.replacingOccurrences(of: "%", with: "%%") }
+
+    /// A service unit from `name`, `exec`, `restart`, `user`, `environment`.
+    static func unit(_ a: [String: Value]) -> String? {
+        guard let name = a["name"]?.stringValue, let exec = a["exec"]?.stringValue, let restart = a["restart"]?.stringValue else { return nil }
+        var out = header + "[Unit]\nDescription=\(systemdValue(name)) (managed by otto)\nAfter=network.target\n\n[Service]\n"
+        out += "ExecStart=\(systemdValue(exec.replacingOccurrences(of: "\n", with: " ")))\n"
+        out += "Restart=\(restart)\n"
+        if let user = a["user"]?.stringValue { out += "User=\(systemdValue(user))\n" }
+        for (k, v) in (a["environment"]?.mapValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard let text = v.stringValue else { return nil }
+            let escaped = (k + "=" + text).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            out += "Environment=\"\(systemdValue(escaped))\"\n"
+        }
+        return out + "\n[Install]\nWantedBy=multi-user.target\n"
+    }
+}
