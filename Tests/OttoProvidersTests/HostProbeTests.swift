@@ -1,0 +1,98 @@
+import Foundation
+import OttoCore
+@testable import OttoProviders
+import OttoTestSupport
+import Testing
+
+/// The probe script runs under a real /bin/sh against real files; rendering is checked by the tools that read it.
+@Suite struct HostProbeTests {
+    private func request(_ kind: String, _ name: String, _ attrs: [String: Value]) -> ObserveRequest {
+        ObserveRequest(address: ResourceAddress(kind: kind, name: name), providerID: nil, attributes: attrs)
+    }
+
+    @Test func probeReportsFilesDirectoriesAndMissingThings() throws {
+        let dir = NSTemporaryDirectory() + "otto-probe-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/www/sub dir", withIntermediateDirectories: true)
+        try "hello\n".write(toFile: dir + "/motd", atomically: true, encoding: .utf8)
+        try "a".write(toFile: dir + "/www/index.html", atomically: true, encoding: .utf8)
+        try "b".write(toFile: dir + "/www/sub dir/it's here.txt", atomically: true, encoding: .utf8)
+        chmod(dir + "/motd", 0o640)
+        let requests = [
+            request("file", "a", ["path": .string(dir + "/motd")]),
+            request("file", "b", ["path": .string(dir + "/nothing")]),
+            request("directory", "c", ["path": .string(dir + "/www")]),
+            request("directory", "d", ["path": .string(dir + "/none")]),
+            request("package", "e", ["names": ["coreutils", "surely-not-a-package"]]),
+        ]
+        let script = HostProbe.script(requests)
+        let r = try runProcess(["/bin/sh", "-s"], input: script)
+        #expect(r.status == 0, "\(r.stderr)")
+        let facts = HostProbe.parse(r.stdout, count: requests.count)
+        #expect(facts[0].values["sha"] == HostProvider.sha256(Array("hello\n".utf8)))
+        #expect(facts[0].values["stat"]?.hasPrefix("640 ") == true)
+        #expect(facts[1].missing)
+        #expect(facts[2].files == ["index.html": HostProvider.sha256(Array("a".utf8)),
+                                   "sub dir/it's here.txt": HostProvider.sha256(Array("b".utf8))])
+        #expect(facts[3].missing)
+        #expect(facts[4].packages["coreutils"] == "installed")
+        #expect(facts[4].packages["surely-not-a-package"] == nil)
+    }
+
+    @Test func nginxRenderingQuotesWhatIsNotAToken() throws {
+        let text = try #require(HostRender.nginx(["name": "demo", "server_name": "demo.test www.demo.test", "root": "/srv/www/my site",
+                                                  "listen": 80, "directives": ["ssi on;"]]))
+        #expect(text.contains("    server_name demo.test www.demo.test;\n"))
+        #expect(text.contains("    root \"/srv/www/my site\";\n"))
+        #expect(text.contains("    ssi on;\n"))
+        #expect(HostRender.nginxToken("a\"b$c") == "\"a\\\"b\\$c\"")
+    }
+
+    @Test func haproxyRenderingListsEveryServerWithChecks() throws {
+        let text = try #require(HostRender.haproxy(["name": "demo", "bind": ":80", "balance": "roundrobin", "backend": "web",
+                                                    "health_path": "/healthz", "health_interval_ms": 2000,
+                                                    "servers": [["name": "demo-web-0", "address": "10.213.0.2", "port": 80],
+                                                                ["name": "demo-web-1", "address": "10.213.0.3", "port": 80]]]))
+        #expect(text.contains("    server demo-web-0 10.213.0.2:80 check\n    server demo-web-1 10.213.0.3:80 check\n"))
+        #expect(text.contains("option httpchk GET /healthz"))
+        // Unresolved addresses: nothing to render yet.
+        #expect(HostRender.haproxy(["name": "demo", "bind": ":80", "balance": "roundrobin", "backend": "web",
+                                    "servers": [["name": "x", "address": .ref(.init("machine.m", "ipv4")), "port": 80]]]) == nil)
+    }
+
+    @Test func unitRenderingEscapesSpecifiersAndQuotes() throws {
+        let text = try #require(HostRender.unit(["name": "w.service", "exec": "/bin/echo 100%", "restart": "always",
+                                                 "environment": ["GREETING": "say \"hi\""]]))
+        #expect(text.contains("ExecStart=/bin/echo 100%%\n"))
+        #expect(text.contains("Environment=\"GREETING=say \\\"hi\\\"\"\n"))
+    }
+
+    @Test func deriveHashesContentAndLeavesUnknownsUnknown() {
+        let p = HostProvider(projectRoot: "/nonexistent")
+        let file = p.derive(Resource(address: "file.s.x", provider: "host", attributes: ["path": "/etc/x", "content": "hi"]))
+        #expect(file.attributes["content_sha256"] == .string(HostProvider.sha256(Array("hi".utf8))))
+        #expect(file.attributes["reachable"] == true)
+        let lb = p.derive(Resource(address: "haproxy.s.lb[0]", provider: "host", attributes: [
+            "name": "s", "bind": ":80", "balance": "roundrobin", "backend": "web",
+            "servers": [["name": "w", "address": .ref(.init("machine.s.web[0]", "ipv4")), "port": 80]]]))
+        #expect(lb.attributes["content_sha256"] == .unknown)
+    }
+}
+
+@Suite struct HostUnitVerifyTests {
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    func renderedUnitVerifiesCleanly() throws {
+        let dir = NSTemporaryDirectory() + "otto-unit-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try #require(HostRender.unit(["name": "demo-worker.service", "exec": "/usr/bin/sleep 100%", "restart": "always"]))
+        try text.write(toFile: dir + "/demo-worker.service", atomically: true, encoding: .utf8)
+        let r = try runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
+        #expect(r.status == 0)
+        #expect((r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(r.stdout)\(r.stderr)")
+        // The rule apply relies on: a unit with an unknown key still exits 0, but says so.
+        try (text + "Bogus=1\n").write(toFile: dir + "/demo-worker.service", atomically: true, encoding: .utf8)
+        let bad = try runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
+        #expect(!(bad.stdout + bad.stderr).isEmpty)
+    }
+}
