@@ -1,5 +1,8 @@
 import Foundation
 import OttoCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs host commands (ip, mount, debootstrap, chroot, ssh-keygen, ...) as argv, never through a shell string,
 /// each on its own dedicated thread so the cooperative pool never blocks.
@@ -87,5 +90,37 @@ enum LocalCommand {
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
         throw OttoError("provider.local.tool", "`\(tool)` is not installed: the local provider needs the Debian packages systemd-container, debootstrap, iproute2 and openssh-client")
+    }
+
+    /// Starts `argv` as a daemon that outlives otto: through `setsid --fork` (own session, reparented away from
+    /// otto), stdin /dev/null, stdout and stderr appended to `log`. Descriptors without close-on-exec are inherited:
+    /// the daemon must close what it does not need first (the supervisor script does).
+    ///
+    /// Not Foundation's `Process`: it detects a child's exit through a socket the child inherits, which a daemon
+    /// would keep open forever.
+    static func spawnDaemon(_ argv: [String], log: String) async throws {
+        let setsid = try resolve("setsid")
+        try await offPool {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_APPEND | O_CREAT, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            let args = [setsid, "--fork"] + argv
+            var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+            defer { for p in cArgs { free(p) } }
+            let envText: [String] = ["PATH=\(defaultPath)", "LC_ALL=C"]
+            var env: [UnsafeMutablePointer<CChar>?] = envText.map { strdup($0) } + [nil]
+            defer { for p in env { free(p) } }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, setsid, &actions, nil, &cArgs, &env)
+            guard rc == 0 else {
+                throw OttoError("provider.local.command", "cannot start \(argv.first ?? "?"): \(String(cString: strerror(rc)))")
+            }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // setsid --fork exits at once; its child carries on as the daemon
+        }
     }
 }

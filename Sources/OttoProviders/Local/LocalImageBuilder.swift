@@ -93,7 +93,8 @@ public struct LocalImageBuilder: Sendable {
         // parents first
         for index in chain.indices.reversed() {
             let (recipe, id) = chain[index]
-            let lock = try await LocalFileLock.acquire("\(imagesDirectory)/\(id).lock")
+            try FileManager.default.createDirectory(atPath: imagesDirectory + "/.locks", withIntermediateDirectories: true)
+            let lock = try await LocalFileLock.acquire("\(imagesDirectory)/.locks/\(id)")
             defer { withExtendedLifetime(lock) {} }
             if !isComplete(id) {
                 let layerStart = Date()
