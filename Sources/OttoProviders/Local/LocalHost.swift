@@ -1,0 +1,156 @@
+import Foundation
+import OttoCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Small host queries and file helpers of the local provider: /proc, /run/netns, cgroups, locks, sockets.
+enum LocalHost {
+    /// The cgroup hierarchies a machine gets its own cgroup in (pitfall 1: no systemd as PID 1 here).
+    static let cgroupRoots = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"]
+
+    /// Names of the network namespaces in /run/netns.
+    static func netnsNames() -> Set<String> {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [])
+    }
+
+    /// True when `pid` is a live (not zombie) process whose command line contains `marker`.
+    static func isAlive(_ pid: Int32?, marker: String) -> Bool {
+        guard let pid, pid > 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        if state == "Z" || state == "X" { return false }
+        guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let text = String(decoding: cmd.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        return text.contains(marker)
+    }
+
+    /// A pid read from a file.
+    static func readPid(_ path: String) -> Int32? {
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Mount points (from /proc/self/mountinfo), unescaped.
+    static func mountPoints() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        var out = Set<String>()
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 4 { out.insert(unescapeMount(String(fields[4]))) }
+        }
+        return out
+    }
+
+    private static func unescapeMount(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var bytes: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == 0x5c, i + 3 < u.count, let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(v); i += 4
+            } else { bytes.append(u[i]); i += 1 }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Processes in a cgroup subtree of the unified hierarchy.
+    static func cgroupPids(_ name: String) -> [Int32] {
+        var pids: [Int32] = []
+        for root in cgroupRoots {
+            let base = "\(root)/\(name)"
+            guard FileManager.default.fileExists(atPath: base) else { continue }
+            var dirs = [base]
+            while let dir = dirs.popLast() {
+                if let text = try? String(contentsOfFile: "\(dir)/cgroup.procs", encoding: .utf8) {
+                    pids += text.split(separator: "\n").compactMap { Int32($0) }
+                }
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                    var isDir: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: "\(dir)/\(entry)", isDirectory: &isDir), isDir.boolValue { dirs.append("\(dir)/\(entry)") }
+                }
+            }
+        }
+        return Array(Set(pids))
+    }
+
+    /// Creates the machine's cgroup in both hierarchies.
+    static func makeCgroup(_ name: String) throws {
+        for root in cgroupRoots where FileManager.default.fileExists(atPath: root) {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(name)", withIntermediateDirectories: true)
+        }
+    }
+
+    /// Removes an (empty) cgroup subtree bottom-up in both hierarchies; a missing one is fine.
+    static func removeCgroup(_ name: String) {
+        for root in cgroupRoots {
+            let base = "\(root)/\(name)"
+            guard FileManager.default.fileExists(atPath: base) else { continue }
+            var order: [String] = []
+            var dirs = [base]
+            while let dir = dirs.popLast() {
+                order.append(dir)
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                    var isDir: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: "\(dir)/\(entry)", isDirectory: &isDir), isDir.boolValue { dirs.append("\(dir)/\(entry)") }
+                }
+            }
+            for dir in order.sorted(by: { $0.count > $1.count }) { rmdir(dir) }
+        }
+    }
+
+    /// Connects to `address`:`port` and returns true when the server greets with `SSH-2.0` within `timeout`.
+    /// Blocking: call off the pool.
+    static func sshBanner(_ address: String, port: UInt16 = 22, timeout: Double = 1) -> Bool {
+        guard let ip = IPv4Subnet.parseAddress(address) else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var sa = sockaddr_in()
+        sa.sin_family = sa_family_t(AF_INET)
+        sa.sin_port = port.bigEndian
+        sa.sin_addr.s_addr = ip.bigEndian
+        let rc = withUnsafePointer(to: &sa) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if rc != 0 && errno != EINPROGRESS { return false }
+        let deadline = Date().addingTimeInterval(timeout)
+        var received: [UInt8] = []
+        while Date() < deadline {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ms = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
+            let n = poll(&pfd, 1, ms)
+            if n <= 0 { continue }
+            if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 { return false }
+            var buf = [UInt8](repeating: 0, count: 256)
+            let got = read(fd, &buf, buf.count)
+            if got <= 0 { if got < 0 && errno == EAGAIN { continue }; return false }
+            received += buf[0..<got]
+            if received.count >= 7 { return received.starts(with: Array("SSH-2.0".utf8)) }
+        }
+        return false
+    }
+
+    /// Writes `text` to `path` atomically with `mode`.
+    static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+            throw OttoError("provider.local.write", "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        if rename(tmp, path) != 0 {
+            let e = String(cString: strerror(errno))
+            unlink(tmp)
+            throw OttoError("provider.local.write", "cannot write \(path): \(e)")
+        }
+    }
+
+    /// Removes `path` (file, symlink or tree) when it exists.
+    static func remove(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        do { try FileManager.default.removeItem(atPath: path) } catch {
+            throw OttoError("provider.local.remove", "cannot remove \(path)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import OttoConfig
+import OttoCore
+
+/// Builds `images/*.yml` recipes into content-addressed layers under `<state_dir>/images/<id>/`.
+///
+/// - A base (no `from`) is a debootstrap `--variant=minbase` tree (`rootfs/`) with systemd, sshd and the recipe's
+///   packages, de-personalised (no machine-id, host keys, hostname or resolver of the build host).
+/// - A layer with `from:` is the `upper/` directory of an overlay on its parent chain, in which the packages were
+///   installed, files written and commands run inside a chroot.
+///
+/// The id hashes the canonical recipe, the parent's id and the contents of `source:` files, so an unchanged recipe is
+/// never rebuilt. A `complete` marker is written last; a layer without it is discarded and rebuilt.
+public struct LocalImageBuilder: Sendable {
+    /// Provider settings (state directory, mirror, suite).
+    public var settings: LocalSettings
+
+    /// Packages every base gets (machines boot systemd and serve ssh; they have no network to fetch more).
+    public static let basePackages = ["systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "procps",
+                                      "ca-certificates", "coreutils"]
+
+    /// Creates a builder.
+    public init(settings: LocalSettings) { self.settings = settings }
+
+    /// `<state_dir>/images`.
+    public var imagesDirectory: String { settings.stateDir + "/images" }
+
+    /// The ids of `name` and its parents, topmost first, computed from the recipes (nothing is built).
+    public func identify(_ name: String, recipes: [String: ImageRecipe], projectRoot: String) throws -> [(recipe: ImageRecipe, id: String)] {
+        var chain: [ImageRecipe] = []
+        var seen: Set<String> = []
+        var current: String? = name
+        while let n = current {
+            guard seen.insert(n).inserted else {
+                throw OttoError("image.cycle", "image `\(name)` is built from itself through \(chain.map(\.name).joined(separator: " → "))")
+            }
+            guard let recipe = recipes[n] else {
+                throw OttoError("image.unknown", "image `\(n)` is not defined: add images/\(n).yml (known: \(recipes.keys.sorted().joined(separator: ", ")))")
+            }
+            chain.append(recipe)
+            current = recipe.from?.value
+        }
+        var out: [(ImageRecipe, String)] = []
+        var parentID: String?
+        for recipe in chain.reversed() {
+            let id = SHA256.hex(Array(try canonical(recipe, parentID: parentID, projectRoot: projectRoot).utf8))
+            out.append((recipe, id))
+            parentID = id
+        }
+        return out.reversed()
+    }
+
+    /// The canonical text of a recipe that its id hashes.
+    func canonical(_ recipe: ImageRecipe, parentID: String?, projectRoot: String) throws -> String {
+        var lines = ["otto-local-image 1"]
+        if let parentID { lines.append("from \(parentID)") } else {
+            lines.append("base \(recipe.suite ?? settings.suite) include \(Self.basePackages.joined(separator: ","))")
+        }
+        for p in recipe.packages { lines.append("package \(Value.string(p))") }
+        for f in recipe.files {
+            let bytes = try fileContents(f, projectRoot: projectRoot)
+            lines.append("file \(Value.string(f.path)) \(f.mode) \(Value.string(f.owner)) \(SHA256.hex(bytes))")
+        }
+        for r in recipe.run { lines.append("run \(Value.string(r))") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The bytes a recipe file holds (inline content, or the project-relative `source:` file).
+    func fileContents(_ f: ImageRecipe.File, projectRoot: String) throws -> [UInt8] {
+        if let content = f.content { return Array(content.utf8) }
+        let source = f.source ?? ""
+        let path = source.hasPrefix("/") ? source : projectRoot + "/" + source
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw OttoError("image.source", "cannot read \(path) (the `source:` of \(f.path))")
+        }
+        return Array(data)
+    }
+
+    /// The image when it is already built and complete, else nil (nothing is built).
+    public func cached(_ name: String, recipes: [String: ImageRecipe], projectRoot: String) throws -> LocalImage? {
+        let chain = try identify(name, recipes: recipes, projectRoot: projectRoot)
+        guard chain.allSatisfy({ isComplete($0.id) }) else { return nil }
+        return image(chain, cached: true, seconds: 0)
+    }
+
+    /// Builds `name` and whatever parents are missing; returns at once when everything is already built.
+    public func build(_ name: String, recipes: [String: ImageRecipe], projectRoot: String,
+                      progress: (String) -> Void) async throws -> LocalImage {
+        let start = Date()
+        let chain = try identify(name, recipes: recipes, projectRoot: projectRoot)
+        if chain.allSatisfy({ isComplete($0.id) }) { return image(chain, cached: true, seconds: 0) }
+        try FileManager.default.createDirectory(atPath: imagesDirectory, withIntermediateDirectories: true)
+        // parents first
+        for index in chain.indices.reversed() {
+            let (recipe, id) = chain[index]
+            try FileManager.default.createDirectory(atPath: imagesDirectory + "/.locks", withIntermediateDirectories: true)
+            let lock = try await LocalFileLock.acquire("\(imagesDirectory)/.locks/\(id)")
+            defer { withExtendedLifetime(lock) {} }
+            if !isComplete(id) {
+                let layerStart = Date()
+                progress("building image \(recipe.name) (\(id.prefix(12)))\(recipe.from == nil ? " with debootstrap" : "")")
+                let dir = directory(id)
+                try await discardPartial(dir)
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let parentLayers = index + 1 < chain.count ? layers(Array(chain[(index + 1)...])) : []
+                do {
+                    if recipe.from == nil { try await buildBase(recipe, dir: dir, projectRoot: projectRoot) }
+                    else { try await buildLayer(recipe, dir: dir, parentLayers: parentLayers, projectRoot: projectRoot) }
+                } catch {
+                    try? await LocalRootFS(root: dir).unmountAll()
+                    throw OttoError("image.build", "building image `\(recipe.name)` failed; the log is \(dir)/build.log", cause: error)
+                }
+                try LocalHost.write(Self.metadata(recipe, id: id, parent: index + 1 < chain.count ? chain[index + 1].id : nil),
+                                    to: dir + "/image.json")
+                try LocalHost.write("", to: dir + "/complete") // last: marks the layer usable
+                progress("built image \(recipe.name) (\(id.prefix(12))) in \(String(format: "%.1f", Date().timeIntervalSince(layerStart))) s")
+            }
+        }
+        return image(chain, cached: false, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// `<state_dir>/images/<id>`.
+    public func directory(_ id: String) -> String { "\(imagesDirectory)/\(id)" }
+
+    /// True when layer `id` was built completely.
+    public func isComplete(_ id: String) -> Bool { FileManager.default.fileExists(atPath: directory(id) + "/complete") }
+
+    private func image(_ chain: [(recipe: ImageRecipe, id: String)], cached: Bool, seconds: Double) -> LocalImage {
+        LocalImage(name: chain[0].recipe.name, id: chain[0].id, layers: layers(chain), directory: directory(chain[0].id),
+                   cached: cached, seconds: seconds)
+    }
+
+    /// Layer directories of a chain (topmost first).
+    private func layers(_ chain: [(recipe: ImageRecipe, id: String)]) -> [String] {
+        chain.map { $0.recipe.from == nil ? directory($0.id) + "/rootfs" : directory($0.id) + "/upper" }
+    }
+
+    private static func metadata(_ recipe: ImageRecipe, id: String, parent: String?) -> String {
+        let fields: [String: Value] = ["name": .string(recipe.name), "id": .string(id), "parent": parent.map(Value.string) ?? .null]
+        let data = (try? JSONEncoder().encode(fields)) ?? Data()
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Removes a half-built layer (unmounting whatever a crashed build left mounted in it).
+    private func discardPartial(_ dir: String) async throws {
+        guard FileManager.default.fileExists(atPath: dir) else { return }
+        try await LocalRootFS(root: dir).unmountAll()
+        try LocalRootFS.removeTree(dir)
+    }
+}

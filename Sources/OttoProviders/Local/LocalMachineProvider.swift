@@ -1,0 +1,221 @@
+import Foundation
+import OttoConfig
+import OttoCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Manages `machine` resources as systemd-nspawn containers on this host (the `local` provider).
+///
+/// Each machine boots real systemd from an overlay over its image's layers, in its own network namespace
+/// `otto-<name>` wired by a veth pair to a bridge in the host namespace (so the operator reaches it from the host),
+/// with a fresh ed25519 host key and otto's client key authorised for root. A supervisor started under `setsid`
+/// restarts nspawn after a guest reboot. Machines are observed, not remembered: the facts that cannot be read back
+/// (address, MAC, image, host key) live in `<state_dir>/machines/<name>/machine.json`; whether a machine runs is read
+/// from /run/netns and /proc.
+///
+/// Attributes in: `name` (hostname, required), `image` (an images/*.yml name, required), anything else (group, size,
+/// region) is recorded as given. Attributes out: those plus `ipv4`, `mac`, `host_key`, `image_id`, `running`,
+/// `ssh_user` (root), `ssh_port` (22). providerID: the machine name.
+public final class LocalMachineProvider: Provider {
+    /// The instance name (an inventory `providers:` key, usually `local`).
+    public let name: String
+    /// Most actions run at once.
+    public let concurrencyLimit: Int
+    /// `machine`.
+    public let schemas: [KindSchema] = [
+        KindSchema(kind: "machine", forceNew: ["image"],
+                   computed: ["ipv4", "mac", "host_key", "image_id", "running", "ssh_user", "ssh_port"]),
+    ]
+    /// Settings (subnet, bridge, mirror, state directory).
+    public let settings: LocalSettings
+    /// Builds the images machines name.
+    public let images: LocalImageBuilder
+    let recipes: [String: ImageRecipe]
+    let projectRoot: String
+
+    /// Creates the provider. `recipes` are the project's images (machines are built from them on demand);
+    /// `projectRoot` resolves their `source:` files.
+    public init(name: String = "local", settings: LocalSettings = LocalSettings(), recipes: [String: ImageRecipe],
+                projectRoot: String, concurrency: Int = 8) {
+        self.name = name
+        self.settings = settings
+        self.images = LocalImageBuilder(settings: settings)
+        self.recipes = recipes
+        self.projectRoot = projectRoot
+        self.concurrencyLimit = max(1, concurrency)
+    }
+
+    /// otto's private key for ssh to the machines (`<state_dir>/ssh/id_ed25519`, created on first create).
+    public var clientKeyPath: String { settings.stateDir + "/ssh/id_ed25519" }
+    /// `<state_dir>/machines`.
+    public var machinesDirectory: String { settings.stateDir + "/machines" }
+    /// `<state_dir>/machines/<name>`.
+    public func machineDirectory(_ machine: String) -> String { machinesDirectory + "/" + machine }
+
+    // MARK: Provider
+
+    /// See `Provider.observe`: one scan of the machine directories, /run/netns and /proc for all requests.
+    public func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+        try requireRoot()
+        try requireMachine(kind)
+        let machines = scan()
+        var out: [ResourceAddress: ObservedResource] = [:]
+        for request in requests {
+            guard let machine = request.providerID ?? request.attributes["name"]?.stringValue,
+                  let found = machines[machine] else { continue }
+            out[request.address] = found
+        }
+        return out
+    }
+
+    /// See `Provider.create`: builds the image if needed, then allocates an address and boots the machine;
+    /// returns once sshd answers.
+    public func create(_ resource: Resource) async throws -> ObservedResource {
+        try requireRoot()
+        try requireMachine(resource.kind)
+        let machine = try machineName(resource.attributes)
+        guard let imageName = resource.attributes["image"]?.stringValue else {
+            throw OttoError("provider.local.config", "\(resource.address) needs `image` (the name of an images/*.yml recipe)")
+        }
+        let image = try await images.build(imageName, recipes: recipes, projectRoot: projectRoot) { _ in }
+        try await ensureClientKey()
+        let dir = machineDirectory(machine)
+        if let existing = LocalMachineRecord.load(dir + "/machine.json") {
+            // a retried create: the machine is there, make sure it runs
+            try await start(existing)
+            return observed(existing, running: true)
+        }
+        var record = try await allocate(machine: machine, image: image, attributes: resource.attributes)
+        do {
+            try await prepareRoot(&record)
+            try await start(record)
+        } catch {
+            try? await teardown(machine)
+            throw error
+        }
+        return observed(record, running: true)
+    }
+
+    /// See `Provider.update`: records changed attributes (size, region, …) and starts the machine when it is down.
+    public func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
+        try requireRoot()
+        try requireMachine(resource.kind)
+        let machine = current.providerID
+        let path = machineDirectory(machine) + "/machine.json"
+        guard var record = LocalMachineRecord.load(path) else {
+            throw OttoError("provider.local.missing", "machine \(machine) no longer exists (no \(path)); plan again to create it")
+        }
+        record.attributes = desiredAttributes(resource.attributes)
+        try record.save(path)
+        if !isRunning(machine) { try await start(record) }
+        return observed(record, running: true)
+    }
+
+    /// See `Provider.delete`: stops the machine cleanly, unmounts, removes its netns, veth, cgroups and directory.
+    public func delete(_ address: ResourceAddress, current: ObservedResource) async throws {
+        try requireRoot()
+        try requireMachine(address.kind)
+        try await teardown(current.providerID)
+    }
+
+    // MARK: Helpers
+
+    func requireRoot() throws {
+        guard geteuid() == 0 else {
+            throw OttoError("provider.local.root", "the local provider needs root: it creates a bridge, network namespaces, overlay mounts and containers; run otto as root")
+        }
+    }
+
+    func requireMachine(_ kind: String) throws {
+        guard kind == "machine" else {
+            throw OttoError("provider.local.kind", "the local provider \(name) manages `machine` resources, not `\(kind)`")
+        }
+    }
+
+    func machineName(_ attributes: [String: Value]) throws -> String {
+        guard let machine = attributes["name"]?.stringValue else {
+            throw OttoError("provider.local.config", "a local machine needs a `name` attribute")
+        }
+        guard LocalNames.isMachineName(machine) else {
+            throw OttoError("provider.local.config", "invalid machine name \(Value.string(machine)): use a-z, 0-9 and '-', at most 63 characters")
+        }
+        return machine
+    }
+
+    /// The attributes otto records: everything desired except what the provider computes.
+    func desiredAttributes(_ attributes: [String: Value]) -> [String: Value] {
+        let computed = schemas[0].computed
+        return attributes.filter { !computed.contains($0.key) }
+    }
+
+    func observed(_ record: LocalMachineRecord, running: Bool) -> ObservedResource {
+        var a = record.attributes
+        a["name"] = .string(record.name)
+        a["ipv4"] = .string(record.ipv4)
+        a["mac"] = .string(record.mac)
+        a["host_key"] = .string(record.hostKey)
+        a["image_id"] = .string(record.imageID)
+        a["running"] = .bool(running)
+        a["ssh_user"] = .string("root")
+        a["ssh_port"] = .int(22)
+        return ObservedResource(providerID: record.name, attributes: a)
+    }
+
+    /// Every machine on disk, observed: one directory listing, one /run/netns listing, /proc reads.
+    func scan() -> [String: ObservedResource] {
+        let netns = LocalHost.netnsNames()
+        var out: [String: ObservedResource] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: machinesDirectory)) ?? [] where LocalNames.isMachineName(entry) {
+            guard let record = LocalMachineRecord.load(machineDirectory(entry) + "/machine.json") else { continue }
+            out[entry] = observed(record, running: netns.contains(LocalNames.netns(entry)) && processesAlive(entry))
+        }
+        return out
+    }
+
+    /// True when the machine's netns exists and its supervisor and nspawn are alive.
+    public func isRunning(_ machine: String) -> Bool {
+        LocalHost.netnsNames().contains(LocalNames.netns(machine)) && processesAlive(machine)
+    }
+
+    func processesAlive(_ machine: String) -> Bool {
+        let dir = machineDirectory(machine)
+        return LocalHost.isAlive(LocalHost.readPid(dir + "/supervisor.pid"), marker: dir + " ")
+            && LocalHost.isAlive(LocalHost.readPid(dir + "/nspawn.pid"), marker: dir + "/merged ")
+    }
+
+    /// Creates otto's client key once.
+    func ensureClientKey() async throws {
+        guard !FileManager.default.fileExists(atPath: clientKeyPath + ".pub") else { return }
+        let dir = settings.stateDir + "/ssh"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = try await LocalFileLock.acquire(dir + "/.lock")
+        defer { withExtendedLifetime(lock) {} }
+        guard !FileManager.default.fileExists(atPath: clientKeyPath + ".pub") else { return }
+        try? LocalHost.remove(clientKeyPath)
+        try await LocalCommand.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "otto", "-f", clientKeyPath])
+        chmod(clientKeyPath, 0o600)
+    }
+
+    /// Picks the lowest free address (under a lock shared by every otto process) and writes the machine's record.
+    func allocate(machine: String, image: LocalImage, attributes: [String: Value]) async throws -> LocalMachineRecord {
+        try FileManager.default.createDirectory(atPath: machinesDirectory, withIntermediateDirectories: true)
+        let lock = try await LocalFileLock.acquire(machinesDirectory + "/.lock")
+        defer { withExtendedLifetime(lock) {} }
+        var used = Set<UInt32>()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: machinesDirectory)) ?? [] {
+            if let r = LocalMachineRecord.load(machineDirectory(entry) + "/machine.json"), let ip = IPv4Subnet.parseAddress(r.ipv4) { used.insert(ip) }
+        }
+        guard let range = settings.subnet.machineAddresses, let ip = range.first(where: { !used.contains($0) }) else {
+            throw OttoError("provider.local.full", "no free address in \(settings.subnet) for machine \(machine): delete machines or set a larger `subnet`")
+        }
+        let dir = machineDirectory(machine)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let record = LocalMachineRecord(name: machine, ipv4: IPv4Subnet.format(ip), mac: IPv4Subnet.mac(for: ip),
+                                        prefix: settings.subnet.prefix, gateway: IPv4Subnet.format(settings.subnet.gateway),
+                                        imageName: image.name, imageID: image.id, layers: image.layers, hostKey: "",
+                                        attributes: desiredAttributes(attributes))
+        try record.save(dir + "/machine.json")
+        return record
+    }
+}
