@@ -56,6 +56,9 @@ struct ProjectContext {
     private func makeProvider(_ cfg: ProviderConfig, client: HTTPClient) throws -> any Provider {
         func setting(_ key: String) -> String? { cfg.settings[key]?.stringValue }
         switch cfg.type {
+        case "local":
+            return LocalMachineProvider(name: cfg.name, settings: try LocalSettings(cfg), recipes: project.images, projectRoot: root,
+                                        concurrency: cfg.concurrency ?? 8)
         case "static":
             return StaticMachineProvider(name: cfg.name, projectRoot: root, knownHosts: setting("known_hosts"))
         case "powerdns":

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import OttoCore
 import OttoSSH
@@ -18,6 +17,7 @@ public final class HostProvider: Provider {
     private let projectRoot: String
     private let pool = SSHPool()
     private let localHashes = Mutex<[String: [String: String]]>([:])
+    private let booted = Mutex<Set<HostConnection>>([])
 
     /// Attributes every kind carries but never compares (write-only inputs).
     static let writeOnly: Set<String> = ["content", "source"]
@@ -75,9 +75,7 @@ public final class HostProvider: Provider {
         return r
     }
 
-    static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-    }
+    static func sha256(_ bytes: [UInt8]) -> String { ContentHash.sha256(bytes) }
 
     /// Hashes of every file under a project directory (relative paths), read once per run.
     private func localFiles(_ source: String) throws -> [String: String] {
@@ -290,6 +288,7 @@ public final class HostProvider: Provider {
         do { session = try await pool.session(for: conn.target) } catch {
             throw OttoError("host.unreachable", "\(r.address): cannot reach \(conn.machine) (\(conn.host):\(conn.port)): \(error)")
         }
+        try await waitForBoot(session, conn)
         let mode = UInt32(a["mode"]?.stringValue ?? "0644", radix: 8) ?? 0o644
         let content = Array((a["content"]?.stringValue ?? "").utf8)
         switch r.kind {
@@ -320,7 +319,7 @@ public final class HostProvider: Provider {
         case "haproxy":
             let staged = try await run(session, "mktemp /tmp/otto-haproxy.XXXXXX", conn).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             try await session.upload(content, to: staged, mode: 0o644)
-            let check = try await session.exec("haproxy -c -q -f \(ShellQuote.quote(staged)); s=$?; rm -f -- \(ShellQuote.quote(staged)); exit $s",
+            let check = try await session.exec("haproxy -c -f \(ShellQuote.quote(staged)); s=$?; rm -f -- \(ShellQuote.quote(staged)); exit $s",
                                                timeout: .seconds(60))
             if check.status != 0 {
                 let text = (check.stderrText + check.stdoutText).replacingOccurrences(of: staged, with: HostRender.haproxyPath)
@@ -334,6 +333,19 @@ public final class HostProvider: Provider {
         var observed = a.filter { !Self.writeOnly.contains($0.key) }
         observed["reachable"] = .bool(true)
         return ObservedResource(providerID: providerID(r.address, conn), attributes: observed)
+    }
+
+    /// A machine that was just created answers SSH before systemd has finished starting it: wait (once per
+    /// machine per run) until the boot is done, whether it ended `running` or `degraded`.
+    private func waitForBoot(_ session: SSHSession, _ conn: HostConnection) async throws {
+        let first = booted.withLock { $0.insert(conn).inserted }
+        guard first else { return }
+        let r = try await session.exec("timeout 120 systemctl is-system-running --wait 2>/dev/null; true", timeout: .seconds(130))
+        let state = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        if state == "starting" || state == "initializing" {
+            booted.withLock { _ = $0.remove(conn) }
+            throw OttoError("host.boot", "\(conn.machine) is still booting after two minutes (systemd says `\(state)`)")
+        }
     }
 
     private func setService(_ a: [String: Value], session: SSHSession, conn: HostConnection, restart: Bool) async throws {

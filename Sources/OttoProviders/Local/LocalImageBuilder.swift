@@ -43,7 +43,7 @@ public struct LocalImageBuilder: Sendable {
         var out: [(ImageRecipe, String)] = []
         var parentID: String?
         for recipe in chain.reversed() {
-            let id = SHA256.hex(Array(try canonical(recipe, parentID: parentID, projectRoot: projectRoot).utf8))
+            let id = ContentHash.sha256(Array(try canonical(recipe, parentID: parentID, projectRoot: projectRoot).utf8))
             out.append((recipe, id))
             parentID = id
         }
@@ -59,7 +59,7 @@ public struct LocalImageBuilder: Sendable {
         for p in recipe.packages { lines.append("package \(Value.string(p))") }
         for f in recipe.files {
             let bytes = try fileContents(f, projectRoot: projectRoot)
-            lines.append("file \(Value.string(f.path)) \(f.mode) \(Value.string(f.owner)) \(SHA256.hex(bytes))")
+            lines.append("file \(Value.string(f.path)) \(f.mode) \(Value.string(f.owner)) \(ContentHash.sha256(bytes))")
         }
         for r in recipe.run { lines.append("run \(Value.string(r))") }
         return lines.joined(separator: "\n") + "\n"

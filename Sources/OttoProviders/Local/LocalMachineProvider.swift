@@ -25,7 +25,7 @@ public final class LocalMachineProvider: Provider {
     /// `machine`.
     public let schemas: [KindSchema] = [
         KindSchema(kind: "machine", forceNew: ["image"],
-                   computed: ["ipv4", "mac", "host_key", "image_id", "running", "ssh_user", "ssh_port"]),
+                   computed: ["ipv4", "mac", "host_key", "image_id", "running", "ssh_user", "ssh_port", "ssh_key", "known_hosts"]),
     ]
     /// Settings (subnet, bridge, mirror, state directory).
     public let settings: LocalSettings
@@ -159,6 +159,9 @@ public final class LocalMachineProvider: Provider {
         a["running"] = .bool(running)
         a["ssh_user"] = .string("root")
         a["ssh_port"] = .int(22)
+        // How host resources reach it: otto's own key, and the host key pinned at creation (no known_hosts file).
+        a["ssh_key"] = .string(clientKeyPath)
+        a["known_hosts"] = .null
         return ObservedResource(providerID: record.name, attributes: a)
     }
 

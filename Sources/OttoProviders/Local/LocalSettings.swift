@@ -85,5 +85,5 @@ enum LocalNames {
     /// Cgroup (in both hierarchies) of a machine.
     static func cgroup(_ machine: String) -> String { "otto-\(machine)" }
     /// Host-side veth of a machine: `ov` + 12 hex digits of the name's SHA-256 (14 characters, stable).
-    static func veth(_ machine: String) -> String { "ov" + String(SHA256.hex(Array(machine.utf8)).prefix(12)) }
+    static func veth(_ machine: String) -> String { "ov" + String(ContentHash.sha256(Array(machine.utf8)).prefix(12)) }
 }
