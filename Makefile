@@ -6,7 +6,7 @@ PDNS_DIR   := .otto/pdns
 PDNS_API   ?= 8081
 PDNS_DNS   ?= 5300
 
-.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean
+.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo
 
 deps:
 	@scripts/install-deps.sh
@@ -39,6 +39,26 @@ status: build pdns
 
 destroy: build pdns
 	$(OTTO) destroy --auto-approve $(OTTO_FLAGS)
+	@scripts/pdns-stop.sh $(PDNS_DIR)
+
+# Golden images for local machines (content-addressed: an unchanged recipe is never rebuilt). Needs root.
+images: build
+	$(OTTO) images build $(OTTO_FLAGS)
+
+# Machines only.
+provision: build pdns
+	$(OTTO) apply --auto-approve --target machine $(OTTO_FLAGS)
+
+# Host configuration only (and the machines it needs).
+config: build pdns
+	$(OTTO) apply --auto-approve --target file --target directory --target package --target service \
+	    --target unit --target nginx_site --target haproxy $(OTTO_FLAGS)
+
+# The whole demo on this box: images, two web machines behind haproxy, a worker unit, DNS. Needs root.
+demo: build pdns images
+	$(OTTO) apply --auto-approve $(OTTO_FLAGS)
+	$(OTTO) status $(OTTO_FLAGS)
+	@scripts/demo-show.sh $(PDNS_DNS)
 
 graph: build
 	$(OTTO) graph $(OTTO_FLAGS)

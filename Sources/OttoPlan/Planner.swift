@@ -208,10 +208,10 @@ public enum Planner {
         let all = Set(input.desired.map(\.address)).union(input.state.keys)
         guard !input.options.targets.isEmpty else { return all }
         var matched = Set<ResourceAddress>()
-        for t in input.options.targets {
-            let hits = all.filter { $0.matches(t) }
-            if hits.isEmpty { problems.error(nil, "--target \(t): matches no resource in the configuration or the state") }
-            matched.formUnion(hits)
+        for t in input.options.targets { matched.formUnion(all.filter { $0.matches(t) }) }
+        if matched.isEmpty {
+            let list = input.options.targets.map { "--target \($0)" }.joined(separator: ", ")
+            problems.error(nil, "\(list): matches no resource in the configuration or the state")
         }
         if input.options.mode == .destroy {
             // What depends on a target must go first; use recorded dependencies too (resources that left the config).

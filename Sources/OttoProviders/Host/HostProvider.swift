@@ -267,6 +267,21 @@ public final class HostProvider: Provider {
         try await run(session, "if systemctl is-active --quiet \(s); then systemctl reload \(s); else systemctl start \(s); fi", conn)
     }
 
+    /// The health of each backend server of a `haproxy` resource, as haproxy itself reports it (UP, DOWN, ...),
+    /// read from its local stats page on the load balancer.
+    public func backendHealth(_ attributes: [String: Value]) async throws -> [(server: String, status: String)] {
+        guard let conn = HostConnection(attributes) else { throw OttoError("host.connection", "the load balancer's address is not known") }
+        let session = try await pool.session(for: conn.target)
+        let r = try await run(session, "curl -s -m 5 'http://127.0.0.1:8404/stats;csv'", conn)
+        var out: [(String, String)] = []
+        for line in r.stdoutText.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count > 17, f[1] != "FRONTEND", f[1] != "BACKEND", !f[0].hasPrefix("otto-stats") else { continue }
+            out.append((String(f[1]), String(f[17])))
+        }
+        return out
+    }
+
     /// Runs a command; a non-zero exit is an error carrying the command's own output.
     @discardableResult
     func run(_ session: SSHSession, _ command: String, _ conn: HostConnection, stdin: [UInt8] = []) async throws -> SSHExecResult {

@@ -3,45 +3,106 @@ import Foundation
 import OttoCore
 import OttoEngine
 import OttoPlan
+import OttoProviders
 
-/// `otto status`: what exists, what is missing, what drifted.
+/// `otto status`: what exists, what is missing, what drifted; machines, services and load balancer backends.
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show each resource: in sync, drifted, missing or not yet created.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show machines, services, load balancer backends and every resource: in sync, drifted, missing or unreachable.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
 
+    struct Row: Codable {
+        var address: String
+        var status: String
+        var detail: String
+    }
+
+    struct Backend: Codable {
+        var loadBalancer: String
+        var server: String
+        var health: String
+    }
+
     func run() async throws {
-        let rows: [(address: ResourceAddress, status: String, detail: String)]
+        var rows: [Row] = []
+        var backends: [Backend] = []
         do {
             let ctx = try ProjectContext.load(global)
             let snap = try ctx.store.snapshot()
-            let engine = Engine(providers: try ctx.providers(state: snap.records))
-            let plan = try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,
-                                             serial: snap.serial, options: PlanOptions())
-            rows = plan.changes.map { c in
-                let status: String
-                switch c.action {
-                case .noop: status = snap.records[c.address] == nil ? "unmanaged" : "ok"
-                case .create: status = snap.records[c.address] == nil ? "not created" : "missing"
-                case .update, .replace: status = c.reason.hasPrefix("changed outside otto") ? "drifted" : "changed"
-                case .delete: status = "orphaned"
+            let providers = try ctx.providers(state: snap.records)
+            let plan = try await Engine(providers: providers).plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,
+                                                                  serial: snap.serial, options: PlanOptions())
+            for c in plan.changes {
+                rows.append(Row(address: c.address.description, status: Self.status(c, recorded: snap.records[c.address] != nil),
+                                detail: Self.detail(c)))
+            }
+            if let host = providers["host"] as? HostProvider {
+                for c in plan.changes where c.address.kind == "haproxy" && c.action == .noop {
+                    guard let attrs = c.before?.attributes else { continue }
+                    let health = (try? await host.backendHealth(attrs)) ?? [("(stats unavailable)", "UNKNOWN")]
+                    backends += health.map { Backend(loadBalancer: c.address.description, server: $0.server, health: $0.status) }
                 }
-                return (c.address, status, c.action == .noop ? (c.before?.providerID ?? "") : c.reason)
             }
         } catch { throw fail(error) }
         if json {
-            let arr = rows.map { ["address": $0.address.description, "status": $0.status, "detail": $0.detail] }
-            let data = try JSONSerialization.data(withJSONObject: arr, options: [.sortedKeys, .prettyPrinted])
-            Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
+            struct Out: Codable { var resources: [Row]; var backends: [Backend] }
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Terminal.out(String(decoding: try enc.encode(Out(resources: rows, backends: backends)), as: UTF8.self) + "\n")
             return
         }
-        let width = min(60, rows.map(\.address.description.count).max() ?? 10)
-        Terminal.out("ADDRESS".padding(toLength: width, withPad: " ", startingAt: 0) + "  STATUS       DETAIL\n")
-        for r in rows {
-            Terminal.out(r.address.description.padding(toLength: max(width, r.address.description.count), withPad: " ", startingAt: 0)
-                         + "  " + r.status.padding(toLength: 11, withPad: " ", startingAt: 0) + "  " + r.detail + "\n")
+        var out = ""
+        let machines = rows.filter { $0.address.hasPrefix("machine.") }
+        if !machines.isEmpty {
+            out += "MACHINES\n" + table(machines) + "\n"
         }
+        let services = rows.filter { $0.address.hasPrefix("service.") || $0.address.hasPrefix("unit.") }
+        if !services.isEmpty {
+            out += "SERVICES\n" + table(services) + "\n"
+        }
+        if !backends.isEmpty {
+            out += "LOAD BALANCER BACKENDS\n"
+            for b in backends { out += "  \(b.loadBalancer)  \(b.server)  \(b.health)\n" }
+            out += "\n"
+        }
+        out += "RESOURCES\n" + table(rows)
         let ok = rows.filter { $0.status == "ok" }.count
-        Terminal.out("\n\(ok) of \(rows.count) resources in sync.\n")
+        out += "\n\(ok) of \(rows.count) resources in sync.\n"
+        Terminal.out(out)
+    }
+
+    private func table(_ rows: [Row]) -> String {
+        let width = min(60, rows.map(\.address.count).max() ?? 10)
+        return rows.map { r in
+            "  " + r.address.padding(toLength: max(width, r.address.count), withPad: " ", startingAt: 0) + "  "
+                + r.status.padding(toLength: 12, withPad: " ", startingAt: 0) + "  " + r.detail
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func status(_ c: ResourceChange, recorded: Bool) -> String {
+        if c.before?.attributes["reachable"] == .bool(false) { return "unreachable" }
+        switch c.action {
+        case .noop: return recorded ? "ok" : "unmanaged"
+        case .create: return recorded ? "missing" : "not created"
+        case .update, .replace: return c.reason.hasPrefix("changed outside otto") ? "drifted" : "changed"
+        case .delete: return "orphaned"
+        }
+    }
+
+    static func detail(_ c: ResourceChange) -> String {
+        let a = c.before?.attributes ?? [:]
+        if let reason = a["unreachable_reason"]?.stringValue { return reason }
+        switch c.address.kind {
+        case "machine":
+            let ip = a["ipv4"]?.stringValue ?? "-"
+            let running = a["running"].map { $0 == .bool(true) ? "running" : "stopped" } ?? ""
+            return c.action == .noop ? "\(ip) \(running)" : c.reason
+        case "service", "unit":
+            guard c.action == .noop else { return c.reason }
+            return "\(a["running"] == .bool(true) ? "running" : "stopped"), \(a["enabled"] == .bool(true) ? "enabled" : "disabled")"
+        default:
+            return c.action == .noop ? (c.before?.providerID ?? "") : c.reason
+        }
     }
 }
