@@ -63,6 +63,19 @@ struct LocalImageBuilderTests {
         try LocalRootFS.removeTree(dir)
     }
 
+    @Test func layerInstallsPackagesWithoutLeftovers() async throws {
+        let builder = LocalImageBuilder(settings: LocalTestSupport.settings)
+        let start = Date()
+        let image = try await builder.build("tnginx", recipes: try LocalTestSupport.recipes(), projectRoot: "/") { print("[image] \($0)") }
+        print("[timing] image tnginx: \(image.cached ? "cached" : "built") in \(LocalTestSupport.seconds(since: start))")
+        let layer = image.layers[0]
+        #expect(FileManager.default.isExecutableFile(atPath: layer + "/usr/sbin/nginx"))
+        #expect(!FileManager.default.fileExists(atPath: layer + "/usr/sbin/policy-rc.d"))
+        #expect(try String(contentsOfFile: layer + "/etc/resolv.conf", encoding: .utf8) == "")
+        let lists = (try? FileManager.default.contentsOfDirectory(atPath: layer + "/var/lib/apt/lists")) ?? []
+        #expect(lists.allSatisfy { $0 == "partial" || $0 == "lock" || $0.hasPrefix(".wh.") }, "\(lists)")
+    }
+
     @Test func unknownImagesAreRejected() throws {
         let builder = LocalImageBuilder(settings: LocalTestSupport.settings)
         #expect(throws: OttoError.self) { try builder.identify("nope", recipes: try LocalTestSupport.recipes(), projectRoot: "/") }

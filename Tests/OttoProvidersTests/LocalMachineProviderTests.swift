@@ -127,12 +127,21 @@ struct LocalMachineProviderTests {
         do {
             let start = Date()
             async let a = provider.create(machine(names[0]))
-            async let b = provider.create(machine(names[1]))
+            async let b = provider.create(machine(names[1], image: "tnginx"))
             let (ma, mb) = try await (a, b)
             print("[timing] two machines in parallel to ssh banner: \(LocalTestSupport.seconds(since: start))")
             #expect(ma.attributes["ipv4"] != mb.attributes["ipv4"])
             #expect(ma.attributes["mac"] != mb.attributes["mac"])
             for m in [ma, mb] { #expect(LocalHost.sshBanner(m.attributes["ipv4"]!.stringValue!)) }
+            // the package's service runs in the machine built from that image, reachable from the host
+            var code = ""
+            let deadline = Date().addingTimeInterval(30)
+            while code != "200" && Date() < deadline {
+                code = try await LocalCommand.run(["curl", "-s", "-o", "/dev/null", "-m", "2", "-w", "%{http_code}",
+                                                   "http://\(mb.attributes["ipv4"]!.stringValue!)/"], check: false).text
+                if code != "200" { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(code == "200")
 
             // stopped like after a host reboot (processes, mount and netns gone): observed with running false
             try await provider.stop(names[0])

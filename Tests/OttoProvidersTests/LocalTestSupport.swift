@@ -14,7 +14,8 @@ enum LocalTestSupport {
         LocalSettings(subnet: IPv4Subnet(parsing: subnet)!, bridge: bridge, stateDir: stateDir)
     }
 
-    /// Small recipes: a base (systemd + sshd only) and a layer with a file and a command.
+    /// Small recipes: a base (systemd + sshd only), a layer with a file and a command, and a layer that installs
+    /// a package with apt (nginx, enabled by its package).
     static func recipes(motd: String = "otto test layer\n", extraRun: String = "echo built > /etc/otto-built") throws -> [String: ImageRecipe] {
         let project = try Project.load(sources: [
             ("images/tbase.yml", "image: tbase\nbase: { suite: bookworm }\n"),
@@ -25,6 +26,7 @@ enum LocalTestSupport {
               - { path: /etc/motd, content: \(Value.string(motd)), mode: "0644" }
             run: [\(Value.string(extraRun))]
             """),
+            ("images/tnginx.yml", "image: tnginx\nfrom: tbase\npackages: [nginx]\n"),
         ])
         return project.images
     }

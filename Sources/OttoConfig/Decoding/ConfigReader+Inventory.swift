@@ -4,7 +4,7 @@ extension ConfigReader {
     /// Keys each provider type accepts besides `type` and `concurrency`.
     static let providerKeys: [String: [String]] = [
         "powerdns": ["url", "server", "api_key_env", "api_key_file"],
-        "local": ["subnet", "bridge", "mirror", "suite", "directory"],
+        "local": ["subnet", "bridge", "mirror", "suite", "directory", "state_dir"],
         "static": ["user", "key", "port", "known_hosts"],
         "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_keys"],
         "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file"],

@@ -89,6 +89,9 @@ public struct LocalImageBuilder: Sendable {
         let start = Date()
         let chain = try identify(name, recipes: recipes, projectRoot: projectRoot)
         if chain.allSatisfy({ isComplete($0.id) }) { return image(chain, cached: true, seconds: 0) }
+        guard geteuid() == 0 else {
+            throw OttoError("image.root", "building local images needs root (debootstrap, mounts and chroot); run otto as root")
+        }
         try FileManager.default.createDirectory(atPath: imagesDirectory, withIntermediateDirectories: true)
         // parents first
         for index in chain.indices.reversed() {
