@@ -156,6 +156,22 @@ import OttoCore
         ]) == ["sites/s.yml:5:3: error: static machine group `web` needs 3 host(s) in inventory group `web`, found 1"])
     }
 
+    @Test func vagrantInventoryDrivesAStaticDemo() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let inventory = try String(contentsOfFile: root + "/inventory/vagrant.yml", encoding: .utf8)
+        let project = try loadProject([
+            "inventory/vagrant.yml": inventory,
+            "sites/demo.yml": "site: demo\ndomain: demo.test\nprovider: static\nmachines:\n  web: { count: 2 }\n  lb: { count: 1 }\n"
+                + "files: [ { on: web, path: /etc/motd, content: hi } ]\n",
+        ])
+        let web1 = try resource(project, "machine.demo.web[1]")
+        #expect(web1.provider == "static")
+        #expect(web1.attributes["address"] == "192.168.56.12")
+        #expect(web1.attributes["user"] == "root")
+        #expect(try resource(project, "machine.demo.lb[0]").attributes["address"] == "192.168.56.10")
+        #expect(try resource(project, "file.demo./etc/motd.web[0]").attributes["host"] == .ref(.init("machine.demo.web[0]", "ipv4")))
+    }
+
     @Test func examplesLoadCleanly() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let project = try Project.load(root: root)

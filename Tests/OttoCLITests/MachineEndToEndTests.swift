@@ -1,0 +1,181 @@
+import Foundation
+import OttoTestSupport
+import Testing
+
+/// A project of real local machines (systemd-nspawn) on a test bridge, driven through the `otto` binary.
+final class MachineProject: Sendable {
+    let dir: String
+    static let stateDir = "/var/lib/otto-test"
+    static let bridge = "otto-t1"
+    static let subnet = "10.213.0.192/27"
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "otto-machines-\(UUID().uuidString.prefix(8))"
+        for sub in ["sites/t/www", "inventory", "images"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+        }
+        try write("inventory/local.yml", """
+            providers:
+              local: { type: local, subnet: \(Self.subnet), bridge: \(Self.bridge), state_dir: \(Self.stateDir) }
+            """)
+        try write("images/base.yml", "image: base\nbase: { suite: bookworm }\npackages: [python3, curl]\n")
+        try write("images/web.yml", "image: web\nfrom: base\npackages: [nginx]\nrun: [\"rm -f /etc/nginx/sites-enabled/default\"]\n")
+        try write("images/lb.yml", "image: lb\nfrom: base\npackages: [haproxy]\n")
+        try write("sites/t/www/index.html", "<p>Served by <b><!--# echo var=\"hostname\" --></b></p>\n")
+        try write("sites/t/www/about.html", "<p>about</p>\n")
+        try write("sites/t/www/robots.txt", "User-agent: *\n")
+        try site()
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    /// The payload: quotes, a command substitution, backticks and newlines that must arrive as text and never run.
+    static let payload = "it's \"quoted\" $(touch /tmp/otto-pwned) `touch /tmp/otto-pwned2`\nsecond line\\n\n"
+
+    func site(directives: [String] = ["ssi on;", "location = /healthz { return 200 \"ok\\\\n\"; }"]) throws {
+        let d = directives.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ", ")
+        let payload = MachineProject.payload.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+        try write("sites/t.yml", """
+            site: t
+            domain: t.test
+            provider: local
+            machines:
+              web: { count: 2, image: web }
+              lb:  { count: 1, image: lb }
+            nginx: { on: web, root: /srv/www/t, content: sites/t/www, directives: [\(d)] }
+            haproxy: { on: lb, backend: web, health: { path: /healthz, interval: 1s } }
+            units:
+              - { name: t-worker.service, on: web, exec: "/usr/bin/python3 -m http.server 9000 --bind 127.0.0.1", restart: always }
+            files:
+              - { on: web, path: /etc/otto-test/payload.txt, content: "\(payload)", mode: "0640" }
+            """)
+    }
+
+    func write(_ path: String, _ text: String) throws { try text.write(toFile: dir + "/" + path, atomically: true, encoding: .utf8) }
+
+    @discardableResult
+    func otto(_ args: String...) throws -> ProcessResult {
+        try runProcess([CLIProject.binary] + args + ["--dir", dir], environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 })
+    }
+
+    /// A machine's recorded attribute (from `otto state show`).
+    func attribute(_ machine: String, _ name: String) throws -> String {
+        let show = try otto("state", "show", "machine.t.\(machine)").stdout
+        for line in show.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix(name + " = ") {
+            return String(line.split(separator: "=", maxSplits: 1)[1]).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+        }
+        throw PowerDNSServerError("machine.t.\(machine) has no \(name) in state:\n\(show)")
+    }
+
+    /// Runs a command in a machine with the system ssh client, checking the pinned host key.
+    @discardableResult
+    func ssh(_ machine: String, _ command: String) throws -> ProcessResult {
+        let ip = try attribute(machine, "ipv4"), key = try attribute(machine, "host_key")
+        let known = dir + "/known_hosts"
+        try "\(ip) \(key)\n".write(toFile: known, atomically: true, encoding: .utf8)
+        return try runProcess(["ssh", "-i", Self.stateDir + "/ssh/id_ed25519", "-o", "UserKnownHostsFile=\(known)",
+                               "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "root@\(ip)", command])
+    }
+
+    /// Who served each of `n` requests through the load balancer.
+    func servedBy(_ n: Int = 6) throws -> [String] {
+        let lb = try attribute("lb[0]", "ipv4")
+        return try (0..<n).map { _ in
+            let page = try runProcess(["curl", "-s", "-m", "5", "http://\(lb)/"]).stdout
+            return page.firstMatch(of: /Served by <b>([^<]*)</)?.1.description ?? "(none: \(page.prefix(80)))"
+        }
+    }
+}
+
+@Suite(.serialized, .enabled(if: geteuid() == 0)) struct MachineEndToEndTests {
+    @Test func demoConvergesDriftIsPutBackAndFailuresStayLocal() async throws {
+        let p = try MachineProject()
+        defer {
+            _ = try? p.otto("destroy", "--auto-approve")
+            _ = try? runProcess(["ip", "link", "del", MachineProject.bridge])
+        }
+        // Apply from nothing: machines, content, nginx, haproxy, units, files.
+        let first = try p.otto("apply", "--auto-approve")
+        #expect(first.status == 0, "\(first.stdout.suffix(2000))\n\(first.stderr)")
+        #expect(Set(try p.servedBy()) == ["t-web-0", "t-web-1"])
+        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
+
+        // YAML values reach the file byte for byte, and nothing in them ran.
+        let payload = try p.ssh("web[0]", "cat /etc/otto-test/payload.txt; stat -c %a /etc/otto-test/payload.txt; ls /tmp/otto-pwned /tmp/otto-pwned2 2>&1")
+        #expect(payload.stdout.hasPrefix(MachineProject.payload))
+        #expect(payload.stdout.contains("\n640\n"))
+        #expect(payload.stdout.contains("No such file"))
+
+        // Drift behind otto's back shows as exactly those changes, and apply puts it back.
+        try p.ssh("web[0]", "echo '# hand edit' >> /etc/nginx/sites-enabled/otto-t.conf")
+        try p.ssh("lb[0]", "systemctl stop haproxy")
+        try p.ssh("web[1]", "rm /srv/www/t/about.html")
+        try p.ssh("web[0]", "systemctl disable --now t-worker.service && rm /etc/systemd/system/t-worker.service && systemctl daemon-reload")
+        let drift = try p.otto("plan", "--detailed-exitcode")
+        #expect(drift.status == 2)
+        let changed = drift.stdout.split(separator: "\n").filter { $0.hasPrefix("  ~ ") || $0.hasPrefix("  + ") || $0.hasPrefix("  - ") }
+            .map { String($0.split(separator: " ")[1]) }.sorted()
+        #expect(changed == ["directory.t.content.web[1]", "nginx_site.t.web[0]", "service.t.haproxy.lb[0]", "unit.t.t-worker.service.web[0]"],
+                "\(drift.stdout)")
+        #expect(drift.stdout.contains("Plan: 1 to create, 3 to update, 0 to replace, 0 to delete"))
+        let repair = try p.otto("apply", "--auto-approve")
+        #expect(repair.status == 0, "\(repair.stdout.suffix(2000))")
+        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
+        #expect(try p.ssh("web[1]", "cat /srv/www/t/about.html").stdout == "<p>about</p>\n")
+        #expect(try p.ssh("lb[0]", "systemctl is-active haproxy").stdout == "active\n")
+
+        // A bad nginx directive fails that resource with nginx's own words; the old configuration keeps serving.
+        try p.site(directives: ["ssi on;", "location = /healthz { return 200 \"ok\\\\n\"; }", "bogus_directive on;"])
+        let bad = try p.otto("apply", "--auto-approve")
+        #expect(bad.status == 1)
+        #expect(bad.stdout.contains("unknown directive \"bogus_directive\""), "\(bad.stdout.suffix(2000))")
+        #expect(bad.stdout.contains("nginx_site.t.web[0]: updating FAILED"))
+        #expect(Set(try p.servedBy()) == ["t-web-0", "t-web-1"])
+        try p.site()
+        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
+
+        // A changed host key is refused with a clear message.
+        try p.ssh("web[0]", "cp /etc/ssh/ssh_host_ed25519_key /root/hk && cp /etc/ssh/ssh_host_ed25519_key.pub /root/hk.pub && "
+                  + "rm /etc/ssh/ssh_host_ed25519_key* && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh")
+        try p.write("sites/t/www/new.html", "<p>new</p>\n")
+        let refused = try p.otto("apply", "--auto-approve")
+        #expect(refused.status == 1)
+        #expect(refused.stdout.contains("host key for") && refused.stdout.contains("changed"), "\(refused.stdout.suffix(2000))")
+        // Put the old key back (through the machine's own disk, since ssh now refuses it).
+        let ip0 = try p.attribute("web[0]", "ipv4")
+        let machineDirs = try FileManager.default.contentsOfDirectory(atPath: MachineProject.stateDir + "/machines")
+        let web0 = try #require(machineDirs.first { $0.hasSuffix("t-web-0") })
+        let root = try runProcess(["sh", "-c", "ls -d \(MachineProject.stateDir)/machines/\(web0)/*/root/hk 2>/dev/null || find \(MachineProject.stateDir)/machines/\(web0) -maxdepth 3 -name hk -path '*root*' | head -1"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!root.isEmpty, "cannot find the saved key of \(ip0) on disk")
+        let etc = (root as NSString).deletingLastPathComponent.replacingOccurrences(of: "/root", with: "/etc/ssh", options: .backwards)
+        _ = try runProcess(["sh", "-c", "cp \(root) \(etc)/ssh_host_ed25519_key && cp \(root).pub \(etc)/ssh_host_ed25519_key.pub"])
+        let converge = try p.otto("apply", "--auto-approve")  // the probe sees the old key again once sshd reloads it
+        _ = converge
+
+        // A stopped machine fails its own resources; the others converge; exit 1 with a summary.
+        try p.ssh("web[0]", "systemctl restart ssh")
+        try? p.ssh("web[1]", "systemctl poweroff")
+        try await Task.sleep(for: .seconds(3))
+        try p.write("sites/t/www/later.html", "<p>later</p>\n")
+        let partial = try p.otto("apply", "--auto-approve")
+        #expect(partial.status == 1)
+        #expect(partial.stdout.contains("directory.t.content.web[0]: updated"), "\(partial.stdout.suffix(2000))")
+        #expect(partial.stdout.contains("directory.t.content.web[1]: updating FAILED"))
+        #expect(partial.stdout.contains("Apply finished with errors:"))
+        #expect(try p.ssh("web[0]", "cat /srv/www/t/later.html").stdout == "<p>later</p>\n")
+
+        // Replacing the stopped machine brings it back, and the load balancer follows its new address.
+        let replaced = try p.otto("apply", "--auto-approve", "--replace", "machine.t.web[1]")
+        #expect(replaced.status == 0, "\(replaced.stdout.suffix(2000))")
+        #expect(Set(try p.servedBy()) == ["t-web-0", "t-web-1"])
+        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
+
+        // Destroy removes every machine.
+        let destroy = try p.otto("destroy", "--auto-approve")
+        #expect(destroy.status == 0, "\(destroy.stdout.suffix(2000))")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: MachineProject.stateDir + "/machines")) ?? []
+        #expect(!left.contains { $0.contains("t-web") || $0.contains("t-lb") })
+    }
+}
