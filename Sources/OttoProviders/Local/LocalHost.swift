@@ -9,6 +9,23 @@ enum LocalHost {
     /// The cgroup hierarchies a machine gets its own cgroup in (pitfall 1: no systemd as PID 1 here).
     static let cgroupRoots = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"]
 
+    /// Reads a whole file with read(2) until end of file. /proc and /sys files report size 0 and hand out their
+    /// content in chunks: Foundation's file reading returns only the first chunk of /proc/self/mountinfo.
+    static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// Names of the network namespaces in /run/netns.
     static func netnsNames() -> Set<String> {
         Set((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? [])
@@ -17,23 +34,23 @@ enum LocalHost {
     /// True when `pid` is a live (not zombie) process whose command line contains `marker`.
     static func isAlive(_ pid: Int32?, marker: String) -> Bool {
         guard let pid, pid > 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = readFile("/proc/\(pid)/stat"),
               let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         if state == "Z" || state == "X" { return false }
-        guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let text = String(decoding: cmd.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        guard let cmd = readFile("/proc/\(pid)/cmdline") else { return false }
+        let text = cmd.replacingOccurrences(of: "\0", with: " ")
         return text.contains(marker)
     }
 
     /// A pid read from a file.
     static func readPid(_ path: String) -> Int32? {
-        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        readFile(path).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     /// Mount points (from /proc/self/mountinfo), unescaped.
     static func mountPoints() -> Set<String> {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = readFile("/proc/self/mountinfo") else { return [] }
         var out = Set<String>()
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
@@ -63,7 +80,7 @@ enum LocalHost {
             guard FileManager.default.fileExists(atPath: base) else { continue }
             var dirs = [base]
             while let dir = dirs.popLast() {
-                if let text = try? String(contentsOfFile: "\(dir)/cgroup.procs", encoding: .utf8) {
+                if let text = readFile("\(dir)/cgroup.procs") {
                     pids += text.split(separator: "\n").compactMap { Int32($0) }
                 }
                 for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {

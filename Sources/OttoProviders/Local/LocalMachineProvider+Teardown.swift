@@ -27,12 +27,11 @@ extension LocalMachineProvider {
             try await Task.sleep(for: .milliseconds(50))
         }
         let merged = dir + "/merged"
-        if LocalHost.mountPoints().contains(merged) {
-            let out = try await LocalCommand.run(["umount", merged], check: false)
-            if out.status != 0 {
-                try await Task.sleep(for: .milliseconds(300))
-                if LocalHost.mountPoints().contains(merged) { try await LocalCommand.run(["umount", merged]) }
-            }
+        var attempts = 0
+        while LocalHost.mountPoints().contains(merged) {
+            attempts += 1
+            let out = try await LocalCommand.run(["umount", merged], check: attempts >= 5)
+            if out.status != 0 { try await Task.sleep(for: .milliseconds(200)) }
         }
     }
 

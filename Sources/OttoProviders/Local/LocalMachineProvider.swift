@@ -82,9 +82,12 @@ public final class LocalMachineProvider: Provider {
         try await ensureClientKey()
         let dir = machineDirectory(machine)
         if let existing = LocalMachineRecord.load(dir + "/machine.json") {
-            // a retried create: the machine is there, make sure it runs
-            try await start(existing)
-            return observed(existing, running: true)
+            if !existing.hostKey.isEmpty && existing.imageID == image.id {
+                // a retried create: the machine is there, make sure it runs
+                try await start(existing)
+                return observed(existing, running: true)
+            }
+            try await teardown(machine) // half-made or of another image: start over
         }
         var record = try await allocate(machine: machine, image: image, attributes: resource.attributes)
         do {

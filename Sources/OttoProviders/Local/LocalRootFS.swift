@@ -4,8 +4,7 @@ import OttoCore
 import Glibc
 #endif
 
-/// Writes into a guest root file system from the host without ever following a symlink out of it,
-/// and mounts/unmounts what a chroot needs.
+/// Writes into a guest root file system from the host without ever following a symlink out of it.
 struct LocalRootFS {
     /// The root directory (a debootstrap tree or a mounted overlay).
     var root: String
@@ -52,31 +51,12 @@ struct LocalRootFS {
         return current
     }
 
-    /// Guest paths the chroot mounts, in mount order.
-    private var chrootMounts: [(source: String, target: String, args: [String])] {
-        [("proc", "proc", ["-t", "proc"]), ("sysfs", "sys", ["-t", "sysfs"]), ("/dev", "dev", ["--bind"])]
-    }
-
-    /// Mounts proc, sys and dev (a non-recursive bind of the host's) inside the root for a chroot.
-    func mountChroot() async throws {
-        for m in chrootMounts {
-            let target = try directory("/" + m.target)
-            try await LocalCommand.run(["mount"] + m.args + [m.source, target])
-        }
-    }
-
     /// Unmounts everything mounted below the root (deepest first); a no-op when nothing is.
     func unmountAll(includingRoot: Bool = false) async throws {
         let points = LocalHost.mountPoints().filter { $0.hasPrefix(root + "/") || (includingRoot && $0 == root) }
         for p in points.sorted(by: { $0.count > $1.count }) {
             try await LocalCommand.run(["umount", p])
         }
-    }
-
-    /// Runs `command` (argv) inside the chroot with a clean, non-interactive environment.
-    @discardableResult
-    func chroot(_ command: [String], log: String? = nil) async throws -> LocalCommand.Output {
-        try await LocalCommand.run(["chroot", root] + command, environment: LocalRootFS.chrootEnvironment, log: log)
     }
 
     /// Environment of commands run in a chroot.
