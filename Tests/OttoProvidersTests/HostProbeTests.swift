@@ -76,6 +76,12 @@ import Testing
             "name": "s", "bind": ":80", "balance": "roundrobin", "backend": "web",
             "servers": [["name": "w", "address": .ref(.init("machine.s.web[0]", "ipv4")), "port": 80]]]))
         #expect(lb.attributes["content_sha256"] == .unknown)
+        // At apply the address is known: deriving the planned resource again renders it, despite the stale unknowns.
+        var resolved = lb
+        resolved.attributes["servers"] = [["name": "w", "address": "10.213.0.2", "port": 80]]
+        let applied = p.derive(resolved)
+        #expect(applied.attributes["content"]?.stringValue?.contains("server w 10.213.0.2:80 check") == true)
+        #expect(applied.attributes["content_sha256"]?.isFullyKnown == true)
     }
 }
 

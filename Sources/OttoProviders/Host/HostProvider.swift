@@ -21,6 +21,8 @@ public final class HostProvider: Provider {
 
     /// Attributes every kind carries but never compares (write-only inputs).
     static let writeOnly: Set<String> = ["content", "source"]
+    /// Attributes `derive` computes from the others.
+    static let derived: Set<String> = ["content", "content_sha256", "path", "files", "reachable"]
 
     /// Creates the provider; `projectRoot` is where `directory` sources live.
     public init(name: String = "host", concurrency: Int = 64, projectRoot: String) {
@@ -42,7 +44,10 @@ public final class HostProvider: Provider {
         var r = resource
         var a = r.attributes
         a["reachable"] = .bool(true)
-        let known = a.filter { !Self.writeOnly.contains($0.key) && !HostConnection.attributeNames.contains($0.key) }.values.allSatisfy(\.isFullyKnown)
+        // Only the inputs decide whether the rendering is known: never what an earlier derive produced (a plan made
+        // while an address was unknown carries `content_sha256: unknown`, and apply derives again once it is known).
+        let known = a.filter { !Self.writeOnly.contains($0.key) && !Self.derived.contains($0.key)
+            && !HostConnection.attributeNames.contains($0.key) }.values.allSatisfy(\.isFullyKnown)
         func content(_ text: String?) {
             if let text {
                 a["content"] = .string(text)
@@ -213,7 +218,11 @@ public final class HostProvider: Provider {
     }
 
     public func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
-        try await converge(derive(resource), current: current)
+        let r = derive(resource)
+        // What was observed belongs to another machine when the connection changed (the machine was replaced):
+        // converge the new one from scratch.
+        let sameHost = HostConnection(r.attributes).map { $0 == HostConnection(current.attributes) } ?? false
+        return try await converge(r, current: sameHost ? current : nil)
     }
 
     public func delete(_ address: ResourceAddress, current: ObservedResource) async throws {
@@ -412,7 +421,9 @@ public final class HostProvider: Provider {
             throw OttoError("host.directory", "\(r.address): needs an absolute path other than / and a source")
         }
         let want = try localFiles(source)
-        let have = (current?.attributes["files"]?.mapValue ?? [:]).compactMapValues(\.stringValue)
+        // What is there now, listed at apply time (the plan may be older, or about a machine since replaced).
+        let listing = try await run(session, HostProbe.script([ObserveRequest(address: r.address, providerID: nil, attributes: a)]), conn)
+        let have = HostProbe.parse(listing.stdoutText, count: 1)[0].files
         let changed = want.filter { have[$0.key] != $0.value }.keys.sorted()
         let extra = have.keys.filter { want[$0] == nil }.sorted()
         let dirs = Set(changed.map { ($0 as NSString).deletingLastPathComponent }.filter { !$0.isEmpty }).map { root + "/" + $0 }
