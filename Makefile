@@ -14,9 +14,11 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product otto
 
+# Tests run one at a time: the end-to-end suites wait on real processes (otto, sshd, pdns_server, machines),
+# and in parallel those waits starve the cooperative pool the other tests' timeouts depend on.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --no-parallel
 
 # The example project talks to a PowerDNS on loopback; `make pdns` starts one under .otto/pdns.
 pdns: deps

@@ -23,7 +23,7 @@ public final class PowerDNSServer: Sendable {
         "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
     ]
 
-    /// Starts the server and waits (up to 15 s) until its API answers.
+    /// Starts the server and waits (up to 60 s) until its API answers.
     public init(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))") throws {
         guard let schema = Self.schemaPaths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw PowerDNSServerError("the PowerDNS sqlite schema is missing; install pdns-backend-sqlite3")
@@ -77,7 +77,7 @@ public final class PowerDNSServer: Sendable {
         self.directory = dir
         self.pid = process.processIdentifier
 
-        let deadline = Date().addingTimeInterval(15)
+        let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if !process.isRunning {
                 let text = (try? String(contentsOfFile: dir + "/pdns.log", encoding: .utf8)) ?? ""
@@ -90,7 +90,7 @@ public final class PowerDNSServer: Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         stop()
-        throw PowerDNSServerError("the PowerDNS API did not answer on \(apiURL) within 15 s")
+        throw PowerDNSServerError("the PowerDNS API did not answer on \(apiURL) within 60 s")
     }
 
     /// Starts a server on a dedicated thread (startup blocks while it waits for the API), so async tests

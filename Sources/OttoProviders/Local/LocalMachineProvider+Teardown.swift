@@ -56,11 +56,10 @@ extension LocalMachineProvider {
         try requireRoot()
         let bridge = settings.bridge
         guard FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)/bridge") else { return false }
-        let machines = ((try? FileManager.default.contentsOfDirectory(atPath: machinesDirectory)) ?? []).filter {
-            FileManager.default.fileExists(atPath: machineDirectory($0) + "/machine.json")
-        }
+        // In use while any machine's veth is attached (a machine keeps its veth while it exists, even stopped);
+        // machines of other bridges in the same state directory do not count.
         let ports = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net/\(bridge)/brif")) ?? []
-        guard machines.isEmpty, ports.isEmpty else { return false }
+        guard ports.isEmpty else { return false }
         try await LocalCommand.run(["ip", "link", "del", bridge])
         return true
     }
