@@ -59,7 +59,7 @@ struct LocalMachineProviderTests {
             #expect(created.attributes["ssh_user"] == .string("root"))
             #expect(LocalHost.sshBanner(ip))
             // the guest's eth0 carries the derived MAC
-            let link = try await LocalCommand.run(["ip", "-n", "otto-lt-web-0", "-o", "link", "show", "eth0"])
+            let link = try await LocalCommand.run(["ip", "-n", LocalNames.netns("lt-web-0", scope: LocalTestSupport.settings.scope), "-o", "link", "show", "eth0"])
             #expect(link.text.contains(created.attributes["mac"]!.stringValue!))
             // host_key is the key file inside the machine
             let dir = provider.machineDirectory("lt-web-0")
@@ -110,10 +110,10 @@ struct LocalMachineProviderTests {
         print("[timing] delete: \(LocalTestSupport.seconds(since: start))")
         let dir = provider.machineDirectory("lt-web-0")
         #expect(!FileManager.default.fileExists(atPath: dir))
-        #expect(!FileManager.default.fileExists(atPath: "/run/netns/otto-lt-web-0"))
-        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/\(LocalNames.veth("lt-web-0"))"))
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/" + LocalNames.netns("lt-web-0", scope: LocalTestSupport.settings.scope)))
+        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/\(LocalNames.veth("lt-web-0", scope: LocalTestSupport.settings.scope))"))
         #expect(!LocalHost.mountPoints().contains(dir + "/merged"))
-        for root in LocalHost.cgroupRoots { #expect(!FileManager.default.fileExists(atPath: "\(root)/otto-lt-web-0")) }
+        for root in LocalHost.cgroupRoots { #expect(!FileManager.default.fileExists(atPath: "\(root)/" + LocalNames.cgroup("lt-web-0", scope: LocalTestSupport.settings.scope))) }
         #expect(try await provider.observe(kind: "machine", [request(m)]).isEmpty)
         try await provider.delete(m.address, current: created) // already gone: fine
         #expect(try await provider.removeBridgeIfUnused())

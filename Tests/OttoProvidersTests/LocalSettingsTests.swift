@@ -24,9 +24,15 @@ import Testing
     }
 
     @Test func hostInterfaceNamesAreShortStableAndDistinct() {
-        let a = LocalNames.veth("demo-web-0"), b = LocalNames.veth("demo-web-1")
+        let a = LocalNames.veth("demo-web-0", scope: ""), b = LocalNames.veth("demo-web-1", scope: "")
         #expect(a.utf8.count <= 15 && LocalNames.isInterfaceName(a))
-        #expect(a == LocalNames.veth("demo-web-0"))
+        #expect(a == LocalNames.veth("demo-web-0", scope: ""))
+        // The same machine name under another state directory gets other host-global names.
+        let other = LocalNames.scope("/var/lib/otto-test")
+        #expect(LocalNames.scope(LocalSettings.defaultStateDir) == "")
+        #expect(other.count == 7 && other.hasSuffix("-"))
+        #expect(LocalNames.veth("demo-web-0", scope: other) != a)
+        #expect(LocalNames.netns("demo-web-0", scope: other) != LocalNames.netns("demo-web-0", scope: ""))
         #expect(a != b)
         #expect(LocalNames.isMachineName("demo-web-0"))
         #expect(!LocalNames.isMachineName("../etc"))

@@ -59,7 +59,7 @@ extension LocalMachineProvider {
         try await ensureNetwork(record)
         try await mountRoot(record)
         if !processesAlive(machine) {
-            try LocalHost.makeCgroup(LocalNames.cgroup(machine))
+            try LocalHost.makeCgroup(LocalNames.cgroup(machine, scope: settings.scope))
             try? LocalHost.remove(dir + "/stop")
             try await startSupervisor(machine)
         }
@@ -84,7 +84,7 @@ extension LocalMachineProvider {
 
     /// Creates the machine's netns and veth pair (guest side `eth0` with the derived MAC and the address), if missing.
     func ensureNetwork(_ record: LocalMachineRecord) async throws {
-        let ns = LocalNames.netns(record.name), veth = LocalNames.veth(record.name)
+        let ns = LocalNames.netns(record.name, scope: settings.scope), veth = LocalNames.veth(record.name, scope: settings.scope)
         guard !LocalHost.netnsNames().contains(ns) else { return }
         if FileManager.default.fileExists(atPath: "/sys/class/net/\(veth)") {
             try await LocalCommand.run(["ip", "link", "del", veth]) // a leftover host side of this machine's pair
@@ -128,7 +128,7 @@ extension LocalMachineProvider {
     func startSupervisor(_ machine: String) async throws {
         let dir = machineDirectory(machine)
         let argv = ["/bin/bash", "-c", Self.supervisorScript, "otto-supervise", dir, machine,
-                    LocalNames.netns(machine), LocalNames.cgroup(machine)]
+                    LocalNames.netns(machine, scope: settings.scope), LocalNames.cgroup(machine, scope: settings.scope)]
         try? LocalHost.remove(dir + "/supervisor.pid")
         try? LocalHost.remove(dir + "/nspawn.pid")
         try await LocalCommand.spawnDaemon(argv, log: dir + "/console.log")

@@ -20,7 +20,7 @@ extension LocalMachineProvider {
         // whatever did not stop: kill it, and anything else left in the machine's cgroups
         if supAlive(), let supervisor { kill(supervisor, SIGKILL) }
         if nspawnAlive(), let nspawn { kill(nspawn, SIGKILL) }
-        let cgroup = LocalNames.cgroup(machine)
+        let cgroup = LocalNames.cgroup(machine, scope: settings.scope)
         let killDeadline = Date().addingTimeInterval(10)
         while case let pids = LocalHost.cgroupPids(cgroup), !pids.isEmpty, Date() < killDeadline {
             for pid in pids { kill(pid, SIGKILL) }
@@ -41,12 +41,12 @@ extension LocalMachineProvider {
         guard LocalNames.isMachineName(machine) else { return } // never anything otto could not have created
         let dir = machineDirectory(machine)
         try await stop(machine)
-        let ns = LocalNames.netns(machine), veth = LocalNames.veth(machine)
+        let ns = LocalNames.netns(machine, scope: settings.scope), veth = LocalNames.veth(machine, scope: settings.scope)
         if LocalHost.netnsNames().contains(ns) { try await LocalCommand.run(["ip", "netns", "del", ns]) }
         if FileManager.default.fileExists(atPath: "/sys/class/net/\(veth)") {
             _ = try await LocalCommand.run(["ip", "link", "del", veth], check: false) // usually gone with the netns
         }
-        LocalHost.removeCgroup(LocalNames.cgroup(machine))
+        LocalHost.removeCgroup(LocalNames.cgroup(machine, scope: settings.scope))
         if FileManager.default.fileExists(atPath: dir) { try LocalRootFS.removeTree(dir) }
     }
 

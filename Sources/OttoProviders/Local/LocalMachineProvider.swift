@@ -174,14 +174,14 @@ public final class LocalMachineProvider: Provider {
         var out: [String: ObservedResource] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: machinesDirectory)) ?? [] where LocalNames.isMachineName(entry) {
             guard let record = LocalMachineRecord.load(machineDirectory(entry) + "/machine.json") else { continue }
-            out[entry] = observed(record, running: netns.contains(LocalNames.netns(entry)) && processesAlive(entry))
+            out[entry] = observed(record, running: netns.contains(LocalNames.netns(entry, scope: settings.scope)) && processesAlive(entry))
         }
         return out
     }
 
     /// True when the machine's netns exists and its supervisor and nspawn are alive.
     public func isRunning(_ machine: String) -> Bool {
-        LocalHost.netnsNames().contains(LocalNames.netns(machine)) && processesAlive(machine)
+        LocalHost.netnsNames().contains(LocalNames.netns(machine, scope: settings.scope)) && processesAlive(machine)
     }
 
     func processesAlive(_ machine: String) -> Bool {

@@ -15,13 +15,17 @@ public struct LocalSettings: Sendable, Hashable {
     public var suite: String
     /// Where images, machines and otto's client key live (default `/var/lib/otto`).
     public var stateDir: String
+    /// Where machines and images live unless `state_dir` says otherwise.
+    public static let defaultStateDir = "/var/lib/otto"
+    /// The prefix that keeps this state directory's host-global names apart from others' (see `LocalNames.scope`).
+    public var scope: String { LocalNames.scope(stateDir) }
 
     /// The default subnet.
     public static let defaultSubnet = "10.213.0.0/24"
 
     /// Creates settings; every value has a default.
     public init(subnet: IPv4Subnet? = nil, bridge: String = "otto0", mirror: String? = nil, suite: String = "bookworm",
-                stateDir: String = "/var/lib/otto") {
+                stateDir: String = LocalSettings.defaultStateDir) {
         self.subnet = subnet ?? IPv4Subnet(parsing: Self.defaultSubnet)!
         self.bridge = bridge
         self.mirror = mirror
@@ -45,7 +49,7 @@ public struct LocalSettings: Sendable, Hashable {
             throw OttoError("provider.local.config", "invalid bridge name \(Value.string(bridge)): 1-15 characters of a-z, 0-9, '-' or '_'")
         }
         self.init(subnet: subnet, bridge: bridge, mirror: text("mirror"), suite: text("suite") ?? "bookworm",
-                  stateDir: text("state_dir") ?? text("directory") ?? "/var/lib/otto")
+                  stateDir: text("state_dir") ?? text("directory") ?? LocalSettings.defaultStateDir)
     }
 
     /// The mirror to build a base from: inventory `mirror`, else the recipe's `base.mirror`, else the host's apt mirror.
@@ -80,10 +84,16 @@ enum LocalNames {
         !s.isEmpty && s.utf8.count <= 15 && s.utf8.allSatisfy { (0x61...0x7a).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2d || $0 == 0x5f }
     }
 
+    /// Network namespaces, cgroups and veths are global on the host while machine names are only unique within one
+    /// state directory: a state directory other than the default gets a scope of 6 hex digits of its path's SHA-256,
+    /// so two projects (or a test and the demo) with machines of the same name never touch each other's.
+    static func scope(_ stateDir: String) -> String {
+        stateDir == LocalSettings.defaultStateDir ? "" : String(ContentHash.sha256(Array(stateDir.utf8)).prefix(6)) + "-"
+    }
     /// Network namespace of a machine.
-    static func netns(_ machine: String) -> String { "otto-\(machine)" }
+    static func netns(_ machine: String, scope: String) -> String { "otto-\(scope)\(machine)" }
     /// Cgroup (in both hierarchies) of a machine.
-    static func cgroup(_ machine: String) -> String { "otto-\(machine)" }
-    /// Host-side veth of a machine: `ov` + 12 hex digits of the name's SHA-256 (14 characters, stable).
-    static func veth(_ machine: String) -> String { "ov" + String(ContentHash.sha256(Array(machine.utf8)).prefix(12)) }
+    static func cgroup(_ machine: String, scope: String) -> String { "otto-\(scope)\(machine)" }
+    /// Host-side veth of a machine: `ov` + 12 hex digits of the SHA-256 of scope and name (14 characters, stable).
+    static func veth(_ machine: String, scope: String) -> String { "ov" + String(ContentHash.sha256(Array((scope + machine).utf8)).prefix(12)) }
 }

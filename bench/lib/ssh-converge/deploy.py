@@ -17,7 +17,7 @@ site = files.template(
     root="/srv/www/bench",
 )
 server.shell(name="nginx -t", commands=["nginx -t -q"], _if=site.did_change)
-files.sync(name="content", src=os.path.join(HERE, "www"), dest="/srv/www/bench", mode="644", delete=True)
+files.sync(name="content", src=os.path.join(HERE, "www"), dest="/srv/www/bench", mode="644", dir_mode="755", delete=True)
 apt.packages(name="packages", packages=["curl"], present=True)
 systemd.service(name="nginx running and enabled", service="nginx", running=True, enabled=True)
 systemd.service(name="reload nginx", service="nginx", reloaded=True, _if=site.did_change)
