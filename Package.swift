@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
-        .target(name: "OttoTestSupport", dependencies: ["OttoCore"], path: "Tests/Support"),
+        .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH"], path: "Tests/Support"),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

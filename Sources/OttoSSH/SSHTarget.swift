@@ -19,7 +19,7 @@ public struct SSHTarget: Sendable, Hashable {
     public var identityFiles: [String]
     /// How the host key is verified.
     public var hostKeyPolicy: HostKeyPolicy
-    /// Limit for the TCP connect, the handshake and authentication.
+    /// Limit for each step of connecting: the TCP connect, the SSH handshake, each authentication exchange.
     public var connectTimeout: Duration
     /// The ssh-agent socket used when `identityFiles` is empty; nil means `SSH_AUTH_SOCK`.
     public var agentSocket: String?
