@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl"]),
-        .target(name: "OttoSSH", dependencies: ["CLibSSH2"]),
+        .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),

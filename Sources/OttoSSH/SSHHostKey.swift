@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Host (and other public) keys in OpenSSH's one-line form, `"ssh-ed25519 AAAA..."`.
@@ -25,7 +26,7 @@ public enum SSHHostKey {
 
     /// The `"SHA256:..."` fingerprint of a raw key blob.
     static func fingerprint(blob: [UInt8]) -> String {
-        var text = Data(SHA256.hash(blob)).base64EncodedString()
+        var text = Data(SHA256.hash(data: blob)).base64EncodedString()
         while text.hasSuffix("=") { text.removeLast() }
         return "SHA256:" + text
     }

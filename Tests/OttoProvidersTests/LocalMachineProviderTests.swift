@@ -145,7 +145,7 @@ struct LocalMachineProviderTests {
 
             // stopped like after a host reboot (processes, mount and netns gone): observed with running false
             try await provider.stop(names[0])
-            _ = try await LocalCommand.run(["ip", "netns", "del", "otto-\(names[0])"])
+            _ = try await LocalCommand.run(["ip", "netns", "del", LocalNames.netns(names[0], scope: LocalTestSupport.settings.scope)])
             let r0 = machine(names[0])
             let seen = try await makeProvider().observe(kind: "machine", [request(r0)])
             #expect(seen[r0.address]?.attributes["running"] == .bool(false))

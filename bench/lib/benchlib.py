@@ -1,9 +1,9 @@
 """Helpers shared by the machine benchmarks (bench/ssh-converge, bench/demo-time).
 
 Timing: `measure()` runs one command and returns its wall time and the CPU time (user + sys) of the command and of
-every process it started on this machine. CPU comes from getrusage(RUSAGE_CHILDREN) deltas; this process is made
-a child subreaper first, so daemonized grandchildren (ansible's ssh ControlPersist masters) are re-parented here
-and their CPU is counted once they exit and `reap()` collects them.
+every process it started on this machine. CPU comes from getrusage(RUSAGE_CHILDREN) deltas. After
+`become_subreaper()`, daemonized grandchildren (Ansible's ssh ControlPersist masters) are re-parented to this
+process and their CPU is counted once they exit and `reap()` collects them.
 """
 import ctypes, os, re, resource, shutil, subprocess, sys, time
 
@@ -66,10 +66,9 @@ def measure(args, cwd=None, env=None, after=None, ok=(0,)):
     return run
 
 
-def otto(args, project, ok=(0,), timed=False):
-    env = dict(os.environ, NO_COLOR="1")
-    r = measure([OTTO] + args + ["--dir", project], env=env, ok=ok)
-    return r
+def otto(args, project, ok=(0,)):
+    """`otto ARGS --dir PROJECT`, measured."""
+    return measure([OTTO] + args + ["--dir", project], env=dict(os.environ, NO_COLOR="1"), ok=ok)
 
 
 def machine_attributes(project, address):
