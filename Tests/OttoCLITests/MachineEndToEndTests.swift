@@ -107,6 +107,44 @@ final class MachineProject: Sendable {
         #expect(payload.stdout.contains("\n640\n"))
         #expect(payload.stdout.contains("No such file"))
 
+        // The same machine as a static host in another project: configured over SSH, checked against known_hosts,
+        // never created or deleted; a static host that does not answer is reported unreachable.
+        let staticDir = p.dir + "/static"
+        for sub in ["sites", "inventory"] { try FileManager.default.createDirectory(atPath: staticDir + "/" + sub, withIntermediateDirectories: true) }
+        let ip0 = try p.attribute("web[0]", "ipv4")
+        try "\(ip0) \(try p.attribute("web[0]", "host_key"))\n".write(toFile: staticDir + "/known_hosts", atomically: true, encoding: .utf8)
+        try """
+            providers:
+              static: { type: static, known_hosts: \(staticDir)/known_hosts }
+            hosts:
+              box:   { address: \(ip0), user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [boxes] }
+              ghost: { address: 10.213.0.222, user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [ghosts] }
+            """.write(toFile: staticDir + "/inventory/hosts.yml", atomically: true, encoding: .utf8)
+        try """
+            site: s
+            domain: s.test
+            provider: static
+            machines:
+              boxes: { count: 1 }
+            files:
+              - { on: boxes, path: /etc/otto-test/static.txt, content: "configured as a static host\\n" }
+            """.write(toFile: staticDir + "/sites/s.yml", atomically: true, encoding: .utf8)
+        let staticApply = try runProcess([CLIProject.binary, "apply", "--auto-approve", "--dir", staticDir])
+        #expect(staticApply.status == 0, "\(staticApply.stdout)\(staticApply.stderr)")
+        #expect(try p.ssh("web[0]", "cat /etc/otto-test/static.txt").stdout == "configured as a static host\n")
+        #expect(try runProcess([CLIProject.binary, "plan", "--detailed-exitcode", "--dir", staticDir]).status == 0)
+        try """
+            site: g
+            domain: g.test
+            provider: static
+            machines:
+              ghosts: { count: 1 }
+            """.write(toFile: staticDir + "/sites/g.yml", atomically: true, encoding: .utf8)
+        let status = try runProcess([CLIProject.binary, "status", "--dir", staticDir]).stdout
+        #expect(status.contains("machine.g.ghosts[0]") && status.contains("unreachable"), "\(status)")
+        #expect(try runProcess([CLIProject.binary, "destroy", "--auto-approve", "--target", "file", "--dir", staticDir]).status == 0)
+        #expect(try p.ssh("web[0]", "test -e /etc/otto-test/static.txt || echo gone").stdout == "gone\n")
+
         // Drift behind otto's back shows as exactly those changes, and apply puts it back.
         try p.ssh("web[0]", "echo '# hand edit' >> /etc/nginx/sites-enabled/otto-t.conf")
         try p.ssh("lb[0]", "systemctl stop haproxy")

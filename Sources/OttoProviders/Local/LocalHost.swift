@@ -93,6 +93,16 @@ enum LocalHost {
     }
 
     /// Creates the machine's cgroup in both hierarchies.
+    /// Every machine's systemd needs several inotify instances, and the kernel's default allows 128 per user for
+    /// all of root's processes: past about twenty machines, new ones die at boot with "Too many open files".
+    /// Raises the limits (never lowers them) before a machine boots.
+    static func ensureInotifyLimits() {
+        for (path, wanted) in [("/proc/sys/fs/inotify/max_user_instances", 8192), ("/proc/sys/fs/inotify/max_user_watches", 524_288)] {
+            guard let text = readFile(path), let now = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), now < wanted else { continue }
+            try? String(wanted).write(toFile: path, atomically: false, encoding: .utf8)
+        }
+    }
+
     static func makeCgroup(_ name: String) throws {
         for root in cgroupRoots where FileManager.default.fileExists(atPath: root) {
             try FileManager.default.createDirectory(atPath: "\(root)/\(name)", withIntermediateDirectories: true)

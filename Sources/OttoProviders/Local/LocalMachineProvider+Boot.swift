@@ -126,6 +126,7 @@ extension LocalMachineProvider {
 
     /// Starts the supervisor in its own session (it outlives otto) with output to `console.log`.
     func startSupervisor(_ machine: String) async throws {
+        LocalHost.ensureInotifyLimits()
         let dir = machineDirectory(machine)
         let argv = ["/bin/bash", "-c", Self.supervisorScript, "otto-supervise", dir, machine,
                     LocalNames.netns(machine, scope: settings.scope), LocalNames.cgroup(machine, scope: settings.scope)]
