@@ -148,7 +148,7 @@ final class MachineProject: Sendable {
         // Drift behind otto's back shows as exactly those changes, and apply puts it back.
         try p.ssh("web[0]", "echo '# hand edit' >> /etc/nginx/sites-enabled/otto-t.conf")
         try p.ssh("lb[0]", "systemctl stop haproxy")
-        try p.ssh("web[1]", "rm /srv/www/t/about.html")
+        try p.ssh("web[1]", "rm /srv/www/t/about.html && chmod 0600 /srv/www/t/robots.txt && chmod 0700 /srv/www/t")
         try p.ssh("web[0]", "systemctl disable --now t-worker.service && rm /etc/systemd/system/t-worker.service && systemctl daemon-reload")
         let drift = try p.otto("plan", "--detailed-exitcode")
         #expect(drift.status == 2)
@@ -161,6 +161,7 @@ final class MachineProject: Sendable {
         #expect(repair.status == 0, "\(repair.stdout.suffix(2000))")
         #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
         #expect(try p.ssh("web[1]", "cat /srv/www/t/about.html").stdout == "<p>about</p>\n")
+        #expect(try p.ssh("web[1]", "stat -c %a /srv/www/t /srv/www/t/robots.txt").stdout == "755\n644\n")
         #expect(try p.ssh("lb[0]", "systemctl is-active haproxy").stdout == "active\n")
 
         // A bad nginx directive fails that resource with nginx's own words; the old configuration keeps serving.

@@ -34,6 +34,8 @@ import Testing
         #expect(facts[1].missing)
         #expect(facts[2].files == ["index.html": HostProvider.sha256(Array("a".utf8)),
                                    "sub dir/it's here.txt": HostProvider.sha256(Array("b".utf8))])
+        #expect(facts[2].fileModes["index.html"] != nil && facts[2].fileModes.count == 2)
+        #expect(facts[2].dirModes.allSatisfy { $0.count == 4 })
         #expect(facts[3].missing)
         #expect(facts[4].packages["coreutils"] == "installed")
         #expect(facts[4].packages["surely-not-a-package"] == nil)

@@ -11,6 +11,8 @@ enum HostProbe {
         var values: [String: String] = [:]
         var packages: [String: String] = [:]   // name → dpkg status ("installed", ...)
         var files: [String: String] = [:]      // relative path → sha256 (directories)
+        var fileModes: [String: String] = [:]  // relative path → octal mode (directories)
+        var dirModes: Set<String> = []         // distinct modes of the directory and its subdirectories
         var missing = false
     }
 
@@ -36,7 +38,11 @@ enum HostProbe {
                 let names = (a["names"]?.listValue ?? []).compactMap(\.stringValue).map(ShellQuote.quote).joined(separator: " ")
                 s += "dpkg-query -W -f='${Package} ${db:Status-Status}\\n' -- \(names) 2>/dev/null | while read -r n st; do p \(i) pkg \"$n $st\"; done\n"
             case "directory":
-                s += "if [ -d \(q("path")) ]; then (cd \(q("path")) && find . -type f -exec sha256sum {} + 2>/dev/null) | while IFS= read -r l; do p \(i) file \"$l\"; done; else p \(i) missing 1; fi\n"
+                // Content hashes, each file's mode, and the directories' modes (one distinct mode per line).
+                s += "if [ -d \(q("path")) ]; then (cd \(q("path")) && find . -type f -exec sha256sum {} + 2>/dev/null) | while IFS= read -r l; do p \(i) file \"$l\"; done; "
+                    + "(cd \(q("path")) && find . -type f -printf '%m %P\\n') | while IFS= read -r l; do p \(i) fmode \"$l\"; done; "
+                    + "find \(q("path")) -type d -printf '%m\\n' | sort -u | while read -r m; do p \(i) dmode \"$m\"; done; "
+                    + "else p \(i) missing 1; fi\n"
             default:
                 s += "p \(i) missing 1\n"
             }
@@ -56,6 +62,11 @@ enum HostProbe {
             case "pkg":
                 let kv = value.split(separator: " ", maxSplits: 1)
                 if kv.count == 2 { facts[i].packages[String(kv[0])] = String(kv[1]) }
+            case "fmode":
+                let kv = value.split(separator: " ", maxSplits: 1)
+                if kv.count == 2 { facts[i].fileModes[String(kv[1])] = String(repeating: "0", count: max(0, 4 - kv[0].count)) + kv[0] }
+            case "dmode":
+                facts[i].dirModes.insert(String(repeating: "0", count: max(0, 4 - value.count)) + value)
             case "file":
                 // sha256sum: "HASH  ./name", or "\HASH  ./name" with the name escaped (\\ and \n).
                 var text = Substring(value)

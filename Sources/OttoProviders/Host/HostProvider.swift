@@ -61,8 +61,10 @@ public final class HostProvider: Provider {
         case "file":
             if let text = a["content"]?.stringValue { content(text) }
         case "directory":
+            let mode = a["mode"]?.stringValue ?? "0644"
+            if a["dir_mode"] == nil { a["dir_mode"] = .string("0755") }
             if let source = a["source"]?.stringValue {
-                a["files"] = (try? localFiles(source)).map { .map($0.mapValues { .string($0) }) } ?? .unknown
+                a["files"] = (try? localFiles(source)).map { .map($0.mapValues { .string("\($0) \(mode)") }) } ?? .unknown
             }
         case "nginx_site":
             a["path"] = a["name"]?.stringValue.map { .string(HostRender.nginxPath($0)) } ?? .unknown
@@ -204,7 +206,9 @@ public final class HostProvider: Provider {
             return a
         case "directory":
             if f.missing { return nil }
-            a["files"] = .map(f.files.mapValues { .string($0) })
+            a["files"] = .map(Dictionary(uniqueKeysWithValues: f.files.map { ($0.key, .string("\($0.value) \(f.fileModes[$0.key] ?? "?")")) }))
+            // One mode for every directory when they agree; otherwise the odd ones out show in the plan.
+            a["dir_mode"] = .string(f.dirModes.count == 1 ? f.dirModes.first! : f.dirModes.sorted().joined(separator: ","))
             return a
         default:
             return nil
@@ -429,8 +433,11 @@ public final class HostProvider: Provider {
         let want = try localFiles(source)
         // What is there now, listed at apply time (the plan may be older, or about a machine since replaced).
         let listing = try await run(session, HostProbe.script([ObserveRequest(address: r.address, providerID: nil, attributes: a)]), conn)
-        let have = HostProbe.parse(listing.stdoutText, count: 1)[0].files
-        let changed = want.filter { have[$0.key] != $0.value }.keys.sorted()
+        let facts = HostProbe.parse(listing.stdoutText, count: 1)[0]
+        let have = facts.files
+        let fileMode = a["mode"]?.stringValue ?? "0644"
+        // A file moves when its content or its mode differs.
+        let changed = want.filter { have[$0.key] != $0.value || facts.fileModes[$0.key] != fileMode }.keys.sorted()
         let extra = have.keys.filter { want[$0] == nil }.sorted()
         let dirs = Set(changed.map { ($0 as NSString).deletingLastPathComponent }.filter { !$0.isEmpty }).map { root + "/" + $0 }
         try await run(session, "mkdir -p -- " + ([root] + dirs.sorted()).map(ShellQuote.quote).joined(separator: " "), conn)
@@ -444,6 +451,10 @@ public final class HostProvider: Provider {
         }
         if a["purge"]?.boolValue != false && !extra.isEmpty {
             try await run(session, "cd \(ShellQuote.quote(root)) && rm -f -- " + extra.map { ShellQuote.quote("./" + $0) }.joined(separator: " "), conn)
+        }
+        let dirMode = a["dir_mode"]?.stringValue ?? "0755"
+        if facts.dirModes != [dirMode] || !dirs.isEmpty {
+            try await run(session, "find \(ShellQuote.quote(root)) -type d -exec chmod \(ShellQuote.quote(dirMode)) {} +", conn)
         }
     }
 }
