@@ -72,20 +72,18 @@ extension Project {
         }
         var unitNames: [String: SourceLocation] = [:]
         for p in site.packages { checkGroup(p.on, in: site, "packages", into: r) }
-        var filePaths: [String: SourceLocation] = [:]
-        for f in site.files {
-            checkGroup(f.on, in: site, "file `\(f.path)`", into: r)
-            let key = f.path + "@" + f.on.value
-            if let first = filePaths[key] { r.error(f.location, "file `\(f.path)` on `\(f.on.value)` is already defined at \(first)") }
-            filePaths[key] = f.location
+        /// Each `what` once per group: a second one is an error naming the first.
+        func unique(_ entries: [(what: String, on: Located<String>, location: SourceLocation)]) {
+            var seen: [String: SourceLocation] = [:]
+            for e in entries {
+                checkGroup(e.on, in: site, e.what, into: r)
+                let key = e.what + "@" + e.on.value
+                if let first = seen[key] { r.error(e.location, "\(e.what) on `\(e.on.value)` is already defined at \(first)") }
+                seen[key] = e.location
+            }
         }
-        var serviceNames: [String: SourceLocation] = [:]
-        for v in site.services {
-            checkGroup(v.on, in: site, "service `\(v.name)`", into: r)
-            let key = v.name + "@" + v.on.value
-            if let first = serviceNames[key] { r.error(v.location, "service `\(v.name)` on `\(v.on.value)` is already defined at \(first)") }
-            serviceNames[key] = v.location
-        }
+        unique(site.files.map { ("file `\($0.path)`", $0.on, $0.location) })
+        unique(site.services.map { ("service `\($0.name)`", $0.on, $0.location) })
         for u in site.units {
             checkGroup(u.on, in: site, "unit `\(u.name)`", into: r)
             let key = u.name + "@" + u.on.value
