@@ -5,6 +5,10 @@ OTTO_FLAGS ?=
 PDNS_DIR   := .otto/pdns
 PDNS_API   ?= 8081
 PDNS_DNS   ?= 5300
+# CLOWD_PROVIDERS="local, powerdns" limits plan/apply/destroy/status to those providers' resources.
+ifneq ($(strip $(CLOWD_PROVIDERS)),)
+export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
+endif
 
 .PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo
 

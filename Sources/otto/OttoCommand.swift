@@ -32,6 +32,16 @@ struct GlobalOptions: ParsableArguments {
     var state: String?
 
     var stateURL: String { state ?? ProcessInfo.processInfo.environment["OTTO_STATE"] ?? "sqlite:.otto/state.db" }
+
+    @Option(name: .long, help: "Only resources of these providers (comma-separated; host configuration goes with its machines' provider). Env: OTTO_PROVIDERS.")
+    var providers: String?
+
+    /// The provider names to limit the run to, or nil for all.
+    var providerFilter: Set<String>? {
+        let text = providers ?? ProcessInfo.processInfo.environment["OTTO_PROVIDERS"] ?? ""
+        let names = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        return names.isEmpty ? nil : Set(names)
+    }
 }
 
 /// Options that select what a plan covers.

@@ -74,6 +74,32 @@ struct ProjectContext {
         }
     }
 
+    /// `--providers`: the addresses of every resource (in the configuration or the state) whose provider is one of
+    /// `names`, host configuration counting as its machine's provider. Used as targets, so resources outside them
+    /// are neither touched nor taken for orphans. Nil when there is no filter.
+    func providerTargets(_ names: Set<String>?, state: [ResourceAddress: ResourceRecord]) throws -> [String]? {
+        guard let names else { return nil }
+        let known = Set(project.inventory.providers.keys).union(Inventory.builtInProviders).union(["host"])
+        if let unknown = names.subtracting(known).sorted().first {
+            throw OttoError("cli.providers", "--providers: no provider named `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
+        }
+        var providerOf: [ResourceAddress: String] = [:]
+        for r in resources { providerOf[r.address] = r.provider }
+        for (a, rec) in state where providerOf[a] == nil { providerOf[a] = rec.provider }
+        func effective(_ a: ResourceAddress, _ attributes: [String: Value]) -> String? {
+            guard providerOf[a] == "host", let m = attributes["machine"]?.stringValue, let machine = ResourceAddress(parsing: m) else {
+                return providerOf[a]
+            }
+            return providerOf[machine]
+        }
+        var out: [String] = []
+        for r in resources where effective(r.address, r.attributes).map(names.contains) == true { out.append(r.address.description) }
+        for (a, rec) in state where resources.first(where: { $0.address == a }) == nil
+            && effective(a, rec.attributes).map(names.contains) == true { out.append(a.description) }
+        if out.isEmpty { throw OttoError("cli.providers", "--providers \(names.sorted().joined(separator: ",")): no resource uses these providers") }
+        return out
+    }
+
     /// Runs `body` holding the state lock; releases it however `body` ends.
     func withLock<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
         let lock = try store.acquireLock(command: command)

@@ -85,3 +85,29 @@ import Testing
         #expect(!json.contains(pdns.apiKey))
     }
 }
+
+@Suite(.serialized) struct ProviderFilterTests {
+    @Test func providersLimitTheRunAndNothingOutsideIsTakenForAnOrphan() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML())
+        // A static host that does not answer (nothing listens on loopback port 1).
+        try p.write("inventory/hosts.yml", "hosts:\n  ghost: { address: 127.0.0.1, port: 1, groups: [boxes] }\n")
+        try p.write("sites/s.yml", "site: s\ndomain: s.test\nprovider: static\nmachines:\n  boxes: { count: 1 }\n"
+                    + "files: [ { on: boxes, path: /tmp/otto-never-written, content: x } ]\n")
+        let plan = try p.otto("plan", "--providers", "powerdns")
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("Plan: 6 to create") && !plan.stdout.contains("machine.s") && !plan.stdout.contains("file.s"))
+        let apply = try p.otto("apply", "--auto-approve", "--providers", "powerdns")
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(try pdns.dig("www.demo.test", "CNAME") == ["demo.test."])
+        // Without the filter the unreachable static host fails its part.
+        #expect(try p.otto("apply", "--auto-approve").status == 1)
+        // The DNS site leaves the configuration: a run limited to `static` must not delete its records.
+        try FileManager.default.removeItem(atPath: p.dir + "/sites/demo.yml")
+        let other = try p.otto("plan", "--providers", "static")
+        #expect(!other.stdout.contains("dns_"), "\(other.stdout)")
+        #expect(try p.otto("plan", "--providers", "nosuch").stderr.contains("no provider named `nosuch`"))
+    }
+}

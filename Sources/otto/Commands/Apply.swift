@@ -68,7 +68,7 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
                 }
                 plan = saved
             } else {
-                plan = try await makePlan(ctx, options: opts)
+                plan = try await makePlan(ctx, options: opts, providers: global.providerFilter)
                 if !run.json { Terminal.out(PlanRenderer.render(plan, color: Terminal.color)) }
                 if plan.hasChanges && !run.autoApprove {
                     guard Terminal.stdinIsTTY else {

@@ -29,7 +29,7 @@ struct PlanCommand: AsyncParsableCommand {
             let ctx = try ProjectContext.load(global)
             let options = try scope.planOptions(destroy: destroy)
             plan = try await ctx.withLock("otto plan") {
-                try await makePlan(ctx, options: options)
+                try await makePlan(ctx, options: options, providers: global.providerFilter)
             }
             if let out { try PlanFile.write(plan, to: out) }
         } catch { throw fail(error) }
@@ -57,9 +57,14 @@ extension PlanScopeOptions {
     }
 }
 
-/// Refreshes and plans under the lock the caller holds.
-func makePlan(_ ctx: ProjectContext, options: PlanOptions) async throws -> Plan {
+/// Refreshes and plans under the lock the caller holds; `--providers` narrows the plan to those providers' resources.
+func makePlan(_ ctx: ProjectContext, options: PlanOptions, providers: Set<String>? = nil) async throws -> Plan {
     let snap = try ctx.store.snapshot()
+    var options = options
+    if let targets = try ctx.providerTargets(providers, state: snap.records) {
+        options.targets = options.targets.isEmpty ? targets : options.targets.filter { t in targets.contains { ResourceAddress(parsing: $0)?.matches(t) ?? false } }
+        if options.targets.isEmpty { throw OttoError("cli.providers", "--target and --providers select nothing together") }
+    }
     let engine = Engine(providers: try ctx.providers(state: snap.records))
     return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
                                  options: options, pendingHandlers: try ctx.store.pendingHandlers())

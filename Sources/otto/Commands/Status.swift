@@ -31,8 +31,9 @@ struct Status: AsyncParsableCommand {
             let ctx = try ProjectContext.load(global)
             let snap = try ctx.store.snapshot()
             let providers = try ctx.providers(state: snap.records)
+            let targets = try ctx.providerTargets(global.providerFilter, state: snap.records) ?? []
             let plan = try await Engine(providers: providers).plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,
-                                                                  serial: snap.serial, options: PlanOptions())
+                                                                  serial: snap.serial, options: PlanOptions(targets: targets))
             for c in plan.changes {
                 rows.append(Row(address: c.address.description, status: Self.status(c, recorded: snap.records[c.address] != nil),
                                 detail: Self.detail(c)))
