@@ -122,6 +122,13 @@ public final class LocalMachineProvider: Provider {
         try await teardown(current.providerID)
     }
 
+    /// At the end of a command: a bridge no machine is attached to any more (after a destroy) is removed, so
+    /// nothing of otto's is left on the host. Done here, not in `delete`, so it never races a create.
+    public func shutdown() async {
+        guard geteuid() == 0 else { return }
+        _ = try? await removeBridgeIfUnused()
+    }
+
     // MARK: Helpers
 
     func requireRoot() throws {
