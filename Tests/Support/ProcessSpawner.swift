@@ -5,22 +5,42 @@ import Foundation
 // (waitUntilExit then never returns), and children it starts from pool threads inherit a mask that blocks
 // SIGTERM and SIGCHLD; these helpers avoid both.
 
-/// Runs `argv` (the first element looked up in PATH) with stdin from /dev/null, collects stdout and stderr
-/// and waits for it. Blocks the calling thread.
-public func spawnAndWait(_ argv: [String], environment: [String: String]? = nil) throws -> ProcessResult {
-    var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-    guard pipe(&out) == 0, pipe(&err) == 0 else { throw SpawnError("pipe failed: \(String(cString: strerror(errno)))") }
+/// Runs `argv` (the first element looked up in PATH), feeding `input` on stdin (or /dev/null), collects stdout and
+/// stderr and waits for it. Blocks the calling thread.
+public func spawnAndWait(_ argv: [String], input: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+    var out: [Int32] = [0, 0], err: [Int32] = [0, 0], inp: [Int32] = [-1, -1]
+    guard pipe(&out) == 0, pipe(&err) == 0, input == nil || pipe(&inp) == 0 else {
+        throw SpawnError("pipe failed: \(String(cString: strerror(errno)))")
+    }
     let pid: pid_t
     do {
         pid = try spawn(argv, environment: environment) { actions in
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            if input != nil { posix_spawn_file_actions_adddup2(&actions, inp[0], 0) } else {
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            }
             posix_spawn_file_actions_adddup2(&actions, out[1], 1)
             posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-            for fd in out + err { posix_spawn_file_actions_addclose(&actions, fd) }
+            for fd in out + err + inp where fd >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
         }
     } catch {
-        for fd in out + err { close(fd) }
+        for fd in out + err + inp where fd >= 0 { close(fd) }
         throw error
+    }
+    if let input {
+        // Written from its own thread so a child that prints while it reads cannot deadlock us; a child that exits
+        // early makes the write fail with EPIPE (SIGPIPE is ignored), not kill the test.
+        close(inp[0])
+        signal(SIGPIPE, SIG_IGN)
+        let fd = inp[1]
+        let bytes = Array(input.utf8)
+        Thread {
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { break }
+            }
+            close(fd)
+        }.start()
     }
     close(out[1])
     close(err[1])
