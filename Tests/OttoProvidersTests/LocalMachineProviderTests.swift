@@ -57,7 +57,7 @@ struct LocalMachineProviderTests {
             #expect(created.attributes["running"] == .bool(true))
             #expect(created.attributes["size"] == .string("small"))
             #expect(created.attributes["ssh_user"] == .string("root"))
-            #expect(LocalHost.sshBanner(ip))
+            #expect(SSHBanner.answers(ip))
             // the guest's eth0 carries the derived MAC
             let link = try await LocalCommand.run(["ip", "-n", LocalNames.netns("lt-web-0", scope: LocalTestSupport.settings.scope), "-o", "link", "show", "eth0"])
             #expect(link.text.contains(created.attributes["mac"]!.stringValue!))
@@ -132,7 +132,7 @@ struct LocalMachineProviderTests {
             print("[timing] two machines in parallel to ssh banner: \(LocalTestSupport.seconds(since: start))")
             #expect(ma.attributes["ipv4"] != mb.attributes["ipv4"])
             #expect(ma.attributes["mac"] != mb.attributes["mac"])
-            for m in [ma, mb] { #expect(LocalHost.sshBanner(m.attributes["ipv4"]!.stringValue!)) }
+            for m in [ma, mb] { #expect(SSHBanner.answers(m.attributes["ipv4"]!.stringValue!)) }
             // the package's service runs in the machine built from that image, reachable from the host
             var code = ""
             let deadline = Date().addingTimeInterval(30)
@@ -154,7 +154,7 @@ struct LocalMachineProviderTests {
             let restarted = try await provider.update(r0, current: seen[r0.address]!, changed: [])
             #expect(restarted.attributes["running"] == .bool(true))
             #expect(restarted.attributes["ipv4"] == ma.attributes["ipv4"])
-            #expect(LocalHost.sshBanner(ma.attributes["ipv4"]!.stringValue!))
+            #expect(SSHBanner.answers(ma.attributes["ipv4"]!.stringValue!))
         } catch {
             await cleanUp(provider, names)
             throw error

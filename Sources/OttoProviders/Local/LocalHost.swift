@@ -127,38 +127,6 @@ enum LocalHost {
         }
     }
 
-    /// Connects to `address`:`port` and returns true when the server greets with `SSH-2.0` within `timeout`.
-    /// Blocking: call off the pool.
-    static func sshBanner(_ address: String, port: UInt16 = 22, timeout: Double = 1) -> Bool {
-        guard let ip = IPv4Subnet.parseAddress(address) else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var sa = sockaddr_in()
-        sa.sin_family = sa_family_t(AF_INET)
-        sa.sin_port = port.bigEndian
-        sa.sin_addr.s_addr = ip.bigEndian
-        let rc = withUnsafePointer(to: &sa) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if rc != 0 && errno != EINPROGRESS { return false }
-        let deadline = Date().addingTimeInterval(timeout)
-        var received: [UInt8] = []
-        while Date() < deadline {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ms = Int32(max(1, deadline.timeIntervalSinceNow * 1000))
-            let n = poll(&pfd, 1, ms)
-            if n <= 0 { continue }
-            if pfd.revents & Int16(POLLERR | POLLHUP) != 0 && pfd.revents & Int16(POLLIN) == 0 { return false }
-            var buf = [UInt8](repeating: 0, count: 256)
-            let got = read(fd, &buf, buf.count)
-            if got <= 0 { if got < 0 && errno == EAGAIN { continue }; return false }
-            received += buf[0..<got]
-            if received.count >= 7 { return received.starts(with: Array("SSH-2.0".utf8)) }
-        }
-        return false
-    }
-
     /// Writes `text` to `path` atomically with `mode`.
     static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -142,7 +142,7 @@ extension LocalMachineProvider {
         let started = Date()
         while Date() < deadline {
             let ip = record.ipv4
-            if try await LocalCommand.offPool({ LocalHost.sshBanner(ip, timeout: 0.5) }) { return }
+            if try await LocalCommand.offPool({ SSHBanner.answers(ip, timeout: 0.5) }) { return }
             if Date().timeIntervalSince(started) > 2, !processesAlive(record.name) {
                 throw OttoError("provider.local.boot", "machine \(record.name) stopped while booting", causeText: consoleTail(dir))
             }

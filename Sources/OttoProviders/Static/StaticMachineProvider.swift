@@ -83,31 +83,10 @@ public final class StaticMachineProvider: Provider {
         return a
     }
 
-    /// True when something accepts a TCP connection on host:port within two seconds.
+    /// True when an SSH server greets on host:port within two seconds (off the cooperative pool).
     static func answers(host: String, port: Int) async -> Bool {
         await withCheckedContinuation { cont in
-            DispatchQueue.global().async { cont.resume(returning: tcpConnect(host: host, port: port, timeoutMs: 2000)) }
+            DispatchQueue.global().async { cont.resume(returning: SSHBanner.answers(host, port: port, timeout: 2)) }
         }
-    }
-
-    private static func tcpConnect(host: String, port: Int, timeoutMs: Int32) -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var res: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &res) == 0, let info = res else { return false }
-        defer { freeaddrinfo(res) }
-        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let flags = fcntl(fd, F_GETFL, 0)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
-        if connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return true }
-        guard errno == EINPROGRESS else { return false }
-        var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-        guard poll(&pfd, 1, timeoutMs) == 1 else { return false }
-        var err: Int32 = 0
-        var len = socklen_t(MemoryLayout<Int32>.size)
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
-        return err == 0
     }
 }
