@@ -11,15 +11,22 @@ public struct KindSchema: Sendable, Hashable {
     public var unordered: Set<String>
     /// Replace by creating the new one first, then deleting the old one (default: delete first).
     public var createBeforeDestroy: Bool
+    /// Creates of this kind are not idempotent by themselves (a droplet, an instance, a hosted zone): before each
+    /// create the executor records a pending create with a fresh idempotency key in state, and passes the key to
+    /// `create(_:idempotencyKey:)`. Until the resource is recorded, every refresh hands the key back in
+    /// `ObserveRequest.pendingKey`, so a create whose response was lost, or whose otto was killed, is found and
+    /// adopted instead of made twice.
+    public var keyedCreate: Bool
 
     /// Creates a schema.
     public init(kind: String, forceNew: Set<String> = [], computed: Set<String> = [], unordered: Set<String> = [],
-                createBeforeDestroy: Bool = false) {
+                createBeforeDestroy: Bool = false, keyedCreate: Bool = false) {
         self.kind = kind
         self.forceNew = forceNew
         self.computed = computed
         self.unordered = unordered
         self.createBeforeDestroy = createBeforeDestroy
+        self.keyedCreate = keyedCreate
     }
 }
 
@@ -45,12 +52,16 @@ public struct ObserveRequest: Sendable, Hashable {
     public var providerID: String?
     /// Attributes from configuration or, for orphans, from state: enough to find the resource.
     public var attributes: [String: Value]
+    /// The idempotency key of a create that was started but never recorded (see `KindSchema.keyedCreate`). When
+    /// set, the provider looks for the resource carrying this key first (a tag, a client token, a caller reference).
+    public var pendingKey: String?
 
     /// Creates a request.
-    public init(address: ResourceAddress, providerID: String?, attributes: [String: Value]) {
+    public init(address: ResourceAddress, providerID: String?, attributes: [String: Value], pendingKey: String? = nil) {
         self.address = address
         self.providerID = providerID
         self.attributes = attributes
+        self.pendingKey = pendingKey
     }
 }
 
@@ -70,6 +81,10 @@ public protocol Provider: AnyObject, Sendable {
     func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource]
     /// Creates the resource (references already resolved) and returns what now exists.
     func create(_ resource: Resource) async throws -> ObservedResource
+    /// Creates a resource of a `keyedCreate` kind, carrying `idempotencyKey` so that it can be found again (and
+    /// never created twice) when the response is lost. The key is already recorded in state when this is called.
+    /// The default ignores the key and calls `create(_:)`.
+    func create(_ resource: Resource, idempotencyKey: String) async throws -> ObservedResource
     /// Changes the resource in place; `changed` names the attributes that differ.
     func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource
     /// Deletes what exists; deleting something already gone is not an error.
@@ -109,6 +124,10 @@ extension Provider {
     }
 
     public func derive(_ resource: Resource) -> Resource { resource }
+
+    public func create(_ resource: Resource, idempotencyKey: String) async throws -> ObservedResource {
+        try await create(resource)
+    }
 
     public func shutdown() async {}
 

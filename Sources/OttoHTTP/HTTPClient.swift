@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Settings of an `HTTPClient`.
 public struct HTTPClientConfiguration: Sendable, Hashable {
@@ -32,6 +33,10 @@ public final class HTTPClient: Sendable {
     public let configuration: HTTPClientConfiguration
     private let threads: BlockingThreadPool
     private let handles = CurlEasyPool()
+    private let counts = Mutex<[String: Int]>([:])
+
+    /// HTTP exchanges sent so far (every attempt, retries included), by request label; unlabelled ones under "".
+    public var requestCounts: [String: Int] { counts.withLock { $0 } }
 
     /// Creates a client and starts its transfer threads.
     public init(configuration: HTTPClientConfiguration = HTTPClientConfiguration()) {
@@ -55,6 +60,8 @@ public final class HTTPClient: Sendable {
         while true {
             attempt += 1
             let delay: Duration
+            if let limiter = request.limiter { try await limiter.acquire() }
+            counts.withLock { $0[request.label ?? "", default: 0] += 1 }
             switch await transfer(request) {
             case .success(let response):
                 if response.status < 400 { return response }
@@ -62,7 +69,13 @@ public final class HTTPClient: Sendable {
                     throw HTTPError(code: "http.status", status: response.status, method: request.method.rawValue, url: request.url,
                                     message: HTTPError.serverMessage(from: response.body), attempts: attempt)
                 }
-                delay = policy.retryAfter(response.header("retry-after")) ?? policy.backoff(retry: attempt - 1)
+                if let asked = policy.retryAfter(response.header("retry-after")) {
+                    // The server throttles the whole account: hold every request of the bucket, not just this one.
+                    if response.status == 429, let limiter = request.limiter { await limiter.pause(for: asked) }
+                    delay = asked
+                } else {
+                    delay = policy.backoff(retry: attempt - 1)
+                }
             case .failure(let failure):
                 guard attempt < policy.maxAttempts, failure.retryable, request.idempotent else {
                     throw HTTPError(code: failure.code, method: request.method.rawValue, url: request.url,

@@ -45,24 +45,32 @@ public struct HTTPRequest: Sendable {
     /// Whether the request may be retried after a failure the server may already have acted on
     /// (other 5xx, timeouts, dropped connections). Defaults from the method.
     public var idempotent: Bool
+    /// The bucket every attempt of this request takes a token from (one per provider account); nil for none.
+    public var limiter: RateLimiter?
+    /// What the client counts this request under (`HTTPClient.requestCounts`), usually the provider's name.
+    public var label: String?
 
     /// Creates a request; `idempotent` defaults from the method.
     public init(method: HTTPMethod = .get, url: String, headers: [String: String] = [:], body: [UInt8] = [],
-                timeout: Duration? = nil, idempotent: Bool? = nil) {
+                timeout: Duration? = nil, idempotent: Bool? = nil, limiter: RateLimiter? = nil, label: String? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
         self.idempotent = idempotent ?? method.isIdempotent
+        self.limiter = limiter
+        self.label = label
     }
 
     /// Creates a request whose body is `value` encoded as JSON (sets `Content-Type: application/json`).
     public static func json<T: Encodable>(_ method: HTTPMethod, url: String, body value: T, headers: [String: String] = [:],
-                                          timeout: Duration? = nil, idempotent: Bool? = nil) throws -> HTTPRequest {
+                                          timeout: Duration? = nil, idempotent: Bool? = nil, limiter: RateLimiter? = nil,
+                                          label: String? = nil) throws -> HTTPRequest {
         let data = try JSONEncoder().encode(value)
         var all = headers
         all["Content-Type"] = "application/json"
-        return HTTPRequest(method: method, url: url, headers: all, body: Array(data), timeout: timeout, idempotent: idempotent)
+        return HTTPRequest(method: method, url: url, headers: all, body: Array(data), timeout: timeout, idempotent: idempotent,
+                           limiter: limiter, label: label)
     }
 }
