@@ -7,6 +7,18 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Python tools the tests run (moto_server for AWS, openapi-core to check the fake DigitalOcean against the official
+# spec), in a venv of the project's own so the system's Python is left alone.
+python_deps() {
+  local venv=.venv stamp=.venv/.otto-requirements
+  local want="moto[server]==5.2.5 openapi-core==0.19.5"
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+  echo "otto: setting up $venv ($want)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check $want
+  echo "$want" > "$stamp"
+}
+trap 'python_deps' EXIT
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "otto: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
@@ -19,7 +31,7 @@ created_policy=0
 if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; created_policy=1
 fi
-trap '[ $created_policy = 1 ] && rm -f "$policy"' EXIT
+trap '[ $created_policy = 1 ] && rm -f "$policy"; python_deps' EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
