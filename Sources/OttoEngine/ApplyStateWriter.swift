@@ -11,4 +11,6 @@ public protocol ApplyStateWriter: Sendable {
     func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws
     /// Marks a handler as run.
     func recordHandlerRan(_ id: String) throws
+    /// Records a create that is about to start, with its idempotency key (durable before the provider is called).
+    func recordPendingCreate(_ pending: PendingCreate) throws
 }

@@ -23,18 +23,29 @@ public struct Engine: Sendable {
     /// at once), providers in parallel. Resources whose attributes reference other resources (a host file needs its
     /// machine's address) are observed in a later phase, with those references resolved from what was just observed.
     /// Throws one error listing every provider that failed, each with its own message.
-    public func refresh(desired: [Resource], state: [ResourceAddress: ResourceRecord]) async throws -> [ResourceAddress: ObservedResource] {
+    ///
+    /// A create an interrupted run left pending (`creates`) is looked up by its idempotency key, even when the
+    /// configuration no longer has it.
+    public func refresh(desired: [Resource], state: [ResourceAddress: ResourceRecord],
+                        creates: [ResourceAddress: PendingCreate] = [:]) async throws -> [ResourceAddress: ObservedResource] {
         var pending: [String: [String: [ObserveRequest]]] = [:]  // provider → kind → requests
         var problems: [String] = []
         var seen = Set<ResourceAddress>()
+        func key(_ a: ResourceAddress) -> String? { state[a] == nil ? creates[a]?.key : nil }
         for r in desired {
             seen.insert(r.address)
             pending[r.provider, default: [:]][r.kind, default: []]
-                .append(ObserveRequest(address: r.address, providerID: state[r.address]?.providerID, attributes: r.attributes))
+                .append(ObserveRequest(address: r.address, providerID: state[r.address]?.providerID, attributes: r.attributes,
+                                       pendingKey: key(r.address)))
         }
         for (a, rec) in state where !seen.contains(a) {
+            seen.insert(a)
             pending[rec.provider, default: [:]][rec.kind, default: []]
                 .append(ObserveRequest(address: a, providerID: rec.providerID, attributes: rec.attributes))
+        }
+        for (a, p) in creates where !seen.contains(a) {
+            pending[p.provider, default: [:]][a.kind, default: []]
+                .append(ObserveRequest(address: a, providerID: nil, attributes: p.attributes, pendingKey: p.key))
         }
         for (p, kinds) in pending where providers[p] == nil {
             problems.append("resources of kind \(kinds.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")) belong to provider `\(p)`, which is not configured in inventory/")
@@ -108,12 +119,13 @@ public struct Engine: Sendable {
 
     /// Refreshes (unless `options.refresh` is false) and plans.
     public func plan(desired: [Resource], state: [ResourceAddress: ResourceRecord], lineage: String, serial: Int,
-                     options: PlanOptions, pendingHandlers: [Handler] = []) async throws -> Plan {
-        let observed = options.refresh ? try await refresh(desired: desired, state: state) : nil
+                     options: PlanOptions, pendingHandlers: [Handler] = [],
+                     pendingCreates: [ResourceAddress: PendingCreate] = [:]) async throws -> Plan {
+        let observed = options.refresh ? try await refresh(desired: desired, state: state, creates: pendingCreates) : nil
         let providers = self.providers
         let input = PlannerInput(desired: desired, state: state, observed: observed, schemas: schemas,
                                  options: options, stateLineage: lineage, stateSerial: serial, pendingHandlers: pendingHandlers,
-                                 derive: { r in providers[r.provider]?.derive(r) ?? r })
+                                 pending: pendingCreates, derive: { r in providers[r.provider]?.derive(r) ?? r })
         return try Planner.plan(input)
     }
 }

@@ -61,8 +61,14 @@ public struct Executor: Sendable {
             } else if let r = byAddress[d.address]?.after {
                 refreshed.append(ResourceRecord(address: d.address, provider: r.provider, providerID: now.providerID,
                                                 attributes: now.attributes, dependencies: r.dependencies.map(\.address)))
+            } else if let c = byAddress[d.address], c.action == .delete {
+                // Made by an interrupted run and no longer wanted: recorded first, so its delete is tracked like any other.
+                refreshed.append(ResourceRecord(address: d.address, provider: c.provider, providerID: now.providerID,
+                                                attributes: now.attributes, dependencies: c.dependencies))
             }
         }
+        // Creates an interrupted run started that never happened: nothing to adopt, the pending entry goes.
+        gone.append(contentsOf: plan.abandonedCreates)
         if !refreshed.isEmpty || !gone.isEmpty {
             do { try await writer.refreshed(refreshed, removing: gone) } catch {
                 onEvent(.failed(ResourceAddress(kind: "state", name: "refresh"), .update, message: "could not write refreshed state: \(error)"))
@@ -262,12 +268,12 @@ public struct Executor: Sendable {
                 let observed: ObservedResource
                 switch change.action {
                 case .create:
-                    observed = try await provider.create(resource)
+                    observed = try await create(resource, on: provider, writer: writer)
                 case .update:
                     observed = try await provider.update(resource, current: change.before!, changed: change.changes.map(\.name))
                 default:
                     if change.replaceOrder == .createThenDelete {
-                        observed = try await provider.create(resource)
+                        observed = try await create(resource, on: provider, writer: writer)
                         try await writer.applied(record(resource, observed), handlers: provider.handlers(for: resource))
                         do { try await provider.delete(change.address, current: change.before!) } catch {
                             return .failure(ExecutionError("the replacement was created, but deleting the old one (\(change.before!.providerID)) failed: \(message(error))"))
@@ -276,7 +282,7 @@ public struct Executor: Sendable {
                     }
                     try await provider.delete(change.address, current: change.before!)
                     try await writer.deleted(change.address)
-                    observed = try await provider.create(resource)
+                    observed = try await create(resource, on: provider, writer: writer)
                 }
                 try await writer.applied(record(resource, observed), handlers: provider.handlers(for: resource))
                 return .success(observed)
@@ -284,6 +290,17 @@ public struct Executor: Sendable {
         } catch {
             return .failure(ExecutionError(message(error)))
         }
+    }
+
+    /// Creates `resource`; for a `keyedCreate` kind, first records a pending create with a fresh idempotency key,
+    /// durably, so that whatever the provider makes can be found again if the response or this process is lost.
+    private func create(_ resource: Resource, on provider: any Provider, writer: StateWriteQueue) async throws -> ObservedResource {
+        guard provider.schema(for: resource.kind)?.keyedCreate == true else { return try await provider.create(resource) }
+        let pending = PendingCreate(address: resource.address, provider: resource.provider, key: PendingCreate.newKey(),
+                                    attributes: resource.attributes, dependencies: resource.dependencies.map(\.address),
+                                    since: Date().timeIntervalSince1970)
+        try await writer.pending(pending)
+        return try await provider.create(resource, idempotencyKey: pending.key)
     }
 
     private func record(_ r: Resource, _ o: ObservedResource) -> ResourceRecord {
@@ -342,6 +359,15 @@ final class StateWriteQueue: Sendable {
         }
     }
     func deleted(_ a: ResourceAddress) async throws { try await submit(.remove(a)) }
+
+    /// A pending create: its own transaction, durable when this returns (the provider is called only after it).
+    func pending(_ p: PendingCreate) async throws {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, any Error>) in
+            queue.async { [self] in
+                do { try timed { try writer.recordPendingCreate(p) }; cont.resume() } catch { cont.resume(throwing: error) }
+            }
+        }
+    }
 
     /// Refresh results: one transaction of their own.
     func refreshed(_ r: [ResourceRecord], removing: [ResourceAddress]) async throws {

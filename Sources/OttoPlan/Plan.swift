@@ -145,10 +145,13 @@ public struct Plan: Sendable, Codable {
     public var drift: [Drift]
     /// Handlers left pending by an earlier apply (e.g. a reload that never ran): they run with this one.
     public var handlers: [Handler]
+    /// Pending creates (left by an interrupted run) that refresh looked up by their key and did not find: the create
+    /// never happened, so applying the plan drops them from the state.
+    public var abandonedCreates: [ResourceAddress]
 
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
-                changes: [ResourceChange], drift: [Drift], handlers: [Handler] = []) {
+                changes: [ResourceChange], drift: [Drift], handlers: [Handler] = [], abandonedCreates: [ResourceAddress] = []) {
         self.formatVersion = 1
         self.options = options
         self.stateLineage = stateLineage
@@ -157,6 +160,24 @@ public struct Plan: Sendable, Codable {
         self.changes = changes
         self.drift = drift
         self.handlers = handlers
+        self.abandonedCreates = abandonedCreates
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case formatVersion, options, stateLineage, stateSerial, createdAt, changes, drift, handlers, abandonedCreates
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+        options = try c.decode(PlanOptions.self, forKey: .options)
+        stateLineage = try c.decode(String.self, forKey: .stateLineage)
+        stateSerial = try c.decode(Int.self, forKey: .stateSerial)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        changes = try c.decode([ResourceChange].self, forKey: .changes)
+        drift = try c.decode([Drift].self, forKey: .drift)
+        handlers = try c.decodeIfPresent([Handler].self, forKey: .handlers) ?? []
+        abandonedCreates = try c.decodeIfPresent([ResourceAddress].self, forKey: .abandonedCreates) ?? []
     }
 
     /// Changes that do something.

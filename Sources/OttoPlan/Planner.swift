@@ -20,11 +20,15 @@ public struct PlannerInput: Sendable {
     public var pendingHandlers: [Handler]
     /// Fills in derived attributes once references are resolved (`Provider.derive` of the resource's provider).
     public var derive: @Sendable (Resource) -> Resource
+    /// Creates an interrupted run started and never recorded, by address (refresh looked them up by key).
+    public var pending: [ResourceAddress: PendingCreate]
 
     /// Creates an input.
     public init(desired: [Resource], state: [ResourceAddress: ResourceRecord], observed: [ResourceAddress: ObservedResource]?,
                 schemas: [SchemaKey: KindSchema], options: PlanOptions, stateLineage: String, stateSerial: Int,
-                pendingHandlers: [Handler] = [], derive: @escaping @Sendable (Resource) -> Resource = { $0 }) {
+                pendingHandlers: [Handler] = [], pending: [ResourceAddress: PendingCreate] = [:],
+                derive: @escaping @Sendable (Resource) -> Resource = { $0 }) {
+        self.pending = pending
         self.desired = desired
         self.state = state
         self.observed = observed
@@ -81,6 +85,22 @@ public enum Planner {
             return input.state[a]?.observed
         }
 
+        // A pending create found by its key is what an interrupted run made: it counts as existing, and, when it has no
+        // record, as unrecorded (adopted if still wanted, deleted if not). One not found never happened.
+        var abandoned: [ResourceAddress] = []
+        var foundPending: [ResourceAddress: PendingCreate] = [:]
+        if let observed = input.observed {
+            for (a, p) in input.pending where scope.contains(a) && input.state[a] == nil {
+                if observed[a] != nil { foundPending[a] = p } else { abandoned.append(a) }
+            }
+        } else {
+            for (a, p) in input.pending where scope.contains(a) && input.state[a] == nil && input.options.mode != .refreshOnly {
+                problems.error(desired[a]?.location, "\(a): an earlier run started creating it (key \(p.key)) and was interrupted; "
+                               + "otto cannot tell whether it exists without refreshing: plan with refresh on")
+            }
+            if problems.hasErrors { throw PlanError(problems.all) }
+        }
+
         var drift: [Drift] = []
         if let observed = input.observed {
             for a in scope.sorted() {
@@ -108,8 +128,12 @@ public enum Planner {
                     }
                 }
                 resolved = input.derive(resolved)
-                let change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
+                var change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
                                   forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
+                if foundPending[a] != nil, change.action == .noop || change.action == .update {
+                    change.reason = "made by an interrupted run (found by its idempotency key); adopted"
+                        + (change.action == .update ? ", and it differs: " + change.changes.map(\.name).joined(separator: ", ") : "")
+                }
                 if r.lifecycle.preventDestroy && (change.action == .replace) {
                     problems.error(r.location, "\(a) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
                 }
@@ -119,6 +143,14 @@ public enum Planner {
 
         // Resources in state that leave the configuration (or everything, for destroy).
         if mode != .refreshOnly {
+            for (a, p) in foundPending where mode == .destroy || desired[a] == nil {
+                guard let cur = current(a) else { continue }
+                changes[a] = ResourceChange(address: a, provider: p.provider, action: .delete, before: cur, after: nil,
+                                            changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
+                                            reason: mode == .destroy ? "destroy requested (made by an interrupted run)"
+                                                : "made by an interrupted run and no longer in configuration",
+                                            dependencies: p.dependencies)
+            }
             for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desired[a] == nil) {
                 guard let cur = current(a) else { continue }  // already gone: refresh removes it from state
                 if mode == .destroy, let r = desired[a], r.lifecycle.preventDestroy {
@@ -135,7 +167,8 @@ public enum Planner {
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
                     changes: changes.values.sorted { $0.address < $1.address }, drift: drift,
-                    handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [])
+                    handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [],
+                    abandonedCreates: abandoned.sorted())
     }
 
     /// Plans one desired resource against what exists.
@@ -205,7 +238,7 @@ public enum Planner {
     /// The addresses the plan covers: everything, or the targets plus what they need
     /// (for destroy: the targets plus what depends on them).
     static func scope(_ input: PlannerInput, graph: DependencyGraph, problems: inout DiagnosticBag) -> Set<ResourceAddress> {
-        let all = Set(input.desired.map(\.address)).union(input.state.keys)
+        let all = Set(input.desired.map(\.address)).union(input.state.keys).union(input.pending.keys)
         guard !input.options.targets.isEmpty else { return all }
         var matched = Set<ResourceAddress>()
         for t in input.options.targets { matched.formUnion(all.filter { $0.matches(t) }) }

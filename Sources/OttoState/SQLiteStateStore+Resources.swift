@@ -12,6 +12,7 @@ extension SQLiteStateStore {
         """
     static let bumpSerialSQL = "UPDATE meta SET serial = serial + 1 WHERE singleton = 1"
     static let deleteSQL = "DELETE FROM resources WHERE address = ?"
+    static let clearPendingSQL = "DELETE FROM pending_creates WHERE address = ?"
 
     public func snapshot() throws -> StateSnapshot {
         try read("read the resources") { db in
@@ -28,7 +29,12 @@ extension SQLiteStateStore {
                 let record = try decodeRecord(row)
                 records[record.address] = record
             }
-            return StateSnapshot(lineage: meta[0], serial: meta[1], records: records)
+            var pending: [ResourceAddress: PendingCreate] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT address, provider, key, attributes, dependencies, since FROM pending_creates") {
+                let p = try decodePending(row)
+                pending[p.address] = p
+            }
+            return StateSnapshot(lineage: meta[0], serial: meta[1], records: records, pending: pending)
         }
     }
 
@@ -37,6 +43,23 @@ extension SQLiteStateStore {
         let arguments = try encodeRecord(record, now: now)
         try write("record \(record.address)") { db in
             try db.cachedStatement(sql: Self.upsertSQL).execute(arguments: arguments)
+            try db.cachedStatement(sql: Self.clearPendingSQL).execute(arguments: [record.address.description])
+            try db.cachedStatement(sql: Self.bumpSerialSQL).execute()
+        }
+    }
+
+    public func putPending(_ pending: PendingCreate) throws {
+        let attributes: String
+        do { attributes = try ValueJSON.encode(pending.attributes) } catch {
+            throw OttoError("state.write", "cannot encode the attributes of \(pending.address) as JSON", cause: error)
+        }
+        try write("record the pending create of \(pending.address)") { db in
+            try db.execute(sql: """
+                INSERT INTO pending_creates (address, provider, key, attributes, dependencies, since) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (address) DO UPDATE SET provider = excluded.provider, key = excluded.key,
+                    attributes = excluded.attributes, dependencies = excluded.dependencies, since = excluded.since
+                """, arguments: [pending.address.description, pending.provider, pending.key, attributes,
+                                 ValueJSON.encode(pending.dependencies), pending.since])
             try db.cachedStatement(sql: Self.bumpSerialSQL).execute()
         }
     }
@@ -57,11 +80,17 @@ extension SQLiteStateStore {
                 """)
             for arguments in encodedHandlers { try addHandler.execute(arguments: arguments) }
             let upsert = try db.cachedStatement(sql: Self.upsertSQL)
-            for arguments in encoded { try upsert.execute(arguments: arguments) }
+            let clearPending = try db.cachedStatement(sql: Self.clearPendingSQL)
+            for (record, arguments) in zip(records, encoded) {
+                try upsert.execute(arguments: arguments)
+                try clearPending.execute(arguments: [record.address.description])
+            }
             var changed = !records.isEmpty
             let delete = try db.cachedStatement(sql: Self.deleteSQL)
             for address in removing {
                 try delete.execute(arguments: [address.description])
+                changed = changed || db.changesCount > 0
+                try clearPending.execute(arguments: [address.description])
                 changed = changed || db.changesCount > 0
             }
             if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
@@ -92,7 +121,10 @@ extension SQLiteStateStore {
     public func remove(_ address: ResourceAddress) throws {
         try write("remove \(address)") { db in
             try db.cachedStatement(sql: Self.deleteSQL).execute(arguments: [address.description])
-            if db.changesCount > 0 { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
+            var changed = db.changesCount > 0
+            try db.cachedStatement(sql: Self.clearPendingSQL).execute(arguments: [address.description])
+            changed = changed || db.changesCount > 0
+            if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
         }
     }
 
@@ -107,6 +139,24 @@ extension SQLiteStateStore {
         }
         return [record.address.description, record.kind, record.provider, record.providerID,
                 attributes, dependencies, now]
+    }
+
+    func decodePending(_ row: Row) throws -> PendingCreate {
+        let text: String = row[0]
+        guard let address = ResourceAddress(parsing: text) else {
+            throw OttoError("state.corrupt", "the state database \(path) holds a pending create whose address `\(text)` is not KIND.NAME",
+                            causeText: nil)
+        }
+        do {
+            let attributesText: String = row[3]
+            let dependenciesText: String = row[4]
+            return PendingCreate(address: address, provider: row[1], key: row[2],
+                                 attributes: try ValueJSON.decodeAttributes(attributesText),
+                                 dependencies: try ValueJSON.decodeAddresses(dependenciesText), since: row[5])
+        } catch {
+            throw OttoError("state.corrupt", "the state database \(path) holds unreadable JSON for the pending create of \(address)",
+                            cause: error)
+        }
     }
 
     func decodeRecord(_ row: Row) throws -> ResourceRecord {

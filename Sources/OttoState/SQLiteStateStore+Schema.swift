@@ -58,6 +58,19 @@ extension SQLiteStateStore {
                 );
                 """)
         }
+        migrator.registerMigration("v3-pending-creates") { db in
+            // Creates started but not yet recorded, with the idempotency key the provider attached to them.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS pending_creates (
+                    address TEXT PRIMARY KEY NOT NULL,
+                    provider TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    attributes TEXT NOT NULL,
+                    dependencies TEXT NOT NULL,
+                    since REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 

@@ -14,6 +14,7 @@ public protocol StateStore: AnyObject, Sendable {
 
     /// Inserts or replaces `records`, deletes `removing` and records `handlers` as pending, all in one transaction
     /// (refresh, and group commits of apply results); increments the serial once when anything was written or deleted.
+    /// Pending creates of every address written or removed are cleared in the same transaction.
     func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws
 
     /// Handlers recorded by earlier changes that have not run yet, oldest first.
@@ -22,8 +23,13 @@ public protocol StateStore: AnyObject, Sendable {
     /// Marks a handler as run (removes it from the pending list).
     func handlerRan(id: String) throws
 
-    /// Deletes one resource; increments the serial when it was there.
+    /// Deletes one resource (and any pending create of it); increments the serial when either was there.
     func remove(_ address: ResourceAddress) throws
+
+    /// Records that a create of `pending.address` is about to start, replacing an earlier pending create of it, in
+    /// its own committed transaction; increments the serial. Putting a record for the address (or removing the
+    /// address) clears it.
+    func putPending(_ pending: PendingCreate) throws
 
     /// Takes the state lock for `command` (shown to others, e.g. `otto apply`), or fails at once with
     /// `StateLockedError` naming the holder. Never waits for the holder.
@@ -63,11 +69,15 @@ public struct StateSnapshot: Sendable {
     public var serial: Int
     /// Every resource, by address.
     public var records: [ResourceAddress: ResourceRecord]
+    /// Creates that started but whose result was never recorded, by address.
+    public var pending: [ResourceAddress: PendingCreate]
 
     /// Creates a snapshot.
-    public init(lineage: String, serial: Int, records: [ResourceAddress: ResourceRecord]) {
+    public init(lineage: String, serial: Int, records: [ResourceAddress: ResourceRecord],
+                pending: [ResourceAddress: PendingCreate] = [:]) {
         self.lineage = lineage
         self.serial = serial
         self.records = records
+        self.pending = pending
     }
 }

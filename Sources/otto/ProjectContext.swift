@@ -49,8 +49,8 @@ struct ProjectContext {
     }
 
     /// Providers needed for the configuration and the current state.
-    func providers(state: [ResourceAddress: ResourceRecord]) throws -> [String: any Provider] {
-        try providers(for: Set(resources.map(\.provider)).union(state.values.map(\.provider)))
+    func providers(state: [ResourceAddress: ResourceRecord], pending: [ResourceAddress: PendingCreate] = [:]) throws -> [String: any Provider] {
+        try providers(for: Set(resources.map(\.provider)).union(state.values.map(\.provider)).union(pending.values.map(\.provider)))
     }
 
     private func makeProvider(_ cfg: ProviderConfig, client: HTTPClient) throws -> any Provider {
@@ -125,4 +125,5 @@ struct StoreWriter: ApplyStateWriter {
         try store.put(records, removing: removing, handlers: handlers)
     }
     func recordHandlerRan(_ id: String) throws { try store.handlerRan(id: id) }
+    func recordPendingCreate(_ pending: PendingCreate) throws { try store.putPending(pending) }
 }

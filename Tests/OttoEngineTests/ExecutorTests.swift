@@ -14,6 +14,7 @@ extension MemoryStateWriter: ApplyStateWriter {
         handlers.forEach(addHandler)
     }
     public func recordHandlerRan(_ id: String) throws { removeHandler(id) }
+    public func recordPendingCreate(_ pending: PendingCreate) throws { putPending(pending) }
 }
 
 private let schemas = [KindSchema(kind: "zone"), KindSchema(kind: "record", forceNew: ["name"]),
@@ -179,6 +180,7 @@ final class SlowWriter: ApplyStateWriter {
     func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws { usleep(3_000); inner.put(record); batches.withLock { $0.append(1) } }
     func recordDeleted(_ address: ResourceAddress) throws { usleep(3_000); inner.remove(address); batches.withLock { $0.append(1) } }
     func recordHandlerRan(_ id: String) throws {}
+    func recordPendingCreate(_ pending: PendingCreate) throws { inner.putPending(pending) }
     func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
         usleep(3_000)
         records.forEach(inner.put)

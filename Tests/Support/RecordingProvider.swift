@@ -20,6 +20,10 @@ public final class RecordingProvider: Provider {
         var maxInFlight = 0
         var nextID = 1
         var failing: [ResourceAddress: String] = [:]
+        /// Idempotency keys of what keyed creates made: such a resource is found only by its id or its key.
+        var keys: [ResourceAddress: String] = [:]
+        /// Creates whose response is lost (the resource is made, the call fails), how many more times each.
+        var losing: [ResourceAddress: Int] = [:]
     }
 
     public let name: String
@@ -65,6 +69,10 @@ public final class RecordingProvider: Provider {
             if let attributes { s.cloud[address]?.attributes = attributes } else { s.cloud[address] = nil }
         }
     }
+    /// Makes the next `times` creates of `address` lose their response: the resource is made, the call fails.
+    public func loseCreateResponse(_ address: ResourceAddress, times: Int = 1) { shared.withLock { $0.losing[address] = times } }
+    /// The idempotency key a keyed create of `address` carried.
+    public func key(of address: ResourceAddress) -> String? { shared.withLock { $0.keys[address] } }
     /// Puts a resource in the cloud as if someone else made it.
     public func seed(_ address: ResourceAddress, _ attributes: [String: Value]) {
         shared.withLock { s in
@@ -77,13 +85,27 @@ public final class RecordingProvider: Provider {
         shared.withLock { s in
             s.calls.append(Call(op: "observe", target: "\(kind).*"))
             var out: [ResourceAddress: ObservedResource] = [:]
-            for r in requests { if let o = s.cloud[r.address] { out[r.address] = o } }
+            for r in requests {
+                guard let o = s.cloud[r.address] else { continue }
+                // Like a droplet (names are not unique): what a keyed create made is found by its id or its key only.
+                if let key = s.keys[r.address], r.providerID != o.providerID, r.pendingKey != key { continue }
+                out[r.address] = o
+            }
             return out
         }
     }
 
     public func create(_ resource: Resource) async throws -> ObservedResource {
-        try await action("create", resource.address) { s in
+        try await create(resource, key: nil)
+    }
+
+    public func create(_ resource: Resource, idempotencyKey: String) async throws -> ObservedResource {
+        try await create(resource, key: idempotencyKey)
+    }
+
+    private func create(_ resource: Resource, key: String?) async throws -> ObservedResource {
+        let made = try await action("create", resource.address) { s in
+            if let key { s.keys[resource.address] = key } else { s.keys[resource.address] = nil }
             var attrs = resource.attributes
             let id = "id-\(s.nextID)"
             s.nextID += 1
@@ -94,6 +116,13 @@ public final class RecordingProvider: Provider {
             s.cloud[resource.address] = o
             return o
         }
+        let lost = shared.withLock { s -> Bool in
+            guard let n = s.losing[resource.address], n > 0 else { return false }
+            s.losing[resource.address] = n - 1
+            return true
+        }
+        if lost { throw OttoError("provider.recording", "create \(resource.address): the response was lost") }
+        return made
     }
 
     public func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
@@ -129,6 +158,11 @@ public final class RecordingProvider: Provider {
 /// An in-memory state writer for executor tests: keeps records and pending handlers.
 public final class MemoryStateWriter: Sendable {
     private let storage = Mutex<[ResourceAddress: ResourceRecord]>([:])
+    private let creates = Mutex<[ResourceAddress: PendingCreate]>([:])
+    /// Pending creates recorded and not yet resolved.
+    public var pendingCreates: [ResourceAddress: PendingCreate] { creates.withLock { $0 } }
+    /// Records a pending create.
+    public func putPending(_ p: PendingCreate) { creates.withLock { $0[p.address] = p } }
     private let pending = Mutex<[String: Handler]>([:])
     /// Handlers recorded and not yet run.
     public var handlers: [Handler] { pending.withLock { Array($0.values) } }
@@ -141,7 +175,13 @@ public final class MemoryStateWriter: Sendable {
     /// The records now.
     public var records: [ResourceAddress: ResourceRecord] { storage.withLock { $0 } }
     /// Upserts a record.
-    public func put(_ r: ResourceRecord) { storage.withLock { $0[r.address] = r } }
-    /// Removes a record.
-    public func remove(_ a: ResourceAddress) { _ = storage.withLock { $0.removeValue(forKey: a) } }
+    public func put(_ r: ResourceRecord) {
+        storage.withLock { $0[r.address] = r }
+        _ = creates.withLock { $0.removeValue(forKey: r.address) }
+    }
+    /// Removes a record (and a pending create of it).
+    public func remove(_ a: ResourceAddress) {
+        _ = storage.withLock { $0.removeValue(forKey: a) }
+        _ = creates.withLock { $0.removeValue(forKey: a) }
+    }
 }

@@ -78,7 +78,7 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
                     guard Terminal.confirm(q) else { throw OttoError("apply.cancelled", "apply cancelled; nothing was changed") }
                 }
             }
-            guard plan.hasChanges || !plan.drift.isEmpty else { return ApplySummary() }
+            guard plan.hasChanges || !plan.drift.isEmpty || !plan.abandonedCreates.isEmpty else { return ApplySummary() }
             let providers = try ctx.providers(for: Set(plan.changes.map(\.provider)).union(snap.records.values.map(\.provider)))
             let runID = try? ctx.store.startRun(command: command, user: currentUser())
             let style: ProgressReporter.Style = run.json ? .json : (Terminal.stdoutIsTTY ? .live : .plain)

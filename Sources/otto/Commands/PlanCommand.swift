@@ -65,9 +65,9 @@ func makePlan(_ ctx: ProjectContext, options: PlanOptions, providers: Set<String
         options.targets = options.targets.isEmpty ? targets : options.targets.filter { t in targets.contains { ResourceAddress(parsing: $0)?.matches(t) ?? false } }
         if options.targets.isEmpty { throw OttoError("cli.providers", "--target and --providers select nothing together") }
     }
-    let engine = Engine(providers: try ctx.providers(state: snap.records))
+    let engine = Engine(providers: try ctx.providers(state: snap.records, pending: snap.pending))
     return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
-                                 options: options, pendingHandlers: try ctx.store.pendingHandlers())
+                                 options: options, pendingHandlers: try ctx.store.pendingHandlers(), pendingCreates: snap.pending)
 }
 
 /// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).

@@ -30,10 +30,11 @@ struct Status: AsyncParsableCommand {
         do {
             let ctx = try ProjectContext.load(global)
             let snap = try ctx.store.snapshot()
-            let providers = try ctx.providers(state: snap.records)
+            let providers = try ctx.providers(state: snap.records, pending: snap.pending)
             let targets = try ctx.providerTargets(global.providerFilter, state: snap.records) ?? []
             let plan = try await Engine(providers: providers).plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,
-                                                                  serial: snap.serial, options: PlanOptions(targets: targets))
+                                                                  serial: snap.serial, options: PlanOptions(targets: targets),
+                                                                  pendingCreates: snap.pending)
             for c in plan.changes {
                 rows.append(Row(address: c.address.description, status: Self.status(c, recorded: snap.records[c.address] != nil),
                                 detail: Self.detail(c)))
