@@ -33,15 +33,36 @@ extension Project {
 
     private func expand(_ site: Site, into out: inout [Resource]) {
         let s = site.name
+        expandCloud(site, into: &out)
         for group in site.machines {
             let providerName = (group.provider ?? site.provider)?.value ?? ""
-            let isStatic = inventory.providerType(providerName) == "static"
+            let type = inventory.providerType(providerName)
+            let isStatic = type == "static"
             let hosts = inventory.groups[group.name] ?? []
             for i in 0..<group.count {
                 var attributes: [String: Value] = ["name": .string("\(s)-\(group.name)-\(i)"), "group": .string(group.name)]
+                var dependencies = explicit(group.lifecycle)
                 if let image = group.image { attributes["image"] = .string(image.value) }
                 if let size = group.size { attributes["size"] = .string(size) }
                 if let region = group.region { attributes["region"] = .string(region) }
+                if let type, Inventory.cloudTypes.contains(type) {
+                    attributes["site"] = .string(s)
+                    if let userData = group.userData { attributes["user_data"] = .string(userData) }
+                    if inventory.providers[providerName]?.sshPublicKey != nil {
+                        let key = Self.sshKeyAddress(providerName)
+                        if type == "aws" {
+                            attributes["key_name"] = .ref(Value.Reference(key, "name"))
+                        } else {
+                            attributes["ssh_keys"] = .list([.ref(Value.Reference(key, "fingerprint"))])
+                        }
+                        dependencies.append(Dependency(key, at: group.location))
+                    }
+                    if type == "aws" {
+                        let sg = Self.securityGroupAddress(s)
+                        attributes["security_groups"] = .list([.ref(Value.Reference(sg, "id"))])
+                        dependencies.append(Dependency(sg, at: group.location))
+                    }
+                }
                 if isStatic, i < hosts.count, let host = inventory.hosts[hosts[i]] {
                     attributes["host"] = .string(host.name)
                     attributes["address"] = .string(host.address)
@@ -50,16 +71,18 @@ extension Project {
                     if let key = host.key { attributes["key"] = .string(key) }
                 }
                 out.append(Resource(address: Self.machineAddress(s, group.name, i), provider: providerName, attributes: attributes,
-                                    dependencies: explicit(group.lifecycle), lifecycle: lifecycle(group.lifecycle),
+                                    dependencies: dependencies, lifecycle: lifecycle(group.lifecycle),
                                     location: group.location))
             }
         }
         expandHost(site, into: &out)
         guard let dns = site.dns else { return }
         let zoneAddress = ResourceAddress(kind: "dns_zone", name: s)
+        // Nameservers are managed only when the site lists them; otherwise the zone keeps what its provider serves.
+        var zoneAttributes: [String: Value] = ["name": .string(dns.zone), "kind": .string("Native")]
+        if !dns.nameservers.isEmpty { zoneAttributes["nameservers"] = .list(dns.nameservers.map { .string($0) }) }
         out.append(Resource(address: zoneAddress, provider: dns.provider.value,
-                            attributes: ["name": .string(dns.zone), "kind": .string("Native"),
-                                         "nameservers": .list(dns.nameservers.map { .string($0) })],
+                            attributes: zoneAttributes,
                             dependencies: explicit(dns.lifecycle), lifecycle: lifecycle(dns.lifecycle), location: dns.location))
         for record in dns.records {
             var deps = [Dependency(zoneAddress, at: record.location)]
@@ -80,6 +103,42 @@ extension Project {
                                 dependencies: deps + explicit(record.lifecycle), lifecycle: lifecycle(record.lifecycle),
                                 location: record.location))
         }
+    }
+
+    static func sshKeyAddress(_ provider: String) -> ResourceAddress { ResourceAddress(kind: "ssh_key", name: provider) }
+    static func securityGroupAddress(_ site: String) -> ResourceAddress { ResourceAddress(kind: "security_group", name: site) }
+
+    /// Cloud resources machines need: the provider's SSH key (once per provider, account-wide) and, on AWS, the site's
+    /// security group opening SSH and the ports the site serves.
+    private func expandCloud(_ site: Site, into out: inout [Resource]) {
+        var awsGroups: [MachineGroup] = []
+        var awsProvider: String?
+        for group in site.machines {
+            let providerName = (group.provider ?? site.provider)?.value ?? ""
+            guard let config = inventory.providers[providerName], Inventory.cloudTypes.contains(config.type) else { continue }
+            if let key = config.sshPublicKey {
+                out.append(Resource(address: Self.sshKeyAddress(providerName), provider: providerName,
+                                    attributes: ["name": .string("otto-\(providerName)"), "public_key": .string(key)],
+                                    location: config.location))
+            }
+            if config.type == "aws" {
+                awsGroups.append(group)
+                awsProvider = providerName
+            }
+        }
+        guard let awsProvider, let first = awsGroups.first else { return }
+        var ports: Set<Int> = [22]
+        let onAWS = Set(awsGroups.map(\.name))
+        if let n = site.nginx, onAWS.contains(n.on.value) { ports.insert(n.listen) }
+        if let h = site.haproxy, onAWS.contains(h.on.value) {
+            ports.insert(Int(h.bind.split(separator: ":").last.map(String.init) ?? "") ?? 80)
+        }
+        if let h = site.haproxy, onAWS.contains(h.backend.value) { ports.insert(h.backendPort) }
+        let ingress: [Value] = ports.sorted().map { .map(["protocol": "tcp", "port": .int($0), "cidr": "0.0.0.0/0"]) }
+        out.append(Resource(address: Self.securityGroupAddress(site.name), provider: awsProvider,
+                            attributes: ["name": .string("otto-\(site.name)"), "description": .string("otto: site \(site.name)"),
+                                         "ingress": .list(ingress)],
+                            location: site.machines.count == 1 ? first.location : site.location))
     }
 
     /// How host resources reach their machine: references to the machine's connection attributes, which every

@@ -58,12 +58,33 @@ extension Project {
             if let image = group.image, type == "local", !images.isEmpty, images[image.value] == nil {
                 r.error(image.location, "image `\(image.value)` is not defined in images/\(suggestion(image.value, images.keys.sorted()))")
             }
+            if let type, Inventory.cloudTypes.contains(type), let providerRef {
+                let settings = inventory.providers[providerRef.value]?.settings ?? [:]
+                var missing: [String] = []
+                if group.image == nil { missing.append("image") }
+                if group.size == nil { missing.append("size") }
+                if group.region == nil && settings["region"] == nil { missing.append("region (or `region` on provider `\(providerRef.value)`)") }
+                if !missing.isEmpty {
+                    r.error(group.location, "machine group `\(group.name)` runs on \(type) provider `\(providerRef.value)` and needs "
+                            + missing.joined(separator: ", "))
+                }
+            } else if group.userData != nil, let providerRef {
+                r.error(group.location, "machine group `\(group.name)`: user_data is for cloud machines (digitalocean, aws); provider `\(providerRef.value)` does not take it")
+            }
             if type == "static" {
                 let hosts = inventory.groups[group.name] ?? []
                 if hosts.count < group.count {
                     r.error(group.location, "static machine group `\(group.name)` needs \(group.count) host(s) in inventory group `\(group.name)`, found \(hosts.count)")
                 }
             }
+        }
+        let awsProviders = Set(site.machines.compactMap { g -> String? in
+            guard let p = (g.provider ?? site.provider)?.value, inventory.providerType(p) == "aws" else { return nil }
+            return p
+        })
+        if awsProviders.count > 1 {
+            r.error(site.location, "site `\(site.name)` runs machines on more than one aws provider (\(awsProviders.sorted().joined(separator: ", "))); "
+                    + "its security group belongs to one: split the site")
         }
         if let n = site.nginx { checkGroup(n.on, in: site, "nginx", into: r) }
         if let h = site.haproxy {

@@ -185,7 +185,7 @@ import OttoCore
     }
 
     @Test func providerKeysDependOnType() {
-        let inventory = "providers:\n  powerdns: { url: \"http://127.0.0.1:8081\", regoin: x }\n  do: { type: digitalocean, regoin: nyc1, concurrency: 0 }\n  x: { url: y }\n  y: { type: pdns }\n"
+        let inventory = "providers:\n  powerdns: { url: \"http://127.0.0.1:8081\", regoin: x }\n  do: { type: digitalocean, regoin: nyc1, concurrency: 0, token_env: T }\n  x: { url: y }\n  y: { type: pdns }\n"
         #expect(loadErrors(["inventory/main.yml": inventory]) == [
             "inventory/main.yml:2:45: error: unknown key `regoin` in powerdns provider `powerdns`",
             "inventory/main.yml:3:29: error: unknown key `regoin` in digitalocean provider `do`; did you mean `region`?",

@@ -1,3 +1,4 @@
+import Foundation
 import OttoCore
 
 extension ConfigReader {
@@ -6,8 +7,14 @@ extension ConfigReader {
         "powerdns": ["url", "server", "api_key_env", "api_key_file"],
         "local": ["subnet", "bridge", "mirror", "suite", "directory", "state_dir"],
         "static": ["user", "key", "port", "known_hosts"],
-        "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_keys"],
-        "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file"],
+        "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_key", "known_hosts", "tag", "rate_limit", "burst",
+                         "timeout"],
+        "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file", "ssh_key",
+                "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "timeout"],
+    ]
+    /// Settings that are numbers, with their allowed range.
+    static let numericProviderKeys: [String: ClosedRange<Double>] = [
+        "rate_limit": 0.001...100_000, "burst": 1...100_000, "timeout": 0.1...3600,
     ]
     /// Secret-bearing keys that must never be written inline, with what to use instead.
     static let inlineSecrets: [String: String] = [
@@ -83,12 +90,34 @@ extension ConfigReader {
                 unknownKey(key, at: e.key.location, in: "\(type) provider `\(name)`", allowed: allowed)
             } else if key == "concurrency" {
                 concurrency = int(e.value, in: 1...Int.max, "concurrency")
+            } else if let range = Self.numericProviderKeys[key] {
+                let number: Double?
+                switch e.value.scalar {
+                case .int(let i)?: number = Double(i)
+                case .double(let d)?: number = d
+                default: number = nil
+                }
+                if let number, range.contains(number), key != "burst" || number == number.rounded() {
+                    settings[key] = e.value.value
+                } else {
+                    let what = key == "burst" ? "a whole number" : "a number"
+                    error(e.value.location, "`\(key)` must be \(what) from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(e.value.value)")
+                }
             } else if key != "type" {
-                if e.value.scalar == nil, key != "ssh_keys" {
+                if e.value.scalar == nil {
                     error(e.value.location, "expected a string, got \(e.value.kindDescription)")
                 } else {
                     settings[key] = e.value.value
                 }
+            }
+        }
+        var publicKey: String?
+        if type == "digitalocean" || type == "aws" {
+            if type == "digitalocean", settings["token_env"] == nil, settings["token_file"] == nil {
+                error(entry.key.location, "digitalocean provider `\(name)` needs token_env (an environment variable) or token_file (a file holding the API token)")
+            }
+            if let keyNode = entry.value["ssh_key"], let path = settings["ssh_key"]?.stringValue {
+                publicKey = sshPublicKey(path, at: keyNode.location)
             }
         }
         if type == "powerdns" {
@@ -100,8 +129,36 @@ extension ConfigReader {
         if type == "local", let subnet = entry.value["subnet"], let text = settings["subnet"]?.stringValue, !Self.isIPv4CIDR(text) {
             error(subnet.location, "invalid subnet \(Value.string(text)): expected an IPv4 CIDR like 10.213.0.0/24")
         }
-        inventory.providers[name] = ProviderConfig(name: name, type: type, concurrency: concurrency, settings: settings,
-                                                   location: entry.key.location)
+        var config = ProviderConfig(name: name, type: type, concurrency: concurrency, settings: settings, location: entry.key.location)
+        config.sshPublicKey = publicKey
+        inventory.providers[name] = config
+    }
+
+    static func format(_ number: Double) -> String {
+        number == number.rounded() ? String(Int(number)) : String(number)
+    }
+
+    /// The public half (`PATH.pub`) of a private key a cloud provider puts on its machines: one line, ed25519 or
+    /// ecdsa (libssh2 1.10 cannot sign with RSA keys the way OpenSSH 9 requires).
+    func sshPublicKey(_ path: String, at location: SourceLocation) -> String? {
+        guard onDisk else { return nil }
+        let full = (path.hasPrefix("/") ? path : root + "/" + path) + ".pub"
+        guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
+            error(location, "cannot read the public key \(Value.string(full)): ssh_key names a private key whose public half is KEY.pub (make one with `ssh-keygen -t ed25519 -f KEY`)")
+            return nil
+        }
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let algorithm = line.split(separator: " ").first.map(String.init) ?? ""
+        if algorithm == "ssh-rsa" {
+            error(location, "\(Value.string(full)) is an RSA key: libssh2 1.10 cannot sign with RSA keys the way OpenSSH 9 requires; use an ed25519 key (`ssh-keygen -t ed25519 -f KEY`)")
+            return nil
+        }
+        guard algorithm == "ssh-ed25519" || algorithm.hasPrefix("ecdsa-sha2-"), !line.contains("\n"),
+              line.split(separator: " ").count >= 2 else {
+            error(location, "\(Value.string(full)) is not an OpenSSH public key line (expected `ssh-ed25519 AAAA...`)")
+            return nil
+        }
+        return line
     }
 
     static func isIPv4CIDR(_ text: String) -> Bool {

@@ -140,13 +140,15 @@ extension ConfigReader {
     func machineGroup(_ entry: YAMLNode.Entry) -> MachineGroup? {
         guard let name = self.name(entry.key, "machine group name") else { return nil }
         guard let f = fields(entry.value, "machine group `\(name)`",
-                             allowed: ["count", "image", "size", "provider", "region"] + Self.lifecycleKeys) else { return nil }
+                             allowed: ["count", "image", "size", "provider", "region", "user_data"] + Self.lifecycleKeys) else { return nil }
         let count = f["count"].map { int($0, in: 1...Int.max, "count") } ?? 1
         func located(_ key: String) -> Located<String>? { f[key].flatMap { n in string(n).map { Located($0, at: n.location) } } }
         guard let count else { return nil }
-        return MachineGroup(name: name, count: count, image: located("image"), size: f["size"].flatMap(string),
-                            provider: located("provider"), region: f["region"].flatMap(string),
-                            lifecycle: lifecycle(f), location: entry.key.location)
+        var group = MachineGroup(name: name, count: count, image: located("image"), size: f["size"].flatMap(string),
+                                 provider: located("provider"), region: f["region"].flatMap(string),
+                                 lifecycle: lifecycle(f), location: entry.key.location)
+        group.userData = f["user_data"].flatMap(string)
+        return group
     }
 
     func nginx(_ node: YAMLNode, site: String, domain: String) -> NginxSpec? {

@@ -16,6 +16,8 @@ public struct Inventory: Sendable, Hashable {
 
     /// The provider kinds otto knows.
     public static let knownTypes = ["aws", "digitalocean", "local", "powerdns", "static"]
+    /// Provider types whose machines are cloud servers (made through an API, reached over their public address).
+    public static let cloudTypes: Set<String> = ["digitalocean", "aws"]
     /// Provider names usable without an inventory entry (they need no settings).
     public static let builtInProviders = ["local", "static"]
 
@@ -36,6 +38,8 @@ public struct ProviderConfig: Sendable, Hashable {
     public var concurrency: Int?
     /// Every other setting, as written.
     public var settings: [String: Value]
+    /// For cloud providers with `ssh_key`: the public key line read from `KEY.pub`, which goes onto their machines.
+    public var sshPublicKey: String?
     /// Where it is declared.
     public var location: SourceLocation
 

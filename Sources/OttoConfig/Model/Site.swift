@@ -49,6 +49,8 @@ public struct MachineGroup: Sendable, Hashable {
     public var provider: Located<String>?
     /// Region, when given.
     public var region: String?
+    /// Cloud-init user data for cloud machines, when given.
+    public var userData: String? = nil
     /// Lifecycle settings applied to each machine.
     public var lifecycle: LifecycleSpec
     /// Where the group is declared.
