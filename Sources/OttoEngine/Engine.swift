@@ -121,11 +121,20 @@ public struct Engine: Sendable {
     public func plan(desired: [Resource], state: [ResourceAddress: ResourceRecord], lineage: String, serial: Int,
                      options: PlanOptions, pendingHandlers: [Handler] = [],
                      pendingCreates: [ResourceAddress: PendingCreate] = [:]) async throws -> Plan {
+        let clock = ContinuousClock()
+        let started = clock.now
         let observed = options.refresh ? try await refresh(desired: desired, state: state, creates: pendingCreates) : nil
+        let refreshTime = clock.now - started
         let providers = self.providers
         let input = PlannerInput(desired: desired, state: state, observed: observed, schemas: schemas,
                                  options: options, stateLineage: lineage, stateSerial: serial, pendingHandlers: pendingHandlers,
                                  pending: pendingCreates, derive: { r in providers[r.provider]?.derive(r) ?? r })
-        return try Planner.plan(input)
+        var plan = try Planner.plan(input)
+        if observed != nil {
+            let observedCount = Set(desired.map(\.address)).union(state.keys).union(pendingCreates.keys).count
+            plan.refresh = RefreshSummary(seconds: Double(refreshTime.components.seconds) + Double(refreshTime.components.attoseconds) / 1e18,
+                                          resources: observedCount)
+        }
+        return plan
     }
 }

@@ -97,6 +97,23 @@ public struct Drift: Sendable, Codable, Hashable {
     }
 }
 
+/// How the refresh behind a plan went: how long it took and how many API calls each provider made.
+public struct RefreshSummary: Sendable, Codable, Hashable {
+    /// Wall time of the whole refresh.
+    public var seconds: Double
+    /// HTTP requests sent, retries included, by provider name (providers that speak SSH are not counted).
+    public var apiCalls: [String: Int]
+    /// Resources observed.
+    public var resources: Int
+
+    /// Creates a summary.
+    public init(seconds: Double, apiCalls: [String: Int] = [:], resources: Int) {
+        self.seconds = seconds
+        self.apiCalls = apiCalls
+        self.resources = resources
+    }
+}
+
 /// What kind of plan this is.
 public enum PlanMode: String, Sendable, Codable, Hashable {
     /// Converge everything towards the configuration.
@@ -148,6 +165,8 @@ public struct Plan: Sendable, Codable {
     /// Pending creates (left by an interrupted run) that refresh looked up by their key and did not find: the create
     /// never happened, so applying the plan drops them from the state.
     public var abandonedCreates: [ResourceAddress]
+    /// The refresh this plan was made from; nil without refresh.
+    public var refresh: RefreshSummary?
 
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
@@ -164,7 +183,7 @@ public struct Plan: Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case formatVersion, options, stateLineage, stateSerial, createdAt, changes, drift, handlers, abandonedCreates
+        case formatVersion, options, stateLineage, stateSerial, createdAt, changes, drift, handlers, abandonedCreates, refresh
     }
 
     public init(from decoder: any Decoder) throws {
@@ -178,6 +197,7 @@ public struct Plan: Sendable, Codable {
         drift = try c.decode([Drift].self, forKey: .drift)
         handlers = try c.decodeIfPresent([Handler].self, forKey: .handlers) ?? []
         abandonedCreates = try c.decodeIfPresent([ResourceAddress].self, forKey: .abandonedCreates) ?? []
+        refresh = try c.decodeIfPresent(RefreshSummary.self, forKey: .refresh)
     }
 
     /// Changes that do something.

@@ -13,6 +13,8 @@ struct ProjectContext {
     let project: Project
     let resources: [Resource]
     let store: any StateStore
+    /// The one HTTP client every provider of this run shares (connection reuse, request counts by provider).
+    let http: HTTPClient
 
     /// Loads and validates the configuration and opens the state.
     static func load(_ g: GlobalOptions) throws -> ProjectContext {
@@ -24,14 +26,14 @@ struct ProjectContext {
         let project = try Project.load(root: root)
         let resources = project.resources
         let store = try StateURL.open(g.stateURL, root: root)
-        return ProjectContext(root: root, project: project, resources: resources, store: store)
+        return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient())
     }
 
     /// Provider instances for every provider the given resources and state records use.
     func providers(for names: Set<String>) throws -> [String: any Provider] {
         var out: [String: any Provider] = [:]
         var problems: [String] = []
-        let client = HTTPClient()
+        let client = http
         for name in names.sorted() {
             if name == "host" {
                 out[name] = HostProvider(name: name, projectRoot: root)

@@ -36,12 +36,12 @@ struct PowerDNSAPI: Sendable {
 
     /// Sends a request with the key and JSON headers; throws `HTTPError` as is.
     func send(_ method: HTTPMethod, _ path: String, idempotent: Bool? = nil) async throws -> HTTPResponse {
-        try await client.send(HTTPRequest(method: method, url: url(path), headers: headers, idempotent: idempotent))
+        try await client.send(HTTPRequest(method: method, url: url(path), headers: headers, idempotent: idempotent, label: providerName))
     }
 
     /// Sends a JSON body; throws `HTTPError` as is.
     func send<Body: Encodable>(_ method: HTTPMethod, _ path: String, body: Body, idempotent: Bool? = nil) async throws -> HTTPResponse {
-        try await client.send(.json(method, url: url(path), body: body, headers: headers, idempotent: idempotent))
+        try await client.send(.json(method, url: url(path), body: body, headers: headers, idempotent: idempotent, label: providerName))
     }
 
     /// PATCHes rrset changes into a zone. REPLACE and DELETE are idempotent, so the PATCH may be retried.

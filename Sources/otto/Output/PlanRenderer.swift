@@ -57,6 +57,7 @@ enum PlanRenderer {
         let actionable = plan.actionable
         if actionable.isEmpty && plan.handlers.isEmpty {
             return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
+                + (plan.refresh.map(refreshLine) ?? "")
         }
         out += "otto will perform these actions:\n\n"
         for c in actionable {
@@ -75,7 +76,16 @@ enum PlanRenderer {
             for h in plan.handlers { out += "  ! \(h.id)\n" }
         }
         out += "\n" + totals(plan) + "\n"
+        if let r = plan.refresh { out += refreshLine(r) }
         return out
+    }
+
+    /// `Refreshed 1,000 resources in 0.42 s with 5 API calls (do: 5).`
+    static func refreshLine(_ r: RefreshSummary) -> String {
+        let total = r.apiCalls.values.reduce(0, +)
+        let per = r.apiCalls.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        let calls = total == 0 ? "" : " with \(total) API call\(total == 1 ? "" : "s") (\(per))"
+        return "Refreshed \(r.resources) resource\(r.resources == 1 ? "" : "s") in \(String(format: "%.2f", r.seconds)) s\(calls).\n"
     }
 
     /// `Plan: 2 to create, 1 to update, 0 to replace, 0 to delete; 14 unchanged.`
