@@ -98,7 +98,8 @@ struct Status: AsyncParsableCommand {
         switch c.address.kind {
         case "machine":
             let ip = a["ipv4"]?.stringValue ?? "-"
-            let running = a["running"].map { $0 == .bool(true) ? "running" : "stopped" } ?? ""
+            // Local machines report `running`; cloud machines the provider's own `status` (active, running, off...).
+            let running = a["running"].map { $0 == .bool(true) ? "running" : "stopped" } ?? a["status"]?.stringValue ?? ""
             return c.action == .noop ? "\(ip) \(running)" : c.reason
         case "service", "unit":
             guard c.action == .noop else { return c.reason }
