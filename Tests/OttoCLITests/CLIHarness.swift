@@ -4,10 +4,13 @@ import OttoTestSupport
 /// A throwaway otto project in a temp directory, driven through the real `otto` binary.
 final class CLIProject: Sendable {
     let dir: String
-    let pdns: PowerDNSServer
+    let pdns: PowerDNSServer?
+    /// Extra environment for every otto run (provider tokens and credentials).
+    let extraEnvironment: [String: String]
 
     init(pdns: PowerDNSServer) throws {
         self.pdns = pdns
+        self.extraEnvironment = ["OTTO_TEST_PDNS_KEY": pdns.apiKey]
         dir = NSTemporaryDirectory() + "otto-cli-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir + "/sites", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/inventory", withIntermediateDirectories: true)
@@ -22,15 +25,27 @@ final class CLIProject: Sendable {
             """)
     }
 
+    /// A project whose inventory is `inventory`; `environment` is added to every otto run.
+    init(inventory: String, environment: [String: String]) throws {
+        self.pdns = nil
+        self.extraEnvironment = environment
+        dir = NSTemporaryDirectory() + "otto-cli-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir + "/sites", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/inventory", withIntermediateDirectories: true)
+        try write("inventory/main.yml", inventory)
+    }
+
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ path: String, _ text: String) throws {
-        try text.write(toFile: dir + "/" + path, atomically: true, encoding: .utf8)
+        let full = dir + "/" + path
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
     }
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
-        env["OTTO_TEST_PDNS_KEY"] = pdns.apiKey
+        env.merge(extraEnvironment) { _, mine in mine }
         env["NO_COLOR"] = "1"
         return env
     }
@@ -68,6 +83,7 @@ final class CLIProject: Sendable {
 
     /// The PowerDNS API, called directly (behind otto's back).
     func api(_ method: String, _ path: String, _ body: String? = nil) throws -> ProcessResult {
+        guard let pdns else { preconditionFailure("this project has no PowerDNS") }
         var argv = ["curl", "-s", "-X", method, "-H", "X-API-Key: \(pdns.apiKey)", "-w", "\n%{http_code}", pdns.apiURL + path]
         if let body { argv += ["-H", "Content-Type: application/json", "--data", body] }
         return try runProcess(argv)
