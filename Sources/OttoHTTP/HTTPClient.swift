@@ -55,7 +55,7 @@ public final class HTTPClient: Sendable {
     ///   retried; `http.timeout`, `http.connect`, `http.transport`, `http.request` when there was no response),
     ///   or `CancellationError` when the task is cancelled while waiting to retry.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let policy = configuration.retry
+        let policy = request.retry ?? configuration.retry
         var attempt = 0
         while true {
             attempt += 1

@@ -49,6 +49,8 @@ public struct HTTPRequest: Sendable {
     public var limiter: RateLimiter?
     /// What the client counts this request under (`HTTPClient.requestCounts`), usually the provider's name.
     public var label: String?
+    /// Retries for this request; nil uses the client's policy.
+    public var retry: RetryPolicy?
 
     /// Creates a request; `idempotent` defaults from the method.
     public init(method: HTTPMethod = .get, url: String, headers: [String: String] = [:], body: [UInt8] = [],
