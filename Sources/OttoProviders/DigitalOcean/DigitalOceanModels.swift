@@ -32,7 +32,10 @@ enum DigitalOceanModel {
             guard let itemsKey = decoder.userInfo[DigitalOceanModel.itemsKey] as? String else {
                 throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "no items key"))
             }
-            items = try container.decodeIfPresent([Item].self, forKey: Key(stringValue: itemsKey)) ?? []
+            // The decoder converts keys from snake case: `domain_records` is matched as `domainRecords`.
+            let parts = itemsKey.split(separator: "_")
+            let camel = (parts.first.map(String.init) ?? "") + parts.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+            items = try container.decodeIfPresent([Item].self, forKey: Key(stringValue: camel)) ?? []
             links = try container.decodeIfPresent(Links.self, forKey: Key(stringValue: "links"))
             meta = try container.decodeIfPresent(Meta.self, forKey: Key(stringValue: "meta"))
         }

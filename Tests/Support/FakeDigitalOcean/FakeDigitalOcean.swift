@@ -71,6 +71,11 @@ public actor FakeDigitalOcean {
         if let throttled = throttle() { return throttled }
         guard let route else { return .notFound }
 
+        if case .createDroplet = route, faults.failCreates > 0 {
+            faults.failCreates -= 1
+            faultCounts["failed_create", default: 0] += 1
+            return serverError()
+        }
         if case .createDroplet = route, faults.loseCreates > 0 {
             let response = dispatch(route, request)
             guard response.status == 202 else { return response }

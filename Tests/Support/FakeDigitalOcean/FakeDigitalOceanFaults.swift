@@ -20,6 +20,8 @@ public struct FakeDigitalOceanFaults: Sendable, Hashable, Codable {
     public var retryAfterSeconds: Int = 1
     /// The next this many droplet creates are carried out (the droplet exists) but their answer is lost.
     public var loseCreates: Int = 0
+    /// The next this many droplet creates are refused with a 500 before anything is made.
+    public var failCreates: Int = 0
     /// How a lost create's answer is lost: `drop` (connection closed before the body), `error` (a 500 instead of the
     /// 202) or `hang` (no answer for `hangSeconds`, then dropped).
     public var loseCreateMode: String = "drop"
@@ -40,6 +42,7 @@ public struct FakeDigitalOceanFaults: Sendable, Hashable, Codable {
         case retryAfterSeconds = "retry_after"
         case loseCreates = "lose_creates"
         case loseCreateMode = "lose_create_mode"
+        case failCreates = "fail_creates"
         case seed
     }
 
@@ -57,6 +60,7 @@ public struct FakeDigitalOceanFaults: Sendable, Hashable, Codable {
             case .throttleEvery?: out.throttleEvery = Int(try Self.nonNegative(value, key))
             case .retryAfterSeconds?: out.retryAfterSeconds = Int(try Self.nonNegative(value, key))
             case .loseCreates?: out.loseCreates = Int(try Self.nonNegative(value, key))
+            case .failCreates?: out.failCreates = Int(try Self.nonNegative(value, key))
             case .seed?: out.seed = UInt64(try Self.nonNegative(value, key))
             case .loseCreateMode?:
                 guard let mode = value.string, ["drop", "error", "hang"].contains(mode) else {
@@ -74,7 +78,8 @@ public struct FakeDigitalOceanFaults: Sendable, Hashable, Codable {
             "error_rate": .double(errorRate), "hang_rate": .double(hangRate), "hang_seconds": .double(hangSeconds),
             "after_processing_rate": .double(afterProcessingRate), "throttle_every": .int(throttleEvery),
             "throttle_for_seconds": .double(throttleForSeconds), "retry_after": .int(retryAfterSeconds),
-            "lose_creates": .int(loseCreates), "lose_create_mode": .string(loseCreateMode), "seed": .int(Int(truncatingIfNeeded: seed)),
+            "lose_creates": .int(loseCreates), "lose_create_mode": .string(loseCreateMode),
+            "fail_creates": .int(failCreates), "seed": .int(Int(truncatingIfNeeded: seed)),
         ]
     }
 
