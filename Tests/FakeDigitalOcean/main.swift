@@ -62,7 +62,7 @@ FileHandle.standardOutput.write(Data("\(server.port)\n".utf8))
 // Stop cleanly on SIGTERM/SIGINT so a recording gets written.
 signal(SIGTERM, SIG_IGN)
 signal(SIGINT, SIG_IGN)
-let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+let signals = [SIGTERM, SIGINT].map { DispatchSource.makeSignalSource(signal: $0, queue: .main) }
 for source in signals {
     source.setEventHandler {
         Task {

@@ -94,6 +94,15 @@ final class DigitalOceanFaultTests: XCTestCase {
                 }
                 try await group.waitForAll()
             }
+            // An update under the same faults: resize (shutdown, resize, power on) driven by the droplet's state.
+            let bigger = provider.derive(DO.machine(0, size: "s-2vcpu-2gb"))
+            try await converge("resize") {
+                guard let current = try await provider.observe(kind: "machine", [DO.request(bigger)])[bigger.address] else {
+                    throw OttoError("test", "machine 0 not found")
+                }
+                if current.attributes["size"] == bigger.attributes["size"], current.attributes["status"] == "active" { return }
+                _ = try await provider.update(bigger, current: current, changed: ["size"])
+            }
             let injected = await h.fake.injectedFaults()
             XCTAssertGreaterThan(injected["500", default: 0] + injected["hang", default: 0], 0, "faults were injected: \(injected)")
 
@@ -101,6 +110,8 @@ final class DigitalOceanFaultTests: XCTestCase {
             await h.fake.setFaults(FakeDigitalOceanFaults())
             let droplets = await h.fake.dropletSummaries()
             XCTAssertEqual(droplets.map(\.name).sorted(), ["demo-web-0", "demo-web-1", "demo-web-2"], "no duplicate droplet")
+            XCTAssertEqual(droplets.first { $0.name == "demo-web-0" }?.size, "s-2vcpu-2gb")
+            XCTAssertEqual(Set(droplets.map(\.status)), ["active"])
             let observed = try await provider.observe(kind: "machine", machines.map { DO.request($0) })
             XCTAssertEqual(observed.count, 3)
             let keys = await h.fake.keySummaries()

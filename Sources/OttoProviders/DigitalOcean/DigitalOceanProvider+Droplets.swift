@@ -113,7 +113,7 @@ extension DigitalOceanProvider {
             name: dropletName, region: attributes["region"]?.stringValue,
             size: try string(attributes, "size", of: address),
             image: DigitalOceanModel.ImageRef(try string(attributes, "image", of: address)),
-            sshKeys: try strings(attributes, "ssh_keys", of: address).nilIfEmpty,
+            sshKeys: try keyIdentifiers(attributes["ssh_keys"], of: address).nilIfEmpty,
             tags: [tag, Self.keyTag(key)], userData: attributes["user_data"]?.stringValue, ipv6: ipv6, monitoring: false)
         let action = "create droplet \(dropletName) (\(address))"
         var lastError: (any Error)?
@@ -137,6 +137,22 @@ extension DigitalOceanProvider {
             return observation(of: try await waitUntilBooted(created.droplet.id, doing: action))
         }
         throw api.wrap(lastError ?? OttoError("provider.digitalocean.http", "no answer"), doing: "\(action) (3 tries, no droplet carries its key)")
+    }
+
+    /// `ssh_keys`: fingerprints (or key ids), absent or null for none.
+    func keyIdentifiers(_ value: Value?, of address: ResourceAddress) throws -> [String] {
+        guard let value, value != .null else { return [] }
+        guard let list = value.listValue else {
+            throw OttoError("provider.digitalocean.attribute", "\(address): attribute 'ssh_keys' must be a list of key fingerprints")
+        }
+        return try list.map {
+            switch $0 {
+            case .string(let text): return text
+            case .int(let id): return String(id)
+            default:
+                throw OttoError("provider.digitalocean.attribute", "\(address): every element of 'ssh_keys' must be a key fingerprint, got \($0)")
+            }
+        }
     }
 
     /// The droplet tagged `otto-key-KEY`, if any (one list call filtered by that tag).

@@ -140,11 +140,13 @@ public final class DigitalOceanProvider: Provider {
         }
     }
 
-    /// Fills in the provider's region for machines that name none.
+    /// Fills in the provider's region for machines that name none, and writes a numeric image id (a snapshot) as the
+    /// string observation reports.
     public func derive(_ resource: Resource) -> Resource {
-        guard resource.kind == "machine", resource.attributes["region"] == nil, let region else { return resource }
+        guard resource.kind == "machine" else { return resource }
         var out = resource
-        out.attributes["region"] = .string(region)
+        if out.attributes["region"] == nil, let region { out.attributes["region"] = .string(region) }
+        if case .int(let id)? = out.attributes["image"] { out.attributes["image"] = .string(String(id)) }
         return out
     }
 
