@@ -83,15 +83,27 @@ struct DigitalOceanAPI: Sendable {
     }
 
     /// Every item of a paginated list, `per_page=200`: the first page tells the total, the other pages are fetched
-    /// concurrently (at most 4 at a time). Items are returned in page order.
+    /// concurrently (at most 4 at a time). Items are returned in page order. When the total changes between pages
+    /// (something was made or deleted meanwhile, so items may have shifted across a page boundary), the list is read
+    /// again (twice at most): a droplet missed that way would look deleted and be made twice.
     func list<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String, key: String, query: [(String, String)] = []) async throws -> [Item] {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (items, consistent) = try await listOnce(type, path, key: key, query: query)
+            if consistent || attempt >= 3 { return items }
+        }
+    }
+
+    private func listOnce<Item: Decodable & Sendable>(_ type: Item.Type, _ path: String, key: String,
+                                                      query: [(String, String)]) async throws -> (items: [Item], consistent: Bool) {
         func page(_ number: Int) async throws -> DigitalOceanModel.Page<Item> {
             let response = try await send(.get, path, query: query + [("page", String(number)), ("per_page", String(Self.perPage))],
                                           idempotent: true)
             return try Self.decode(DigitalOceanModel.Page<Item>.self, from: response, itemsKey: key)
         }
         let first = try await page(1)
-        if first.links?.pages?.next == nil { return first.items }
+        if first.links?.pages?.next == nil { return (first.items, true) }
         guard let total = first.meta?.total else {
             // No total: follow the pages one by one.
             var items = first.items
@@ -102,25 +114,27 @@ struct DigitalOceanAPI: Sendable {
                 current = try await page(number)
                 items += current.items
             }
-            return items
+            return (items, true)
         }
         let pages = max(1, (total + Self.perPage - 1) / Self.perPage)
         var results: [Int: [Item]] = [1: first.items]
-        try await withThrowingTaskGroup(of: (Int, [Item]).self) { group in
+        var consistent = true
+        try await withThrowingTaskGroup(of: (Int, DigitalOceanModel.Page<Item>).self) { group in
             var next = 2
             func addNext() {
                 guard next <= pages else { return }
                 let number = next
                 next += 1
-                group.addTask { (number, try await page(number).items) }
+                group.addTask { (number, try await page(number)) }
             }
             for _ in 0..<4 { addNext() }
-            while let (number, items) = try await group.next() {
-                results[number] = items
+            while let (number, fetched) = try await group.next() {
+                results[number] = fetched.items
+                if let other = fetched.meta?.total, other != total { consistent = false }
                 addNext()
             }
         }
-        return (1...pages).flatMap { results[$0] ?? [] }
+        return ((1...pages).flatMap { results[$0] ?? [] }, consistent)
     }
 
     // MARK: - Errors

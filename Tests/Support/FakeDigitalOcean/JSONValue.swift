@@ -14,13 +14,19 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// A string literal.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer literal.
     public init(integerLiteral value: Int) { self = .int(value) }
+    /// A boolean literal.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An array literal.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// A dictionary literal (the last of repeated keys wins).
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
+    /// `nil`: JSON null.
     public init(nilLiteral: ()) { self = .null }
 
     /// A string or null.
@@ -28,6 +34,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
     /// An integer or null.
     public static func optional(_ number: Int?) -> JSONValue { number.map(JSONValue.int) ?? .null }
 
+    /// Decodes any JSON value (booleans before numbers, so `true` stays a boolean).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -47,6 +54,7 @@ public indirect enum JSONValue: Sendable, Hashable, Codable, ExpressibleByString
         }
     }
 
+    /// Encodes the value as it is, nulls included.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
