@@ -15,7 +15,7 @@ import Foundation
 /// | `POST /_fake/record` | `{"path": "/tmp/x.jsonl"}`: records every `/v2` exchange from now on |
 /// | `POST /_fake/record/stop` | writes the recording (one JSON object per line) and stops: `{"exchanges": N}` |
 extension FakeDigitalOcean {
-    func control(_ request: FakeHTTPRequest) -> FakeHTTPResponse {
+    func control(_ request: FakeHTTPRequest) async -> FakeHTTPResponse {
         let body = request.json ?? [:]
         switch (request.method, request.path) {
         case ("GET", "/_fake/health"):
@@ -64,7 +64,7 @@ extension FakeDigitalOcean {
             return .json(200, ["ok": true])
         case ("POST", "/_fake/record/stop"):
             do {
-                return .json(200, ["exchanges": .int(try stopRecording())])
+                return .json(200, ["exchanges": .int(try await stopRecording())])
             } catch {
                 return .error(500, "server_error", "cannot write the recording: \(error)")
             }
@@ -102,13 +102,15 @@ extension FakeDigitalOcean {
     /// Writes the recording (one JSON object per line: method, path, route, query, request_body, status,
     /// response_headers, response_body, delivered) and stops recording. Returns how many exchanges it held.
     @discardableResult
-    public func stopRecording() throws -> Int {
+    public func stopRecording() async throws -> Int {
         guard let recording, let path = recordingPath else { return 0 }
         self.recording = nil
         self.recordingPath = nil
-        var text = ""
-        for exchange in recording { text += exchange.text + "\n" }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let text = recording.map { $0.text + "\n" }.joined()
+        // The file is written on a thread of its own: blocking I/O stays off the cooperative pool.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread { continuation.resume(with: Result { try text.write(toFile: path, atomically: true, encoding: .utf8) }) }.start()
+        }
         return recording.count
     }
 

@@ -48,8 +48,8 @@ public actor FakeDigitalOcean {
 
     /// Answers one request: the control API, or a `/v2` call (auth, faults, the endpoint, rate-limit headers, the
     /// request count and the recording).
-    public func handle(_ request: FakeHTTPRequest) -> FakeHTTPResponse {
-        if request.path == "/_fake" || request.path.hasPrefix("/_fake/") { return control(request) }
+    public func handle(_ request: FakeHTTPRequest) async -> FakeHTTPResponse {
+        if request.path == "/_fake" || request.path.hasPrefix("/_fake/") { return await control(request) }
         advanceActions()
         let route = FakeRoute.match(method: request.method, segments: request.segments)
         let key = route.map { "\(request.method) \($0.template)" } ?? "\(request.method) \(request.path)"
