@@ -92,6 +92,18 @@ final class DigitalOceanMachineTests: XCTestCase {
         }
     }
 
+    func testASnapshotImageIsNamedByItsID() async throws {
+        try await DigitalOceanHarness.run { h in
+            var desired = DO.machine(0, image: "150000777")
+            desired.attributes["image"] = .int(150_000_777)  // a golden image's snapshot id, as a number
+            desired = h.provider.derive(desired)
+            XCTAssertEqual(desired.attributes["image"], "150000777")
+            let created = try await h.provider.create(desired, idempotencyKey: DigitalOceanProvider.freshKey())
+            XCTAssertEqual(created.attributes["image"], "150000777")
+            XCTAssertEqual(DO.differences(desired, created, schema: h.provider.testSchema("machine")), [])
+        }
+    }
+
     func testDropletDeletedBehindOttosBackIsReportedGone() async throws {
         try await DigitalOceanHarness.run { h in
             let desired = h.provider.derive(DO.machine(0))

@@ -51,7 +51,7 @@ extension DigitalOceanProvider {
             guard let typeIndex = fields.firstIndex(where: { ["SOA", "NS"].contains($0.uppercased()) }), typeIndex + 1 < fields.count else { continue }
             if fields[typeIndex].uppercased() == "SOA" {
                 sawSOA = true
-            } else if DigitalOceanRecordCodec.fqdn(fields[0]) == apex {
+            } else if fields[0] == "@" || DigitalOceanRecordCodec.fqdn(fields[0]) == apex {
                 out.append(DigitalOceanRecordCodec.fqdn(fields[typeIndex + 1]))
             }
         }
