@@ -6,11 +6,16 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "otto", targets: ["otto"]),
+        // The fake DigitalOcean API v2 on its own, for benchmarks and manual runs (`otto-fake-do --help`).
+        .executable(name: "otto-fake-do", targets: ["OttoFakeDigitalOcean"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -27,7 +32,13 @@ let package = Package(
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
-        .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH"], path: "Tests/Support"),
+        .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH",
+                                                       .product(name: "Hummingbird", package: "hummingbird"),
+                                                       .product(name: "Logging", package: "swift-log"),
+                                                       .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                       .product(name: "Crypto", package: "swift-crypto")],
+                path: "Tests/Support"),
+        .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean"),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

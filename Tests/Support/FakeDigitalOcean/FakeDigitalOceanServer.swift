@@ -1,0 +1,116 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Serves a `FakeDigitalOcean` over HTTP/1.1 on a loopback port with Hummingbird, in this process.
+///
+/// `start()` binds (port 0: the kernel picks a free one, no race) and returns once the server listens; `stop()` ends
+/// it, dropping calls still hanging. Faults that lose an answer are carried out here: `drop` sends the status line and
+/// headers, then closes the connection before the body; `hang` waits, then drops.
+public final class FakeDigitalOceanServer: Sendable {
+    /// The fake behind the server (its state, faults and counts).
+    public let fake: FakeDigitalOcean
+    /// The port it listens on.
+    public let port: Int
+    /// `http://127.0.0.1:PORT`, the provider's `endpoint`.
+    public let baseURL: String
+    private let task: Task<Void, any Error>
+
+    private init(fake: FakeDigitalOcean, port: Int, host: String, task: Task<Void, any Error>) {
+        self.fake = fake
+        self.port = port
+        self.baseURL = "http://\(host):\(port)"
+        self.task = task
+    }
+
+    /// Starts serving `fake` on `host`:`port` (0: any free port) and waits until it listens (at most 30 s).
+    public static func start(_ fake: FakeDigitalOcean = FakeDigitalOcean(), host: String = "127.0.0.1", port: Int = 0,
+                             logLevel: Logger.Level = .critical) async throws -> FakeDigitalOceanServer {
+        let bound = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "otto-fake-do")
+        logger.logLevel = logLevel
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+            try await Self.respond(to: request, fake: fake)
+        }
+        let app = Application(responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                              onServerRunning: { channel in
+                                  bound.continuation.yield(channel.localAddress?.port ?? -1)
+                                  bound.continuation.finish()
+                              }, logger: logger)
+        let task = Task {
+            defer { bound.continuation.finish() }
+            try await app.run()
+        }
+        let first = try await withThrowingTaskGroup(of: Int?.self) { group in
+            group.addTask {
+                for await value in bound.stream { return value }
+                return nil
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(30))
+                return nil
+            }
+            let value = try await group.next() ?? nil
+            group.cancelAll()
+            return value
+        }
+        guard let port = first, port > 0 else {
+            task.cancel()
+            let reason: String
+            if case .failure(let error) = await task.result { reason = String(describing: error) } else { reason = "it did not start within 30 s" }
+            throw FakeServerError("the fake DigitalOcean could not listen on \(host):\(port): \(reason)")
+        }
+        return FakeDigitalOceanServer(fake: fake, port: port, host: host, task: task)
+    }
+
+    /// Stops the server (calls in flight are cut off) and waits until it is down.
+    public func stop() async {
+        task.cancel()
+        _ = await task.result
+    }
+
+    /// Blocks until the server ends (the standalone binary runs until killed).
+    public func wait() async {
+        _ = await task.result
+    }
+
+    private static func respond(to request: Request, fake: FakeDigitalOcean) async throws -> Response {
+        var request = request
+        let body = try await request.collectBody(upTo: 4 << 20)
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        if let authority = request.head.authority { headers["host"] = authority }  // HTTP/1 Host becomes :authority
+        let exchange = FakeHTTPRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
+                                       headers: headers, body: Array(buffer: body))
+        let answer = await fake.handle(exchange)
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        let buffer = ByteBuffer(bytes: answer.body)
+        switch answer.delivery {
+        case .normal:
+            return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: buffer))
+        case .drop:
+            return dropped(status: answer.status, headers: fields, length: answer.body.count)
+        case .hang(let seconds):
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            return dropped(status: answer.status, headers: fields, length: answer.body.count)
+        }
+    }
+
+    /// A response whose body never comes: the status line and headers go out, then the connection is closed.
+    private static func dropped(status: Int, headers: HTTPFields, length: Int) -> Response {
+        Response(status: .init(code: status), headers: headers, body: ResponseBody(contentLength: max(1, length)) { _ in
+            throw FakeServerError("answer dropped on purpose (fault injection)")
+        })
+    }
+}
+
+/// The fake server could not do what was asked.
+public struct FakeServerError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
