@@ -27,6 +27,10 @@ public struct RetryPolicy: Sendable, Hashable {
     /// No retries at all.
     public static let none = RetryPolicy(maxAttempts: 1)
 
+    /// For cloud provider APIs (DigitalOcean, AWS), whose transient failures and throttling are part of normal life:
+    /// 6 attempts, 0.25 s base, 8 s ceiling. With one call in five failing, one in 15,000 still fails after all six.
+    public static let cloudAPI = RetryPolicy(maxAttempts: 6, baseDelay: .milliseconds(250), maxDelay: .seconds(8))
+
     /// Whether a response with `status` should be retried.
     public func shouldRetry(status: Int, idempotent: Bool) -> Bool {
         if status == 429 || status == 503 { return true }

@@ -70,9 +70,12 @@ struct ProjectContext {
             let key = try SecretSource.resolve(env: setting("api_key_env"), file: setting("api_key_file"), root: root)
             return PowerDNSProvider(name: cfg.name, baseURL: url, serverID: setting("server") ?? "localhost", apiKey: key,
                                     concurrency: cfg.concurrency ?? 256, client: client)
+        case "digitalocean":
+            return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg, root: root),
+                                        concurrency: cfg.concurrency ?? 16, client: client)
         default:
             throw OttoError("provider.unsupported",
-                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static)")
+                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean)")
         }
     }
 

@@ -8,7 +8,7 @@ extension ConfigReader {
         "local": ["subnet", "bridge", "mirror", "suite", "directory", "state_dir"],
         "static": ["user", "key", "port", "known_hosts"],
         "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_key", "known_hosts", "tag", "rate_limit", "burst",
-                         "timeout"],
+                         "timeout", "ipv6"],
         "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file", "ssh_key",
                 "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "timeout"],
     ]

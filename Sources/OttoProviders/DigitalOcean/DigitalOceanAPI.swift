@@ -56,14 +56,18 @@ struct DigitalOceanAPI: Sendable {
 
     /// Sends a request without body; throws `HTTPError` as is.
     func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], idempotent: Bool) async throws -> HTTPResponse {
-        try await client.send(HTTPRequest(method: method, url: url(path, query: query), headers: headers, timeout: timeout,
-                                          idempotent: idempotent, limiter: limiter, label: providerName))
+        var request = HTTPRequest(method: method, url: url(path, query: query), headers: headers, timeout: timeout,
+                                  idempotent: idempotent, limiter: limiter, label: providerName)
+        request.retry = .cloudAPI
+        return try await client.send(request)
     }
 
     /// Sends a JSON body; throws `HTTPError` as is.
     func send<Body: Encodable>(_ method: HTTPMethod, _ path: String, body: Body, idempotent: Bool) async throws -> HTTPResponse {
-        try await client.send(.json(method, url: url(path), body: body, headers: headers, timeout: timeout, idempotent: idempotent,
-                                    limiter: limiter, label: providerName))
+        var request = try HTTPRequest.json(method, url: url(path), body: body, headers: headers, timeout: timeout,
+                                           idempotent: idempotent, limiter: limiter, label: providerName)
+        request.retry = .cloudAPI
+        return try await client.send(request)
     }
 
     /// GETs `path` and decodes it.

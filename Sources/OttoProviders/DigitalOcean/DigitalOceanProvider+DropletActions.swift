@@ -16,6 +16,7 @@ extension DigitalOceanProvider {
     /// `actionTimeout`); returns its final status. Transient failures of a poll are polled through.
     func followAction(_ id: Int, doing action: String) async throws -> String {
         let deadline = ContinuousClock.now + actionTimeout
+        var polls = 0
         while true {
             do {
                 let status = try await api.get(DigitalOceanModel.ActionEnvelope.self, "/v2/actions/\(id)").action.status
@@ -29,7 +30,8 @@ extension DigitalOceanProvider {
                 throw OttoError("provider.digitalocean.timeout",
                                 "DigitalOcean action \(id) did not finish within \(actionTimeout) (\(action)); run otto again to pick up where it stopped")
             }
-            try await pause()
+            try await pause(after: polls)
+            polls += 1
         }
     }
 

@@ -169,6 +169,7 @@ extension DigitalOceanProvider {
     /// Polls the droplet until it is no longer `new` (bounded by `actionTimeout`) and returns it.
     func waitUntilBooted(_ id: Int, doing action: String) async throws -> DigitalOceanModel.Droplet {
         let deadline = ContinuousClock.now + actionTimeout
+        var polls = 0
         while true {
             guard let droplet = try await Self.fetchDroplet(id, api: api) else {
                 throw OttoError("provider.digitalocean.gone", "DigitalOcean deleted droplet \(id) while otto waited to \(action)")
@@ -178,7 +179,8 @@ extension DigitalOceanProvider {
                 throw OttoError("provider.digitalocean.timeout",
                                 "droplet \(id) is still new after \(actionTimeout) (\(action)); the next run picks it up by its key")
             }
-            try await pause()
+            try await pause(after: polls)
+            polls += 1
         }
     }
 

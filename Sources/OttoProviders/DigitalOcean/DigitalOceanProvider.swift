@@ -182,8 +182,10 @@ public final class DigitalOceanProvider: Provider {
         }
     }
 
-    /// Waits `pollInterval` (cancellable).
-    func pause() async throws {
-        try await Task.sleep(for: pollInterval)
+    /// Waits before the next poll (cancellable): 250 ms after the first poll, doubling up to `pollInterval`, so quick
+    /// actions are seen quickly and slow ones cost few calls.
+    func pause(after polls: Int = .max) async throws {
+        let quick = Duration.milliseconds(250) * (1 << min(polls, 16))
+        try await Task.sleep(for: min(quick, pollInterval))
     }
 }
