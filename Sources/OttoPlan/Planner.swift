@@ -123,8 +123,14 @@ public enum Planner {
                 // (and compare as "known after apply").
                 resolved.attributes = r.attributes.mapValues { v in
                     v.resolving { ref in
-                        if let planned = changes[ref.address], planned.action == .create || planned.action == .replace { return .ref(ref) }
-                        return current(ref.address)?.attributes[ref.attribute] ?? .ref(ref)
+                        let now = current(ref.address)?.attributes[ref.attribute]
+                        if let planned = changes[ref.address] {
+                            if planned.action == .create || planned.action == .replace { return .ref(ref) }
+                            // A resource being updated that has no value yet (a machine still booting has no address)
+                            // gets it from the update.
+                            if planned.action == .update, now == nil || now == .null { return .ref(ref) }
+                        }
+                        return now ?? .ref(ref)
                     }
                 }
                 resolved = input.derive(resolved)

@@ -176,4 +176,83 @@ import Testing
         #expect(shown.stdout.contains("provider id: \(id)"))
         #expect(try await p.run("plan", "--detailed-exitcode").status == 0)
     }
+
+    @Test func faultsOnEveryKindOfCallStillConvergeWithoutDuplicates() async throws {
+        let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: Self.token, actionSeconds: 0.1))
+        defer { Task { await server.stop() } }
+        let fake = server.fake
+        let p = try CLIProject(inventory: Self.inventory(server, timeout: 1), environment: ["OTTO_TEST_DO_TOKEN": Self.token])
+        try p.makeSSHKey()
+        try p.write("sites/shop.yml", Self.site(count: 4))
+        var faults = FakeDigitalOceanFaults()
+        faults.errorRate = 0.1          // 500s
+        faults.hangRate = 0.1           // no answer within the 1 s timeout
+        faults.hangSeconds = 3
+        faults.throttleEvery = 9        // 429 with Retry-After: 1
+        faults.retryAfterSeconds = 1
+        faults.loseCreates = 2          // the droplet is made, the answer never arrives
+        faults.loseCreateMode = "drop"
+        await fake.setFaults(faults)
+
+        for round in 0..<2 {
+            let r = try await p.run("apply", "--auto-approve")
+            #expect(r.status == 0, "round \(round): \(r.stdout)\n\(r.stderr)")
+            let droplets = await Self.ours(fake)
+            #expect(droplets.keys.sorted() == (0..<4).map { "shop-web-\($0)" })
+            #expect(await fake.dropletSummaries().count == 4)
+            try p.write("sites/shop.yml", Self.site(count: 4, size: "s-2vcpu-2gb"))
+        }
+        let plan = try await p.run("plan", "--detailed-exitcode")
+        #expect(plan.status == 0, "\(plan.stdout)\n\(plan.stderr)")
+        #expect(await Self.ours(fake).values.allSatisfy { $0.size == "s-2vcpu-2gb" })
+        // Every kind of fault really happened (the test proves nothing otherwise).
+        let injected = await fake.injectedFaults()
+        #expect((injected["500"] ?? 0) > 0 && (injected["hang"] ?? 0) > 0 && (injected["429"] ?? 0) > 0, "\(injected)")
+        #expect(injected["lost_create"] == 2, "\(injected)")
+        #expect(p.stateCount("pending_creates") == 0)
+    }
+
+    @Test func applyKilledDuringCreatesLeavesNoDuplicate() async throws {
+        // Droplets take 2 s to boot, so otto is killed while it waits on creates the API already made.
+        let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: Self.token, actionSeconds: 2))
+        defer { Task { await server.stop() } }
+        let fake = server.fake
+        let p = try CLIProject(inventory: Self.inventory(server), environment: ["OTTO_TEST_DO_TOKEN": Self.token])
+        try p.makeSSHKey()
+        try p.write("sites/shop.yml", Self.site(count: 6))
+        let child = try p.start("apply", "--auto-approve", "--parallelism", "3")
+        let deadline = Date().addingTimeInterval(20)
+        while await fake.dropletSummaries().count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        let made = await fake.dropletSummaries().count
+        #expect(made >= 3 && made < 6, "killed too late to test anything: \(made) droplets")
+        // otto recorded each create before making it, and nothing it could not prove.
+        #expect(p.stateCount("pending_creates") >= 3)
+        #expect(p.stateCount("resources") < 6 + 2)
+
+        var r = try await p.run("force-unlock", try #require(Self.lockID(p)))
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try await p.run("plan")
+        #expect(r.stdout.contains("made by an interrupted run"), "\(r.stdout)")
+        r = try await p.run("apply", "--auto-approve")
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let droplets = await Self.ours(fake)
+        #expect(droplets.keys.sorted() == (0..<6).map { "shop-web-\($0)" })
+        #expect(await fake.dropletSummaries().count == 6)
+        #expect(p.stateCount("pending_creates") == 0)
+        // The state records exactly the droplets that exist.
+        for (name, droplet) in droplets {
+            let index = name.split(separator: "-").last!
+            let shown = try await p.run("state", "show", "machine.shop.web[\(index)]")
+            #expect(shown.stdout.contains("provider id: \(droplet.id)"), "\(name): \(shown.stdout)")
+        }
+        #expect(try await p.run("plan", "--detailed-exitcode").status == 0)
+    }
+
+    /// The id of the lock a killed otto left.
+    static func lockID(_ p: CLIProject) -> String? {
+        let r = try? runProcess(["sqlite3", p.dir + "/.otto/state.db", "SELECT id FROM lock"])
+        return r?.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

@@ -182,6 +182,15 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
                          state: [rec(m, ["image": "v1", "ip": "10.0.0.5"]), rec(a, ["name": "a", "values": .list(["10.0.0.5"])])])
         #expect(action(q, a) == .update)
         #expect(q.changes.first { $0.address == a }?.changes.first?.after == .list([.ref(.init(m, "ip"))]))
+        // The machine is updated and has no address yet (still booting): the address comes from the update.
+        let u = try plan([res(m, ["image": "v1", "status": "active"]), res(a, ["name": "a", "values": ref], deps: [m])],
+                         state: [rec(m, ["image": "v1", "status": "new", "ip": .null])])
+        #expect(action(u, m) == .update)
+        #expect(u.changes.first { $0.address == a }?.after?.attributes["values"] == ref)
+        // Updated but with an address already: that address is used now.
+        let v = try plan([res(m, ["image": "v1", "status": "active"]), res(a, ["name": "a", "values": ref], deps: [m])],
+                         state: [rec(m, ["image": "v1", "status": "off", "ip": "10.0.0.5"]), rec(a, ["name": "a", "values": .list(["10.0.0.5"])])])
+        #expect(action(v, a) == .noop)
     }
 
     @Test func cyclesAreErrorsNamingThePath() throws {

@@ -98,6 +98,32 @@ extension DigitalOceanProvider {
         throw OttoError("provider.digitalocean.timeout", "could not \(action) within \(actionTimeout); run otto again to finish it")
     }
 
+    /// Brings droplet `id` to `active`: waits while it is new (still being created), powers it on when it is off.
+    func powerOn(_ id: Int, address: ResourceAddress) async throws {
+        let action = "power on droplet \(id) (\(address))"
+        let deadline = ContinuousClock.now + actionTimeout
+        var polls = 0
+        while ContinuousClock.now < deadline {
+            guard let droplet = try await Self.fetchDroplet(id, api: api) else {
+                throw OttoError("provider.digitalocean.gone", "\(address): droplet \(id) no longer exists; it cannot be powered on")
+            }
+            switch droplet.status {
+            case "active":
+                return
+            case "off":
+                if try await runAction(id, .init(type: "power_on"), doing: action) == .errored {
+                    throw OttoError("provider.digitalocean.action_errored", "DigitalOcean could not \(action): the power_on action errored")
+                }
+            case "new":
+                try await pause(after: polls)
+                polls += 1
+            default:
+                throw OttoError("provider.digitalocean.state", "\(address): droplet \(id) is \(droplet.status); otto powers on only droplets that are off or new")
+            }
+        }
+        throw OttoError("provider.digitalocean.timeout", "could not \(action) within \(actionTimeout); run otto again to finish it")
+    }
+
     /// Renames droplet `id` (the rename action), unless it already has that name.
     func rename(_ id: Int, to name: String, address: ResourceAddress) async throws {
         let action = "rename droplet \(id) to \(name) (\(address))"

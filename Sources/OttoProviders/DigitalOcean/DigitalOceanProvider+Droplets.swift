@@ -199,6 +199,9 @@ extension DigitalOceanProvider {
         if changed.contains("name") {
             try await rename(id, to: try string(attributes, "name", of: address), address: address)
         }
+        if changed.contains("status") && !changed.contains("size") {
+            try await powerOn(id, address: address)
+        }
         guard let droplet = try await Self.fetchDroplet(id, api: api) else {
             throw OttoError("provider.digitalocean.gone", "\(address): droplet \(id) disappeared while otto updated it")
         }

@@ -25,7 +25,7 @@ public final class DigitalOceanProvider: Provider {
     /// `machine`, `ssh_key`, `dns_zone` and `dns_record`.
     public let schemas: [KindSchema] = [
         KindSchema(kind: "machine", forceNew: ["image", "region"],
-                   computed: ["ipv4", "private_ipv4", "ipv6", "status", "ssh_user", "ssh_port", "ssh_key", "host_key", "known_hosts",
+                   computed: ["ipv4", "private_ipv4", "ipv6", "ssh_user", "ssh_port", "ssh_key", "host_key", "known_hosts",
                               "user_data", "ssh_keys", "group", "site"],
                    keyedCreate: true),
         // `name` is not compared: a key already in the account under another name is adopted as it is.
@@ -146,6 +146,9 @@ public final class DigitalOceanProvider: Provider {
         guard resource.kind == "machine" else { return resource }
         var out = resource
         if out.attributes["region"] == nil, let region { out.attributes["region"] = .string(region) }
+        // A droplet otto manages is powered on: one still booting (adopted from an interrupted run) is waited for, one
+        // powered off behind otto's back is powered on again.
+        if out.attributes["status"] == nil { out.attributes["status"] = "active" }
         if case .int(let id)? = out.attributes["image"] { out.attributes["image"] = .string(String(id)) }
         return out
     }

@@ -57,7 +57,7 @@ enum PlanRenderer {
         let actionable = plan.actionable
         if actionable.isEmpty && plan.handlers.isEmpty {
             return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
-                + (plan.refresh.map(refreshLine) ?? "")
+                + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
         }
         out += "otto will perform these actions:\n\n"
         for c in actionable {
@@ -75,9 +75,19 @@ enum PlanRenderer {
             out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
             for h in plan.handlers { out += "  ! \(h.id)\n" }
         }
+        out += adopted(plan)
         out += "\n" + totals(plan) + "\n"
         if let r = plan.refresh { out += refreshLine(r) }
         return out
+    }
+
+    /// Resources that exist as the configuration wants but are not in state yet (made before otto knew them, or by an
+    /// interrupted run): applying records them without changing them.
+    static func adopted(_ plan: Plan) -> String {
+        let adopted = plan.changes.filter { $0.action == .noop && $0.reason != "up to date" }
+        guard !adopted.isEmpty else { return "" }
+        return "\nAdopted into state as they are (no change needed):\n"
+            + adopted.map { "  = \($0.address)  (\($0.reason))\n" }.joined()
     }
 
     /// `Refreshed 1,000 resources in 0.42 s with 5 API calls (do: 5).`
