@@ -237,6 +237,39 @@ import Testing
         }
     }
 
+    @Test func recordCreatesInAFreshProcessShareOneZoneLookup() async throws {
+        try await AWSTest.withMoto { server, provider in
+            _ = try await provider.create(zoneResource())
+            let fresh = AWSTest.provider(endpoint: server.endpoint)  // nothing cached: as after `otto apply PLANFILE`
+            let records = (0..<50).map { record("n\($0).demo.test.", "A", ["192.0.2.\($0 + 1)"]) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for resource in records { group.addTask { _ = try await fresh.create(resource) } }
+                try await group.waitForAll()
+            }
+            let calls = fresh.client.http.requestCounts["aws"] ?? 0
+            #expect(calls - fresh.route53ChangeCount <= 2)  // the zone list, shared by all 50
+            #expect(fresh.route53ChangeCount <= 3)
+            #expect(try await provider.observe(kind: "dns_record", records.map { AWSTest.request($0) }).count == 50)
+        }
+    }
+
+    @Test func route53ThrottlingIsRetried() async throws {
+        try await AWSTest.withMoto { server, _ in
+            let proxy = try FaultProxy(target: server.endpoint)
+            defer { proxy.stop() }
+            let provider = AWSTest.provider(endpoint: proxy.endpoint)
+            let throttled = #"<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#
+            try proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 2, status: 400, body: throttled)
+            #expect(try await provider.observe(kind: "dns_zone", [AWSTest.request(zoneResource())]).isEmpty)
+            #expect(try proxy.hits() == 2)
+
+            try proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 100, status: 400, body: throttled)
+            let error = await #expect(throws: OttoError.self) { try await provider.observe(kind: "dns_zone", [AWSTest.request(zoneResource())]) }
+            #expect(error?.code == "provider.aws.throttled")
+            #expect(error?.message.contains("Throttling: Rate exceeded") == true)
+        }
+    }
+
     @Test func recordInAMissingZoneNamesTheZone() async throws {
         try await AWSTest.withMoto { _, provider in
             let www = record("www.nowhere.test.", "A", ["192.0.2.80"], zone: "nowhere.test.")

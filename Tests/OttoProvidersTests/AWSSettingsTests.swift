@@ -136,6 +136,22 @@ import Testing
         #expect(settings.sshUser == "ubuntu" && settings.tag == "staging")
     }
 
+    @Test func requestsGoThroughTheAccountsBuckets() throws {
+        let credentials = AWSCredentials(accessKeyID: "AKIABUCKET" + UUID().uuidString.prefix(6), secretAccessKey: Self.secret)
+        let settings = AWSSettings(region: "eu-central-1", credentials: credentials, rateLimit: 7, burst: 11, route53RateLimit: 3, route53Burst: 4)
+        let provider = AWSProvider(name: "aws-eu", settings: settings, client: HTTPClient())
+        let ec2 = RateLimiter.shared(account: "aws:\(credentials.accessKeyID):eu-central-1", rate: 1, burst: 1)
+        let route53 = RateLimiter.shared(account: "aws:\(credentials.accessKeyID):eu-central-1:route53", rate: 1, burst: 1)
+        #expect(provider.client.ec2Limiter === ec2 && ec2.rate == 7 && ec2.burst == 11)
+        #expect(provider.client.route53Limiter === route53 && route53.rate == 3 && route53.burst == 4)
+        // A second provider for the same account shares them.
+        #expect(AWSProvider(name: "aws-eu-2", settings: settings, client: HTTPClient()).client.ec2Limiter === ec2)
+        #expect(provider.client.ec2URL == "https://ec2.eu-central-1.amazonaws.com/")
+        #expect(provider.client.route53URL == "https://route53.amazonaws.com/2013-04-01")
+        #expect(provider.client.route53Signer.region == "us-east-1" && provider.client.ec2Signer.region == "eu-central-1")
+        #expect(!"\(provider.settings)".contains(Self.secret))
+    }
+
     @Test func xmlReaderHandlesWhatAWSSends() throws {
         let text = """
             \u{FEFF}<?xml version="1.0" encoding="UTF-8"?>

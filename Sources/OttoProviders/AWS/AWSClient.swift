@@ -93,7 +93,7 @@ struct AWSClient: Sendable {
                 let aws = AWSServiceError(error)
                 guard aws.isThrottling, throttled < 5 else { throw aws }
                 throttled += 1
-                let wait = Duration.milliseconds(Int.random(in: 200...(400 << throttled)))
+                let wait = Duration.milliseconds(Int.random(in: 100...(200 << throttled)))
                 await request.limiter?.pause(for: wait)
                 try await Task.sleep(for: wait)
             }

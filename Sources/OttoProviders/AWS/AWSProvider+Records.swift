@@ -113,7 +113,7 @@ extension AWSProvider {
         do {
             try await batchers.batcher(for: zoneID, client: client).apply(Route53Change(action: "UPSERT", recordSet: set))
         } catch let error as AWSServiceError where error.code == "NoSuchHostedZone" {
-            zoneIDs.withLock { $0[key.zone] = nil }
+            await zoneDirectory.forget(id: zoneID)
             throw OttoError("provider.aws.zone_missing", "\(address): hosted zone \(key.zone) does not exist in Route53; create the dns_zone first",
                             causeText: error.httpDescription)
         } catch {

@@ -7,13 +7,7 @@ extension AWSProvider {
     /// One paginated ListHostedZones, matched by id, else pending key (`CallerReference`), else name; then, per zone
     /// found, GetHostedZone (the delegation set) and the apex NS rrset (`nameservers`).
     func observeZones(_ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
-        let zones: [Route53Zone]
-        do {
-            zones = try await client.listHostedZones()
-        } catch {
-            throw client.wrap(error, doing: "list hosted zones")
-        }
-        remember(zones)
+        let zones = try await listZones()
         var wanted: [(ResourceAddress, Route53Zone)] = []
         for request in requests {
             if let id = request.providerID, !id.isEmpty {
@@ -82,29 +76,20 @@ extension AWSProvider {
                         "Route53 holds \(named.count) public hosted zones named \(fqdn) (\(named.map(\.id).joined(separator: ", "))); otto cannot tell which one to use: import the right one with `otto state import dns_zone.NAME ID`, or delete the others")
     }
 
-    /// Learns zone ids by name (records use them); a name held by several zones is not cached.
-    func remember(_ zones: [Route53Zone]) {
-        var byName: [String: [Route53Zone]] = [:]
-        for zone in zones where !zone.isPrivate { byName[zone.name, default: []].append(zone) }
-        zoneIDs.withLock { cache in
-            for (name, list) in byName {
-                if list.count == 1 { cache[name] = list[0].id } else if let ours = list.filter(\.isOtto).first, list.filter(\.isOtto).count == 1 { cache[name] = ours.id }
-            }
-        }
-    }
-
-    /// The id of the public zone `name`, from the cache or one ListHostedZones; nil when there is no such zone.
-    func zoneID(for name: String) async throws -> String? {
-        let fqdn = Route53Names.decode(name)
-        if let id = zoneIDs.withLock({ $0[fqdn] }) { return id }
-        let zones: [Route53Zone]
+    /// Every hosted zone (one shared ListHostedZones for concurrent callers).
+    func listZones() async throws -> [Route53Zone] {
         do {
-            zones = try await client.listHostedZones()
+            return try await zoneDirectory.list(using: client)
         } catch {
             throw client.wrap(error, doing: "list hosted zones")
         }
-        remember(zones)
-        return try pickZone(named: fqdn, in: zones)?.id
+    }
+
+    /// The id of the public zone `name`, cached or from the list; nil when there is no such zone.
+    func zoneID(for name: String) async throws -> String? {
+        let fqdn = Route53Names.decode(name)
+        if let id = await zoneDirectory.id(for: fqdn) { return id }
+        return try pickZone(named: fqdn, in: try await listZones())?.id
     }
 
     /// CreateHostedZone with `CallerReference` = key and otto's comment; the apex NS rrset set to `nameservers` when
@@ -146,7 +131,7 @@ extension AWSProvider {
                 throw client.wrap(error, doing: "read hosted zone \(name) (\(zone.id))")
             }
         }
-        zoneIDs.withLock { $0[zone.name] = zone.id }
+        await zoneDirectory.set(zone.name, id: zone.id)
         if !nameservers.isEmpty {
             try await setNameservers(zoneID: zone.id, zoneName: zone.name, nameservers, address: address)
         }
@@ -156,6 +141,7 @@ extension AWSProvider {
     /// The zone whose `CallerReference` is `key`, if any.
     private func findZone(callerReference key: String, doing: String) async throws -> Route53Zone? {
         do {
+            // A list of its own, started after the failure (one already in flight could predate the create).
             return try await client.listHostedZones().first { $0.callerReference == key }
         } catch {
             throw client.wrap(error, doing: "look for the zone of a lost answer to: \(doing)")
@@ -191,9 +177,9 @@ extension AWSProvider {
         guard !id.isEmpty else { return }
         do {
             try await client.deleteHostedZone(id)
-            zoneIDs.withLock { cache in cache = cache.filter { $0.value != id } }
+            await zoneDirectory.forget(id: id)
         } catch let error as AWSServiceError where error.code == "NoSuchHostedZone" {
-            zoneIDs.withLock { cache in cache = cache.filter { $0.value != id } }
+            await zoneDirectory.forget(id: id)
         } catch let error as AWSServiceError where error.code == "HostedZoneNotEmpty" {
             let name = current.attributes["name"]?.stringValue ?? id
             let left = (try? await client.listRecordSets(zoneID: id))?

@@ -1,7 +1,6 @@
 import Foundation
 import OttoCore
 import OttoHTTP
-import Synchronization
 
 /// Manages EC2 instances, key pairs and security groups, and Route53 hosted zones and records, for one AWS account
 /// and region.
@@ -47,8 +46,8 @@ public final class AWSProvider: Provider {
     let client: AWSClient
     let waiter: EC2InstanceWaiter
     let batchers = Route53BatcherRegistry()
-    /// Hosted zone ids by zone name, learned from lists and creates (records find their zone without a list call).
-    let zoneIDs = Mutex<[String: String]>([:])
+    /// Hosted zone ids by zone name, and the shared ListHostedZones.
+    let zoneDirectory = Route53ZoneDirectory()
 
     /// Creates a provider for the account and region in `settings`, sending through `client` (shared by every
     /// provider, so connections are reused) and the account's rate-limit buckets.

@@ -74,11 +74,11 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
     public init(_ config: ProviderConfig, projectRoot: String,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         let s = config.settings
-        let where_ = "\(config.location): provider `\(config.name)`"
+        let setting = "\(config.location): provider `\(config.name)`"
         func text(_ key: String) throws -> String? {
             guard let value = s[key], value != .null else { return nil }
             guard let string = value.stringValue, !string.isEmpty else {
-                throw OttoError("provider.aws.config", "\(where_): `\(key)` must be a non-empty string")
+                throw OttoError("provider.aws.config", "\(setting): `\(key)` must be a non-empty string")
             }
             return string
         }
@@ -90,7 +90,7 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
             case .string(let t)?: if let d = Double(t), d > 0 { return d }
             default: break
             }
-            throw OttoError("provider.aws.config", "\(where_): `\(key)` must be a positive number")
+            throw OttoError("provider.aws.config", "\(setting): `\(key)` must be a positive number")
         }
         func path(_ key: String) throws -> String? {
             try text(key).map { Self.absolute($0, root: projectRoot, environment: environment) }
@@ -99,7 +99,7 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
 
         guard let region = try text("region") ?? nonEmpty("AWS_REGION") ?? nonEmpty("AWS_DEFAULT_REGION") else {
             throw OttoError("provider.aws.region",
-                            "\(where_) has no region: set `region:` in inventory, or AWS_REGION / AWS_DEFAULT_REGION")
+                            "\(setting) has no region: set `region:` in inventory, or AWS_REGION / AWS_DEFAULT_REGION")
         }
         let (credentials, origin) = try AWSCredentialSource.resolve(
             providerName: config.name,
