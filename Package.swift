@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML"]),
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "OttoHTTP", dependencies: ["CCurl"]),
+        .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
                                                      .product(name: "Crypto", package: "swift-crypto")]),

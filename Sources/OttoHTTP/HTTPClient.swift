@@ -62,7 +62,8 @@ public final class HTTPClient: Sendable {
             let delay: Duration
             if let limiter = request.limiter { try await limiter.acquire() }
             counts.withLock { $0[request.label ?? "", default: 0] += 1 }
-            switch await transfer(request) {
+            let outgoing = request.signer.map { $0.sign(request, at: Date()) } ?? request
+            switch await transfer(outgoing) {
             case .success(let response):
                 if response.status < 400 { return response }
                 guard attempt < policy.maxAttempts, policy.shouldRetry(status: response.status, idempotent: request.idempotent) else {

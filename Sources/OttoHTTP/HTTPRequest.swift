@@ -51,10 +51,14 @@ public struct HTTPRequest: Sendable {
     public var label: String?
     /// Retries for this request; nil uses the client's policy.
     public var retry: RetryPolicy?
+    /// Signs every attempt just before it is sent (after it got its rate-limit token), so a request that waited long
+    /// for its bucket or a retry never goes out with a stale signature (AWS SigV4). Nil for none.
+    public var signer: (any HTTPRequestSigner)?
 
     /// Creates a request; `idempotent` defaults from the method.
     public init(method: HTTPMethod = .get, url: String, headers: [String: String] = [:], body: [UInt8] = [],
-                timeout: Duration? = nil, idempotent: Bool? = nil, limiter: RateLimiter? = nil, label: String? = nil) {
+                timeout: Duration? = nil, idempotent: Bool? = nil, limiter: RateLimiter? = nil, label: String? = nil,
+                signer: (any HTTPRequestSigner)? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -63,6 +67,7 @@ public struct HTTPRequest: Sendable {
         self.idempotent = idempotent ?? method.isIdempotent
         self.limiter = limiter
         self.label = label
+        self.signer = signer
     }
 
     /// Creates a request whose body is `value` encoded as JSON (sets `Content-Type: application/json`).
@@ -75,4 +80,10 @@ public struct HTTPRequest: Sendable {
         return HTTPRequest(method: method, url: url, headers: all, body: Array(data), timeout: timeout, idempotent: idempotent,
                            limiter: limiter, label: label)
     }
+}
+
+/// Adds authentication that depends on the moment of sending (a signature over the request and a timestamp).
+public protocol HTTPRequestSigner: Sendable {
+    /// Returns `request` with its authentication headers set for sending at `date`.
+    func sign(_ request: HTTPRequest, at date: Date) -> HTTPRequest
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 // posix_spawn + waitpid on the child's own pid, with an empty signal mask and default handlers in the child.
 // Foundation's Process can miss child exits when many tests launch processes from several threads at once
@@ -9,7 +10,7 @@ import Foundation
 /// stderr and waits for it. Blocks the calling thread.
 public func spawnAndWait(_ argv: [String], input: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
     var out: [Int32] = [0, 0], err: [Int32] = [0, 0], inp: [Int32] = [-1, -1]
-    guard pipe(&out) == 0, pipe(&err) == 0, input == nil || pipe(&inp) == 0 else {
+    guard makePipe(&out), makePipe(&err), input == nil || makePipe(&inp) else {
         throw SpawnError("pipe failed: \(String(cString: strerror(errno)))")
     }
     let pid: pid_t
@@ -63,10 +64,25 @@ public func spawnAndWait(_ argv: [String], input: String? = nil, environment: [S
                          stderr: String(decoding: collected[err[0]]!, as: UTF8.self))
 }
 
-/// Starts a long-running program with stdin from /dev/null and stdout and stderr appended to `logPath`;
-/// returns its pid (reap it with `waitForExit`).
-public func spawnDaemon(_ argv: [String], logPath: String) throws -> pid_t {
-    try spawn(argv, environment: nil) { actions in
+/// Serializes pipe creation with spawning (see `makePipe`).
+private let spawnLock = Mutex(())
+
+/// A pipe whose ends are close-on-exec, so a child spawned at the same moment from another thread (say a
+/// long-running server) does not inherit them and hold them open: the reader would never see EOF. The flag is set
+/// under `spawnLock`, which every spawn takes too, so no child starts between `pipe` and `fcntl`. dup2 onto
+/// 0/1/2 in our own child clears the flag there.
+private func makePipe(_ fds: inout [Int32]) -> Bool {
+    spawnLock.withLock { _ in
+        guard pipe(&fds) == 0 else { return false }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return true
+    }
+}
+
+/// Starts a long-running program with stdin from /dev/null and stdout and stderr appended to `logPath`, in
+/// `environment` (default: this process's); returns its pid (reap it with `waitForExit`).
+public func spawnDaemon(_ argv: [String], logPath: String, environment: [String: String]? = nil) throws -> pid_t {
+    try spawn(argv, environment: environment) { actions in
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -112,7 +128,7 @@ private func spawn(_ argv: [String], environment: [String: String]?,
     let cEnv = env.map { strdup($0) } + [nil]
     defer { (cArgs + cEnv).forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv)
+    let rc = spawnLock.withLock { _ in posix_spawnp(&pid, argv[0], &actions, &attributes, cArgs, cEnv) }
     guard rc == 0 else { throw SpawnError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
     return pid
 }

@@ -1,0 +1,193 @@
+import Foundation
+import OttoCore
+import OttoHTTP
+
+/// Manages EC2 instances, key pairs and security groups, and Route53 hosted zones and records, for one AWS account
+/// and region.
+///
+/// Kinds and attributes (exactly the names the configuration layer produces):
+/// - `machine` (an EC2 instance; keyed create: `ClientToken` and tag `otto:key` carry the idempotency key): `name`,
+///   `image` (AMI id), `size` (instance type), `region`, `key_name`, `security_groups` (group ids), `user_data`, and
+///   any other string attribute (`group`, `site`) kept as an `otto:<name>` tag. Observed adds `ipv4`, `private_ipv4`,
+///   `ipv6`, `status` and the connection attributes `ssh_user`, `ssh_port`, `ssh_key`, `host_key`, `known_hosts`.
+///   providerID: the instance id.
+/// - `ssh_key` (a key pair): `name`, `public_key`; observed adds `fingerprint`, `id`, `owned`. providerID: key pair id.
+/// - `security_group`: `name`, `description`, `ingress` (maps `{protocol, port, cidr}`); observed adds `id`, `vpc_id`,
+///   `owned`. providerID: group id.
+/// - `dns_zone` (a public hosted zone; keyed create: `CallerReference` is the key): `name`, `kind` (`Native`),
+///   `nameservers` (the apex NS rrset); observed adds `delegation_set`. providerID: the zone id without `/hostedzone/`.
+/// - `dns_record`: `zone`, `name`, `type`, `ttl`, `records` (canonical presentation form). providerID: `zone|name|type`.
+///
+/// Everything otto creates carries the tag `otto:managed` = `settings.tag` (zones: otto's comment); observation lists
+/// only those, plus what a request names by id (imports). Key pairs and security groups otto did not create are
+/// adopted as `owned: false` and never deleted. Observation is in bulk: one paginated list per kind (per zone for
+/// records). Record changes to one zone are coalesced into shared ChangeResourceRecordSets calls.
+public final class AWSProvider: Provider {
+    /// The instance name (an inventory `providers:` key).
+    public let name: String
+    /// Most actions run at once.
+    public let concurrencyLimit: Int
+    /// `machine`, `ssh_key`, `security_group`, `dns_zone`, `dns_record`.
+    public let schemas: [KindSchema] = [
+        KindSchema(kind: "machine", forceNew: ["image", "region"],
+                   computed: ["user_data", "key_name", "security_groups", "ipv4", "private_ipv4", "ipv6", "status", "ssh_user",
+                              "ssh_port", "ssh_key", "host_key", "known_hosts"],
+                   keyedCreate: true),
+        KindSchema(kind: "ssh_key", forceNew: ["name", "public_key"], computed: ["fingerprint", "id", "owned"]),
+        KindSchema(kind: "security_group", forceNew: ["name", "description"], computed: ["id", "vpc_id", "owned"],
+                   unordered: ["ingress"]),
+        KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], computed: ["delegation_set"], unordered: ["nameservers"],
+                   keyedCreate: true),
+        KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]),
+    ]
+    /// Region, endpoint, credentials (never shown), tag, SSH settings, limits.
+    public let settings: AWSSettings
+
+    let client: AWSClient
+    let waiter: EC2InstanceWaiter
+    let batchers = Route53BatcherRegistry()
+    /// Hosted zone ids by zone name, and the shared ListHostedZones.
+    let zoneDirectory = Route53ZoneDirectory()
+
+    /// Creates a provider for the account and region in `settings`, sending through `client` (shared by every
+    /// provider, so connections are reused) and the account's rate-limit buckets.
+    ///
+    /// `concurrency` is the most actions the engine runs at once (default 32): instance waits and record changes are
+    /// batched, so a high value is cheap.
+    public convenience init(name: String, settings: AWSSettings, concurrency: Int = 32, client: HTTPClient) {
+        self.init(name: name, settings: settings, concurrency: concurrency, client: client, ec2PageSize: 1000)
+    }
+
+    /// `ec2PageSize` is DescribeInstances' and DescribeSecurityGroups' `MaxResults` (tests make it small to page).
+    init(name: String, settings: AWSSettings, concurrency: Int = 32, client: HTTPClient, ec2PageSize: Int) {
+        self.name = name
+        self.settings = settings
+        self.concurrencyLimit = max(1, concurrency)
+        var api = AWSClient(providerName: name, settings: settings, http: client)
+        api.ec2PageSize = ec2PageSize
+        self.client = api
+        self.waiter = EC2InstanceWaiter(client: api, interval: settings.pollInterval)
+    }
+
+    /// ChangeResourceRecordSets calls sent so far (for logs and tests: how well record changes were coalesced).
+    public var route53ChangeCount: Int { client.changeBatches.current }
+
+    /// See `Provider.observe`.
+    public func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+        guard !requests.isEmpty else { return [:] }
+        switch kind {
+        case "machine": return try await observeMachines(requests)
+        case "ssh_key": return try await observeKeyPairs(requests)
+        case "security_group": return try await observeSecurityGroups(requests)
+        case "dns_zone": return try await observeZones(requests)
+        case "dns_record": return try await observeRecords(requests)
+        default: throw unknownKind(kind)
+        }
+    }
+
+    /// See `Provider.create`. Keyed kinds get a fresh key (the engine passes its own through
+    /// `create(_:idempotencyKey:)`).
+    public func create(_ resource: Resource) async throws -> ObservedResource {
+        try await create(resource, idempotencyKey: Self.newKey())
+    }
+
+    /// See `Provider.create(_:idempotencyKey:)`: an instance's `ClientToken` and `otto:key` tag, a zone's
+    /// `CallerReference`.
+    public func create(_ resource: Resource, idempotencyKey: String) async throws -> ObservedResource {
+        switch resource.kind {
+        case "machine": return try await createMachine(resource, key: idempotencyKey)
+        case "ssh_key": return try await createKeyPair(resource)
+        case "security_group": return try await createSecurityGroup(resource)
+        case "dns_zone": return try await createZone(resource, key: idempotencyKey)
+        case "dns_record": return try await putRecord(resource, action: "create")
+        default: throw unknownKind(resource.kind)
+        }
+    }
+
+    /// See `Provider.update`.
+    public func update(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
+        switch resource.kind {
+        case "machine": return try await updateMachine(resource, current: current, changed: changed)
+        case "security_group": return try await updateSecurityGroup(resource, current: current)
+        case "dns_zone": return try await updateZone(resource, current: current)
+        case "dns_record": return try await putRecord(resource, action: "update")
+        case "ssh_key":
+            throw OttoError("provider.aws.update", "\(resource.address): key pairs cannot change in place; every attribute forces a replacement")
+        default: throw unknownKind(resource.kind)
+        }
+    }
+
+    /// See `Provider.delete`.
+    public func delete(_ address: ResourceAddress, current: ObservedResource) async throws {
+        switch address.kind {
+        case "machine": try await deleteMachine(address, current: current)
+        case "ssh_key": try await deleteKeyPair(address, current: current)
+        case "security_group": try await deleteSecurityGroup(address, current: current)
+        case "dns_zone": try await deleteZone(address, current: current)
+        case "dns_record": try await deleteRecord(address, current: current)
+        default: throw unknownKind(address.kind)
+        }
+    }
+
+    /// See `Provider.derive`: a machine without `region` gets the provider's.
+    public func derive(_ resource: Resource) -> Resource {
+        guard resource.kind == "machine", resource.attributes["region"] == nil || resource.attributes["region"] == .null else {
+            return resource
+        }
+        var derived = resource
+        derived.attributes["region"] = .string(settings.region)
+        return derived
+    }
+
+    /// 20 lowercase hex characters, like the engine's keys.
+    static func newKey() -> String {
+        (0..<20).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
+    }
+
+    private func unknownKind(_ kind: String) -> OttoError {
+        OttoError("provider.aws.kind",
+                  "provider '\(name)' (AWS) does not manage resources of kind '\(kind)'; it manages machine, ssh_key, security_group, dns_zone and dns_record")
+    }
+}
+
+/// Reading desired attributes, with errors that name the resource.
+enum AWSAttributes {
+    /// A non-empty string attribute.
+    static func string(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String {
+        guard let value = attributes[key]?.stringValue, !value.isEmpty else {
+            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a non-empty string\(unknownHint(attributes[key]))")
+        }
+        return value
+    }
+
+    /// A string attribute that may be absent or null.
+    static func optionalString(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String? {
+        switch attributes[key] {
+        case nil, .null?: return nil
+        case .string(let text)?: return text.isEmpty ? nil : text
+        case let other?:
+            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a string, got \(other)\(unknownHint(other))")
+        }
+    }
+
+    /// A list of strings (absent or null = empty).
+    static func strings(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> [String] {
+        switch attributes[key] {
+        case nil, .null?: return []
+        case .list(let list)?:
+            return try list.map {
+                guard let text = $0.stringValue else {
+                    throw OttoError("provider.aws.attribute", "\(address): every element of '\(key)' must be a string, got \($0)\(unknownHint($0))")
+                }
+                return text
+            }
+        case let other?:
+            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a list of strings, got \(other)")
+        }
+    }
+
+    private static func unknownHint(_ value: Value?) -> String {
+        guard let value, !value.isFullyKnown else { return "" }
+        return " (it is still unknown: what it refers to was not created)"
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+
+/// An HTTP proxy in front of a test server (moto_server) that injects faults on demand: Python's http.server on a
+/// free loopback port, started per test and killed by PID.
+///
+/// Every request is forwarded to `target` as is (method, path, headers, body) unless a rule matches it. A rule
+/// matches when its text occurs in `METHOD PATH\nBODY` and applies to its next `count` matching requests:
+/// - `lose`: the request is forwarded (the server acts on it), then the connection is closed without an answer, as
+///   when a response is lost on the way back;
+/// - `respond`: the request is not forwarded; the proxy answers `status` with `body` (an AWS error document, a 503).
+public final class FaultProxy: Sendable {
+    /// `http://127.0.0.1:PORT`: point the client here instead of at the target.
+    public let endpoint: String
+    /// The proxy's process id.
+    public let pid: Int32
+    private let directory: String
+
+    /// Starts a proxy forwarding to `target` (`http://127.0.0.1:PORT`); waits (up to 30 s) until it answers.
+    public init(target: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-proxy-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.script.write(toFile: dir + "/proxy.py", atomically: true, encoding: .utf8)
+        let port = freeLoopbackPort()
+        pid = try spawnDaemon(["python3", dir + "/proxy.py", String(port), target], logPath: dir + "/proxy.log")
+        endpoint = "http://127.0.0.1:\(port)"
+        directory = dir
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if !isRunning(pid) {
+                let text = (try? String(contentsOfFile: dir + "/proxy.log", encoding: .utf8)) ?? ""
+                try? FileManager.default.removeItem(atPath: dir)
+                throw MotoServerError("the fault proxy exited during startup: \(text.suffix(2000))")
+            }
+            if let hits = try? hits(), hits >= 0 { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        stop()
+        throw MotoServerError("the fault proxy did not answer on \(endpoint) within 30 s")
+    }
+
+    /// Adds a rule (see the type's description). Blocks the calling thread.
+    public func inject(_ mode: String, matching text: String, count: Int = 1, status: Int = 503, body: String = "") throws {
+        let rule = try JSONSerialization.data(withJSONObject: ["mode": mode, "match": text, "count": count, "status": status, "body": body])
+        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_fault"],
+                                    input: String(decoding: rule, as: UTF8.self))
+        guard result.status == 0 else { throw MotoServerError("could not add a fault rule: \(result.stderr)") }
+    }
+
+    /// How many requests a rule has applied to so far.
+    public func hits() throws -> Int {
+        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_fault"])
+        guard result.status == 0, let count = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw MotoServerError("the fault proxy did not answer: \(result.stderr)")
+        }
+        return count
+    }
+
+    /// Kills the proxy by PID and removes its directory.
+    public func stop() {
+        if kill(pid, SIGKILL) == 0 { waitForExit(pid) }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private static let script = #"""
+    import http.client, json, sys, threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    PORT = int(sys.argv[1])
+    TARGET = urlsplit(sys.argv[2])
+    rules = []
+    hits = [0]
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *args): pass
+
+        def handle_any(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if self.path == "/_fault":
+                if self.command == "POST":
+                    with lock: rules.append(json.loads(body))
+                    return self.reply(200, b"ok")
+                with lock: count = hits[0]
+                return self.reply(200, str(count).encode())
+            text = self.command + " " + self.path + "\n" + body.decode("utf-8", "replace")
+            rule = None
+            with lock:
+                for r in rules:
+                    if r["count"] > 0 and r["match"] in text:
+                        r["count"] -= 1
+                        hits[0] += 1
+                        rule = r
+                        break
+            if rule and rule["mode"] == "respond":
+                return self.reply(rule["status"], rule["body"].encode(), "text/xml")
+            conn = http.client.HTTPConnection(TARGET.hostname, TARGET.port, timeout=60)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
+            conn.request(self.command, self.path, body=body, headers=headers)
+            upstream = conn.getresponse()
+            data = upstream.read()
+            if rule and rule["mode"] == "lose":
+                self.close_connection = True
+                return
+            self.send_response(upstream.status)
+            for k, v in upstream.getheaders():
+                if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def reply(self, status, data, kind="text/plain"):
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = handle_any
+
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+    """#
+}
