@@ -73,9 +73,12 @@ struct ProjectContext {
         case "digitalocean":
             return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg, root: root),
                                         concurrency: cfg.concurrency ?? 16, client: client)
+        case "aws":
+            return AWSProvider(name: cfg.name, settings: try AWSSettings(cfg, projectRoot: root), concurrency: cfg.concurrency ?? 32,
+                               client: client)
         default:
             throw OttoError("provider.unsupported",
-                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean)")
+                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean, aws)")
         }
     }
 

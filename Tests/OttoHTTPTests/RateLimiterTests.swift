@@ -9,15 +9,12 @@ import Testing
         let bucket = RateLimiter(rate: 50, burst: 5)
         let start = clock.now
         for _ in 0..<5 { try await bucket.acquire() }
-        #expect(clock.now - start < .milliseconds(15))
-        // 10 more at 50/s need about 200 ms.
+        // The burst never waits (whatever the machine's load, which only makes the test slower).
+        #expect(await bucket.statistics().waited == .zero)
+        // 10 more at 50/s cannot go out in less than about 200 ms.
         for _ in 0..<10 { try await bucket.acquire() }
-        let elapsed = clock.now - start
-        #expect(elapsed >= .milliseconds(180))
-        #expect(elapsed < .milliseconds(1000))
-        let stats = await bucket.statistics()
-        #expect(stats.granted == 15)
-        #expect(stats.waited > .milliseconds(100))
+        #expect(clock.now - start >= .milliseconds(180))
+        #expect(await bucket.statistics().granted == 15)
     }
 
     @Test func concurrentWaitersShareTheRate() async throws {

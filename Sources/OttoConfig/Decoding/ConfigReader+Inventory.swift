@@ -9,12 +9,13 @@ extension ConfigReader {
         "static": ["user", "key", "port", "known_hosts"],
         "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_key", "known_hosts", "tag", "rate_limit", "burst",
                          "timeout", "ipv6"],
-        "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "credentials_file", "ssh_key",
-                "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "timeout"],
+        "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "session_token_env", "credentials_file",
+                "ssh_key", "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "route53_rate_limit", "route53_burst", "timeout"],
     ]
     /// Settings that are numbers, with their allowed range.
     static let numericProviderKeys: [String: ClosedRange<Double>] = [
-        "rate_limit": 0.001...100_000, "burst": 1...100_000, "timeout": 0.1...3600,
+        "rate_limit": 0.001...100_000, "burst": 1...100_000, "route53_rate_limit": 0.001...100_000, "route53_burst": 1...100_000,
+        "timeout": 0.1...3600,
     ]
     /// Secret-bearing keys that must never be written inline, with what to use instead.
     static let inlineSecrets: [String: String] = [
@@ -97,10 +98,10 @@ extension ConfigReader {
                 case .double(let d)?: number = d
                 default: number = nil
                 }
-                if let number, range.contains(number), key != "burst" || number == number.rounded() {
+                if let number, range.contains(number), !key.hasSuffix("burst") || number == number.rounded() {
                     settings[key] = e.value.value
                 } else {
-                    let what = key == "burst" ? "a whole number" : "a number"
+                    let what = key.hasSuffix("burst") ? "a whole number" : "a number"
                     error(e.value.location, "`\(key)` must be \(what) from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(e.value.value)")
                 }
             } else if key != "type" {

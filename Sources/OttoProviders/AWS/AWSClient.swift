@@ -58,10 +58,11 @@ struct AWSClient: Sendable {
     /// true for Describe*, tags, terminate, authorize/revoke (a repeat fails harmlessly or does nothing).
     /// - Throws: `AWSServiceError` when EC2 answered with an error, `HTTPError` when it did not answer.
     func ec2(_ action: String, _ query: EC2Query = EC2Query(), idempotent: Bool) async throws -> AWSXMLElement {
-        let request = HTTPRequest(method: .post, url: ec2URL,
+        var request = HTTPRequest(method: .post, url: ec2URL,
                                   headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"],
                                   body: Array(query.body(action: action, version: Self.ec2Version).utf8), timeout: timeout,
                                   idempotent: idempotent, limiter: ec2Limiter, label: providerName, signer: ec2Signer)
+        request.retry = .cloudAPI
         return try await exchange(request)
     }
 
@@ -75,8 +76,9 @@ struct AWSClient: Sendable {
         }
         var headers: [String: String] = [:]
         if body != nil { headers["Content-Type"] = "application/xml" }
-        let request = HTTPRequest(method: method, url: url, headers: headers, body: Array((body ?? "").utf8), timeout: timeout,
+        var request = HTTPRequest(method: method, url: url, headers: headers, body: Array((body ?? "").utf8), timeout: timeout,
                                   idempotent: idempotent, limiter: route53Limiter, label: providerName, signer: route53Signer)
+        request.retry = .cloudAPI
         return try await exchange(request)
     }
 

@@ -207,6 +207,8 @@ extension AWSProvider {
         if changed.contains("size") {
             let size = try AWSAttributes.string(resource.attributes, "size", of: address)
             try await resize(id, to: size, name: name, address: address)
+        } else if changed.contains("status") {
+            try await start(id, name: name, address: address)
         }
         let found: [EC2Instance]
         do {
@@ -218,6 +220,22 @@ extension AWSProvider {
             throw OttoError("provider.aws.missing", "\(address): instance \(id) no longer exists; plan again to create it")
         }
         return machineObservation(instance)
+    }
+
+    /// Brings an instance to `running`: waits while it is pending, starts it when it is stopped (after a stop in
+    /// progress ends).
+    private func start(_ id: String, name: String, address: ResourceAddress) async throws {
+        let doing = "start instance \(name) (\(address))"
+        let now = try await waitFor(id, states: ["pending", "running", "stopped"], doing: doing)
+        guard now.state != "running" else { return }
+        if now.state == "stopped" {
+            do {
+                try await client.changeInstanceState("StartInstances", [id])
+            } catch {
+                throw client.wrap(error, doing: doing)
+            }
+        }
+        _ = try await waitFor(id, states: ["running"], doing: doing)
     }
 
     /// Stop (when running), change the instance type, start again.

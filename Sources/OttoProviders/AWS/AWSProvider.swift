@@ -30,7 +30,7 @@ public final class AWSProvider: Provider {
     /// `machine`, `ssh_key`, `security_group`, `dns_zone`, `dns_record`.
     public let schemas: [KindSchema] = [
         KindSchema(kind: "machine", forceNew: ["image", "region"],
-                   computed: ["user_data", "key_name", "security_groups", "ipv4", "private_ipv4", "ipv6", "status", "ssh_user",
+                   computed: ["user_data", "key_name", "security_groups", "ipv4", "private_ipv4", "ipv6", "ssh_user",
                               "ssh_port", "ssh_key", "host_key", "known_hosts"],
                    keyedCreate: true),
         KindSchema(kind: "ssh_key", forceNew: ["name", "public_key"], computed: ["fingerprint", "id", "owned"]),
@@ -131,11 +131,14 @@ public final class AWSProvider: Provider {
 
     /// See `Provider.derive`: a machine without `region` gets the provider's.
     public func derive(_ resource: Resource) -> Resource {
-        guard resource.kind == "machine", resource.attributes["region"] == nil || resource.attributes["region"] == .null else {
-            return resource
-        }
+        guard resource.kind == "machine" else { return resource }
         var derived = resource
-        derived.attributes["region"] = .string(settings.region)
+        if resource.attributes["region"] == nil || resource.attributes["region"] == .null {
+            derived.attributes["region"] = .string(settings.region)
+        }
+        // An instance otto manages is running: one still pending (adopted from an interrupted run) is waited for, one
+        // stopped behind otto's back is started again.
+        if derived.attributes["status"] == nil { derived.attributes["status"] = "running" }
         return derived
     }
 
