@@ -256,6 +256,15 @@ public struct Executor: Sendable {
             return .failure(ExecutionError("no provider named `\(change.provider)` is configured (inventory/)"))
         }
         do {
+            if change.action == .update, let before = change.before, let after = change.after, !change.changes.isEmpty {
+                // The plan could not know these values (a reference to what another change computes); now that they are
+                // known, an update that changes nothing is not sent.
+                let schema = provider.schema(for: change.address.kind)
+                let unchanged = change.changes.allSatisfy {
+                    Planner.same(after.attributes[$0.name], before.attributes[$0.name], unordered: schema?.unordered.contains($0.name) ?? false)
+                }
+                if unchanged { return .success(before) }
+            }
             switch change.action {
             case .noop:
                 return .success(change.before)

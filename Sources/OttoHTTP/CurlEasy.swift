@@ -56,6 +56,10 @@ final class CurlEasy {
         check(otto_curl_setopt_str(handle, CURLOPT_URL, request.url))
         check(otto_curl_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
         check(otto_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        // libcurl silently sends a request again when a reused keep-alive connection turns out dead before any byte of
+        // the answer arrived. The server may have acted on the first one (a create whose answer was lost), so a request
+        // that must not be repeated always goes out on a fresh connection, where libcurl never does that.
+        if !request.idempotent { check(otto_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1)) }
         check(otto_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(connectTimeout.seconds * 1000))))
         check(otto_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, max(1, Int(timeout.seconds * 1000))))
         check(otto_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, errorBuffer))

@@ -126,9 +126,14 @@ public enum Planner {
                         let now = current(ref.address)?.attributes[ref.attribute]
                         if let planned = changes[ref.address] {
                             if planned.action == .create || planned.action == .replace { return .ref(ref) }
-                            // A resource being updated that has no value yet (a machine still booting has no address)
-                            // gets it from the update.
-                            if planned.action == .update, now == nil || now == .null { return .ref(ref) }
+                            // What the provider computes may change with an update (a stopped and started instance gets
+                            // a new public address; a booting machine gets its first): known after apply. The executor
+                            // skips the dependent's change if the value turns out the same.
+                            if planned.action == .update,
+                               now == nil || now == .null
+                                || input.schemas[SchemaKey(provider: planned.provider, kind: ref.address.kind)]?.computed.contains(ref.attribute) == true {
+                                return .ref(ref)
+                            }
                         }
                         return now ?? .ref(ref)
                     }
@@ -218,7 +223,9 @@ public enum Planner {
             return same(rec, d.after, unordered: schema.unordered.contains(d.name))
         }.map(\.name)
         let reason: String
-        if recorded == nil {
+        if diffs.allSatisfy({ !($0.after?.isFullyKnown ?? true) }) {
+            reason = "depends on values known only after apply: " + diffs.map(\.name).joined(separator: ", ")
+        } else if recorded == nil {
             reason = "exists but differs from the configuration (adopting): " + diffs.map(\.name).joined(separator: ", ")
         } else if driftedNames.count == diffs.count {
             reason = "changed outside otto (drift): " + driftedNames.joined(separator: ", ")
@@ -230,7 +237,7 @@ public enum Planner {
     }
 
     /// Equality for planning: unknown never equals anything; unordered lists compare as multisets.
-    static func same(_ a: Value?, _ b: Value?, unordered: Bool) -> Bool {
+    public static func same(_ a: Value?, _ b: Value?, unordered: Bool) -> Bool {
         guard let a, let b else { return a == nil && b == nil }
         if !a.isFullyKnown || !b.isFullyKnown { return false }
         if unordered, case .list(let la) = a, case .list(let lb) = b {

@@ -34,3 +34,33 @@ func stateAttribute(_ shown: String, _ name: String) -> String? {
     }
     return nil
 }
+
+/// Asks moto what exists, with boto3 from the project's venv: `body` is Python that sets `out` (JSON-encodable);
+/// `ec2` and `r53` are clients for `endpoint`.
+func motoQuery(_ endpoint: String, _ body: String) throws -> Any {
+    let script = """
+        import boto3, json
+        kw = dict(endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="AKIDTESTQUERY", aws_secret_access_key="x")
+        ec2 = boto3.client("ec2", **kw)
+        r53 = boto3.client("route53", **kw)
+        \(body.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
+        print(json.dumps(out, default=str))
+        """
+    let r = try runProcess([MotoServer.packageRoot + "/.venv/bin/python", "-c", script])
+    guard r.status == 0 else { throw CloudTestError("moto query failed: \(r.stderr)") }
+    return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8), options: [.fragmentsAllowed])
+}
+
+/// Live (not terminated) instances in moto: id → (name, tags, type, image, state).
+func motoInstances(_ endpoint: String) throws -> [String: [String: String]] {
+    let out = try motoQuery(endpoint, """
+        out = {}
+        for r in ec2.describe_instances()["Reservations"]:
+            for i in r["Instances"]:
+                if i["State"]["Name"] in ("terminated", "shutting-down"): continue
+                tags = {t["Key"]: t["Value"] for t in i.get("Tags", [])}
+                out[i["InstanceId"]] = dict(name=tags.get("Name", ""), managed=tags.get("otto:managed", ""), type=i["InstanceType"],
+                                            image=i["ImageId"], state=i["State"]["Name"], ip=i.get("PublicIpAddress") or i.get("PrivateIpAddress", ""))
+        """)
+    return out as? [String: [String: String]] ?? [:]
+}

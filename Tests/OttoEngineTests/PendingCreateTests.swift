@@ -92,3 +92,32 @@ import Testing
         #expect(st.pendingCreates.isEmpty)
     }
 }
+
+/// A value another change computes is known only after apply; a dependent update it turns out not to need is not sent.
+@Suite struct KnownAfterApplyTests {
+    @Test func updateOfAComputedValueIsResolvedAtApplyAndSkippedWhenUnchanged() async throws {
+        let schemas = [KindSchema(kind: "machine", computed: ["ip"]), KindSchema(kind: "record")]
+        let p = RecordingProvider(schemas: schemas)
+        let st = MemoryStateWriter()
+        let machine = { (size: String) in
+            Resource(address: "machine.m", provider: "rec", attributes: ["name": "m", "size": .string(size)])
+        }
+        let record = Resource(address: "record.r", provider: "rec", attributes: ["values": .list([.ref(Value.Reference("machine.m", "ip"))])],
+                              dependencies: [Dependency("machine.m")])
+        let engine = Engine(providers: ["rec": p])
+        var plan = try await engine.plan(desired: [machine("small"), record], state: st.records, lineage: "L", serial: 0, options: PlanOptions())
+        #expect(await Executor(providers: ["rec": p], state: st).apply(plan, recorded: st.records).ok)
+
+        // A resize: the machine's computed ip may change, so the record's value is known only after apply.
+        plan = try await engine.plan(desired: [machine("large"), record], state: st.records, lineage: "L", serial: 1, options: PlanOptions())
+        let change = try #require(plan.changes.first { $0.address == "record.r" })
+        #expect(change.action == .update)
+        #expect(change.reason.hasPrefix("depends on values known only after apply"))
+        let summary = await Executor(providers: ["rec": p], state: st).apply(plan, recorded: st.records)
+        #expect(summary.ok)
+        // The recording provider keeps the ip through an update: the record's update is not sent.
+        #expect(p.calls.filter { $0.op == "update" }.map(\.target) == ["machine.m"])
+        #expect(!(try await engine.plan(desired: [machine("large"), record], state: st.records, lineage: "L", serial: 2,
+                                        options: PlanOptions())).hasChanges)
+    }
+}

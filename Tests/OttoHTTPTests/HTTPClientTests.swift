@@ -97,6 +97,20 @@ import Testing
         }
     }
 
+    @Test func aPostIsNeverSentTwiceWhenItsConnectionDiesUnanswered() async throws {
+        try await withServer { server, client in
+            // A kept-alive connection first, so libcurl would reuse it for the POST.
+            _ = try await client.send(HTTPRequest(url: server.baseURL + "/echo"))
+            await #expect(throws: HTTPError.self) {
+                try await client.send(HTTPRequest(method: .post, url: server.baseURL + "/close-once/post", body: Array("x".utf8)))
+            }
+            #expect(try await count("/close-once/post", server, client) == 1)
+            // An idempotent request may be sent again (by libcurl or by the retry policy) and gets its answer.
+            let put = try await client.send(HTTPRequest(method: .put, url: server.baseURL + "/close-once/put", body: Array("x".utf8)))
+            #expect(put.text == "second")
+        }
+    }
+
     @Test func retriesPostOn503() async throws {
         try await withServer { server, client in
             let response = try await client.send(HTTPRequest(method: .post, url: server.baseURL + "/fail/post503/2/503"))

@@ -8,6 +8,7 @@ import Foundation
 /// - `/retry-after/ID/SECONDS`: 429 with `Retry-After: SECONDS` on the first hit, then 200.
 /// - `/fail/ID/N/STATUS`: STATUS with a JSON `error` for the first N hits, then 200.
 /// - `/sleep/SECONDS`: sleeps, then 200.
+/// - `/close-once/ID`: the first hit is read, then the connection is closed without an answer; later hits get 200.
 /// - `/error-json/STATUS`, `/error-text/STATUS`: STATUS with a JSON `message` / a long text body.
 /// - `/hits/PATH`: how many times PATH was requested. `/connections`: distinct client peer ports seen so far.
 final class TestHTTPServer {
@@ -107,6 +108,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.reply(int(parts[3]), json.dumps({"error": "failure %d" % count}), [("Content-Type", "application/json")])
             else:
                 self.reply(200, "ok")
+        elif kind == "close-once":
+            if count == 1:
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.reply(200, "second")
         elif kind == "sleep":
             time.sleep(float(parts[1]))
             self.reply(200, "slept")

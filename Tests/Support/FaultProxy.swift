@@ -7,7 +7,11 @@ import Foundation
 /// matches when its text occurs in `METHOD PATH\nBODY` and applies to its next `count` matching requests:
 /// - `lose`: the request is forwarded (the server acts on it), then the connection is closed without an answer, as
 ///   when a response is lost on the way back;
-/// - `respond`: the request is not forwarded; the proxy answers `status` with `body` (an AWS error document, a 503).
+/// - `respond`: the request is not forwarded; the proxy answers `status` with `body` (an AWS error document, a 503);
+/// - `delay`: the request is forwarded after `seconds`.
+///
+/// Besides rules, `chaos(...)` makes a share of all calls fail at random: 500s (half before the server saw the call,
+/// half after it acted on it), hangs past the client's timeout (likewise), and a 429 with `Retry-After` every N calls.
 public final class FaultProxy: Sendable {
     /// `http://127.0.0.1:PORT`: point the client here instead of at the target.
     public let endpoint: String
@@ -39,11 +43,32 @@ public final class FaultProxy: Sendable {
     }
 
     /// Adds a rule (see the type's description). Blocks the calling thread.
-    public func inject(_ mode: String, matching text: String, count: Int = 1, status: Int = 503, body: String = "") throws {
-        let rule = try JSONSerialization.data(withJSONObject: ["mode": mode, "match": text, "count": count, "status": status, "body": body])
+    public func inject(_ mode: String, matching text: String, count: Int = 1, status: Int = 503, body: String = "",
+                       seconds: Double = 2) throws {
+        let rule = try JSONSerialization.data(withJSONObject: ["mode": mode, "match": text, "count": count, "status": status, "body": body,
+                                                               "seconds": seconds])
         let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_fault"],
                                     input: String(decoding: rule, as: UTF8.self))
         guard result.status == 0 else { throw MotoServerError("could not add a fault rule: \(result.stderr)") }
+    }
+
+    /// Random faults on every forwarded call from now on: `errorRate` answered 500, `hangRate` held for `hangSeconds`
+    /// and then dropped, and every `throttleEvery`-th call (0: none) answered 429 with `Retry-After: retryAfter`.
+    public func chaos(errorRate: Double, hangRate: Double, hangSeconds: Double, throttleEvery: Int, retryAfter: Int = 1) throws {
+        let config = try JSONSerialization.data(withJSONObject: ["error_rate": errorRate, "hang_rate": hangRate, "hang_seconds": hangSeconds,
+                                                                 "throttle_every": throttleEvery, "retry_after": retryAfter])
+        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_chaos"],
+                                    input: String(decoding: config, as: UTF8.self))
+        guard result.status == 0 else { throw MotoServerError("could not set chaos: \(result.stderr)") }
+    }
+
+    /// How many faults of each kind chaos injected (`500`, `hang`, `429`).
+    public func chaosCounts() throws -> [String: Int] {
+        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_chaos"])
+        guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int] else {
+            throw MotoServerError("the fault proxy did not answer: \(result.stderr)")
+        }
+        return object
     }
 
     /// How many requests a rule has applied to so far.
@@ -62,7 +87,7 @@ public final class FaultProxy: Sendable {
     }
 
     private static let script = #"""
-    import http.client, json, sys, threading
+    import http.client, json, random, sys, threading, time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     from urllib.parse import urlsplit
 
@@ -70,7 +95,12 @@ public final class FaultProxy: Sendable {
     TARGET = urlsplit(sys.argv[2])
     rules = []
     hits = [0]
+    chaos = {"error_rate": 0.0, "hang_rate": 0.0, "hang_seconds": 3.0, "throttle_every": 0, "retry_after": 1}
+    injected = {"500": 0, "hang": 0, "429": 0}
+    calls = [0]
+    rng = random.Random(0x5EED)
     lock = threading.Lock()
+    ERROR = b"<Response><Errors><Error><Code>InternalError</Code><Message>chaos: injected failure</Message></Error></Errors></Response>"
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -79,6 +109,12 @@ public final class FaultProxy: Sendable {
         def handle_any(self):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if self.path == "/_chaos":
+                if self.command == "POST":
+                    with lock: chaos.update(json.loads(body))
+                    return self.reply(200, b"ok")
+                with lock: data = json.dumps(injected).encode()
+                return self.reply(200, data, "application/json")
             if self.path == "/_fault":
                 if self.command == "POST":
                     with lock: rules.append(json.loads(body))
@@ -96,6 +132,34 @@ public final class FaultProxy: Sendable {
                         break
             if rule and rule["mode"] == "respond":
                 return self.reply(rule["status"], rule["body"].encode(), "text/xml")
+            if rule and rule["mode"] == "delay":
+                time.sleep(rule.get("seconds", 2))
+            fault, after = None, False
+            if not rule and not self.path.startswith("/moto-api"):
+                with lock:
+                    calls[0] += 1
+                    every = int(chaos["throttle_every"])
+                    roll = rng.random()
+                    after = rng.random() < 0.5
+                    if every > 0 and calls[0] % every == 0:
+                        fault = "429"
+                    elif roll < chaos["error_rate"]:
+                        fault = "500"
+                    elif roll < chaos["error_rate"] + chaos["hang_rate"]:
+                        fault = "hang"
+                    if fault: injected[fault] += 1
+            if fault == "429":
+                self.send_response(429)
+                self.send_header("Retry-After", str(chaos["retry_after"]))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if fault and not after:
+                if fault == "hang":
+                    time.sleep(chaos["hang_seconds"])
+                    self.close_connection = True
+                    return
+                return self.reply(500, ERROR, "text/xml")
             conn = http.client.HTTPConnection(TARGET.hostname, TARGET.port, timeout=60)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")}
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -104,6 +168,12 @@ public final class FaultProxy: Sendable {
             if rule and rule["mode"] == "lose":
                 self.close_connection = True
                 return
+            if fault == "hang":
+                time.sleep(chaos["hang_seconds"])
+                self.close_connection = True
+                return
+            if fault == "500":
+                return self.reply(500, ERROR, "text/xml")
             self.send_response(upstream.status)
             for k, v in upstream.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):

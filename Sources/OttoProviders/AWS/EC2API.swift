@@ -109,7 +109,8 @@ extension AWSClient {
         query.set("KeyName", name)
         query.set("PublicKeyMaterial", Data(publicKey.utf8).base64EncodedString())
         query.tags(for: "key-pair", tags)
-        var pair = EC2KeyPair(try await ec2("ImportKeyPair", query, idempotent: false))
+        // Names are unique: a repeat whose first attempt did act answers InvalidKeyPair.Duplicate, which is adopted.
+        var pair = EC2KeyPair(try await ec2("ImportKeyPair", query, idempotent: true))
         pair.publicKey = publicKey
         return pair
     }
@@ -146,7 +147,8 @@ extension AWSClient {
         query.set("GroupName", name)
         query.set("GroupDescription", description)
         query.tags(for: "security-group", tags)
-        let answer = try await ec2("CreateSecurityGroup", query, idempotent: false)
+        // Names are unique in a VPC: a repeat whose first attempt did act answers InvalidGroup.Duplicate, which is adopted.
+        let answer = try await ec2("CreateSecurityGroup", query, idempotent: true)
         guard let id = answer.string("groupId") else {
             throw AWSServiceError(status: 200, code: "EmptyResponse", message: "CreateSecurityGroup returned no group id", httpDescription: "POST \(ec2URL)")
         }

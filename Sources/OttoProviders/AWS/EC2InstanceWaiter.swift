@@ -45,8 +45,11 @@ actor EC2InstanceWaiter {
     }
 
     private func poll() async {
+        var ticks = 0
         while !waiters.isEmpty {
-            try? await Task.sleep(for: interval)
+            // 250 ms first, doubling up to the interval: quick transitions are seen quickly, slow ones cost few calls.
+            try? await Task.sleep(for: min(interval, .milliseconds(250) * (1 << min(ticks, 16))))
+            ticks += 1
             let ids = Array(Set(waiters.values.map(\.instanceID))).sorted()
             var found: [String: EC2Instance] = [:]
             var failure: (any Error)?
