@@ -25,6 +25,8 @@ import Testing
         var plan = try p.otto("plan", "--detailed-exitcode")
         #expect(plan.status == 0, "\(plan.stdout)\n\(plan.stderr)")
         #expect(plan.stdout.contains("No changes"))
+        // Bulk observation: the zone list and one read of the zone serve the zone and all its records.
+        #expect(plan.stdout.contains("with 2 API calls (powerdns: 2)"), "\(plan.stdout)")
 
         // An edit in YAML is an update, and applies.
         try p.write("sites/demo.yml", siteYAML(wwwTarget: "web.demo.test."))

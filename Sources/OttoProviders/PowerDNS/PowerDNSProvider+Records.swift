@@ -31,7 +31,7 @@ extension PowerDNSProvider {
     }
 
     /// One zone detail per zone (it carries every rrset); each request is matched by (name, type).
-    func observeRecords(_ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+    func observeRecords(_ requests: [ObserveRequest], details: ZoneDetails) async throws -> [ResourceAddress: ObservedResource] {
         var byZone: [String: [(ResourceAddress, RecordKey)]] = [:]
         for request in requests {
             guard let key = RecordKey(attributes: request.attributes, providerID: request.providerID) else {
@@ -46,7 +46,7 @@ extension PowerDNSProvider {
             var iterator = zones.makeIterator()
             func addNext() -> Bool {
                 guard let (_, wanted) = iterator.next() else { return false }
-                group.addTask { try await Self.observeRecords(in: wanted[0].1.zone, wanted, api: api) }
+                group.addTask { try await Self.observeRecords(in: wanted[0].1.zone, wanted, api: api, details: details) }
                 return true
             }
             for _ in 0..<min(8, zones.count) { _ = addNext() }
@@ -58,16 +58,15 @@ extension PowerDNSProvider {
         }
     }
 
-    private static func observeRecords(in zone: String, _ wanted: [(ResourceAddress, RecordKey)], api: PowerDNSAPI) async throws
-        -> [ResourceAddress: ObservedResource] {
-        let detail: PowerDNSModel.Zone
+    private static func observeRecords(in zone: String, _ wanted: [(ResourceAddress, RecordKey)], api: PowerDNSAPI,
+                                       details: ZoneDetails) async throws -> [ResourceAddress: ObservedResource] {
+        let found: PowerDNSModel.Zone?
         do {
-            detail = try await api.send(.get, PowerDNSAPI.zonePath(zone)).decode(PowerDNSModel.Zone.self)
-        } catch let error as HTTPError where error.status == 404 {
-            return [:]  // no zone: none of its records exist
+            found = try await details.detail(zone)
         } catch {
             throw api.wrap(error, doing: "read zone \(zone)")
         }
+        guard let detail = found else { return [:] }  // no zone: none of its records exist
         var rrsets: [String: PowerDNSModel.RRSet] = [:]
         for rrset in detail.rrsets ?? [] { rrsets[rrset.key] = rrset }
         var result: [ResourceAddress: ObservedResource] = [:]

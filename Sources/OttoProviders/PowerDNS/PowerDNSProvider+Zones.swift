@@ -3,7 +3,7 @@ import OttoHTTP
 
 extension PowerDNSProvider {
     /// One zone list, then the detail of each requested zone that exists (for its apex NS rrset).
-    func observeZones(_ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
+    func observeZones(_ requests: [ObserveRequest], details: ZoneDetails) async throws -> [ResourceAddress: ObservedResource] {
         guard !requests.isEmpty else { return [:] }
         let zones: [PowerDNSModel.Zone]
         do {
@@ -29,7 +29,13 @@ extension PowerDNSProvider {
             var iterator = wanted.makeIterator()
             func addNext() -> Bool {
                 guard let (address, id) = iterator.next() else { return false }
-                group.addTask { (address, try await Self.fetchZone(id: id, api: api)) }
+                group.addTask {
+                    do {
+                        return (address, try await details.detail(id).map(Self.observation(of:)))
+                    } catch {
+                        throw api.wrap(error, doing: "read zone \(id)")
+                    }
+                }
                 return true
             }
             for _ in 0..<min(8, wanted.count) { _ = addNext() }

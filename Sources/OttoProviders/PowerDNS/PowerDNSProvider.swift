@@ -44,10 +44,22 @@ public final class PowerDNSProvider: Provider {
     /// See `Provider.observe`.
     public func observe(kind: String, _ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
         switch kind {
-        case "dns_zone": return try await observeZones(requests)
-        case "dns_record": return try await observeRecords(requests)
+        case "dns_zone": return try await observeZones(requests, details: ZoneDetails(api: api))
+        case "dns_record": return try await observeRecords(requests, details: ZoneDetails(api: api))
         default: throw unknownKind(kind)
         }
+    }
+
+    /// Zones and records together: each zone's detail (which carries every rrset) is read once for both kinds, so a
+    /// refresh costs one zone list plus one read per zone.
+    public func observeAll(_ requests: [String: [ObserveRequest]]) async throws -> [ResourceAddress: ObservedResource] {
+        if let other = requests.keys.first(where: { $0 != "dns_zone" && $0 != "dns_record" }) { throw unknownKind(other) }
+        let details = ZoneDetails(api: api)
+        async let zones = observeZones(requests["dns_zone"] ?? [], details: details)
+        async let records = observeRecords(requests["dns_record"] ?? [], details: details)
+        var out = try await zones
+        out.merge(try await records) { a, _ in a }
+        return out
     }
 
     /// See `Provider.create`.
@@ -123,5 +135,30 @@ private final class BatcherRegistry: @unchecked Sendable {
         let created = make()
         batchers[key] = created
         return created
+    }
+}
+
+/// Zone details read during one observation, each at most once (concurrent askers share the read). A zone that does
+/// not exist reads as nil.
+actor ZoneDetails {
+    private let api: PowerDNSAPI
+    private var reads: [String: Task<PowerDNSModel.Zone?, any Error>] = [:]
+
+    init(api: PowerDNSAPI) { self.api = api }
+
+    /// The detail of zone `id` (its name with the final dot, as PowerDNS names zones).
+    func detail(_ id: String) async throws -> PowerDNSModel.Zone? {
+        let key = id.lowercased()
+        if let read = reads[key] { return try await read.value }
+        let api = self.api
+        let read = Task<PowerDNSModel.Zone?, any Error> {
+            do {
+                return try await api.send(.get, PowerDNSAPI.zonePath(id)).decode(PowerDNSModel.Zone.self)
+            } catch let error as HTTPError where error.status == 404 {
+                return nil
+            }
+        }
+        reads[key] = read
+        return try await read.value
     }
 }
