@@ -70,7 +70,9 @@ graph: build
 	$(OTTO) graph $(OTTO_FLAGS)
 
 bench: build
+	$(SWIFT) build -c release --product otto-fake-do
 	bench/plan-scale
+	bench/refresh-scale
 
 clean:
 	rm -rf .build .otto
