@@ -2,32 +2,7 @@ import OttoCore
 
 extension AWSProvider {
     /// Where a record lives: zone, owner name and type (names lower-case FQDNs with the dot).
-    struct RecordKey: Hashable {
-        var zone: String
-        var name: String
-        var type: String
-
-        var providerID: String { "\(zone)|\(name)|\(type)" }
-        var rrsetKey: String { "\(name)|\(type)" }
-
-        /// From the attributes, or failing that from a `zone|name|type` providerID.
-        init?(attributes: [String: Value], providerID: String?) {
-            if let zone = attributes["zone"]?.stringValue, let name = attributes["name"]?.stringValue,
-               let type = attributes["type"]?.stringValue {
-                self.init(zone: zone, name: name, type: type)
-                return
-            }
-            let parts = (providerID ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3, !parts.contains(where: \.isEmpty) else { return nil }
-            self.init(zone: parts[0], name: parts[1], type: parts[2])
-        }
-
-        init(zone: String, name: String, type: String) {
-            self.zone = Route53Names.decode(zone)
-            self.name = Route53Names.decode(name)
-            self.type = type.uppercased()
-        }
-    }
+    typealias RecordKey = DNSRecordKey<Route53Naming>
 
     /// Per zone involved: its id (cached, else one ListHostedZones), then every rrset of the zone (paginated);
     /// each request is matched by (name, type). Records of a zone that does not exist are absent.
@@ -111,7 +86,7 @@ extension AWSProvider {
         let set = Route53RecordSet(name: key.name, type: key.type, ttl: ttl,
                                    values: records.map { Route53RecordValues.toRoute53(type: key.type, $0) })
         do {
-            try await batchers.batcher(for: zoneID, client: client).apply(Route53Change(action: "UPSERT", recordSet: set))
+            try await batcher(for: zoneID).apply(Route53Change(action: "UPSERT", recordSet: set))
         } catch let error as AWSServiceError where error.code == "NoSuchHostedZone" {
             await zoneDirectory.forget(id: zoneID)
             throw OttoError("provider.aws.zone_missing", "\(address): hosted zone \(key.zone) does not exist in Route53; create the dns_zone first",
@@ -143,7 +118,7 @@ extension AWSProvider {
                     guard let live = try await client.recordSet(zoneID: zoneID, name: key.name, type: key.type) else { return }
                     set = live
                 }
-                try await batchers.batcher(for: zoneID, client: client).apply(Route53Change(action: "DELETE", recordSet: set))
+                try await batcher(for: zoneID).apply(Route53Change(action: "DELETE", recordSet: set))
                 return
             } catch let error as AWSServiceError where error.code == "NoSuchHostedZone" {
                 return
@@ -164,4 +139,14 @@ extension AWSProvider {
             }
         }
     }
+}
+
+/// Route53 names: FQDNs with the dot, its octal escapes decoded.
+enum Route53Naming: DNSNaming {
+    static func normalize(_ name: String) -> String { Route53Names.decode(name) }
+}
+
+extension DNSRecordKey where Naming == Route53Naming {
+    /// The rrset's identity inside its zone, as `Route53RecordSet.key`.
+    var rrsetKey: String { "\(name)|\(type)" }
 }

@@ -164,7 +164,7 @@ extension AWSProvider {
         let change = Route53Change(action: "UPSERT", recordSet: Route53RecordSet(name: zoneName, type: "NS", ttl: Self.nameserverTTL,
                                                                                   values: nameservers))
         do {
-            try await batchers.batcher(for: zoneID, client: client).apply(change)
+            try await batcher(for: zoneID).apply(change)
         } catch {
             throw client.wrap(error, doing: "set the nameservers of \(zoneName) (\(address))")
         }

@@ -45,7 +45,7 @@ public final class AWSProvider: Provider {
 
     let client: AWSClient
     let waiter: EC2InstanceWaiter
-    let batchers = Route53BatcherRegistry()
+    let batchers = ZoneBatchers<Route53Change>()
     /// Hosted zone ids by zone name, and the shared ListHostedZones.
     let zoneDirectory = Route53ZoneDirectory()
 
@@ -192,5 +192,19 @@ enum AWSAttributes {
     private static func unknownHint(_ value: Value?) -> String {
         guard let value, !value.isFullyKnown else { return "" }
         return " (it is still unknown: what it refers to was not created)"
+    }
+}
+
+extension AWSProvider {
+    /// Changes to one hosted zone that arrive together share a ChangeResourceRecordSets call, within Route53's limits
+    /// (500 changes here, 1,000 values and 32,000 characters of values, an UPSERT counting twice); a batch Route53
+    /// rejects (400, not throttling) is split until the failure lands on the change at fault.
+    func batcher(for zoneID: String) -> ZoneChangeBatcher<Route53Change> {
+        let client = self.client
+        return batchers.batcher(for: zoneID) {
+            ZoneChangeBatcher(limits: BatchLimits(changes: 500, records: 1000, characters: 32000),
+                              send: { try await client.changeRecordSets(zoneID: zoneID, $0, comment: "otto") },
+                              isInvalidBatch: { ($0 as? AWSServiceError).map { $0.status == 400 && !$0.isThrottling } ?? false })
+        }
     }
 }

@@ -72,10 +72,12 @@ struct Route53RecordSet: Sendable, Hashable {
 }
 
 /// One change of a ChangeResourceRecordSets batch.
-struct Route53Change: Sendable, Hashable {
+struct Route53Change: Sendable, Hashable, BatchableChange {
     /// `UPSERT` or `DELETE` (otto never uses `CREATE`: it fails when the rrset exists).
     var action: String
     var recordSet: Route53RecordSet
+
+    var rrsetKey: String { recordSet.key }
 
     /// The `<Change>` element.
     var xml: String { "<Change>" + XMLText.element("Action", action) + recordSet.xml + "</Change>" }

@@ -3,31 +3,7 @@ import OttoHTTP
 
 extension DigitalOceanProvider {
     /// Where an rrset lives: its zone and owner (FQDNs with the dot) and type.
-    struct RecordKey: Hashable {
-        var zone: String
-        var name: String
-        var type: String
-
-        var providerID: String { "\(zone)|\(name)|\(type)" }
-
-        /// From the attributes, or failing that from a `zone|name|type` providerID.
-        init?(attributes: [String: Value], providerID: String?) {
-            if let zone = attributes["zone"]?.stringValue, let name = attributes["name"]?.stringValue,
-               let type = attributes["type"]?.stringValue {
-                self.init(zone: zone, name: name, type: type)
-                return
-            }
-            let parts = (providerID ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3, !parts.contains(where: \.isEmpty) else { return nil }
-            self.init(zone: parts[0], name: parts[1], type: parts[2])
-        }
-
-        init(zone: String, name: String, type: String) {
-            self.zone = DigitalOceanRecordCodec.fqdn(zone)
-            self.name = DigitalOceanRecordCodec.fqdn(name)
-            self.type = type.uppercased()
-        }
-    }
+    typealias RecordKey = DNSRecordKey<DigitalOceanNaming>
 
     // MARK: - Observe
 
@@ -216,4 +192,9 @@ extension DigitalOceanProvider {
             return  // the domain is gone, and its records with it
         }
     }
+}
+
+/// DigitalOcean names in keys: FQDNs with the final dot.
+enum DigitalOceanNaming: DNSNaming {
+    static func normalize(_ name: String) -> String { DigitalOceanRecordCodec.fqdn(name) }
 }

@@ -15,7 +15,7 @@ enum PowerDNSModel {
     }
 
     /// An rrset; with `changetype` it is one change of a PATCH.
-    struct RRSet: Codable, Sendable {
+    struct RRSet: Codable, Sendable, BatchableChange {
         var name: String
         var type: String
         var ttl: Int?
@@ -24,6 +24,8 @@ enum PowerDNSModel {
 
         /// The identity of the rrset inside its zone.
         var key: String { PowerDNSModel.key(name: name, type: type) }
+        var rrsetKey: String { key }
+        var weight: (records: Int, characters: Int) { (1, 0) }
         /// Contents of the enabled records, sorted.
         var contents: [String] { (records ?? []).filter { !$0.disabled }.map(\.content).sorted() }
 

@@ -3,32 +3,7 @@ import OttoHTTP
 
 extension PowerDNSProvider {
     /// Where a record lives: its zone, owner name and type.
-    struct RecordKey: Hashable {
-        var zone: String
-        var name: String
-        var type: String
-
-        var providerID: String { "\(zone)|\(name)|\(type)" }
-        var rrsetKey: String { PowerDNSModel.key(name: name, type: type) }
-
-        /// From the attributes, or failing that from a `zone|name|type` providerID.
-        init?(attributes: [String: Value], providerID: String?) {
-            if let zone = attributes["zone"]?.stringValue, let name = attributes["name"]?.stringValue,
-               let type = attributes["type"]?.stringValue {
-                self.init(zone: zone, name: name, type: type)
-                return
-            }
-            let parts = (providerID ?? "").split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 3, !parts.contains(where: \.isEmpty) else { return nil }
-            self.init(zone: parts[0], name: parts[1], type: parts[2])
-        }
-
-        init(zone: String, name: String, type: String) {
-            self.zone = PowerDNSModel.fqdn(zone)
-            self.name = PowerDNSModel.fqdn(name)
-            self.type = type.uppercased()
-        }
-    }
+    typealias RecordKey = DNSRecordKey<PowerDNSNaming>
 
     /// One zone detail per zone (it carries every rrset); each request is matched by (name, type).
     func observeRecords(_ requests: [ObserveRequest], details: ZoneDetails) async throws -> [ResourceAddress: ObservedResource] {
@@ -130,4 +105,14 @@ extension PowerDNSProvider {
         }
         return api.wrap(error, doing: "\(action) \(key.type) \(key.name) in zone \(key.zone) (\(address))")
     }
+}
+
+/// PowerDNS writes names with the final dot, as given.
+enum PowerDNSNaming: DNSNaming {
+    static func normalize(_ name: String) -> String { PowerDNSModel.fqdn(name) }
+}
+
+extension DNSRecordKey where Naming == PowerDNSNaming {
+    /// The rrset's identity inside its zone (case-insensitive).
+    var rrsetKey: String { PowerDNSModel.key(name: name, type: type) }
 }

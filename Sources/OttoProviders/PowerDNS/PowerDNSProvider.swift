@@ -11,7 +11,7 @@ import OttoHTTP
 ///   providerID: `zone|name|type`.
 ///
 /// Observation is in bulk (one zone list, one zone detail per zone involved). Record changes for one zone that
-/// arrive concurrently are coalesced into one PATCH (see `PowerDNSZoneBatcher`).
+/// arrive concurrently are coalesced into one PATCH (see `ZoneChangeBatcher`).
 public final class PowerDNSProvider: Provider {
     /// The instance name (an inventory `providers:` key).
     public let name: String
@@ -24,7 +24,7 @@ public final class PowerDNSProvider: Provider {
     ]
 
     let api: PowerDNSAPI
-    private let batchers = BatcherRegistry()
+    private let batchers = ZoneBatchers<PowerDNSModel.RRSet>()
 
     /// Creates a provider for the server at `baseURL` (`http://HOST:PORT`, with or without `/api/v1`).
     ///
@@ -90,8 +90,14 @@ public final class PowerDNSProvider: Provider {
     }
 
     /// The batcher for `zone` (one per zone, created on first use).
-    func batcher(for zone: String) -> PowerDNSZoneBatcher {
-        batchers.batcher(for: zone.lowercased()) { PowerDNSZoneBatcher(zone: zone, api: api) }
+    /// Rrset changes to one zone that arrive together share a PATCH (at most 1,000 rrsets); a PATCH PowerDNS rejects
+    /// as invalid (400/422) is split until the failure lands on the change at fault.
+    func batcher(for zone: String) -> ZoneChangeBatcher<PowerDNSModel.RRSet> {
+        let api = self.api
+        return batchers.batcher(for: zone.lowercased()) {
+            ZoneChangeBatcher(limits: BatchLimits(changes: 1000), send: { try await api.patch(zone: zone, $0) },
+                              isInvalidBatch: { ($0 as? HTTPError).map { $0.status == 400 || $0.status == 422 } ?? false })
+        }
     }
 
     private func unknownKind(_ kind: String) -> OttoError {
@@ -118,23 +124,6 @@ func stringList(_ attributes: [String: Value], _ key: String, of address: Resour
             throw OttoError("provider.powerdns.attribute", "\(address): every element of '\(key)' must be a string, got \($0)")
         }
         return text
-    }
-}
-
-/// One batcher per zone.
-///
-/// `@unchecked Sendable`: `batchers` is only touched under `lock`.
-private final class BatcherRegistry: @unchecked Sendable {
-    private let lock = NSLock()
-    private var batchers: [String: PowerDNSZoneBatcher] = [:]
-
-    func batcher(for key: String, make: () -> PowerDNSZoneBatcher) -> PowerDNSZoneBatcher {
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = batchers[key] { return existing }
-        let created = make()
-        batchers[key] = created
-        return created
     }
 }
 
