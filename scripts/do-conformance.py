@@ -80,11 +80,13 @@ def read_yaml(path):
 
 
 def default_spec():
+    """OTTO_DO_SPEC, else the copy in the repository: the files of the official spec (digitalocean/openapi, at the
+    commit in Tests/Fixtures/digitalocean-openapi/SOURCE, Apache 2.0) that the endpoints otto uses refer to."""
     here = pathlib.Path(__file__).resolve().parent.parent
     env = os.environ.get("OTTO_DO_SPEC")
     if env:
         return pathlib.Path(env)
-    return here.parent / "shared" / "specs" / "digitalocean-openapi" / "specification" / "DigitalOcean-public.v2.yaml"
+    return here / "Tests" / "Fixtures" / "digitalocean-openapi" / "specification" / "DigitalOcean-public.v2.yaml"
 
 
 # Defects of the spec itself, worked around with the narrowest change (each is printed when applied).

@@ -35,6 +35,22 @@ final class DigitalOceanConformanceTests: XCTestCase {
         return (python, script)
     }
 
+    /// The spec files in Tests/Fixtures are the official ones, unchanged (when the official copy is at hand to compare).
+    func testTheSpecCopyIsTheOfficialSpec() throws {
+        let copy = Self.packageRoot.appendingPathComponent("Tests/Fixtures/digitalocean-openapi")
+        let official = Self.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/specs/digitalocean-openapi")
+        let files = try XCTUnwrap(FileManager.default.enumerator(atPath: copy.path)).compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThan(files.count, 50)
+        guard FileManager.default.fileExists(atPath: official.path) else { return }
+        for file in files {
+            XCTAssertEqual(FileManager.default.contents(atPath: copy.appendingPathComponent(file).path),
+                           FileManager.default.contents(atPath: official.appendingPathComponent(file).path), "\(file) differs from the official spec")
+        }
+        XCTAssertEqual(FileManager.default.contents(atPath: copy.appendingPathComponent("SOURCE").path),
+                       FileManager.default.contents(atPath: official.appendingPathComponent("SOURCE").path))
+    }
+
     func testTheCheckCatchesDrift() async throws {
         guard let (python, script) = Self.checker() else { return }
         let headers = #""response_headers":{"ratelimit-limit":"5000","ratelimit-remaining":"4999","ratelimit-reset":"1700000000"}"#
