@@ -133,3 +133,12 @@ public struct Project: Sendable {
         return reader.bag.all
     }
 }
+
+extension Project {
+    /// The site a resource belongs to: every per-site address is `KIND.SITE…` (provider-wide ones such as
+    /// `ssh_key.PROVIDER` belong to none).
+    public func site(of address: ResourceAddress) -> Site? {
+        let first = address.name.prefix { $0 != "." && $0 != "[" }
+        return sites.first { $0.name == first }
+    }
+}

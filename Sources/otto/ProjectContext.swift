@@ -121,17 +121,3 @@ struct ProjectContext {
         }
     }
 }
-
-/// Commits executor results to the state store.
-struct StoreWriter: ApplyStateWriter {
-    let store: any StateStore
-    func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws {
-        if handlers.isEmpty { try store.put(record) } else { try store.put([record], removing: [], handlers: handlers) }
-    }
-    func recordDeleted(_ address: ResourceAddress) throws { try store.remove(address) }
-    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
-        try store.put(records, removing: removing, handlers: handlers)
-    }
-    func recordHandlerRan(_ id: String) throws { try store.handlerRan(id: id) }
-    func recordPendingCreate(_ pending: PendingCreate) throws { try store.putPending(pending) }
-}

@@ -27,7 +27,7 @@ extension ConfigReader {
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
         guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
-                                                       "packages", "files", "services"],
+                                                       "packages", "files", "services", "drift"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -70,6 +70,12 @@ extension ConfigReader {
         out.packages = packages
         out.files = files
         out.services = services
+        if let node = f["drift"], let text = string(node) {
+            if let policy = DriftPolicy(rawValue: text) { out.drift = policy } else {
+                error(node.location, "drift must be `correct` or `report`, got \(Value.string(text))"
+                      + (EditDistance.closest(to: text, in: DriftPolicy.allCases.map(\.rawValue)).map { "; did you mean `\($0)`?" } ?? ""))
+            }
+        }
         return out
     }
 

@@ -26,6 +26,8 @@ public struct Site: Sendable, Hashable {
     public var files: [FileSpec] = []
     /// `services:`: systemd services to keep enabled and running (or not).
     public var services: [ServiceSpec] = []
+    /// `drift:`: what the drift-correction service does with differences it finds (default `correct`).
+    public var drift: DriftPolicy = .correct
     /// Where the site's mapping starts (its file is `location.file`).
     public var location: SourceLocation
     /// Where `site:` was written.
@@ -225,4 +227,12 @@ public struct WalkSpec: Sendable, Hashable {
     public var start: String
     /// Where it is declared.
     public var location: SourceLocation
+}
+
+/// What `otto serve` does when a scheduled refresh finds what exists differing from the configuration.
+public enum DriftPolicy: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Apply the plan that puts it back (the default).
+    case correct
+    /// Record and show it, change nothing.
+    case report
 }

@@ -85,7 +85,7 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
             let reporter = ProgressReporter(style: style, total: plan.actionable.count)
             let cancel = CancellationFlag()
             let signals = InterruptHandler(cancel)
-            let executor = Executor(providers: providers, parallelism: run.parallelism, state: StoreWriter(store: ctx.store),
+            let executor = Executor(providers: providers, parallelism: run.parallelism, state: StateStoreWriter(store: ctx.store),
                                     cancellation: cancel, onEvent: reporter.handle)
             let summary = await executor.apply(plan, recorded: snap.records)
             signals.stop()

@@ -67,12 +67,9 @@ func makePlan(_ ctx: ProjectContext, options: PlanOptions, providers: Set<String
     }
     let engine = Engine(providers: try ctx.providers(state: snap.records, pending: snap.pending))
     let before = ctx.http.requestCounts
-    var plan = try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
-                                     options: options, pendingHandlers: try ctx.store.pendingHandlers(), pendingCreates: snap.pending)
-    for (label, count) in ctx.http.requestCounts where !label.isEmpty && count > (before[label] ?? 0) {
-        plan.refresh?.apiCalls[label] = count - (before[label] ?? 0)
-    }
-    return plan
+    return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
+                                 options: options, pendingHandlers: try ctx.store.pendingHandlers(), pendingCreates: snap.pending)
+        .withAPICalls(since: before, now: ctx.http.requestCounts)
 }
 
 /// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).
