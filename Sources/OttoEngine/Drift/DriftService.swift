@@ -37,13 +37,16 @@ public struct DriftService: Service {
     private let metrics: DriftMetrics
     private let logger: Logger
     private let sleep: @Sendable (Duration) async throws -> Void
+    private let onRun: @Sendable (ReconcileResult) async -> Void
 
-    /// Creates the service. `load` builds each run's input (configuration, providers, state); `sleep` waits between
-    /// runs (tests pass a fast one).
+    /// Creates the service. `load` builds each run's input (configuration, providers, state); `onRun` sees each run with
+    /// its plan (the status page); `sleep` waits between runs (tests pass a fast one).
     public init(interval: Duration, jitter: Double = 0.1, maxBackoff: Duration = .seconds(3600), reconciler: Reconciler = Reconciler(),
                 history: DriftHistory, metrics: DriftMetrics, logger: Logger,
                 load: @escaping @Sendable () async throws -> ReconcileInput,
+                onRun: @escaping @Sendable (ReconcileResult) async -> Void = { _ in },
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.onRun = onRun
         self.interval = interval
         self.jitter = min(max(jitter, 0), 0.5)
         self.maxBackoff = maxBackoff
@@ -59,8 +62,10 @@ public struct DriftService: Service {
     public func run() async throws {
         var failures = 0
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let run = await runOnce()
+            let result = await runOnce()
+            let run = result.run
             await history.add(run)
+            await onRun(result)
             switch run.outcome {
             case .failed: failures += 1
             case .ok: failures = 0
@@ -78,14 +83,14 @@ public struct DriftService: Service {
     }
 
     /// One run with freshly loaded input; a load that fails is a failed run.
-    func runOnce() async -> DriftRun {
+    func runOnce() async -> ReconcileResult {
         let input: ReconcileInput
         do {
             input = try await load()
         } catch {
-            return DriftRun(started: Date(), seconds: 0, outcome: .failed, items: [], message: "\(error)")
+            return ReconcileResult(run: DriftRun(started: Date(), seconds: 0, outcome: .failed, items: [], message: "\(error)"))
         }
-        return await reconciler.run(input)
+        return await reconciler.reconcile(input)
     }
 
     /// The wait before the next run: `interval` after a success (or a skipped run), doubling with each consecutive

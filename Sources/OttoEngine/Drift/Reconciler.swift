@@ -21,6 +21,12 @@ public struct Reconciler: Sendable {
     /// Runs once. Never throws: every failure is the run's outcome and message.
     public func run(_ input: ReconcileInput, user: String = "otto", onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in })
         async -> DriftRun {
+        await reconcile(input, user: user, onEvent: onEvent).run
+    }
+
+    /// Runs once and also returns the plan it made (for the status page). Never throws.
+    public func reconcile(_ input: ReconcileInput, user: String = "otto", onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in })
+        async -> ReconcileResult {
         let started = Date()
         let clock = ContinuousClock()
         let t0 = clock.now
@@ -33,25 +39,25 @@ public struct Reconciler: Sendable {
         do {
             lock = try await Self.offPool { try store.acquireLock(command: command) }
         } catch let locked as StateLockedError {
-            return DriftRun(started: started, seconds: elapsed(), outcome: .busy, items: [], message: locked.description)
+            return ReconcileResult(run: DriftRun(started: started, seconds: elapsed(), outcome: .busy, items: [], message: locked.description))
         } catch {
-            return DriftRun(started: started, seconds: elapsed(), outcome: .failed, items: [], message: "\(error)")
+            return ReconcileResult(run: DriftRun(started: started, seconds: elapsed(), outcome: .failed, items: [], message: "\(error)"))
         }
         defer { try? store.releaseLock(id: lock.id) }
         let runID = try? await Self.offPool { try store.startRun(command: command, user: user) }
-        var run = await plannedAndApplied(input, onEvent: onEvent)
-        run.runID = runID
-        run.started = started
-        run.seconds = elapsed()
+        var result = await plannedAndApplied(input, onEvent: onEvent)
+        result.run.runID = runID
+        result.run.started = started
+        result.run.seconds = elapsed()
         if let runID {
-            let outcome = run.outcome.rawValue
-            let summary = run.summary
+            let outcome = result.run.outcome.rawValue
+            let summary = result.run.summary
             try? await Self.offPool { try store.finishRun(id: runID, outcome: outcome, summary: summary) }
         }
-        return run
+        return result
     }
 
-    private func plannedAndApplied(_ input: ReconcileInput, onEvent: @escaping @Sendable (ApplyEvent) -> Void) async -> DriftRun {
+    private func plannedAndApplied(_ input: ReconcileInput, onEvent: @escaping @Sendable (ApplyEvent) -> Void) async -> ReconcileResult {
         let store = input.store
         let plan: Plan
         let snap: StateSnapshot
@@ -64,7 +70,7 @@ public struct Reconciler: Sendable {
                 options: PlanOptions(), pendingHandlers: handlers, pendingCreates: snap.pending)
                 .withAPICalls(since: before, now: input.requestCounts())
         } catch {
-            return DriftRun(started: Date(), seconds: 0, outcome: .failed, items: [], message: "\(error)")
+            return ReconcileResult(run: DriftRun(started: Date(), seconds: 0, outcome: .failed, items: [], message: "\(error)"))
         }
         var items = plan.actionable.map { c in
             DriftItem(address: c.address, action: c.action, reason: c.reason, policy: input.policy(c.address), corrected: false, error: nil)
@@ -74,7 +80,8 @@ public struct Reconciler: Sendable {
         allowed.changes = plan.changes.filter { $0.action == .noop || input.policy($0.address) == .correct }
         let needsApply = allowed.hasChanges || !plan.drift.isEmpty || !plan.abandonedCreates.isEmpty
         guard needsApply else {
-            return DriftRun(started: Date(), seconds: 0, outcome: .ok, items: items, refresh: plan.refresh)
+            return ReconcileResult(run: DriftRun(started: Date(), seconds: 0, outcome: .ok, items: items, refresh: plan.refresh),
+                                   plan: plan, recorded: Set(snap.records.keys))
         }
         let executor = Executor(providers: input.providers, parallelism: parallelism, state: input.writer, onEvent: onEvent)
         let summary = await executor.apply(allowed, recorded: snap.records)
@@ -88,8 +95,9 @@ public struct Reconciler: Sendable {
             }
         }
         let failures = items.compactMap(\.error)
-        return DriftRun(started: Date(), seconds: 0, outcome: summary.ok ? .ok : .failed, items: items,
-                        message: failures.isEmpty ? nil : failures.joined(separator: "\n"), refresh: plan.refresh)
+        let run = DriftRun(started: Date(), seconds: 0, outcome: summary.ok ? .ok : .failed, items: items,
+                           message: failures.isEmpty ? nil : failures.joined(separator: "\n"), refresh: plan.refresh)
+        return ReconcileResult(run: run, plan: plan, recorded: Set(snap.records.keys))
     }
 
     /// Runs blocking state calls on a dispatch queue, off Swift's cooperative pool.
@@ -97,6 +105,23 @@ public struct Reconciler: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
         }
+    }
+}
+
+/// One run and what it saw.
+public struct ReconcileResult: Sendable {
+    /// The run.
+    public var run: DriftRun
+    /// The plan it made, when it got that far (what existed before anything was applied).
+    public var plan: Plan?
+    /// What the state held before the run.
+    public var recorded: Set<ResourceAddress>
+
+    /// Creates a result.
+    public init(run: DriftRun, plan: Plan? = nil, recorded: Set<ResourceAddress> = []) {
+        self.run = run
+        self.plan = plan
+        self.recorded = recorded
     }
 }
 

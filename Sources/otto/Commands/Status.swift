@@ -12,11 +12,7 @@ struct Status: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Flag(name: .long, help: "Print JSON.") var json = false
 
-    struct Row: Codable {
-        var address: String
-        var status: String
-        var detail: String
-    }
+    typealias Row = ResourceStatus
 
     struct Backend: Codable {
         var loadBalancer: String
@@ -35,10 +31,7 @@ struct Status: AsyncParsableCommand {
             let plan = try await Engine(providers: providers).plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,
                                                                   serial: snap.serial, options: PlanOptions(targets: targets),
                                                                   pendingCreates: snap.pending)
-            for c in plan.changes {
-                rows.append(Row(address: c.address.description, status: Self.status(c, recorded: snap.records[c.address] != nil),
-                                detail: Self.detail(c)))
-            }
+            rows = ResourceStatus.rows(plan, recorded: Set(snap.records.keys))
             if let host = providers["host"] as? HostProvider {
                 for c in plan.changes where c.address.kind == "haproxy" && c.action == .noop {
                     guard let attrs = c.before?.attributes else { continue }
@@ -80,32 +73,5 @@ struct Status: AsyncParsableCommand {
             "  " + r.address.padding(toLength: max(width, r.address.count), withPad: " ", startingAt: 0) + "  "
                 + r.status.padding(toLength: 12, withPad: " ", startingAt: 0) + "  " + r.detail
         }.joined(separator: "\n") + "\n"
-    }
-
-    static func status(_ c: ResourceChange, recorded: Bool) -> String {
-        if c.before?.attributes["reachable"] == .bool(false) { return "unreachable" }
-        switch c.action {
-        case .noop: return recorded ? "ok" : "unmanaged"
-        case .create: return recorded ? "missing" : "not created"
-        case .update, .replace: return c.reason.hasPrefix("changed outside otto") ? "drifted" : "changed"
-        case .delete: return "orphaned"
-        }
-    }
-
-    static func detail(_ c: ResourceChange) -> String {
-        let a = c.before?.attributes ?? [:]
-        if let reason = a["unreachable_reason"]?.stringValue { return reason }
-        switch c.address.kind {
-        case "machine":
-            let ip = a["ipv4"]?.stringValue ?? "-"
-            // Local machines report `running`; cloud machines the provider's own `status` (active, running, off...).
-            let running = a["running"].map { $0 == .bool(true) ? "running" : "stopped" } ?? a["status"]?.stringValue ?? ""
-            return c.action == .noop ? "\(ip) \(running)" : c.reason
-        case "service", "unit":
-            guard c.action == .noop else { return c.reason }
-            return "\(a["running"] == .bool(true) ? "running" : "stopped"), \(a["enabled"] == .bool(true) ? "enabled" : "disabled")"
-        default:
-            return c.action == .noop ? (c.before?.providerID ?? "") : c.reason
-        }
     }
 }
