@@ -69,6 +69,13 @@ final class OpenProviders: Sendable {
 
     func add(_ providers: some Sequence<any Provider>) { list.withLock { $0.append(contentsOf: providers) } }
 
+    /// Shuts `providers` down now and forgets them (a long-running `otto serve` replacing its providers).
+    func retire(_ providers: [any Provider]) async {
+        let ids = Set(providers.map { ObjectIdentifier($0) })
+        list.withLock { $0.removeAll { ids.contains(ObjectIdentifier($0)) } }
+        for p in providers { await p.shutdown() }
+    }
+
     func shutdown() async {
         let all = list.withLock { l in defer { l = [] }; return l }
         for p in all { await p.shutdown() }

@@ -1,0 +1,69 @@
+import Foundation
+import OttoConfig
+import OttoCore
+import OttoEngine
+import OttoPlan
+import OttoProviders
+
+/// What `otto serve`'s scheduled runs load each time: the project read afresh (YAML and items made over HTTP), with
+/// provider instances kept from run to run while the inventory stays the same (SSH sessions and HTTP connections are
+/// reused; a changed inventory gets new providers and the old ones are shut down).
+actor ServeReconcileLoader {
+    private let global: GlobalOptions
+    private var inventory: Inventory?
+    private var context: ProjectContext?
+    private var providers: [String: any Provider] = [:]
+
+    init(global: GlobalOptions) { self.global = global }
+
+    /// The input of the next run.
+    func input() async throws -> ReconcileInput {
+        let fresh = try ProjectContext.load(global)
+        let snap = try fresh.store.snapshot()
+        let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
+        if inventory != fresh.project.inventory || !needed.isSubset(of: Set(providers.keys)) || context == nil {
+            let old = Array(providers.values)
+            providers = try fresh.providers(for: needed)
+            await OpenProviders.shared.retire(old)
+            inventory = fresh.project.inventory
+            context = fresh
+        }
+        let project = fresh.project
+        let http = context!.http
+        return ReconcileInput(resources: fresh.resources, policy: { project.site(of: $0)?.drift ?? .correct }, providers: providers,
+                              store: fresh.store, writer: StateStoreWriter(store: fresh.store), requestCounts: { http.requestCounts })
+    }
+
+    /// Load balancer backends and haproxy's view of their health, for the haproxy resources of `plan` that exist.
+    func backends(of plan: Plan) async -> [StatusPageModel.Backend] {
+        guard let host = providers["host"] as? HostProvider else { return [] }
+        var out: [StatusPageModel.Backend] = []
+        for c in plan.changes where c.address.kind == "haproxy" && c.action != .create {
+            guard let attrs = c.before?.attributes else { continue }
+            let health = (try? await host.backendHealth(attrs)) ?? [("(stats unavailable)", "UNKNOWN")]
+            out += health.map { StatusPageModel.Backend(loadBalancer: c.address.description, server: $0.server, health: $0.status) }
+        }
+        return out
+    }
+}
+
+/// The latest view the status page shows, updated after every scheduled run.
+actor StatusBoard {
+    private(set) var rows: [ResourceStatus] = []
+    private(set) var backends: [StatusPageModel.Backend] = []
+    private(set) var updated: Date?
+
+    /// Takes the rows of a run's plan (when it got that far) and the backends' health.
+    func update(_ result: ReconcileResult, backends: [StatusPageModel.Backend]) {
+        guard let plan = result.plan else { return }
+        rows = ResourceStatus.rows(plan, recorded: result.recorded)
+        // What the run corrected is in sync now.
+        let corrected = Set(result.run.items.filter(\.corrected).map(\.address.description))
+        for i in rows.indices where corrected.contains(rows[i].address) {
+            rows[i].status = "ok"
+            rows[i].detail = "corrected: " + rows[i].detail
+        }
+        self.backends = backends
+        updated = Date()
+    }
+}
