@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import OttoCore
 
 /// The parsed YAML files of a project, before they are checked and expanded: read once, then built into a
@@ -67,10 +70,9 @@ public struct ProjectFiles: Sendable {
 
     static func fingerprint(_ paths: [String]) -> [String] {
         paths.map { path in
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            return "\(path) \(size) \(modified)"
+            var st = stat()
+            guard stat(path, &st) == 0 else { return path + " missing" }
+            return "\(path) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)"
         }
     }
 

@@ -96,8 +96,11 @@ public struct TokenSet: Sendable {
     }
 
     /// The token whose secret is `secret`, if any; takes the same time whichever token (or none) matches.
-    public func verify(_ secret: some StringProtocol) -> Token? {
-        let candidate = Self.hash(String(secret))
+    public func verify(_ secret: some StringProtocol) -> Token? { verify(Array(secret.utf8)[...]) }
+
+    /// The token whose secret is `secret` (UTF-8 bytes), if any; constant time as above.
+    func verify(_ secret: ArraySlice<UInt8>) -> Token? {
+        let candidate = Array(SHA256.hash(data: secret))
         var match: Token?
         for token in tokens {
             var difference: UInt8 = 0

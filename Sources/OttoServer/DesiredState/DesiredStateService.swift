@@ -40,7 +40,7 @@ public final class DesiredStateService: Sendable {
     /// Re-reads the YAML files (when they changed) and the API items, and publishes a new snapshot.
     public func reload() async throws {
         try await onQueue { [self] in
-            let (snap, _) = try base()
+            let (snap, _) = try base(rereadItems: true)
             current.withLock { $0 = snap }
         }
     }
@@ -58,19 +58,23 @@ public final class DesiredStateService: Sendable {
         Dictionary(items.map { ($0.key, $0) }, uniquingKeysWith: { _, new in new })
     }
 
-    /// The snapshot to write against: the current one when neither the files nor the items changed, else a new build.
-    private func base() throws -> (DesiredStateSnapshot, changed: Bool) {
+    /// The snapshot to write against: the current one when the YAML files did not change, else a new build. The items
+    /// are the snapshot's: writes go through this service one at a time, and it publishes every one it commits
+    /// (`reload()` re-reads them from the database). One `otto serve` per state.
+    private func base(rereadItems: Bool = false) throws -> (DesiredStateSnapshot, changed: Bool) {
         let snap = snapshot
         let files = ProjectFiles.currentFingerprint(root: root) == snap.files.fingerprint
             ? snap.files : ProjectFiles.read(root: root, limits: limits)
-        let items: [APIItemKey: APIItem]
-        do {
-            items = try Self.byKey(store.apiItems())
-        } catch {
-            throw APIError(.serviceUnavailable, "state.unavailable", "cannot read the API items from the state database: \(error)")
+        var items = snap.items
+        if rereadItems {
+            do {
+                items = try Self.byKey(store.apiItems())
+            } catch {
+                throw APIError(.serviceUnavailable, "state.unavailable", "cannot read the API items from the state database: \(error)")
+            }
         }
         if files.fingerprint == snap.files.fingerprint && items == snap.items { return (snap, false) }
-        return (DesiredStateSnapshot(files: files, items: items), true)
+        return (DesiredStateSnapshot(files: files, items: items, previous: snap), true)
     }
 
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -109,7 +113,7 @@ public final class DesiredStateService: Sendable {
                 var items = base.items
                 for key in change.remove { items[key] = nil }
                 for item in change.put { items[item.key] = item }
-                let candidate = DesiredStateSnapshot(files: base.files, items: items)
+                let candidate = DesiredStateSnapshot(files: base.files, items: items, previous: base)
                 let before = Set(base.diagnostics.filter { $0.severity == .error }.map(\.description))
                 var problems = candidate.errors(in: Set(change.checked.map(\.file)))
                 for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)

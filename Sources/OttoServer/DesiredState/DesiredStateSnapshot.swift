@@ -17,6 +17,8 @@ public final class DesiredStateSnapshot: Sendable {
 
     /// `GET /inv/{item}` bodies by host name.
     let hostBodies: [String: ByteBuffer]
+    /// What each host body was rendered from, so the next snapshot re-renders only the hosts that changed.
+    let renderedHosts: [String: RenderedHost]
     /// `GET /inv` body.
     let inventoryBody: ByteBuffer
     /// `GET /dom/ns/{domain}` bodies by domain.
@@ -24,24 +26,45 @@ public final class DesiredStateSnapshot: Sendable {
     /// `GET /dom/dns/{domain}` bodies by domain.
     let recordBodies: [String: ByteBuffer]
 
-    /// Builds the project from `files` and `items` and renders every answer.
-    convenience init(files: ProjectFiles, items: [APIItemKey: APIItem]) {
-        let (project, diagnostics) = files.build(api: items.values.sorted { $0.key < $1.key })
-        self.init(files: files, items: items, project: project, diagnostics: diagnostics)
+    /// Builds the project from `files` and `items` and renders every answer (reusing `previous`'s bodies of hosts
+    /// that did not change).
+    convenience init(files: ProjectFiles, items: [APIItemKey: APIItem], previous: DesiredStateSnapshot? = nil) {
+        let sorted = items.values.sorted { a, b in
+            a.key.kind == b.key.kind ? a.key.name < b.key.name : a.key.kind.rawValue < b.key.kind.rawValue
+        }
+        let (project, diagnostics) = files.build(api: sorted)
+        self.init(files: files, items: items, project: project, diagnostics: diagnostics, previous: previous)
     }
 
-    init(files: ProjectFiles, items: [APIItemKey: APIItem], project: Project, diagnostics: [Diagnostic]) {
+    init(files: ProjectFiles, items: [APIItemKey: APIItem], project: Project, diagnostics: [Diagnostic],
+         previous: DesiredStateSnapshot? = nil) {
         self.files = files
         self.items = items
         self.project = project
         self.diagnostics = diagnostics
-        let rendering = ItemRendering(project: project, items: items, diagnostics: diagnostics)
-        var hosts: [String: JSON] = [:]
+        var problems: [String: [String]] = [:]
+        for d in diagnostics { if let file = d.location?.file, file.hasPrefix(SourceLocation.apiPrefix) { problems[file, default: []].append(d.description) } }
+        let rendering = ItemRendering(project: project, items: items, problems: problems)
+        var rendered: [String: RenderedHost] = [:]
         for name in Set(project.inventory.hosts.keys).union(items.keys.filter { $0.kind == .host }.map(\.name)) {
-            if let json = rendering.host(name) { hosts[name] = json }
+            let host = project.inventory.hosts[name], item = items[APIItemKey(.host, name)]
+            let itemProblems = problems[APIItemKey(.host, name).file] ?? []
+            if let old = previous?.renderedHosts[name], old.host == host, old.item == item, old.problems == itemProblems {
+                rendered[name] = old
+            } else if let json = rendering.host(name) {
+                rendered[name] = RenderedHost(host: host, item: item, problems: itemProblems, body: json.buffer)
+            }
         }
-        hostBodies = hosts.mapValues(\.buffer)
-        inventoryBody = JSON.object([("items", .array(hosts.sorted { $0.key < $1.key }.map(\.value)))]).buffer
+        renderedHosts = rendered
+        hostBodies = rendered.mapValues(\.body)
+        var list = ByteBuffer(string: "{\"items\":[")
+        for (i, name) in rendered.keys.sorted().enumerated() {
+            if i > 0 { list.writeString(",") }
+            var body = rendered[name]!.body
+            list.writeBuffer(&body)
+        }
+        list.writeString("]}")
+        inventoryBody = list
         var ns: [String: ByteBuffer] = [:], dns: [String: ByteBuffer] = [:]
         var domains = Set(project.sites.compactMap { $0.dns.map { String($0.zone.dropLast()) } })
         domains.formUnion(items.keys.filter { $0.kind != .host }.map(\.name))
@@ -59,17 +82,24 @@ public final class DesiredStateSnapshot: Sendable {
     }
 }
 
+/// One rendered `GET /inv/{item}` body and what it was rendered from.
+struct RenderedHost: Sendable {
+    let host: OttoConfig.Host?
+    let item: APIItem?
+    let problems: [String]
+    let body: ByteBuffer
+}
+
 /// Renders hosts and zones, from YAML or the API, as the API shows them.
 struct ItemRendering {
     let project: Project
     let items: [APIItemKey: APIItem]
-    let diagnostics: [Diagnostic]
+    /// Diagnostics by API item file.
+    let problems: [String: [String]]
 
     /// Problems located in one API item's document.
     func problems(_ key: APIItemKey) -> JSON? {
-        let file = key.file
-        let list = diagnostics.filter { $0.location?.file == file }.map(\.description)
-        return list.isEmpty ? nil : .strings(list)
+        problems[key.file].map { .strings($0) }
     }
 
     func host(_ name: String) -> JSON? {

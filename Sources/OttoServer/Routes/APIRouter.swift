@@ -28,6 +28,7 @@ struct APIRequest: Sendable {
     /// A path parameter, percent-decoded.
     func parameter(_ name: String) throws(APIError) -> String {
         guard let raw = context.parameters.get(name) else { throw APIError.badRequest("path.invalid", "missing path parameter `\(name)`") }
+        if !raw.utf8.contains(UInt8(ascii: "%")) { return raw }
         guard let decoded = raw.removingPercentEncoding, !decoded.isEmpty else {
             throw APIError.badRequest("path.invalid", "malformed percent-escape in the path")
         }
