@@ -98,7 +98,7 @@ struct ReloadService: Service {
     let interval: Duration
 
     func run() async throws {
-        await cancelOnGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 if Task.isCancelled { return }
