@@ -17,7 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -37,6 +40,18 @@ let package = Package(
                                                   .product(name: "Metrics", package: "swift-metrics"),
                                                   .product(name: "Logging", package: "swift-log"),
                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
+        // The HTTP API of `otto serve` (issue 5). Never imports OttoProviders: plans, applies and walks reach it
+        // through the RunService / WalkService protocols the CLI implements.
+        .target(name: "OttoServer", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoEngine",
+                                                  .product(name: "Hummingbird", package: "hummingbird"),
+                                                  .product(name: "HummingbirdCore", package: "hummingbird"),
+                                                  .product(name: "HummingbirdTLS", package: "hummingbird"),
+                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                  .product(name: "Logging", package: "swift-log"),
+                                                  .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                  .product(name: "NIOCore", package: "swift-nio"),
+                                                  .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "Logging", package: "swift-log"),
@@ -45,8 +60,11 @@ let package = Package(
                 path: "Tests/Support"),
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean"),
         .executableTarget(name: "otto", dependencies: [
-            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine",
+            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
         .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
@@ -61,5 +79,12 @@ let package = Package(
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]),
         .testTarget(name: "OttoCLITests", dependencies: ["OttoTestSupport"]),
+        .testTarget(name: "OttoServerTests", dependencies: ["OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
+                                                           "OttoTestSupport",
+                                                           .product(name: "Hummingbird", package: "hummingbird"),
+                                                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                           .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

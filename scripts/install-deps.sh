@@ -2,16 +2,17 @@
 # Installs the Debian packages otto builds and tests with. Safe to rerun: does nothing when all are present.
 set -euo pipefail
 pkgs=(libyaml-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev sqlite3 pdns-server pdns-backend-sqlite3 dnsutils python3 curl
-      systemd-container debootstrap iproute2 openssh-client openssh-server)
+      systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Python tools the tests run (moto_server for AWS, openapi-core to check the fake DigitalOcean against the official
-# spec), in a venv of the project's own so the system's Python is left alone.
+# spec, schemathesis to check `otto serve` against its own OpenAPI document), in a venv of the project's own so the
+# system's Python is left alone.
 python_deps() {
   local venv=.venv stamp=.venv/.otto-requirements
-  local want="moto[server]==5.2.5 openapi-core==0.19.5"
+  local want="moto[server]==5.2.5 openapi-core==0.19.5 schemathesis==4.32.5"
   if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
   echo "otto: setting up $venv ($want)"
   python3 -m venv "$venv"

@@ -4,7 +4,7 @@ extension Project {
     /// Expands every site into resources and checks `depends_on` addresses against the result.
     func expand(into r: ConfigReader) -> [Resource] {
         var out: [Resource] = []
-        for site in sites { expand(site, into: &out) }
+        for site in sites + apiSites { expand(site, into: &out) }
         // Two declarations of one address (a repeated rrset or unit, a repeated site name) are reported by
         // validation; the first declaration is kept.
         var known = Set<ResourceAddress>()

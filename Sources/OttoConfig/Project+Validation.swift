@@ -5,7 +5,7 @@ extension Project {
     func validate(into r: ConfigReader) {
         var siteNames: [String: SourceLocation] = [:]
         var zones: [String: (site: String, location: SourceLocation)] = [:]
-        for site in sites {
+        for site in sites + apiSites {
             if let first = siteNames[site.name] {
                 r.error(site.nameLocation, "site `\(site.name)` is already defined at \(first)")
             } else {

@@ -14,73 +14,38 @@ public struct Project: Sendable {
     public var images: [String: ImageRecipe]
     /// The desired resources every site expands into, in a stable order.
     public var resources: [Resource]
+    /// DNS-only sites made from zones written over the HTTP API (`/dom/ns`, `/dom/dns`), one per domain, named after
+    /// the domain (`dns_zone.example.com`); validated and expanded exactly like YAML sites.
+    public var apiSites: [Site] = []
 
     /// Folders read under the root, in this order.
     public static let folders = ["inventory", "images", "sites"]
 
     /// Reads `inventory/`, `images/` and `sites/` (`*.yml` and `*.yaml`, sorted by name; a missing folder is
-    /// empty), checks everything and expands the sites. Throws every problem found, each at `file:line:col`.
-    public static func load(root: String, limits: YAMLLimits = .default) throws(DiagnosticsError) -> Project {
-        var sources: [(displayPath: String, path: String)] = []
-        var diagnostics: [Diagnostic] = []
-        for folder in folders {
-            let dir = root + "/" + folder
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { continue }
-            guard isDir.boolValue else {
-                diagnostics.append(Diagnostic(at: nil, "\(folder) is not a directory"))
-                continue
-            }
-            do {
-                let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-                    .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
-                    .filter { !$0.hasPrefix(".") }
-                    .sorted()
-                for name in names { sources.append((folder + "/" + name, dir + "/" + name)) }
-            } catch {
-                diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
-            }
-        }
-        var files: [(String, [YAMLNode])] = []
-        for source in sources {
-            do {
-                files.append((source.displayPath, try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)))
-            } catch {
-                diagnostics.append(contentsOf: error.diagnostics)
-            }
-        }
-        return try finish(root: root, files: files, diagnostics: diagnostics, onDisk: true)
+    /// empty), merges the desired state written over the HTTP API (`api`, from the state database; see
+    /// ``APIItem``), checks everything and expands the sites. Throws every problem found, each at `file:line:col`
+    /// (`api:/inv/web1:1:20` inside an API item).
+    public static func load(root: String, limits: YAMLLimits = .default, api: [APIItem] = []) throws(DiagnosticsError) -> Project {
+        let files = ProjectFiles.read(root: root, limits: limits)
+        return try finish(root: root, files: files.files, diagnostics: files.diagnostics, onDisk: true, api: api)
     }
 
     /// Loads a project from in-memory files named like `sites/demo.yml`, `inventory/x.yml` or `images/web.yml`
-    /// (for callers and tests that do not have a directory); checks and expands exactly like ``load(root:limits:)``.
+    /// (for callers and tests that do not have a directory); checks and expands exactly like ``load(root:limits:api:)``.
     public static func load(sources: [(displayPath: String, text: String)], root: String = ".",
-                            limits: YAMLLimits = .default) throws(DiagnosticsError) -> Project {
-        var diagnostics: [Diagnostic] = []
-        var files: [(String, [YAMLNode])] = []
-        let rank = { (p: String) in folders.firstIndex { p.hasPrefix($0 + "/") } ?? folders.count }
-        for source in sources.sorted(by: { (rank($0.displayPath), $0.displayPath) < (rank($1.displayPath), $1.displayPath) }) {
-            guard folders.contains(where: { source.displayPath.hasPrefix($0 + "/") }) else {
-                diagnostics.append(Diagnostic(at: nil, "\(source.displayPath) is not under inventory/, images/ or sites/"))
-                continue
-            }
-            do {
-                files.append((source.displayPath, try YAMLReader.parse(source.text, displayPath: source.displayPath, limits: limits)))
-            } catch {
-                diagnostics.append(contentsOf: error.diagnostics)
-            }
-        }
-        return try finish(root: root, files: files, diagnostics: diagnostics, onDisk: false)
+                            limits: YAMLLimits = .default, api: [APIItem] = []) throws(DiagnosticsError) -> Project {
+        let files = ProjectFiles.parse(sources: sources, root: root, limits: limits)
+        return try finish(root: root, files: files.files, diagnostics: files.diagnostics, onDisk: false, api: api)
     }
 
     /// Builds the project from parsed files; throws every error found so far and in the build, keeps warnings.
     private static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic],
-                               onDisk: Bool) throws(DiagnosticsError) -> Project {
+                               onDisk: Bool, api: [APIItem]) throws(DiagnosticsError) -> Project {
         var diagnostics = diagnostics
-        var project = build(root: root, files: files, onDisk: onDisk)
+        var project = build(root: root, files: files, onDisk: onDisk, api: api)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
-        project.project.warnings = diagnostics
+        project.project.warnings = diagnostics + project.project.warnings
         return project.project
     }
 
@@ -89,7 +54,8 @@ public struct Project: Sendable {
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
-    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool) -> (project: Project, error: DiagnosticsError?) {
+    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool,
+                      api: [APIItem] = []) -> (project: Project, error: DiagnosticsError?) {
         let reader = ConfigReader(root: root, onDisk: onDisk)
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
@@ -118,10 +84,13 @@ public struct Project: Sendable {
                 }
             }
         }
+        let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
+        project.apiSites = apiSites
         project.validate(into: reader)
         project.resources = project.expand(into: reader)
         let all = reader.bag.all
+        project.warnings = all.filter { $0.severity == .warning }
         return (project, reader.bag.hasErrors ? DiagnosticsError(all) : nil)
     }
 

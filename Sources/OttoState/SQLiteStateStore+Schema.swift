@@ -71,6 +71,20 @@ extension SQLiteStateStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v5-api-items") { db in
+            // Desired state written over the HTTP API (source=api): inventory hosts, zone nameservers and zone records,
+            // one row per item, its JSON document read by the same configuration reader as YAML.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS api_items (
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    provider TEXT,
+                    document TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (kind, name)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 

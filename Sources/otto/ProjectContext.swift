@@ -23,9 +23,11 @@ struct ProjectContext {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw OttoError("config.root", "project directory \(root) does not exist")
         }
-        let project = try Project.load(root: root)
-        let resources = project.resources
         let store = try StateURL.open(g.stateURL, root: root)
+        // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
+        let api = try (store as? any APIItemStore)?.apiItems() ?? []
+        let project = try Project.load(root: root, api: api)
+        let resources = project.resources
         return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient())
     }
 

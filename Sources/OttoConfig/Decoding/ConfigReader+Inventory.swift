@@ -186,6 +186,10 @@ extension ConfigReader {
             error(location, "host `\(name)` is already defined at \(first.location)")
             return
         }
+        guard Names.isHostName(name) else {
+            error(location, "invalid host name \(Value.string(name)): \(Names.hostNameRule)")
+            return
+        }
         let p = port.map { int($0, in: 1...65535, "port") } ?? 22
         for g in groups { addToGroup(g, host: name, at: location, into: &inventory) }
         inventory.hosts[name] = Host(name: name, address: address ?? name, port: p ?? 22, user: user ?? "root", key: key,
@@ -256,6 +260,10 @@ extension ConfigReader {
         // group membership was recorded while walking the tree
         if let first = inventory.hosts[name] {
             error(location, "host `\(name)` is already defined at \(first.location)")
+            return
+        }
+        guard Names.isHostName(name) else {
+            error(location, "invalid host name \(Value.string(name)): \(Names.hostNameRule)")
             return
         }
         let p = port.map { int($0, in: 1...65535, "ansible_port") } ?? 22

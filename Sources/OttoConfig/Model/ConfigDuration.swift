@@ -24,7 +24,9 @@ public struct ConfigDuration: Sendable, Hashable, CustomStringConvertible {
             rest = rest.dropFirst(unit.count)
             let (product, overflow) = n.multipliedReportingOverflow(by: factor)
             guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !sumOverflow else { return nil }
+            total = sum
         }
         self.milliseconds = total
         self.text = text

@@ -1,0 +1,102 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import OttoCore
+
+/// The parsed YAML files of a project, before they are checked and expanded: read once, then built into a
+/// ``Project`` with any set of API items (the HTTP API builds a candidate project for every write this way).
+public struct ProjectFiles: Sendable {
+    /// The project root.
+    public var root: String
+    /// Parsed documents per file, by display path (`sites/demo.yml`), in load order.
+    var files: [(String, [YAMLNode])]
+    /// Problems found while listing and parsing (errors make every build fail).
+    public var diagnostics: [Diagnostic]
+    /// False for in-memory sources: nothing is read from or checked on disk.
+    var onDisk: Bool
+    /// What the files were when read (path, size, modification time), to tell whether they changed since.
+    public var fingerprint: [String]
+
+    /// Lists and parses `inventory/`, `images/` and `sites/` under `root` (never throws: problems are in `diagnostics`).
+    public static func read(root: String, limits: YAMLLimits = .default) -> ProjectFiles {
+        var diagnostics: [Diagnostic] = []
+        let sources = list(root: root, diagnostics: &diagnostics)
+        var files: [(String, [YAMLNode])] = []
+        for source in sources {
+            do {
+                files.append((source.displayPath, try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)))
+            } catch {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: true,
+                            fingerprint: fingerprint(sources.map(\.path)))
+    }
+
+    /// Parses in-memory files named like `sites/demo.yml`.
+    public static func parse(sources: [(displayPath: String, text: String)], root: String = ".",
+                             limits: YAMLLimits = .default) -> ProjectFiles {
+        var diagnostics: [Diagnostic] = []
+        var files: [(String, [YAMLNode])] = []
+        let folders = Project.folders
+        let rank = { (p: String) in folders.firstIndex { p.hasPrefix($0 + "/") } ?? folders.count }
+        for source in sources.sorted(by: { (rank($0.displayPath), $0.displayPath) < (rank($1.displayPath), $1.displayPath) }) {
+            guard folders.contains(where: { source.displayPath.hasPrefix($0 + "/") }) else {
+                diagnostics.append(Diagnostic(at: nil, "\(source.displayPath) is not under inventory/, images/ or sites/"))
+                continue
+            }
+            do {
+                files.append((source.displayPath, try YAMLReader.parse(source.text, displayPath: source.displayPath, limits: limits)))
+            } catch {
+                diagnostics.append(contentsOf: error.diagnostics)
+            }
+        }
+        return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: false, fingerprint: [])
+    }
+
+    /// Checks and expands the files with `api` merged in. The project is returned even when it has errors (with
+    /// every diagnostic, warnings included), so callers can tell new problems from old ones.
+    public func build(api: [APIItem]) -> (project: Project, diagnostics: [Diagnostic]) {
+        let built = Project.build(root: root, files: files, onDisk: onDisk, api: api)
+        return (built.project, diagnostics + (built.error?.diagnostics ?? built.project.warnings))
+    }
+
+    /// The current fingerprint of the project's YAML files under `root` (cheap: a directory listing and a stat each).
+    public static func currentFingerprint(root: String) -> [String] {
+        var ignored: [Diagnostic] = []
+        return fingerprint(list(root: root, diagnostics: &ignored).map(\.path))
+    }
+
+    static func fingerprint(_ paths: [String]) -> [String] {
+        paths.map { path in
+            var st = stat()
+            guard stat(path, &st) == 0 else { return path + " missing" }
+            return "\(path) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)"
+        }
+    }
+
+    /// `*.yml` and `*.yaml` in each folder, sorted by name; a missing folder is empty.
+    static func list(root: String, diagnostics: inout [Diagnostic]) -> [(displayPath: String, path: String)] {
+        var sources: [(displayPath: String, path: String)] = []
+        for folder in Project.folders {
+            let dir = root + "/" + folder
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { continue }
+            guard isDir.boolValue else {
+                diagnostics.append(Diagnostic(at: nil, "\(folder) is not a directory"))
+                continue
+            }
+            do {
+                let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+                    .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+                    .filter { !$0.hasPrefix(".") }
+                    .sorted()
+                for name in names { sources.append((folder + "/" + name, dir + "/" + name)) }
+            } catch {
+                diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
+            }
+        }
+        return sources
+    }
+}

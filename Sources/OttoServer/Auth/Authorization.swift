@@ -1,0 +1,40 @@
+import HTTPTypes
+import Foundation
+import Hummingbird
+
+/// The bearer-token check every route goes through.
+enum Authorization {
+    /// The token of `request` when `scope` is needed: 401 (`auth.missing`, `auth.invalid`) without a valid
+    /// `Authorization: Bearer SECRET`, 403 (`auth.scope`) when the token's scope is too small. Nil for open routes.
+    static func check(_ request: Request, needs scope: Scope?, tokens: TokenSet) throws(APIError) -> TokenSet.Token? {
+        guard let scope else { return nil }
+        guard let header = request.headers[.authorization] else {
+            throw APIError(.unauthorized, "auth.missing", "this route needs a bearer token (Authorization: Bearer SECRET)",
+                           headers: challenge(invalid: false))
+        }
+        // `Bearer SECRET`, the scheme case-insensitive; read from the bytes (this runs on every request).
+        let bytes = Array(header.utf8)
+        var start = 0
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else {
+            throw APIError(.unauthorized, "auth.invalid", "the bearer token is not valid", headers: challenge(invalid: true))
+        }
+        start = scheme.count
+        while start < bytes.count, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        var end = bytes.count
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+        guard start > scheme.count, end > start, let token = tokens.verify(bytes[start..<end]) else {
+            throw APIError(.unauthorized, "auth.invalid", "the bearer token is not valid", headers: challenge(invalid: true))
+        }
+        guard token.scope.allows(scope) else {
+            throw APIError(.forbidden, "auth.scope", "token `\(token.name)` has scope \(token.scope.rawValue); this route needs \(scope.rawValue)")
+        }
+        return token
+    }
+
+    static func challenge(invalid: Bool) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.wwwAuthenticate] = invalid ? "Bearer realm=\"otto\", error=\"invalid_token\"" : "Bearer realm=\"otto\""
+        return fields
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import OttoConfig
+import OttoCore
+import OttoState
+import Synchronization
+
+/// The desired state the API reads and writes: YAML (read-only) plus the API items kept in the state database.
+///
+/// Reads use the current ``DesiredStateSnapshot`` (no disk access, no lock beyond a pointer copy). Writes run one at
+/// a time on a serial dispatch queue (they block on disk, so never on Swift's cooperative pool): each re-reads the
+/// YAML when it changed and the items from the database, checks the write against YAML ownership, builds the project
+/// as it would be with the write and refuses it (422) when that adds an error or leaves one in the written item,
+/// then commits it in one transaction and publishes the new snapshot. A refused write changes nothing.
+public final class DesiredStateService: Sendable {
+    /// The project root.
+    public let root: String
+    let store: any APIItemStore
+    let limits: YAMLLimits
+    private let queue = DispatchQueue(label: "otto.api.desired-state")
+    private let current: Mutex<DesiredStateSnapshot>
+    let clock: @Sendable () -> Date
+
+    /// Loads the project under `root` with the items in `store`. Blocks on disk: call it before serving, or off the
+    /// cooperative pool. Throws when the state database cannot be read (YAML errors are kept as diagnostics: the
+    /// API still serves, and every write is checked against them).
+    public init(root: String, store: any APIItemStore, limits: YAMLLimits = .default,
+                clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.root = root
+        self.store = store
+        self.limits = limits
+        self.clock = clock
+        let items = try Self.byKey(store.apiItems())
+        current = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits), items: items))
+    }
+
+    /// The current snapshot.
+    public var snapshot: DesiredStateSnapshot { current.withLock { $0 } }
+
+    /// Re-reads the YAML files (when they changed) and the API items, and publishes a new snapshot.
+    public func reload() async throws {
+        try await onQueue { [self] in
+            let (snap, _) = try base(rereadItems: true)
+            current.withLock { $0 = snap }
+        }
+    }
+
+    /// Publishes a new snapshot when the YAML files changed on disk since the current one (cheap when they did not:
+    /// a directory listing and a stat per file). The server calls it every few seconds, so reads of YAML-defined items
+    /// follow edits without a restart; writes always check the files first.
+    public func reloadIfFilesChanged() async {
+        let fingerprint = snapshot.files.fingerprint
+        guard ProjectFiles.currentFingerprint(root: root) != fingerprint else { return }
+        try? await reload()
+    }
+
+    static func byKey(_ items: [APIItem]) -> [APIItemKey: APIItem] {
+        Dictionary(items.map { ($0.key, $0) }, uniquingKeysWith: { _, new in new })
+    }
+
+    /// The snapshot to write against: the current one when the YAML files did not change, else a new build. The items
+    /// are the snapshot's: writes go through this service one at a time, and it publishes every one it commits
+    /// (`reload()` re-reads them from the database). One `otto serve` per state.
+    private func base(rereadItems: Bool = false) throws -> (DesiredStateSnapshot, changed: Bool) {
+        let snap = snapshot
+        let files = ProjectFiles.currentFingerprint(root: root) == snap.files.fingerprint
+            ? snap.files : ProjectFiles.read(root: root, limits: limits)
+        var items = snap.items
+        if rereadItems {
+            do {
+                items = try Self.byKey(store.apiItems())
+            } catch {
+                throw APIError(.serviceUnavailable, "state.unavailable", "cannot read the API items from the state database: \(error)")
+            }
+        }
+        if files.fingerprint == snap.files.fingerprint && items == snap.items { return (snap, false) }
+        return (DesiredStateSnapshot(files: files, items: items, previous: snap), true)
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
+    /// What a write does to the items.
+    struct Change: Sendable {
+        /// Items to insert or replace.
+        var put: [APIItem] = []
+        /// Keys to delete.
+        var remove: [APIItemKey] = []
+        /// Items whose documents must come out free of errors (the ones written, and their zone's other item).
+        var checked: Set<APIItemKey> = []
+        /// True when the write creates its main item (201 rather than 200).
+        var created = false
+    }
+
+    /// Outcome of a write: whether it created the item, and the snapshot after it.
+    struct Written: Sendable {
+        var created: Bool
+        var snapshot: DesiredStateSnapshot
+    }
+
+    /// Runs one write: `plan` looks at the base snapshot and says what to change (or throws 404/409/400); the result
+    /// is checked, committed and published. Returns the new snapshot and whether the main item was new.
+    @discardableResult
+    func write(_ plan: @escaping @Sendable (DesiredStateSnapshot) throws(APIError) -> Change) async throws(APIError) -> Written {
+        do {
+            return try await onQueue { [self] in
+                let (base, changed) = try base()
+                if changed { current.withLock { $0 = base } }
+                let change = try plan(base)
+                var items = base.items
+                for key in change.remove { items[key] = nil }
+                for item in change.put { items[item.key] = item }
+                let candidate = DesiredStateSnapshot(files: base.files, items: items, previous: base)
+                let before = Set(base.diagnostics.filter { $0.severity == .error }.map(\.description))
+                var problems = candidate.errors(in: Set(change.checked.map(\.file)))
+                for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)
+                    && !problems.contains(where: { $0.description == d.description }) {
+                    problems.append(d)
+                }
+                if !problems.isEmpty { throw APIError.invalid(problems) }
+                do {
+                    try store.writeAPIItems(put: change.put, remove: change.remove)
+                } catch {
+                    throw APIError(.serviceUnavailable, "state.unavailable", "cannot write to the state database: \(error)")
+                }
+                current.withLock { $0 = candidate }
+                return Written(created: change.created, snapshot: candidate)
+            }
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+}

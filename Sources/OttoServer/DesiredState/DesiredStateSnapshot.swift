@@ -1,0 +1,176 @@
+import Foundation
+import NIOCore
+import OttoConfig
+import OttoCore
+
+/// The desired state at one moment: the YAML files, the API items and the project built from both, with every read
+/// answer of `/inv` and `/dom` already encoded, so a GET is a dictionary lookup and a buffer copy.
+public final class DesiredStateSnapshot: Sendable {
+    /// The parsed YAML files it was built from.
+    public let files: ProjectFiles
+    /// The API items it was built from, by key.
+    public let items: [APIItemKey: APIItem]
+    /// The project (YAML and API items merged); meaningful even when `diagnostics` hold errors.
+    public let project: Project
+    /// Every diagnostic of the build.
+    public let diagnostics: [Diagnostic]
+
+    /// `GET /inv/{item}` bodies by host name.
+    let hostBodies: [String: ByteBuffer]
+    /// What each host body was rendered from, so the next snapshot re-renders only the hosts that changed.
+    let renderedHosts: [String: RenderedHost]
+    /// `GET /inv` body.
+    let inventoryBody: ByteBuffer
+    /// `GET /dom/ns/{domain}` bodies by domain.
+    let nameserverBodies: [String: ByteBuffer]
+    /// `GET /dom/dns/{domain}` bodies by domain.
+    let recordBodies: [String: ByteBuffer]
+
+    /// Builds the project from `files` and `items` and renders every answer (reusing `previous`'s bodies of hosts
+    /// that did not change).
+    convenience init(files: ProjectFiles, items: [APIItemKey: APIItem], previous: DesiredStateSnapshot? = nil) {
+        let sorted = items.values.sorted { a, b in
+            a.key.kind == b.key.kind ? a.key.name < b.key.name : a.key.kind.rawValue < b.key.kind.rawValue
+        }
+        let (project, diagnostics) = files.build(api: sorted)
+        self.init(files: files, items: items, project: project, diagnostics: diagnostics, previous: previous)
+    }
+
+    init(files: ProjectFiles, items: [APIItemKey: APIItem], project: Project, diagnostics: [Diagnostic],
+         previous: DesiredStateSnapshot? = nil) {
+        self.files = files
+        self.items = items
+        self.project = project
+        self.diagnostics = diagnostics
+        var problems: [String: [String]] = [:]
+        for d in diagnostics { if let file = d.location?.file, file.hasPrefix(SourceLocation.apiPrefix) { problems[file, default: []].append(d.description) } }
+        let rendering = ItemRendering(project: project, items: items, problems: problems)
+        var rendered: [String: RenderedHost] = [:]
+        for name in Set(project.inventory.hosts.keys).union(items.keys.filter { $0.kind == .host }.map(\.name)) {
+            let host = project.inventory.hosts[name], item = items[APIItemKey(.host, name)]
+            let itemProblems = problems[APIItemKey(.host, name).file] ?? []
+            if let old = previous?.renderedHosts[name], old.host == host, old.item == item, old.problems == itemProblems {
+                rendered[name] = old
+            } else if let json = rendering.host(name) {
+                rendered[name] = RenderedHost(host: host, item: item, problems: itemProblems, body: json.buffer)
+            }
+        }
+        renderedHosts = rendered
+        hostBodies = rendered.mapValues(\.body)
+        var list = ByteBuffer(string: "{\"items\":[")
+        for (i, name) in rendered.keys.sorted().enumerated() {
+            if i > 0 { list.writeString(",") }
+            var body = rendered[name]!.body
+            list.writeBuffer(&body)
+        }
+        list.writeString("]}")
+        inventoryBody = list
+        var ns: [String: ByteBuffer] = [:], dns: [String: ByteBuffer] = [:]
+        var domains = Set(project.sites.compactMap { $0.dns.map { String($0.zone.dropLast()) } })
+        domains.formUnion(items.keys.filter { $0.kind != .host }.map(\.name))
+        for domain in domains {
+            if let json = rendering.nameservers(domain) { ns[domain] = json.buffer }
+            if let json = rendering.records(domain) { dns[domain] = json.buffer }
+        }
+        nameserverBodies = ns
+        recordBodies = dns
+    }
+
+    /// Error diagnostics located in `files` (`api:/inv/web1`, ...).
+    func errors(in files: Set<String>) -> [Diagnostic] {
+        diagnostics.filter { $0.severity == .error && $0.location.map { files.contains($0.file) } == true }
+    }
+}
+
+/// One rendered `GET /inv/{item}` body and what it was rendered from.
+struct RenderedHost: Sendable {
+    let host: OttoConfig.Host?
+    let item: APIItem?
+    let problems: [String]
+    let body: ByteBuffer
+}
+
+/// Renders hosts and zones, from YAML or the API, as the API shows them.
+struct ItemRendering {
+    let project: Project
+    let items: [APIItemKey: APIItem]
+    /// Diagnostics by API item file.
+    let problems: [String: [String]]
+
+    /// Problems located in one API item's document.
+    func problems(_ key: APIItemKey) -> JSON? {
+        problems[key.file].map { .strings($0) }
+    }
+
+    func host(_ name: String) -> JSON? {
+        let key = APIItemKey(.host, name)
+        let item = items[key]
+        guard let host = project.inventory.hosts[name] else {
+            // An API item the reader rejected (YAML changed under it): shown with its problems so it can be fixed or deleted.
+            guard let item else { return nil }
+            return .fields(["name": .string(name), "source": .string("api"), "location": .string(key.file + ":1:1"),
+                            "updated_at": .date(item.updatedAt), "problems": problems(key) ?? .strings([])])
+        }
+        let api = host.location.isAPI
+        return .fields([
+            "name": .string(name), "source": .string(api ? "api" : "yaml"), "location": .string(host.location.description),
+            "address": .string(host.address), "port": .int(host.port), "user": .string(host.user),
+            "key": host.key.map { .string($0) }, "groups": .strings(host.groups),
+            "vars": JSON(Value.map(host.vars)),
+            "updated_at": api ? item.map { .date($0.updatedAt) } : nil,
+            "problems": api ? problems(key) : nil,
+        ])
+    }
+
+    /// The site (YAML or API) whose `dns:` manages `domain`'s zone.
+    func zoneSite(_ domain: String) -> Site? {
+        let zone = domain + "."
+        return project.sites.first { $0.dns?.zone == zone } ?? project.apiSite(domain: domain)
+    }
+
+    func zoneFields(_ domain: String, site: Site?, key: APIItemKey) -> [(String, JSON)] {
+        let api = site.map { $0.location.isAPI } ?? true
+        var out: [(String, JSON)] = [("domain", .string(domain)), ("zone", .string(domain + ".")),
+                                     ("source", .string(api ? "api" : "yaml"))]
+        if let dns = site?.dns {
+            out.append(("location", .string((api ? SourceLocation(file: key.file, line: 1, column: 1) : dns.location).description)))
+            out.append(("provider", .string(dns.provider.value)))
+        } else if let item = items[key] {
+            out.append(("location", .string(key.file + ":1:1")))
+            out.append(("provider", .string(item.provider)))
+        }
+        if api, let item = items[key] { out.append(("updated_at", .date(item.updatedAt))) }
+        if api, let p = problems(key) { out.append(("problems", p)) }
+        return out
+    }
+
+    func nameservers(_ domain: String) -> JSON? {
+        let key = APIItemKey(.nameservers, domain)
+        let site = zoneSite(domain)
+        if let site, !site.location.isAPI, let dns = site.dns {
+            return .object(zoneFields(domain, site: site, key: key) + [("nameservers", .strings(dns.nameservers))])
+        }
+        guard items[key] != nil else { return nil }
+        return .object(zoneFields(domain, site: site, key: key) + [("nameservers", .strings(site?.dns?.nameservers ?? []))])
+    }
+
+    func records(_ domain: String) -> JSON? {
+        let key = APIItemKey(.records, domain)
+        let site = zoneSite(domain)
+        let yaml = site.map { !$0.location.isAPI } ?? false
+        guard yaml || items[key] != nil else { return nil }
+        let dns = site?.dns
+        let records: [JSON] = (dns?.records ?? []).map { r in
+            var fields: [(String, JSON)] = [("name", .string(r.label)), ("fqdn", .string(r.fqdn)), ("type", .string(r.type.rawValue)),
+                                            ("ttl", .int(r.ttl))]
+            switch r.content {
+            case .values(let values): fields.append(("values", .strings(values)))
+            case .machines(let group): fields.append(("to", .string(group.value)))
+            }
+            return .object(fields)
+        }
+        var fields = zoneFields(domain, site: site, key: key)
+        if let dns { fields.append(("ttl", .int(dns.ttl))) }
+        return .object(fields + [("records", .array(records))])
+    }
+}
