@@ -34,13 +34,15 @@ import Testing
                     let expected: Set<Int>
                     switch (route.scope, caller) {
                     case (nil, _): expected = [200]
-                    case (_, .anonymous), (_, .badToken): expected = [401]
-                    case (.write?, .reader): expected = [403]
+                    case (_, .anonymous), (_, .badToken), (_, .browserBadToken): expected = [401]
+                    case (.write?, .reader), (.write?, .browserReader): expected = [403]
                     default: expected = [200, 201, 202, 204, 404]
                     }
                     #expect(expected.contains(r.status.code), "\(route) as \(caller): \(r.status.code) \(r.text)")
                     if r.status.code == 401 {
+                        // Both challenges: API clients use Bearer, a browser prompts for Basic.
                         #expect(r.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                        #expect(r.headers[.wwwAuthenticate]?.contains("Basic realm=\"otto\"") == true)
                         #expect(r.errorCode == (caller == .anonymous ? "auth.missing" : "auth.invalid"))
                     }
                     if r.status.code == 403 { #expect(r.errorCode == "auth.scope") }

@@ -111,6 +111,8 @@ struct Reply: Sendable {
 /// Who calls.
 enum Caller: Sendable, CaseIterable {
     case anonymous, badToken, reader, writer
+    /// A browser: HTTP Basic with the read token as the password, or with a wrong one.
+    case browserReader, browserBadToken
 
     var header: String? {
         switch self {
@@ -118,6 +120,8 @@ enum Caller: Sendable, CaseIterable {
         case .badToken: return "Bearer not-a-valid-token-at-all"
         case .reader: return "Bearer " + TestTokens.read
         case .writer: return "Bearer " + TestTokens.write
+        case .browserReader: return "Basic " + Data("ops:\(TestTokens.read)".utf8).base64EncodedString()
+        case .browserBadToken: return "Basic " + Data("ops:not-a-valid-token-at-all".utf8).base64EncodedString()
         }
     }
 }

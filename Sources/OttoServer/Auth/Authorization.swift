@@ -16,6 +16,9 @@ enum Authorization {
         let bytes = Array(header.utf8)
         var start = 0
         let scheme = Array("bearer".utf8)
+        if bytes.count > 6, zip(bytes, Array("basic ".utf8)).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) {
+            return try basic(bytes[6...], needs: scope, tokens: tokens)
+        }
         guard bytes.count > scheme.count, zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else {
             throw APIError(.unauthorized, "auth.invalid", "the bearer token is not valid", headers: challenge(invalid: true))
         }
@@ -32,9 +35,25 @@ enum Authorization {
         return token
     }
 
+    /// HTTP Basic with a token as the password (any user name), so a browser can open the status page: it asks once
+    /// and sends the same header with every request.
+    private static func basic(_ encoded: ArraySlice<UInt8>, needs scope: Scope, tokens: TokenSet) throws(APIError) -> TokenSet.Token {
+        let text = String(decoding: encoded, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        guard let data = Data(base64Encoded: text), let colon = data.firstIndex(of: UInt8(ascii: ":")),
+              let token = tokens.verify(Array(data[data.index(after: colon)...])[...]) else {
+            throw APIError(.unauthorized, "auth.invalid", "the token (the password of HTTP Basic) is not valid", headers: challenge(invalid: true))
+        }
+        guard token.scope.allows(scope) else {
+            throw APIError(.forbidden, "auth.scope", "token `\(token.name)` has scope \(token.scope.rawValue); this route needs \(scope.rawValue)")
+        }
+        return token
+    }
+
+    /// Both schemes: API clients use Bearer, browsers prompt for Basic (a token as the password).
     static func challenge(invalid: Bool) -> HTTPFields {
         var fields = HTTPFields()
-        fields[.wwwAuthenticate] = invalid ? "Bearer realm=\"otto\", error=\"invalid_token\"" : "Bearer realm=\"otto\""
+        fields[.wwwAuthenticate] = (invalid ? "Bearer realm=\"otto\", error=\"invalid_token\"" : "Bearer realm=\"otto\"")
+            + ", Basic realm=\"otto\", charset=\"UTF-8\""
         return fields
     }
 }

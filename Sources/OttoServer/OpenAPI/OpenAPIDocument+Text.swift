@@ -19,6 +19,9 @@ extension OpenAPIDocument {
   "security": [
     {
       "bearer": []
+    },
+    {
+      "basic": []
     }
   ],
   "paths": {
@@ -1000,6 +1003,11 @@ extension OpenAPIDocument {
         "type": "http",
         "scheme": "bearer",
         "description": "Tokens from `otto serve --tokens FILE` or OTTO_API_TOKENS; GET routes need scope read, the others write (write implies read)."
+      },
+      "basic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The same tokens as the password of HTTP Basic (any user name), for browsers opening the status page."
       }
     },
     "schemas": {
