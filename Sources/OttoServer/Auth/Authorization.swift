@@ -52,8 +52,8 @@ enum Authorization {
     /// Both schemes: API clients use Bearer, browsers prompt for Basic (a token as the password).
     static func challenge(invalid: Bool) -> HTTPFields {
         var fields = HTTPFields()
-        fields[.wwwAuthenticate] = (invalid ? "Bearer realm=\"otto\", error=\"invalid_token\"" : "Bearer realm=\"otto\"")
-            + ", Basic realm=\"otto\", charset=\"UTF-8\""
+        fields.append(HTTPField(name: .wwwAuthenticate, value: invalid ? "Bearer realm=\"otto\", error=\"invalid_token\"" : "Bearer realm=\"otto\""))
+        fields.append(HTTPField(name: .wwwAuthenticate, value: "Basic realm=\"otto\", charset=\"UTF-8\""))
         return fields
     }
 }

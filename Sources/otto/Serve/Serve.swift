@@ -4,22 +4,38 @@ import Logging
 import OttoCore
 import OttoServer
 import OttoState
+import Metrics
+import OttoConfig
+import OttoEngine
+import Prometheus
 import ServiceLifecycle
 
-/// `otto serve`: the HTTP API (issue 5).
-///
-/// MINIMAL WIRING by the API helper, for the API's own tests: the API server with the real desired state, a
-/// `RunService` on the real engine (`ServeRunService`) and an in-memory `WalkService`. The lead extends this command
-/// with the drift-correction service, metrics, JSON logs, the status page and the real WalkService (OttoWalker).
+/// `otto serve`: the HTTP API, scheduled drift correction, site walks, metrics and the status page, as one
+/// long-running process (swift-service-lifecycle: SIGTERM/SIGINT shut it down gracefully; a scheduled run in flight
+/// finishes first).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API: inventory, DNS, site walks, plans and applies.",
+        abstract: "Serve the HTTP API and the status page, and correct drift on a schedule.",
         discussion: """
             Tokens: --tokens FILE with lines `NAME SCOPE SECRET` (scope read or write; the file must be mode 0600), and/or \
-            OTTO_API_TOKENS with the same lines separated by `;`. Listens on 127.0.0.1 by default; a non-loopback address \
-            needs --tls-cert and --tls-key, or --insecure-listen.
+            OTTO_API_TOKENS with the same lines separated by `;`. API clients send `Authorization: Bearer SECRET`; a \
+            browser opening the status page is asked for a user name (any) and a password (a token). Listens on \
+            127.0.0.1 by default; a non-loopback address needs --tls-cert and --tls-key, or --insecure-listen.
+
+            Every --drift-interval (with 10% jitter) otto refreshes, plans and applies what each site's `drift:` policy \
+            allows (`correct`, the default, or `report`), backing off exponentially while runs fail. Runs are in the \
+            state's history, on the status page at / and in /metrics.
             """)
     @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("drift-interval"), help: "Time between scheduled runs (e.g. 30s, 5m, 1h), or `off`.")
+    var driftInterval: String = "5m"
+
+    @Option(name: .customLong("log-format"), help: "Log lines as `text` or `json` (one object per line, for an ELK stack).")
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("log-level"), help: "Least severe level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
 
     @Option(name: .long, help: "Address to listen on: HOST:PORT, [IPV6]:PORT or :PORT (port 0 picks a free one).")
     var listen: String = ListenAddress.default.description
@@ -60,6 +76,23 @@ struct Serve: AsyncParsableCommand {
             if tokenSet.tokens.isEmpty {
                 Terminal.err("otto serve: no API tokens (--tokens FILE or \(TokenSet.environmentVariable)): every route but /healthz and /openapi.json answers 401\n")
             }
+            guard let format = LineLogHandler.Format(rawValue: logFormat) else {
+                throw OttoError("cli.flags", "--log-format must be text or json, got \(logFormat)")
+            }
+            guard let level = Logger.Level(rawValue: logLevel) else {
+                throw OttoError("cli.flags", "--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got \(logLevel)")
+            }
+            let interval: Duration?
+            if driftInterval == "off" { interval = nil } else {
+                guard let d = ConfigDuration(parsing: driftInterval), d.milliseconds >= 1000 else {
+                    throw OttoError("cli.flags", "--drift-interval must be a duration of at least 1s (30s, 5m, 1h) or `off`, got \(driftInterval)")
+                }
+                interval = d.duration
+            }
+            LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
             let store = try StateURL.open(global.stateURL, root: root)
             guard let items = store as? any APIItemStore else {
                 throw OttoError("serve.state", "this state store cannot keep desired state written over the API")
@@ -68,11 +101,36 @@ struct Serve: AsyncParsableCommand {
             let book = RunBook()
             let logger = Logger(label: "otto.serve")
             let scheme = configuration.tls == nil ? "http" : "https"
-            let server = try APIServer(configuration: configuration, desiredState: desired,
-                                       runs: ServeRunService(global: global, book: book), walks: InMemoryWalkService(),
-                                       logger: logger,
-                                       onListening: { address in Terminal.out("otto serve: listening on \(scheme)://\(address)\n") })
-            let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+            let history = DriftHistory()
+            let board = StatusBoard()
+            let loader = ServeReconcileLoader(global: global)
+            let walks = InMemoryWalkService()
+            let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
+            let pageInterval = interval ?? .zero
+            let server = try APIServer(
+                configuration: configuration, desiredState: desired, runs: ServeRunService(global: global, book: book), walks: walks,
+                metrics: { registry.emitToString() },
+                statusPage: {
+                    let recent = (try? await walks.recentWalks(limit: 20)) ?? []
+                    return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
+                                                               walks: recent, reports: walks))
+                },
+                logger: logger,
+                onListening: { address in
+                    logger.notice("listening on \(scheme)://\(address)")
+                    Terminal.out("otto serve: listening on \(scheme)://\(address)\n")
+                })
+            var services: [any Service] = [server]
+            if let interval {
+                services.append(DriftService(
+                    interval: interval, history: history, metrics: DriftMetrics(), logger: Logger(label: "otto.drift"),
+                    load: { try await loader.input() },
+                    onRun: { result in
+                        let backends = result.plan.map { plan in { await loader.backends(of: plan) } }
+                        await board.update(result, backends: await backends?() ?? [])
+                    }))
+            }
+            let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                           logger: logger))
             try await group.run()
             await book.waitForRunning()

@@ -4,6 +4,7 @@ import OttoCore
 import OttoEngine
 import OttoPlan
 import OttoProviders
+import OttoServer
 
 /// What `otto serve`'s scheduled runs load each time: the project read afresh (YAML and items made over HTTP), with
 /// provider instances kept from run to run while the inventory stays the same (SSH sessions and HTTP connections are
@@ -65,5 +66,26 @@ actor StatusBoard {
         }
         self.backends = backends
         updated = Date()
+    }
+
+    /// The page's model: this board, the recent runs, and each site's last walk with its broken links.
+    func model(project: String, interval: Duration, runs: [DriftRun], walks: [WalkSummary], reports: any WalkService) async
+        -> StatusPageModel {
+        var lastPerSite: [String: WalkSummary] = [:]
+        for w in walks where w.finishedAt != nil {
+            if let seen = lastPerSite[w.site], seen.startedAt >= w.startedAt { continue }
+            lastPerSite[w.site] = w
+        }
+        var walkModels: [StatusPageModel.Walk] = []
+        for (site, w) in lastPerSite.sorted(by: { $0.key < $1.key }) {
+            let report = try? await reports.walk(site: site, id: w.id)
+            let broken = (report?.brokenLinks ?? []).map { b in
+                StatusPageModel.BrokenLink(url: b.url, problem: b.error ?? "HTTP \(b.status)", foundOn: b.foundOn)
+            }
+            walkModels.append(StatusPageModel.Walk(site: site, finished: w.finishedAt ?? w.startedAt, pages: w.pages, seconds: w.seconds,
+                                                   broken: broken))
+        }
+        return StatusPageModel(project: project, generated: Date(), interval: interval, rows: rows, backends: backends,
+                               walks: walkModels, runs: runs)
     }
 }
