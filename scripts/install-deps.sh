@@ -2,7 +2,7 @@
 # Installs the Debian packages otto builds and tests with. Safe to rerun: does nothing when all are present.
 set -euo pipefail
 pkgs=(libyaml-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev sqlite3 pdns-server pdns-backend-sqlite3 dnsutils python3 curl
-      systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl)
+      systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

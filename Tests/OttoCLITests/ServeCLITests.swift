@@ -1,0 +1,160 @@
+import Foundation
+import OttoTestSupport
+import Testing
+
+/// A running `otto serve` (its own process) against a real PowerDNS: scheduled drift correction, /metrics, JSON
+/// logs, the status page in headless Chromium, and graceful shutdown.
+final class ServeProcess: Sendable {
+    static let readToken = "read-0123456789abcdef0123"
+    static let writeToken = "write-fedcba9876543210fedc"
+    let pid: Int32
+    let port: Int
+    let logPath: String
+
+    /// Starts `otto serve` for `project` with the test tokens, waiting until it answers.
+    init(_ project: CLIProject, interval: String, extra: [String] = []) throws {
+        let tokens = project.dir + "/tokens"
+        try "ops read \(Self.readToken)\nci write \(Self.writeToken)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o600)
+        port = freeLoopbackPort()
+        logPath = project.dir + "/serve.log"
+        var env = project.environment
+        env["NO_COLOR"] = "1"
+        pid = try spawnDaemon([CLIProject.binary, "serve", "--dir", project.dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
+                               "--drift-interval", interval] + extra, logPath: logPath, environment: env)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let r = try? get("/healthz"), r.status == 200 { return }
+            guard isRunning(pid) else { throw CloudTestError("otto serve exited: \(log)") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        stop()
+        throw CloudTestError("otto serve did not answer within 30 s: \(log)")
+    }
+
+    var base: String { "http://127.0.0.1:\(port)" }
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// GET `path` with the read token; the body and the status.
+    func get(_ path: String, token: String? = ServeProcess.readToken) throws -> (status: Int, body: String) {
+        var argv = ["curl", "-s", "--max-time", "10", "-w", "\n%{http_code}", base + path]
+        if let token { argv += ["-H", "Authorization: Bearer \(token)"] }
+        let r = try runProcess(argv)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    /// The value of a metric line (`name` or `name{labels}`) in /metrics.
+    func metric(_ name: String) throws -> Double? {
+        for line in try get("/metrics").body.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.split(separator: " ").last ?? "")
+        }
+        return nil
+    }
+
+    /// Waits (up to `seconds`) until `condition` holds.
+    func wait(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return try condition()
+    }
+
+    /// The status page as headless Chromium renders it (the DOM after layout), logged in with the read token.
+    func renderedStatusPage(screenshot: String? = nil) throws -> String {
+        let url = "http://ops:\(Self.readToken)@127.0.0.1:\(port)/"
+        var argv = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--window-size=390,2000"]
+        if let screenshot {
+            let shot = try runProcess(argv + ["--screenshot=\(screenshot)", url])
+            guard FileManager.default.fileExists(atPath: screenshot) else { throw CloudTestError("chromium made no screenshot: \(shot.stderr)") }
+        }
+        argv += ["--dump-dom", url]
+        let r = try runProcess(argv)
+        guard r.status == 0 else { throw CloudTestError("chromium failed (\(r.status)): \(r.stderr.suffix(2000))") }
+        return r.stdout
+    }
+
+    /// SIGTERM, then waits for the exit; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard isRunning(pid) else { return waitForExit(pid) }
+        kill(pid, SIGTERM)
+        return waitForExit(pid)
+    }
+}
+
+@Suite(.serialized) struct ServeCLITests {
+    static func project(_ pdns: PowerDNSServer, drift: String = "correct") throws -> CLIProject {
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML() + "drift: \(drift)\n")
+        return p
+    }
+
+    /// PowerDNS's API, behind otto's back: deletes an rrset.
+    static func deleteRecord(_ p: CLIProject, _ name: String, _ type: String) throws {
+        let body = #"{"rrsets":[{"name":"\#(name)","type":"\#(type)","changetype":"DELETE"}]}"#
+        #expect(try p.api("PATCH", "/api/v1/servers/localhost/zones/demo.test.", body).stdout.hasSuffix("204"))
+    }
+
+    @Test func driftIsCorrectedWithinAnIntervalAndShownOnThePageAndInMetrics() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try Self.project(pdns)
+        #expect(try p.otto("apply", "--auto-approve").status == 0)
+        let serve = try ServeProcess(p, interval: "2s", extra: ["--log-format", "json"])
+        defer { serve.stop() }
+        #expect(serve.wait(seconds: 10) { (try? serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 >= 1 })
+
+        try Self.deleteRecord(p, "v6.demo.test.", "AAAA")
+        #expect(try pdns.dig("v6.demo.test", "AAAA").isEmpty)
+        // Within one interval (2 s, plus the run): put back.
+        #expect(serve.wait(seconds: 8) { (try? pdns.dig("v6.demo.test", "AAAA")) == ["2001:db8::1"] }, "\(serve.log.suffix(3000))")
+        #expect(try serve.metric("otto_drift_found_total") ?? 0 >= 1)
+        #expect(try serve.metric("otto_drift_corrected_total") ?? 0 >= 1)
+        #expect(try serve.metric("otto_last_success_timestamp_seconds") ?? 0 > 1_700_000_000)
+
+        // Logs are one JSON object per line, and say what was corrected.
+        let lines = serve.log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty)
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count)
+        #expect(objects.contains { $0["message"] as? String == "drift" && $0["address"] as? String == "dns_record.demo.v6.AAAA"
+            && $0["corrected"] as? String == "true" })
+
+        // The status page, as a browser shows it: every record, the run that corrected the drift.
+        let shot = p.dir + "/status.png"
+        let dom = try serve.renderedStatusPage(screenshot: shot)
+        #expect(dom.contains("6 of 6 resources in sync"), "\(dom.prefix(3000))")
+        #expect(dom.contains("dns_record.demo.v6.AAAA"))
+        #expect(dom.contains("2001:db8::1"))
+        #expect(dom.contains("in state but no longer exists (deleted outside otto)"))
+        #expect(dom.contains(">corrected<"))
+        let png = try #require(FileManager.default.contents(atPath: shot))
+        #expect(png.count > 5_000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+
+        // Without a token the page is refused, and asks a browser for one.
+        #expect(try serve.get("/", token: nil).status == 401)
+        // A graceful stop.
+        #expect(serve.stop() == 0, "\(serve.log.suffix(2000))")
+    }
+
+    @Test func reportPolicyRecordsDriftAndLeavesItAlone() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try Self.project(pdns, drift: "report")
+        #expect(try p.otto("apply", "--auto-approve").status == 0)
+        let serve = try ServeProcess(p, interval: "1s")
+        defer { serve.stop() }
+        try Self.deleteRecord(p, "v6.demo.test.", "AAAA")
+        #expect(serve.wait(seconds: 8) { (try? serve.metric("otto_drift_reported_total")) ?? 0 >= 1 }, "\(serve.log.suffix(3000))")
+        #expect(try pdns.dig("v6.demo.test", "AAAA").isEmpty)
+        #expect(try serve.metric("otto_drift_corrected_total") == 0)
+        let dom = try serve.renderedStatusPage()
+        #expect(dom.contains(">reported<"))
+        #expect(dom.contains("missing"))
+        // The plan still shows it, for a person to apply.
+        #expect(try p.otto("plan", "--detailed-exitcode").status == 2)
+    }
+}
