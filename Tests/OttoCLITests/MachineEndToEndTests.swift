@@ -1,22 +1,30 @@
 import Foundation
+import Synchronization
 import OttoTestSupport
 import Testing
 
 /// A project of real local machines (systemd-nspawn) on a test bridge, driven through the `otto` binary.
 final class MachineProject: Sendable {
     let dir: String
+    /// The site whose machines `attribute` and `ssh` name.
+    let siteName: String
     static let stateDir = "/var/lib/otto-test"
     static let bridge = "otto-t1"
     static let subnet = "10.213.0.192/27"
 
-    init() throws {
+    /// A project of site `t` on bridge `otto-t1`; other suites pass their own site, bridge and subnet (and write
+    /// their own site file) so that they never share machines.
+    init(site: String = "t", bridge: String = MachineProject.bridge, subnet: String = MachineProject.subnet,
+         extraInventory: String = "") throws {
+        siteName = site
         dir = NSTemporaryDirectory() + "otto-machines-\(UUID().uuidString.prefix(8))"
         for sub in ["sites/t/www", "inventory", "images"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }
         try write("inventory/local.yml", """
             providers:
-              local: { type: local, subnet: \(Self.subnet), bridge: \(Self.bridge), state_dir: \(Self.stateDir) }
+              local: { type: local, subnet: \(subnet), bridge: \(bridge), state_dir: \(Self.stateDir) }
+            \(extraInventory)
             """)
         try write("images/base.yml", "image: base\nbase: { suite: bookworm }\npackages: [python3, curl]\n")
         try write("images/web.yml", "image: web\nfrom: base\npackages: [nginx]\nrun: [\"rm -f /etc/nginx/sites-enabled/default\"]\n")
@@ -24,7 +32,7 @@ final class MachineProject: Sendable {
         try write("sites/t/www/index.html", "<p>Served by <b><!--# echo var=\"hostname\" --></b></p>\n")
         try write("sites/t/www/about.html", "<p>about</p>\n")
         try write("sites/t/www/robots.txt", "User-agent: *\n")
-        try site()
+        if site == "t" { try self.site() }
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
@@ -56,16 +64,22 @@ final class MachineProject: Sendable {
 
     @discardableResult
     func otto(_ args: String...) throws -> ProcessResult {
-        try runProcess([CLIProject.binary] + args + ["--dir", dir], environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 })
+        try runProcess([CLIProject.binary] + args + ["--dir", dir], environment: environment)
+    }
+
+    /// Extra environment for otto (a PowerDNS key).
+    let extraEnvironment = Mutex<[String: String]>([:])
+    var environment: [String: String] {
+        ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1"]) { $1 }.merging(extraEnvironment.withLock { $0 }) { $1 }
     }
 
     /// A machine's recorded attribute (from `otto state show`).
     func attribute(_ machine: String, _ name: String) throws -> String {
-        let show = try otto("state", "show", "machine.t.\(machine)").stdout
+        let show = try otto("state", "show", "machine.\(siteName).\(machine)").stdout
         for line in show.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix(name + " = ") {
             return String(line.split(separator: "=", maxSplits: 1)[1]).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
         }
-        throw PowerDNSServerError("machine.t.\(machine) has no \(name) in state:\n\(show)")
+        throw PowerDNSServerError("machine.\(siteName).\(machine) has no \(name) in state:\n\(show)")
     }
 
     /// Runs a command in a machine with the system ssh client, checking the pinned host key.

@@ -12,15 +12,20 @@ final class ServeProcess: Sendable {
     let logPath: String
 
     /// Starts `otto serve` for `project` with the test tokens, waiting until it answers.
-    init(_ project: CLIProject, interval: String, extra: [String] = []) throws {
-        let tokens = project.dir + "/tokens"
+    convenience init(_ project: CLIProject, interval: String, extra: [String] = []) throws {
+        try self.init(dir: project.dir, environment: project.environment, interval: interval, extra: extra)
+    }
+
+    /// Starts `otto serve --dir DIR` with the test tokens, waiting until it answers.
+    init(dir: String, environment: [String: String], interval: String, extra: [String] = []) throws {
+        let tokens = dir + "/tokens"
         try "ops read \(Self.readToken)\nci write \(Self.writeToken)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
         chmod(tokens, 0o600)
         port = freeLoopbackPort()
-        logPath = project.dir + "/serve.log"
-        var env = project.environment
+        logPath = dir + "/serve-\(UUID().uuidString.prefix(6)).log"
+        var env = environment
         env["NO_COLOR"] = "1"
-        pid = try spawnDaemon([CLIProject.binary, "serve", "--dir", project.dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
+        pid = try spawnDaemon([CLIProject.binary, "serve", "--dir", dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
                                "--drift-interval", interval] + extra, logPath: logPath, environment: env)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
