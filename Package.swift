@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState"]),
+        .target(name: "OttoWalker", dependencies: ["OttoCore", "OttoHTTP"]),
         .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "Logging", package: "swift-log"),
@@ -40,7 +41,7 @@ let package = Package(
                 path: "Tests/Support"),
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean"),
         .executableTarget(name: "otto", dependencies: [
-            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine",
+            "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoWalker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,5 +54,6 @@ let package = Package(
         .testTarget(name: "OttoProvidersTests", dependencies: ["OttoProviders", "OttoHTTP", "OttoSSH", "OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoEngineTests", dependencies: ["OttoEngine", "OttoPlan", "OttoState", "OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoCLITests", dependencies: ["OttoTestSupport"]),
+        .testTarget(name: "OttoWalkerTests", dependencies: ["OttoWalker", "OttoHTTP", "OttoState", "OttoCore", "OttoTestSupport"]),
     ]
 )
