@@ -103,8 +103,8 @@ public enum LinkExtractor {
                 while i < n, !isSpace(bytes[i]), bytes[i] != UInt8(ascii: ">"), bytes[i] != UInt8(ascii: "/") { i += 1 }
                 let name = lowercased(nameStart, i)
                 let wanted = LinkExtractor.interesting.contains(name)
-                let attributes = readAttributes(collect: wanted)
-                if wanted { visit(name, attributes) }
+                let (attributes, closed) = readAttributes(collect: wanted)
+                if wanted, closed { visit(name, attributes) }  // a tag cut off by the end of the document is dropped, as in HTML
                 if name == "script" || name == "style" || name == "textarea" || name == "title" {
                     // Raw text: nothing inside is markup, up to the matching end tag.
                     i = findEndTag(name, from: i) ?? n
@@ -112,16 +112,17 @@ public enum LinkExtractor {
             }
         }
 
-        /// Reads attributes up to and including the tag's `>`; returns them when `collect` is set.
-        private mutating func readAttributes(collect: Bool) -> [String: String] {
+        /// Reads attributes up to and including the tag's `>`; returns them (when `collect` is set) and whether the
+        /// `>` was found.
+        private mutating func readAttributes(collect: Bool) -> ([String: String], Bool) {
             let n = bytes.count
             var attributes: [String: String] = [:]
             while i < n {
                 while i < n, isSpace(bytes[i]) || bytes[i] == UInt8(ascii: "/") { i += 1 }
-                guard i < n else { return attributes }
+                guard i < n else { return (attributes, false) }
                 if bytes[i] == UInt8(ascii: ">") {
                     i += 1
-                    return attributes
+                    return (attributes, true)
                 }
                 let nameStart = i
                 while i < n, !isSpace(bytes[i]), bytes[i] != UInt8(ascii: "="), bytes[i] != UInt8(ascii: ">"), bytes[i] != UInt8(ascii: "/") {
@@ -133,7 +134,7 @@ public enum LinkExtractor {
                 if i < n, bytes[i] == UInt8(ascii: "=") {
                     i += 1
                     while i < n, isSpace(bytes[i]) { i += 1 }
-                    guard i < n else { return attributes }
+                    guard i < n else { return (attributes, false) }
                     let quote = bytes[i]
                     if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
                         let start = i + 1
@@ -153,7 +154,7 @@ public enum LinkExtractor {
                     }
                 }
             }
-            return attributes
+            return (attributes, false)
         }
 
         private func nextIndex(of byte: UInt8, from start: Int) -> Int? {
