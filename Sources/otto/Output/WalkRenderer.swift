@@ -1,0 +1,56 @@
+import Foundation
+import OttoCore
+
+/// `otto walk`'s table: one line per URL requested, then the broken links with the pages they were found on.
+enum WalkRenderer {
+    static func render(_ report: WalkReport, pins: [WalkSetup.Pin]) -> String {
+        var out = ""
+        var seen: Set<String> = []
+        for pin in pins where seen.insert("\(pin.entry.host) \(pin.entry.addresses)").inserted {
+            out += "Pinned \(pin.entry.host) → \(pin.entry.addresses.joined(separator: ", ")) (\(pin.source))\n"
+        }
+        if !out.isEmpty { out += "\n" }
+        out += "STATUS     MS      SIZE  URL\n"
+        for page in report.pages {
+            let status = page.error.map { $0.code } ?? page.status.map(String.init) ?? "-"
+            var line = status.padding(toLength: 7, withPad: " ", startingAt: 0)
+                + pad(String(format: "%.1f", page.timeMs), 6) + "  " + pad(size(page.size), 8) + "  " + page.url
+            if let final = page.finalURL {
+                line += "  → \(final) (\(page.redirects.count) redirect\(page.redirects.count == 1 ? "" : "s"))"
+            }
+            if page.kind != .page { line += "  [\(page.kind.rawValue)]" }
+            out += line + "\n"
+        }
+        out += "\n"
+        if report.broken.isEmpty {
+            out += "No broken links.\n"
+        } else {
+            out += "BROKEN LINKS (\(report.broken.count))\n"
+            for link in report.broken {
+                out += "  \(link.url)\n      \(link.reason)"
+                out += link.foundOn.isEmpty ? "; the start page\n" : "; found on: \(link.foundOn.joined(separator: ", "))\n"
+            }
+            out += "\n"
+        }
+        let seconds = String(format: report.seconds < 10 ? "%.3f" : "%.1f", report.seconds)
+        var summary = "Walked \(report.start): \(plural(report.pages.count, "URL")) in \(seconds) s "
+            + "(depth \(report.depth); \(plural(report.requests, "request")) on \(plural(report.connections, "connection")))"
+        if report.truncated { summary += "; stopped at max_pages (\(report.maxPages))" }
+        summary += ", \(report.broken.count) broken"
+        if let id = report.id { summary += "; recorded as walk \(id)" }
+        return out + summary + ".\n"
+    }
+
+    private static func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// `153`, `1.4K`, `2.0M`.
+    private static func size(_ bytes: Int) -> String {
+        if bytes < 1024 { return String(bytes) }
+        if bytes < 1024 * 1024 { return String(format: "%.1fK", Double(bytes) / 1024) }
+        return String(format: "%.1fM", Double(bytes) / 1024 / 1024)
+    }
+}
