@@ -38,6 +38,8 @@ extension CurlMulti {
         /// `text/html`); otherwise stop the transfer at the first body byte (the status and headers are kept, the
         /// connection is closed).
         case keepIf(contentTypes: [String], max: Int)
+        /// Read the body to its end but keep none of it (its size is counted and the connection stays reusable).
+        case drain
         /// Stop at the first body byte: only the status and headers are wanted (a GET standing in for a HEAD).
         case discard
     }

@@ -23,6 +23,9 @@ struct CurlMultiInbox {
     var cancels: [UInt64] = []
     /// Set by `stop()`; no submission is accepted after it.
     var stopping = false
+    /// The driver thread is in (or about to enter) `curl_multi_poll`: new work must wake it. While it is busy it
+    /// looks at the inbox before it polls again, so submissions skip the wake-up (a syscall each).
+    var polling = false
 }
 
 /// The multi handle, its easy handles and the thread that drives them (see `CurlMulti`).
@@ -99,7 +102,7 @@ final class CurlMultiEngine: @unchecked Sendable {
 
     /// Hands a transfer to the thread (or ends it at once when it was cancelled or the engine stopped).
     func submit(id: UInt64, request: CurlMulti.Request, continuation: MultiContinuation) {
-        enum Outcome { case queued, cancelled, closed }
+        enum Outcome { case queued, queuedQuietly, cancelled, closed }
         let outcome: Outcome = inbox.withLock { box in
             if box.stopping {
                 box.states[id] = nil
@@ -111,10 +114,11 @@ final class CurlMultiEngine: @unchecked Sendable {
             }
             box.states[id] = .submitted
             box.submitted.append(.init(id: id, request: request, continuation: continuation))
-            return .queued
+            return box.polling ? .queued : .queuedQuietly
         }
         switch outcome {
         case .queued: curl_multi_wakeup(multi)
+        case .queuedQuietly: break
         case .cancelled: continuation.resume(returning: .failure(.init(kind: .cancelled, message: "the transfer was cancelled")))
         case .closed: continuation.resume(returning: .failure(.init(kind: .cancelled, message: "the HTTP client was shut down")))
         }
@@ -129,7 +133,7 @@ final class CurlMultiEngine: @unchecked Sendable {
                 return false
             case .submitted?:
                 box.cancels.append(id)
-                return true
+                return box.polling
             default:
                 return false
             }
@@ -157,8 +161,16 @@ final class CurlMultiEngine: @unchecked Sendable {
             var running: Int32 = 0
             _ = curl_multi_perform(multi, &running)
             collectFinished()
-            // Returns at once when a transfer has work, libcurl's own timers are due, or another thread woke us.
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+            // Poll only when nothing arrived meanwhile; from here on, new work wakes the thread (see `polling`).
+            let idle = inbox.withLock { box in
+                box.polling = box.submitted.isEmpty && box.cancels.isEmpty && !box.stopping
+                return box.polling
+            }
+            if idle {
+                // Returns at once when a transfer has work, libcurl's own timers are due, or another thread woke us.
+                _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+                inbox.withLock { $0.polling = false }
+            }
         }
         for (handle, transfer) in active {
             curl_multi_remove_handle(multi, handle)

@@ -31,7 +31,9 @@ extension SQLiteStateStore: WalkHistoryStore {
                              String(decoding: try encoder.encode(report.broken), as: UTF8.self)]
             pageArguments = try report.pages.enumerated().map { seq, page in
                 let redirects = page.redirects.isEmpty ? nil : String(decoding: try encoder.encode(page.redirects), as: UTF8.self)
-                let links = page.links.isEmpty ? nil : String(decoding: try encoder.encode(page.links), as: UTF8.self)
+                // Links are most of a walk's bytes: written with the state's own JSON writer (JSONEncoder was a third of
+                // the time of recording a 1,000-page walk).
+                let links = page.links.isEmpty ? nil : ValueJSON.encode(strings: page.links)
                 return [seq, page.url, page.depth, page.kind.rawValue, page.method, page.status, page.timeMs, page.size,
                         page.contentType, redirects, links, page.error?.code, page.error?.message]
             }

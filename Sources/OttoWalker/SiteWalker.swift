@@ -150,11 +150,13 @@ final class Crawl {
     /// The request for node `index` at `url` (its own URL, or a redirect target).
     func job(_ index: Int, url: WalkURL, forceGet: Bool = false) -> Job {
         let node = nodes[index]
-        // A page of the site is read (GET, links followed) while shallower than the depth limit; a redirect off the
-        // site turns the rest of the chain into a check.
-        if node.kind == .page, isSite(url.host), node.depth < configuration.depth {
+        // A page of the site is fetched with GET (its time and size are a visitor's), and read for links while it is
+        // shallower than the depth limit; a redirect off the site turns the rest of the chain into a check.
+        if node.kind == .page, isSite(url.host) {
+            let parse = node.depth < configuration.depth
             return Job(node: index, url: url, request: CurlMulti.Request(
-                method: .get, url: url.description, body: .keepIf(contentTypes: Self.htmlTypes, max: configuration.maxPageBytes)), parse: true)
+                method: .get, url: url.description,
+                body: parse ? .keepIf(contentTypes: Self.htmlTypes, max: configuration.maxPageBytes) : .drain), parse: parse)
         }
         if forceGet {
             return Job(node: index, url: url, request: CurlMulti.Request(method: .get, url: url.description, body: .discard), parse: false)

@@ -4,9 +4,9 @@ import OttoHTTP
 ///
 /// Depth: the start URL is depth 0 and a link found on a depth-d page is depth d+1. Every URL up to `depth` is
 /// requested: pages of the site (the start URL's host, and the `allow` hosts) with GET, their links read when they
-/// are HTML and shallower than `depth`; images, scripts, stylesheets and pages at `depth` with HEAD (GET when the
-/// server refuses HEAD or answers it with an error); links to other hosts with HEAD, never followed (unless
-/// `checkExternal` is off, then they are recorded as links only). At most `maxPages` URLs are requested.
+/// are HTML and shallower than `depth`; images, scripts and stylesheets of the site with HEAD (GET when the server
+/// refuses HEAD or answers it with an error); links to other hosts the same way, never followed (unless
+/// `checkExternal` is off: then they are not requested at all). At most `maxPages` URLs are requested.
 public struct WalkConfiguration: Sendable, Hashable {
     /// The absolute http(s) URL the walk starts from.
     public var start: String

@@ -86,7 +86,12 @@ public struct WalkURL: Hashable, Sendable, CustomStringConvertible {
 
     /// Removes leading/trailing whitespace and control characters, tabs and newlines anywhere, and turns `\` into `/`.
     static func clean(_ text: String) -> String {
-        var bytes = Array(text.utf8)
+        let utf8 = text.utf8
+        if let first = utf8.first, let last = utf8.last, first > 0x20, last > 0x20,
+           !utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == UInt8(ascii: "\\") }) {
+            return text  // the usual case: nothing to clean
+        }
+        var bytes = Array(utf8)
         while let first = bytes.first, first <= 0x20 { bytes.removeFirst() }
         while let last = bytes.last, last <= 0x20 { bytes.removeLast() }
         if bytes.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == UInt8(ascii: "\\") }) {

@@ -115,7 +115,8 @@ let unresolvableHost = String(repeating: "x", count: 70) + ".invalid"
         #expect(!home.links.contains { $0.contains("commented-out") || $0.contains("inside-script") || $0.contains("not-a-link") })
         #expect(home.status == 200 && home.size > 500 && home.contentType == "text/html" && home.depth == 0)
         #expect(pages[base + "/deep/c.html"]?.depth == 2)
-        #expect(pages[base + "/deep/c.html"]?.links == [])  // at the depth limit: checked, not read
+        #expect(pages[base + "/deep/c.html"]?.links == [])  // at the depth limit: fetched, its links not read
+        #expect(pages[base + "/deep/c.html"]?.method == "GET" && (pages[base + "/deep/c.html"]?.size ?? 0) > 20)
         #expect(!report.truncated && !report.interrupted)
 
         // What nginx saw: nothing beyond the depth, nothing behind the outside page, each URL once.
@@ -124,7 +125,8 @@ let unresolvableHost = String(repeating: "x", count: 70) + ".invalid"
         #expect(requests.filter { $0.hasPrefix("GET / ") }.count == 1)
         #expect(requests.contains("HEAD /outside.html 200"))
         #expect(requests.filter { $0.contains(" /missing.html ") } == ["GET /missing.html 404"])  // linked twice, requested once
-        #expect(requests.filter { $0.contains(" /gone/ ") } == ["HEAD /gone/ 404", "GET /gone/ 404"])  // a HEAD error is confirmed by GET
+        #expect(requests.filter { $0.contains(" /gone/ ") } == ["GET /gone/ 404"])  // pages are fetched at every depth
+        #expect(requests.filter { $0.contains(" /css/missing.css ") } == ["HEAD /css/missing.css 404", "GET /css/missing.css 404"])  // confirmed by GET
         // Keep-alive: far fewer connections than requests.
         #expect(report.connections < report.requests / 2, "\(report.connections) connections for \(report.requests) requests")
     }

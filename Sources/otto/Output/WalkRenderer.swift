@@ -13,8 +13,8 @@ enum WalkRenderer {
         out += "STATUS     MS      SIZE  URL\n"
         for page in report.pages {
             let status = page.error.map { $0.code } ?? page.status.map(String.init) ?? "-"
-            var line = status.padding(toLength: 7, withPad: " ", startingAt: 0)
-                + pad(String(format: "%.1f", page.timeMs), 6) + "  " + pad(size(page.size), 8) + "  " + page.url
+            var line = status + String(repeating: " ", count: max(1, 7 - status.count))
+                + pad(tenths(page.timeMs), 6) + "  " + pad(size(page.size), 8) + "  " + page.url
             if let final = page.finalURL {
                 line += "  → \(final) (\(page.redirects.count) redirect\(page.redirects.count == 1 ? "" : "s"))"
             }
@@ -50,7 +50,13 @@ enum WalkRenderer {
     /// `153`, `1.4K`, `2.0M`.
     private static func size(_ bytes: Int) -> String {
         if bytes < 1024 { return String(bytes) }
-        if bytes < 1024 * 1024 { return String(format: "%.1fK", Double(bytes) / 1024) }
-        return String(format: "%.1fM", Double(bytes) / 1024 / 1024)
+        if bytes < 1024 * 1024 { return tenths(Double(bytes) / 1024) + "K" }
+        return tenths(Double(bytes) / 1024 / 1024) + "M"
+    }
+
+    /// One decimal (`12.3`), without Foundation's `String(format:)` (a thousand rows of it showed in profiles).
+    private static func tenths(_ value: Double) -> String {
+        let scaled = Int((value * 10).rounded())
+        return "\(scaled / 10).\(scaled % 10)"
     }
 }
