@@ -2,6 +2,7 @@ import Foundation
 import OttoConfig
 import OttoCore
 import OttoHTTP
+import OttoState
 import OttoWalker
 
 /// Turns a site's `walk:` settings and otto's state into a walker configuration: shared by `otto walk` and
@@ -44,6 +45,39 @@ enum WalkSetup {
         let configuration = WalkConfiguration(start: s.start, depth: s.depth, maxPages: s.maxPages, allow: s.allow,
                                               resolve: pins.map(\.entry))
         return (configuration, s.every, pins)
+    }
+
+    /// The walk function for `otto serve`'s `WalkScheduler`: before each walk it re-reads the state (off the
+    /// cooperative pool) and pins the walk's hosts from it, so walks follow machines and records as they change.
+    /// Pins already in the configuration (given over HTTP) win.
+    static func scheduledWalk(project: Project, store: any StateStore) -> WalkScheduler.Walk {
+        let sites = Dictionary(project.sites.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return { siteName, configuration in
+            var c = configuration
+            if let site = sites[siteName], let start = WalkURL(c.start) {
+                let records = try await withCheckedThrowingContinuation { continuation in
+                    DispatchQueue.global().async { continuation.resume(with: Result { try store.snapshot().records }) }
+                }
+                let taken = Set(c.resolve.map { "\($0.host):\($0.port)" })
+                c.resolve += statePins(for: site, start: start, allow: c.allow, state: records)
+                    .map(\.entry).filter { !taken.contains("\($0.host):\($0.port)") }
+            }
+            return try await SiteWalker().walk(site: siteName, configuration: c)
+        }
+    }
+
+    /// Schedules a walker for every site with `walk:` (source `config`), first walks spread over `stagger` so a
+    /// server start does not walk every site at once. Returns the sites scheduled.
+    @discardableResult
+    static func scheduleConfiguredSites(_ project: Project, on scheduler: WalkScheduler, stagger: Duration = .seconds(30)) async throws -> [String] {
+        let sites = project.sites.filter { $0.walk != nil }.sorted { $0.name < $1.name }
+        for (i, site) in sites.enumerated() {
+            let setup = configuration(for: site, state: [:], pinFromState: false)
+            let offset = sites.count > 1 ? stagger * (Double(i) / Double(sites.count)) : .zero
+            try await scheduler.schedule(site: site.name, every: setup.every, configuration: setup.configuration, source: "config",
+                                         firstRunIn: offset)
+        }
+        return sites.map(\.name)
     }
 
     /// Pins from otto's state for the start host and the allowed hosts of `site` (see the type's documentation).
