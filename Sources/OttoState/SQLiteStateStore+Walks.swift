@@ -27,8 +27,8 @@ extension SQLiteStateStore: WalkHistoryStore {
             walkArguments = [report.site, report.start, report.startedAt.timeIntervalSince1970, report.finishedAt.timeIntervalSince1970,
                              report.depth, report.maxPages, report.pages.count, report.broken.count, report.truncated,
                              report.interrupted, report.requests, report.connections,
-                             String(decoding: try encoder.encode(report.resolve), as: UTF8.self),
-                             String(decoding: try encoder.encode(report.broken), as: UTF8.self)]
+                             ValueJSON.encode(strings: report.resolve),
+                             report.broken.isEmpty ? "[]" : String(decoding: try encoder.encode(report.broken), as: UTF8.self)]
             pageArguments = try report.pages.enumerated().map { seq, page in
                 let redirects = page.redirects.isEmpty ? nil : String(decoding: try encoder.encode(page.redirects), as: UTF8.self)
                 // Links are most of a walk's bytes: written with the state's own JSON writer (JSONEncoder was a third of
