@@ -130,6 +130,11 @@ extension CurlMulti {
         public var description: String { "\(kind.rawValue): \(message)" }
     }
 
+    /// Names a transfer begun with `start`, to cancel it.
+    public struct TransferID: Sendable, Hashable {
+        let value: UInt64
+    }
+
     /// Counters over the life of one `CurlMulti`.
     public struct Statistics: Sendable, Hashable {
         /// Transfers finished (responses and failures).

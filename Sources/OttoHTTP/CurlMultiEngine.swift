@@ -3,7 +3,8 @@ import Foundation
 import Synchronization
 
 typealias MultiResult = Result<CurlMulti.Response, CurlMulti.Failure>
-typealias MultiContinuation = CheckedContinuation<MultiResult, Never>
+/// Receives a transfer's result, on the driver thread.
+typealias MultiCompletion = @Sendable (MultiResult) -> Void
 
 /// What callers and the driver thread share, only under `CurlMultiEngine.inbox`'s lock.
 struct CurlMultiInbox {
@@ -11,7 +12,7 @@ struct CurlMultiInbox {
     struct Submission {
         var id: UInt64
         var request: CurlMulti.Request
-        var continuation: MultiContinuation
+        var completion: MultiCompletion
     }
 
     var nextID: UInt64 = 0
@@ -101,7 +102,7 @@ final class CurlMultiEngine: @unchecked Sendable {
     }
 
     /// Hands a transfer to the thread (or ends it at once when it was cancelled or the engine stopped).
-    func submit(id: UInt64, request: CurlMulti.Request, continuation: MultiContinuation) {
+    func submit(id: UInt64, request: CurlMulti.Request, completion: @escaping MultiCompletion) {
         enum Outcome { case queued, queuedQuietly, cancelled, closed }
         let outcome: Outcome = inbox.withLock { box in
             if box.stopping {
@@ -113,14 +114,14 @@ final class CurlMultiEngine: @unchecked Sendable {
                 return .cancelled
             }
             box.states[id] = .submitted
-            box.submitted.append(.init(id: id, request: request, continuation: continuation))
+            box.submitted.append(.init(id: id, request: request, completion: completion))
             return box.polling ? .queued : .queuedQuietly
         }
         switch outcome {
         case .queued: curl_multi_wakeup(multi)
         case .queuedQuietly: break
-        case .cancelled: continuation.resume(returning: .failure(.init(kind: .cancelled, message: "the transfer was cancelled")))
-        case .closed: continuation.resume(returning: .failure(.init(kind: .cancelled, message: "the HTTP client was shut down")))
+        case .cancelled: completion(.failure(.init(kind: .cancelled, message: "the transfer was cancelled")))
+        case .closed: completion(.failure(.init(kind: .cancelled, message: "the HTTP client was shut down")))
         }
     }
 
@@ -153,7 +154,7 @@ final class CurlMultiEngine: @unchecked Sendable {
                 return (box.submitted, box.cancels, box.stopping)
             }
             if stopping {
-                for s in submissions { s.continuation.resume(returning: .failure(.init(kind: .cancelled, message: "the HTTP client was shut down"))) }
+                for s in submissions { s.completion(.failure(.init(kind: .cancelled, message: "the HTTP client was shut down"))) }
                 break
             }
             for s in submissions { start(s) }
@@ -184,10 +185,10 @@ final class CurlMultiEngine: @unchecked Sendable {
     private func start(_ submission: CurlMultiInbox.Submission) {
         guard let easy = idle.popLast() ?? MultiEasy() else {
             inbox.withLock { _ = $0.states.removeValue(forKey: submission.id) }
-            submission.continuation.resume(returning: .failure(.init(kind: .transport, message: "libcurl could not create an easy handle")))
+            submission.completion(.failure(.init(kind: .transport, message: "libcurl could not create an easy handle")))
             return
         }
-        let transfer = MultiTransfer(id: submission.id, request: submission.request, continuation: submission.continuation, easy: easy)
+        let transfer = MultiTransfer(id: submission.id, request: submission.request, completion: submission.completion, easy: easy)
         if let problem = transfer.configure(configuration, resolve: resolveList) {
             recycle(easy)
             end(transfer, .failure(problem))
@@ -231,7 +232,7 @@ final class CurlMultiEngine: @unchecked Sendable {
 
     private func end(_ transfer: MultiTransfer, _ result: MultiResult) {
         inbox.withLock { _ = $0.states.removeValue(forKey: transfer.id) }
-        transfer.continuation.resume(returning: result)
+        transfer.completion(result)
     }
 }
 

@@ -1,12 +1,12 @@
 internal import CCurl
 import Foundation
 
-/// One transfer in flight on a `CurlMultiEngine`: its options, the response as libcurl delivers it, and the
-/// continuation to resume. Used only by the engine's driver thread (and libcurl's callbacks on that thread).
+/// One transfer in flight on a `CurlMultiEngine`: its options, the response as libcurl delivers it, and whom to
+/// give the result. Used only by the engine's driver thread (and libcurl's callbacks on that thread).
 final class MultiTransfer {
     let id: UInt64
     let request: CurlMulti.Request
-    let continuation: MultiContinuation
+    let completion: MultiCompletion
     let easy: MultiEasy
     private var headerList: UnsafeMutablePointer<curl_slist>?
 
@@ -23,10 +23,10 @@ final class MultiTransfer {
     /// Set from `CURLINFO_NUM_CONNECTS` when the transfer ends.
     private(set) var newConnections = 0
 
-    init(id: UInt64, request: CurlMulti.Request, continuation: MultiContinuation, easy: MultiEasy) {
+    init(id: UInt64, request: CurlMulti.Request, completion: @escaping MultiCompletion, easy: MultiEasy) {
         self.id = id
         self.request = request
-        self.continuation = continuation
+        self.completion = completion
         self.easy = easy
     }
 

@@ -166,6 +166,10 @@ final class Crawl {
 
     /// Requests every node of one level, within the per-host and total limits, following redirects and HEAD→GET
     /// fallbacks as further requests of the same node.
+    ///
+    /// Transfers are started with `CurlMulti.start` and their results collected from one stream here: no task per
+    /// request, and the driver thread wakes this task once for a batch of results rather than a task per result.
+    /// HTML is parsed here as results arrive (only pages above the depth limit are parsed).
     func request(_ level: [Int]) async {
         var queues: [String: [Job]] = [:]
         var heads: [String: Int] = [:]
@@ -174,7 +178,7 @@ final class Crawl {
         var total = 0
         let perHost = configuration.perHostConcurrency
         let totalLimit = configuration.totalConcurrency
-        let multi = self.multi
+        let (results, sink) = AsyncStream.makeStream(of: Outcome.self)
 
         func enqueue(_ job: Job) {
             let host = job.url.hostAndPort
@@ -186,54 +190,49 @@ final class Crawl {
             }
             queues[host]!.append(job)
         }
+        func launch() {
+            guard total < totalLimit else { return }
+            for host in hosts {
+                while total < totalLimit, inFlight[host]! < perHost, heads[host]! < queues[host]!.count {
+                    let job = queues[host]![heads[host]!]
+                    heads[host]! += 1
+                    inFlight[host]! += 1
+                    total += 1
+                    multi.start(job.request) { result in sink.yield(Outcome(job: job, result: result, links: nil)) }
+                }
+                if total >= totalLimit { return }
+            }
+        }
         for index in level {
             nodes[index].started = true
             nodes[index].visited.insert(nodes[index].url.description)
             enqueue(job(index, url: nodes[index].url))
         }
-
-        await withTaskGroup(of: Outcome.self) { group in
-            func launch() {
-                guard total < totalLimit else { return }
-                for host in hosts {
-                    while total < totalLimit, inFlight[host]! < perHost, heads[host]! < queues[host]!.count {
-                        let job = queues[host]![heads[host]!]
-                        heads[host]! += 1
-                        inFlight[host]! += 1
-                        total += 1
-                        group.addTask { await Crawl.perform(job, on: multi) }
-                    }
-                    if total >= totalLimit { return }
-                }
-            }
-            launch()
-            while let outcome = await group.next() {
+        launch()
+        await withTaskCancellationHandler {
+            var iterator = results.makeAsyncIterator()
+            while total > 0, var outcome = await iterator.next() {
                 let host = outcome.job.url.hostAndPort
                 inFlight[host]! -= 1
                 total -= 1
+                Self.parse(&outcome)
                 if let next = handle(outcome) { enqueue(next) }
-                if Task.isCancelled {
-                    interrupted = true
-                    group.cancelAll()
-                } else {
-                    launch()
-                }
+                launch()
             }
+        } onCancel: {
+            sink.finish()  // the loop ends; the walk's CurlMulti is shut down with the walk, ending what is in flight
         }
+        if total > 0 || Task.isCancelled { interrupted = true }
     }
 
-    /// Runs one request on a child task; parses the page there when it is HTML that was asked to be read.
-    static func perform(_ job: Job, on multi: CurlMulti) async -> Outcome {
-        var result = await multi.perform(job.request)
-        var links: [ExtractedLink]? = nil
-        if case .success(var response) = result {
-            if job.parse, (200..<300).contains(response.status), !response.body.isEmpty {
-                links = LinkExtractor.links(in: response.body, documentURL: job.url)
-            }
-            response.body = []
-            result = .success(response)
+    /// Reads the links of a page that was asked to be parsed and came back as a 2xx with a body, and drops the body.
+    static func parse(_ outcome: inout Outcome) {
+        guard case .success(var response) = outcome.result else { return }
+        if outcome.job.parse, (200..<300).contains(response.status), !response.body.isEmpty {
+            outcome.links = LinkExtractor.links(in: response.body, documentURL: outcome.job.url)
         }
-        return Outcome(job: job, result: result, links: links)
+        response.body = []
+        outcome.result = .success(response)
     }
 
     /// Takes one finished request into its node; returns the node's next request (a redirect hop, or GET after a
