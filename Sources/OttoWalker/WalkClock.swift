@@ -13,8 +13,10 @@ public struct ContinuousWalkClock: WalkClock {
     /// Creates a clock whose origin is now.
     public init() { origin = ContinuousClock.now }
 
+    /// Monotonic time since the clock was created.
     public func now() -> Duration { ContinuousClock.now - origin }
 
+    /// `Task.sleep` until `deadline` on the continuous clock.
     public func sleep(until deadline: Duration) async throws {
         try await Task.sleep(until: origin + deadline, clock: .continuous)
     }
