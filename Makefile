@@ -73,6 +73,7 @@ bench: build
 	$(SWIFT) build -c release --product otto-fake-do
 	bench/plan-scale
 	bench/refresh-scale
+	bench/walk
 
 clean:
 	rm -rf .build .otto

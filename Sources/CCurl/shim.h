@@ -19,4 +19,8 @@ static inline CURLSHcode otto_curl_share_setopt_long(CURLSH *s, CURLSHoption o, 
 typedef size_t (*otto_curl_data_cb)(char *ptr, size_t size, size_t nmemb, void *userdata);
 static inline CURLcode otto_curl_setopt_writefunction(CURL *h, otto_curl_data_cb fn) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fn); }
 static inline CURLcode otto_curl_setopt_headerfunction(CURL *h, otto_curl_data_cb fn) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, fn); }
+
+/* The multi interface: CURLMsg's result sits in an anonymous union, read through a typed accessor. */
+static inline int otto_curl_msg_is_done(const CURLMsg *m) { return m->msg == CURLMSG_DONE; }
+static inline CURLcode otto_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

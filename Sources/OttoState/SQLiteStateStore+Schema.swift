@@ -71,6 +71,47 @@ extension SQLiteStateStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-walks") { db in
+            // Site walks (`otto walk`, the walk scheduler): one row per walk with its broken links, one per URL requested.
+            // Deleting a walk deletes its pages (foreign keys are on in every GRDB connection).
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS walks (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    site TEXT NOT NULL,
+                    start_url TEXT NOT NULL,
+                    started REAL NOT NULL,
+                    finished REAL NOT NULL,
+                    depth INTEGER NOT NULL,
+                    max_pages INTEGER NOT NULL,
+                    page_count INTEGER NOT NULL,
+                    broken_count INTEGER NOT NULL,
+                    truncated INTEGER NOT NULL,
+                    interrupted INTEGER NOT NULL,
+                    requests INTEGER NOT NULL,
+                    connections INTEGER NOT NULL,
+                    resolve TEXT NOT NULL,
+                    broken TEXT NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS walks_by_site ON walks (site, id);
+                CREATE TABLE IF NOT EXISTS walk_pages (
+                    walk_id INTEGER NOT NULL REFERENCES walks (id) ON DELETE CASCADE,
+                    seq INTEGER NOT NULL,
+                    url TEXT NOT NULL,
+                    depth INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    method TEXT NOT NULL,
+                    status INTEGER,
+                    time_ms REAL NOT NULL,
+                    size INTEGER NOT NULL,
+                    content_type TEXT,
+                    redirects TEXT,
+                    links TEXT,
+                    error_code TEXT,
+                    error_message TEXT,
+                    PRIMARY KEY (walk_id, seq)
+                ) WITHOUT ROWID;
+                """)
+        }
         migrator.registerMigration("v5-api-items") { db in
             // Desired state written over the HTTP API (source=api): inventory hosts, zone nameservers and zone records,
             // one row per item, its JSON document read by the same configuration reader as YAML.

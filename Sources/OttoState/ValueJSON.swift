@@ -43,6 +43,18 @@ enum ValueJSON {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `strings` as a JSON array of strings (what `JSONDecoder` reads as `[String]`).
+    static func encode(strings: [String]) -> String {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        out.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (i, string) in strings.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            writeString(string, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        return String(decoding: out, as: UTF8.self)
+    }
+
     private static func write(_ value: Value, to out: inout [UInt8]) throws {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)

@@ -20,7 +20,7 @@ struct OttoCommand: AsyncParsableCommand {
         commandName: "otto",
         abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
         subcommands: [Validate.self, PlanCommand.self, Apply.self, Destroy.self, Status.self, Graph.self,
-                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self])
+                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self])
 }
 
 /// Options every command takes.

@@ -106,7 +106,12 @@ final class ServeProcess: Sendable {
     @Test func driftIsCorrectedWithinAnIntervalAndShownOnThePageAndInMetrics() throws {
         let pdns = try PowerDNSServer()
         defer { pdns.stop() }
-        let p = try Self.project(pdns)
+        // The site's pages, with one broken link, for the scheduled walk the page shows.
+        let nginx = try NginxServer(files: ["index.html": "<a href=\"/about.html\">about</a> <a href=\"/gone.html\">gone</a>",
+                                            "about.html": "<p>about</p>"])
+        defer { nginx.stop() }
+        let p = try CLIProject(pdns: pdns)
+        try p.write("sites/demo.yml", siteYAML() + "drift: correct\nwalk: { every: 1h, start: \"\(nginx.baseURL)/\" }\n")
         #expect(try p.otto("apply", "--auto-approve").status == 0)
         let serve = try ServeProcess(p, interval: "2s", extra: ["--log-format", "json"])
         defer { serve.stop() }
@@ -128,7 +133,10 @@ final class ServeProcess: Sendable {
         #expect(objects.contains { $0["message"] as? String == "drift" && $0["address"] as? String == "dns_record.demo.v6.AAAA"
             && $0["corrected"] as? String == "true" })
 
-        // The status page, as a browser shows it: every record, the run that corrected the drift.
+        // The status page, as a browser shows it after the next run: every record with its value, and the run that
+        // corrected the drift.
+        let runs = try serve.metric("otto_runs_total{outcome=\"ok\"}") ?? 0
+        #expect(serve.wait(seconds: 8) { (try? serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 > runs })
         let shot = p.dir + "/status.png"
         let dom = try serve.renderedStatusPage(screenshot: shot)
         #expect(dom.contains("6 of 6 resources in sync"), "\(dom.prefix(3000))")
@@ -136,6 +144,13 @@ final class ServeProcess: Sendable {
         #expect(dom.contains("2001:db8::1"))
         #expect(dom.contains("in state but no longer exists (deleted outside otto)"))
         #expect(dom.contains(">corrected<"))
+        // The walk scheduled from `walk:` ran at start: the page names the broken link and the page it is on.
+        #expect(dom.contains("1 broken"), "\(dom.suffix(4000))")
+        #expect(dom.contains("\(nginx.baseURL)/gone.html"))
+        #expect(dom.contains("HTTP 404") || dom.contains("404"))
+        // And the API lists it.
+        let walks = try serve.get("/site/walk/demo/")
+        #expect(walks.status == 200 && walks.body.contains("\"broken\""), "\(walks.body)")
         let png = try #require(FileManager.default.contents(atPath: shot))
         #expect(png.count > 5_000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
 

@@ -39,6 +39,10 @@ import OttoCore
         #expect(siteErrors(base + "walk: { every: 5x }\n")
             == ["sites/demo.yml:3:16: error: invalid duration \"5x\": use a number with a unit, like 500ms, 2s, 5m, 1h or 1h30m"])
         #expect(siteErrors(base + "walk: { every: -1s }\n").count == 1)
+        #expect(siteErrors(base + "walk: { start: \"ftp://demo.test/\" }\n")
+            == ["sites/demo.yml:3:16: error: start must be an absolute http or https URL, like http://demo.test/; got \"ftp://demo.test/\""])
+        #expect(siteErrors(base + "walk: { start: \"http:///x\" }\n").count == 1)
+        #expect(siteErrors(base + "walk: { start: \"https://user@demo.test:8443/a\" }\n").isEmpty)
     }
 
     @Test func unknownRecordType() {

@@ -52,9 +52,15 @@ final class TestHTTPServer {
     }
 
     func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let pid = process.processIdentifier
+        if pid > 0, kill(pid, SIGKILL) == 0 {
+            // Not `waitUntilExit`: with many tests starting processes at once, Foundation can miss the exit and spin
+            // in it forever (seen with the CurlMulti tests). Reap it here, or see it gone (Foundation reaped it).
+            for _ in 0..<500 {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0 { break }
+                usleep(10_000)
+            }
         }
         try? FileManager.default.removeItem(at: scriptDir)
     }

@@ -324,6 +324,15 @@ extension ConfigReader {
                              location: node.location)
     }
 
+    /// `http://HOST…` or `https://HOST…` with a non-empty host (what the walker can start from).
+    static func isAbsoluteHTTPURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        guard let rest = ["http://", "https://"].first(where: lower.hasPrefix).map({ lower.dropFirst($0.count) }) else { return false }
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        let host = authority.split(separator: "@").last.map { $0.split(separator: ":").first ?? "" } ?? ""
+        return !host.isEmpty && !text.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" })
+    }
+
     func walk(_ node: YAMLNode, domain: String) -> WalkSpec? {
         guard let f = fields(node, "walk", allowed: ["every", "depth", "max_pages", "allow", "start"]) else { return nil }
         let every = f["every"].map(duration) ?? ConfigDuration(parsing: "5m")
@@ -335,6 +344,9 @@ extension ConfigReader {
             if DNSNormalizer.isValidDomain(host) { allow.append(host.lowercased()) } else { error(location, "invalid host name \(Value.string(host))") }
         }
         let start = f["start"].flatMap(string) ?? "http://\(domain)/"
+        if let n = f["start"], let text = string(n), !Self.isAbsoluteHTTPURL(text) {
+            error(n.location, "start must be an absolute http or https URL, like http://\(domain)/; got \(Value.string(text))")
+        }
         guard let every, let depth, let maxPages else { return nil }
         return WalkSpec(every: every, depth: depth, maxPages: maxPages, allow: allow, start: start, location: node.location)
     }

@@ -227,6 +227,16 @@ public struct WalkSpec: Sendable, Hashable {
     public var start: String
     /// Where it is declared.
     public var location: SourceLocation
+
+    /// Creates walk settings (the configuration reader checks them; callers outside it pass checked values).
+    public init(every: ConfigDuration, depth: Int, maxPages: Int, allow: [String], start: String, location: SourceLocation) {
+        self.every = every
+        self.depth = depth
+        self.maxPages = maxPages
+        self.allow = allow
+        self.start = start
+        self.location = location
+    }
 }
 
 /// What `otto serve` does when a scheduled refresh finds what exists differing from the configuration.

@@ -4,6 +4,7 @@ import Logging
 import OttoCore
 import OttoServer
 import OttoState
+import OttoWalker
 import Metrics
 import OttoConfig
 import OttoEngine
@@ -104,7 +105,14 @@ struct Serve: AsyncParsableCommand {
             let history = DriftHistory()
             let board = StatusBoard()
             let loader = ServeReconcileLoader(global: global)
-            let walks = InMemoryWalkService()
+            guard let walkHistory = store as? any WalkHistoryStore else {
+                throw OttoError("serve.state", "this state store cannot keep walk history")
+            }
+            let startup = try ProjectContext.load(global)
+            let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: startup.project, store: store))
+            let walkSites = try await WalkSetup.scheduleConfiguredSites(startup.project, on: scheduler)
+            if !walkSites.isEmpty { logger.info("site walks scheduled", metadata: ["sites": "\(walkSites.joined(separator: ","))"]) }
+            let walks = StoreWalkService(store: walkHistory, scheduler: scheduler, global: global)
             let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
             let pageInterval = interval ?? .zero
             let server = try APIServer(
@@ -120,7 +128,7 @@ struct Serve: AsyncParsableCommand {
                     logger.notice("listening on \(scheme)://\(address)")
                     Terminal.out("otto serve: listening on \(scheme)://\(address)\n")
                 })
-            var services: [any Service] = [server]
+            var services: [any Service] = [server, WalkSchedulerService(scheduler: scheduler)]
             if let interval {
                 services.append(DriftService(
                     interval: interval, history: history, metrics: DriftMetrics(), logger: Logger(label: "otto.drift"),

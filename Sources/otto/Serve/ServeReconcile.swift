@@ -69,9 +69,9 @@ actor StatusBoard {
     }
 
     /// The page's model: this board, the recent runs, and each site's last walk with its broken links.
-    func model(project: String, interval: Duration, runs: [DriftRun], walks: [WalkSummary], reports: any WalkService) async
+    func model(project: String, interval: Duration, runs: [DriftRun], walks: [OttoServer.WalkSummary], reports: any WalkService) async
         -> StatusPageModel {
-        var lastPerSite: [String: WalkSummary] = [:]
+        var lastPerSite: [String: OttoServer.WalkSummary] = [:]
         for w in walks where w.finishedAt != nil {
             if let seen = lastPerSite[w.site], seen.startedAt >= w.startedAt { continue }
             lastPerSite[w.site] = w

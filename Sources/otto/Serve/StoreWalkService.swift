@@ -1,0 +1,86 @@
+import Foundation
+import OttoConfig
+import OttoCore
+import OttoServer
+import OttoState
+import OttoWalker
+import ServiceLifecycle
+
+/// `/site/walk` on the real walker: history from the state database, walkers from the `WalkScheduler` that
+/// `otto serve` runs (the sites' `walk:` settings, and walkers scheduled over HTTP).
+struct StoreWalkService: OttoServer.WalkService {
+    let store: any OttoCore.WalkHistoryStore
+    let scheduler: WalkScheduler
+    let global: GlobalOptions
+
+    func recentWalks(limit: Int) async throws -> [OttoServer.WalkSummary] {
+        let store = self.store
+        return try await offPool { try store.recentWalks(site: nil, limit: limit) }.map(Self.summary)
+    }
+
+    func walks(site: String) async throws -> [OttoServer.WalkSummary] {
+        let store = self.store
+        return try await offPool { try store.recentWalks(site: site, limit: WalkHistory.defaultKeep) }.map(Self.summary)
+    }
+
+    func walk(site: String, id: String) async throws -> OttoServer.WalkReport? {
+        guard let number = Int64(id) else { return nil }
+        let store = self.store
+        guard let report = try await offPool({ try store.walk(id: number) }), report.site == site else { return nil }
+        let pages = report.pages.map { p in
+            OttoServer.WalkPage(url: p.url, status: p.status ?? 0, milliseconds: p.timeMs, bytes: p.size,
+                                redirects: p.redirects.map(\.location), links: p.links, error: p.error?.description)
+        }
+        let broken = report.broken.map { b in
+            OttoServer.BrokenLink(url: b.url, status: b.status ?? 0, error: b.error?.description, foundOn: b.foundOn)
+        }
+        return OttoServer.WalkReport(summary: Self.summary(report.summary), pages: pages, brokenLinks: broken)
+    }
+
+    func walkers(site: String) async throws -> [WalkerInfo] {
+        await scheduler.scheduled().filter { $0.site == site }.map(Self.info)
+    }
+
+    func schedule(site: String, spec: WalkSpec) async throws -> WalkerInfo {
+        // The site's pins come from the state before each walk (WalkSetup.scheduledWalk); the spec sets the rest.
+        let configuration = WalkConfiguration(start: spec.start, depth: spec.depth, maxPages: spec.maxPages, allow: spec.allow)
+        try await scheduler.schedule(site: site, every: spec.every.duration, configuration: configuration, source: "api")
+        return WalkerInfo(site: site, source: "api", spec: spec)
+    }
+
+    func unschedule(site: String) async throws -> Int {
+        await scheduler.remove(site: site) ? 1 : 0
+    }
+
+    static func summary(_ s: OttoCore.WalkSummary) -> OttoServer.WalkSummary {
+        OttoServer.WalkSummary(id: s.id.map(String.init) ?? "", site: s.site, startedAt: s.startedAt, finishedAt: s.finishedAt,
+                               pages: s.pageCount, broken: s.brokenCount, seconds: s.finishedAt.timeIntervalSince(s.startedAt))
+    }
+
+    static func info(_ w: ScheduledWalk) -> WalkerInfo {
+        let seconds = max(1, Int(w.every.components.seconds))
+        let spec = WalkSpec(every: ConfigDuration(parsing: "\(seconds)s")!, depth: w.configuration.depth, maxPages: w.configuration.maxPages,
+                            allow: w.configuration.allow, start: w.configuration.start,
+                            location: SourceLocation(file: w.source == "api" ? "api:/site/walk/\(w.site)" : "sites/", line: 1, column: 1))
+        return WalkerInfo(site: w.site, source: w.source == "api" ? "api" : "yaml", spec: spec)
+    }
+
+    private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+/// Runs the walk scheduler as a service of `otto serve`: on graceful shutdown, walks in flight finish and are recorded.
+struct WalkSchedulerService: Service {
+    let scheduler: WalkScheduler
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            await scheduler.run()
+        } onGracefulShutdown: {
+            Task { await scheduler.shutdown() }
+        }
+    }
+}
