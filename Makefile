@@ -74,6 +74,7 @@ bench: build
 	bench/plan-scale
 	bench/refresh-scale
 	bench/walk
+	bench/api/run
 
 clean:
 	rm -rf .build .otto
