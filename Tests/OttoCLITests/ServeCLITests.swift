@@ -49,6 +49,16 @@ final class ServeProcess: Sendable {
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 
+    /// `METHOD path` with the write token and an optional JSON body; the body and the status.
+    func send(_ method: String, _ path: String, body: String? = nil) throws -> (status: Int, body: String) {
+        var argv = ["curl", "-s", "--max-time", "10", "-X", method, "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(Self.writeToken)",
+                    base + path]
+        if let body { argv += ["-H", "Content-Type: application/json", "--data", body] }
+        let r = try runProcess(argv)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
     /// The value of a metric line (`name` or `name{labels}`) in /metrics.
     func metric(_ name: String) throws -> Double? {
         for line in try get("/metrics").body.split(separator: "\n") where line.hasPrefix(name + " ") {
@@ -158,6 +168,28 @@ final class ServeProcess: Sendable {
         #expect(try serve.get("/", token: nil).status == 401)
         // A graceful stop.
         #expect(serve.stop() == 0, "\(serve.log.suffix(2000))")
+    }
+
+    @Test func dnsWrittenOverTheAPIIsConvergedByTheScheduledRun() throws {
+        let pdns = try PowerDNSServer()
+        defer { pdns.stop() }
+        let p = try Self.project(pdns)
+        #expect(try p.otto("apply", "--auto-approve").status == 0)
+        let serve = try ServeProcess(p, interval: "1s")
+        defer { serve.stop() }
+        // A zone no YAML declares, and a record in it, over the API: desired state the next run applies.
+        var r = try serve.send("PUT", "/dom/dns/api.test?rec=www+A+192.0.2.7&rec=www+A+192.0.2.8")
+        #expect([200, 201].contains(r.status), "\(r.body)")
+        #expect(serve.wait(seconds: 10) { (try? pdns.dig("www.api.test", "A").sorted()) == ["192.0.2.7", "192.0.2.8"] },
+                "\(serve.log.suffix(3000))")
+        // What YAML owns is read-only over HTTP, with the file and line that owns it.
+        r = try serve.send("PUT", "/dom/dns/demo.test?rec=www+A+192.0.2.9")
+        #expect(r.status == 409, "\(r.body)")
+        #expect(r.body.contains("sites/demo.yml:"))
+        // Deleting it over the API removes it from DNS on the next run.
+        r = try serve.send("DELETE", "/dom/dns/api.test")
+        #expect([200, 204].contains(r.status), "\(r.body)")
+        #expect(serve.wait(seconds: 10) { (try? pdns.dig("www.api.test", "A")) == [] }, "\(serve.log.suffix(3000))")
     }
 
     @Test func reportPolicyRecordsDriftAndLeavesItAlone() throws {
