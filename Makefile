@@ -10,7 +10,7 @@ ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
 
-.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo
+.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo serve
 
 deps:
 	@scripts/install-deps.sh
@@ -65,6 +65,13 @@ demo: build pdns images
 	$(OTTO) apply --auto-approve $(OTTO_FLAGS)
 	$(OTTO) status $(OTTO_FLAGS)
 	@scripts/demo-show.sh $(PDNS_DNS)
+
+# The API, the status page and drift correction for the example project. A token is made once in .otto/tokens
+# (mode 0600); the status page's user name is anything, its password that token.
+serve: build pdns
+	@mkdir -p .otto; [ -s .otto/tokens ] || (umask 077; echo "admin write $$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" > .otto/tokens)
+	@echo "otto: API token (and status page password) in .otto/tokens"
+	$(OTTO) serve --tokens .otto/tokens $(OTTO_FLAGS)
 
 graph: build
 	$(OTTO) graph $(OTTO_FLAGS)
