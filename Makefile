@@ -15,8 +15,12 @@ endif
 deps:
 	@scripts/install-deps.sh
 
+# The Swift runtime and Foundation are linked statically: every otto command starts about 6 ms sooner (fewer
+# symbols for the dynamic loader to look up), which is a third of the start-up of a short command.
+RELEASE := -c release --static-swift-stdlib
+
 build: deps
-	$(SWIFT) build -c release --product otto
+	$(SWIFT) build $(RELEASE) --product otto
 
 # Tests run one at a time: the end-to-end suites wait on real processes (otto, sshd, pdns_server, machines),
 # and in parallel those waits starve the cooperative pool the other tests' timeouts depend on.
@@ -77,7 +81,7 @@ graph: build
 	$(OTTO) graph $(OTTO_FLAGS)
 
 bench: build
-	$(SWIFT) build -c release --product otto-fake-do
+	$(SWIFT) build $(RELEASE) --product otto-fake-do
 	bench/plan-scale
 	bench/refresh-scale
 	bench/walk

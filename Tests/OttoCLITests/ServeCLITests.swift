@@ -190,6 +190,30 @@ final class ServeProcess: Sendable {
         r = try serve.send("DELETE", "/dom/dns/api.test")
         #expect([200, 204].contains(r.status), "\(r.body)")
         #expect(serve.wait(seconds: 10) { (try? pdns.dig("www.api.test", "A")) == [] }, "\(serve.log.suffix(3000))")
+
+        // An apply started over the API returns a run at once, followed at /v1/runs/{id} until it succeeds.
+        try Self.deleteRecord(p, "www.demo.test.", "CNAME")
+        r = try serve.send("POST", "/v1/apply", body: "{}")
+        #expect([200, 202].contains(r.status), "\(r.body)")
+        let run = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])
+        let id = try #require(run["id"].map { "\($0)" })
+        var state = ""
+        #expect(serve.wait(seconds: 15) {
+            let followed = try? serve.get("/v1/runs/\(id)")
+            let object = followed.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [String: Any] }
+            state = object?["state"] as? String ?? ""
+            return state != "running" && !state.isEmpty
+        })
+        // Either the API's run or a scheduled one (whichever took the state lock first) put the record back.
+        #expect(["succeeded", "failed"].contains(state))
+        #expect(serve.wait(seconds: 10) { (try? pdns.dig("www.demo.test", "CNAME")) == ["demo.test."] })
+
+        // Walkers over HTTP: scheduled with parameters, listed, removed.
+        r = try serve.send("PUT", "/site/walk/demo?params=every%3D1h%3Bdepth%3D2")
+        #expect([200, 201].contains(r.status), "\(r.body)")
+        #expect(try serve.get("/site/walk/demo/").body.contains("\"depth\":2") || r.body.contains("\"depth\":2"), "\(r.body)")
+        r = try serve.send("DELETE", "/site/walk/demo")
+        #expect([200, 204].contains(r.status), "\(r.body)")
     }
 
     @Test func reportPolicyRecordsDriftAndLeavesItAlone() throws {
