@@ -50,11 +50,11 @@ enum WalkSetup {
     /// The walk function for `otto serve`'s `WalkScheduler`: before each walk it re-reads the state (off the
     /// cooperative pool) and pins the walk's hosts from it, so walks follow machines and records as they change.
     /// Pins already in the configuration (given over HTTP) win.
-    static func scheduledWalk(project: Project, store: any StateStore) -> WalkScheduler.Walk {
-        let sites = Dictionary(project.sites.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+    /// `project` gives the latest configuration (`otto serve` reloads it for every scheduled run).
+    static func scheduledWalk(project: @escaping @Sendable () async -> Project, store: any StateStore) -> WalkScheduler.Walk {
         return { siteName, configuration in
             var c = configuration
-            if let site = sites[siteName], let start = WalkURL(c.start) {
+            if let site = await project().sites.first(where: { $0.name == siteName }), let start = WalkURL(c.start) {
                 let records = try await withCheckedThrowingContinuation { continuation in
                     DispatchQueue.global().async { continuation.resume(with: Result { try store.snapshot().records }) }
                 }
@@ -64,6 +64,30 @@ enum WalkSetup {
             }
             return try await SiteWalker().walk(site: siteName, configuration: c)
         }
+    }
+
+    /// Brings the `config` walkers in line with `project`'s `walk:` settings after an edit: new sites are scheduled,
+    /// changed settings replace the walker (a walk in flight finishes first), sites that lost `walk:` are removed.
+    /// Walkers scheduled over HTTP are left alone. Returns the sites it changed.
+    @discardableResult
+    static func follow(_ project: Project, on scheduler: WalkScheduler) async -> [String] {
+        let current = await scheduler.scheduled()
+        var changed: [String] = []
+        let wanted = Dictionary(project.sites.filter { $0.walk != nil }.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for walker in current where walker.source == "config" && wanted[walker.site] == nil {
+            if await scheduler.remove(site: walker.site) { changed.append(walker.site) }
+        }
+        for (name, site) in wanted.sorted(by: { $0.key < $1.key }) {
+            let setup = configuration(for: site, state: [:], pinFromState: false)
+            if let existing = current.first(where: { $0.site == name }) {
+                if existing.source != "config" { continue }
+                if existing.every == setup.every && existing.configuration == setup.configuration { continue }
+            }
+            if (try? await scheduler.schedule(site: name, every: setup.every, configuration: setup.configuration, source: "config")) != nil {
+                changed.append(name)
+            }
+        }
+        return changed
     }
 
     /// Schedules a walker for every site with `walk:` (source `config`), first walks spread over `stagger` so a

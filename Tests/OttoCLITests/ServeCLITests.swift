@@ -161,6 +161,11 @@ final class ServeProcess: Sendable {
         // And the API lists it.
         let walks = try serve.get("/site/walk/demo/")
         #expect(walks.status == 200 && walks.body.contains("\"broken\""), "\(walks.body)")
+        #expect(walks.body.contains("\"depth\":3"), "\(walks.body)")
+        // An edit of the site's walk: settings reaches the walker with the next scheduled run, without a restart.
+        try p.write("sites/demo.yml", siteYAML() + "drift: correct\nwalk: { every: 1h, depth: 1, start: \"\(nginx.baseURL)/\" }\n")
+        #expect(serve.wait(seconds: 10) { (try? serve.get("/site/walk/demo/").body.contains("\"depth\":1")) == true },
+                "\((try? serve.get("/site/walk/demo/").body) ?? "")")
         let png = try #require(FileManager.default.contents(atPath: shot))
         #expect(png.count > 5_000 && png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
 

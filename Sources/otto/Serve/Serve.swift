@@ -104,12 +104,13 @@ struct Serve: AsyncParsableCommand {
             let scheme = configuration.tls == nil ? "http" : "https"
             let history = DriftHistory()
             let board = StatusBoard()
-            let loader = ServeReconcileLoader(global: global)
             guard let walkHistory = store as? any WalkHistoryStore else {
                 throw OttoError("serve.state", "this state store cannot keep walk history")
             }
             let startup = try ProjectContext.load(global)
-            let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: startup.project, store: store))
+            let loader = ServeReconcileLoader(global: global)
+            let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) },
+                                                                                               store: store))
             let walkSites = try await WalkSetup.scheduleConfiguredSites(startup.project, on: scheduler)
             if !walkSites.isEmpty { logger.info("site walks scheduled", metadata: ["sites": "\(walkSites.joined(separator: ","))"]) }
             let walks = StoreWalkService(store: walkHistory, scheduler: scheduler, global: global)
@@ -134,6 +135,11 @@ struct Serve: AsyncParsableCommand {
                     interval: interval, history: history, metrics: DriftMetrics(), logger: Logger(label: "otto.drift"),
                     load: { try await loader.input() },
                     onRun: { result in
+                        // Walkers follow edits of the sites' `walk:` settings.
+                        if let project = await loader.latestProject {
+                            let changed = await WalkSetup.follow(project, on: scheduler)
+                            if !changed.isEmpty { logger.info("site walkers updated", metadata: ["sites": "\(changed.joined(separator: ","))"]) }
+                        }
                         let backends = result.plan.map { plan in { await loader.backends(of: plan) } }
                         await board.update(result, backends: await backends?() ?? [])
                     }))

@@ -15,11 +15,18 @@ actor ServeReconcileLoader {
     private var context: ProjectContext?
     private var providers: [String: any Provider] = [:]
 
+    /// The configuration the last run loaded.
+    private(set) var latestProject: Project?
+
     init(global: GlobalOptions) { self.global = global }
+
+    /// The latest configuration loaded, or `fallback` before the first run.
+    func project(or fallback: Project) -> Project { latestProject ?? fallback }
 
     /// The input of the next run.
     func input() async throws -> ReconcileInput {
         let fresh = try ProjectContext.load(global)
+        latestProject = fresh.project
         let snap = try fresh.store.snapshot()
         let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
         if inventory != fresh.project.inventory || !needed.isSubset(of: Set(providers.keys)) || context == nil {
