@@ -121,7 +121,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         // Droplets: create (with the key), observe, import, resize, rename, lost and refused creates, delete, 404s.
         await h.fake.seedDroplets(count: 230, namePrefix: "fleet-", tags: ["otto"])
         let machine = provider.derive(DO.machine(0, sshKeys: [fingerprint]))
-        let created = try await provider.create(machine, idempotencyKey: DigitalOceanProvider.freshKey())
+        let created = try await provider.create(machine, idempotencyKey: PendingCreate.newKey())
         _ = try await provider.observe(kind: "machine", [DO.request(machine), DO.request(DO.machine(1), id: "999999")])
         let resized = try await provider.update(provider.derive(DO.machine(0, size: "s-2vcpu-2gb")), current: created, changed: ["size"])
         let renamed = try await provider.update(provider.derive(DO.machine(0, size: "s-2vcpu-2gb", name: "demo-web-zero")),
@@ -130,7 +130,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         faults.loseCreates = 1
         faults.failCreates = 1
         await h.fake.setFaults(faults)
-        let second = try await provider.create(provider.derive(DO.machine(1)), idempotencyKey: DigitalOceanProvider.freshKey())
+        let second = try await provider.create(provider.derive(DO.machine(1)), idempotencyKey: PendingCreate.newKey())
         await h.fake.setFaults(FakeDigitalOceanFaults())
         expectStatus(422, await raw("POST", "/v2/droplets", #"{"name":"x","size":"nope","image":"debian-12-x64"}"#))
         expectStatus(422, await raw("POST", "/v2/droplets/\(second.providerID)/actions", #"{"type":"resize","size":"s-2vcpu-4gb","disk":false}"#))

@@ -67,7 +67,7 @@ final class DigitalOceanFaultTests: XCTestCase {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for machine in machines {
                     group.addTask {
-                        let pending = DigitalOceanProvider.freshKey()
+                        let pending = PendingCreate.newKey()
                         try await converge("\(machine.address)") {
                             if try await provider.observe(kind: "machine", [DO.request(machine, pendingKey: pending)])[machine.address] != nil { return }
                             _ = try await provider.create(machine, idempotencyKey: pending)

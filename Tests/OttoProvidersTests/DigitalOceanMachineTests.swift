@@ -17,7 +17,7 @@ final class DigitalOceanMachineTests: XCTestCase {
             let nothing = try await provider.observe(kind: "machine", [DO.request(desired)])
             XCTAssertTrue(nothing.isEmpty)
 
-            let key = DigitalOceanProvider.freshKey()
+            let key = PendingCreate.newKey()
             let created = try await provider.create(desired, idempotencyKey: key)
             XCTAssertEqual(created.attributes["name"], "demo-web-0")
             XCTAssertEqual(created.attributes["status"], "active")
@@ -75,12 +75,12 @@ final class DigitalOceanMachineTests: XCTestCase {
             let schema = h.provider.testSchema("machine")
             XCTAssertTrue(schema.forceNew.isSuperset(of: ["image", "region"]))
             let old = h.provider.derive(DO.machine(0))
-            let created = try await h.provider.create(old, idempotencyKey: DigitalOceanProvider.freshKey())
+            let created = try await h.provider.create(old, idempotencyKey: PendingCreate.newKey())
             let new = h.provider.derive(DO.machine(0, image: "ubuntu-24-04-x64"))
             XCTAssertEqual(DO.differences(new, created, schema: schema), ["image"])
             // What the executor does for a replacement (delete first, the schema's default order).
             try await h.provider.delete(old.address, current: created)
-            let replaced = try await h.provider.create(new, idempotencyKey: DigitalOceanProvider.freshKey())
+            let replaced = try await h.provider.create(new, idempotencyKey: PendingCreate.newKey())
             XCTAssertNotEqual(replaced.providerID, created.providerID)
             XCTAssertEqual(replaced.attributes["image"], "ubuntu-24-04-x64")
             XCTAssertEqual(DO.differences(new, replaced, schema: schema), [])
@@ -98,7 +98,7 @@ final class DigitalOceanMachineTests: XCTestCase {
             desired.attributes["image"] = .int(150_000_777)  // a golden image's snapshot id, as a number
             desired = h.provider.derive(desired)
             XCTAssertEqual(desired.attributes["image"], "150000777")
-            let created = try await h.provider.create(desired, idempotencyKey: DigitalOceanProvider.freshKey())
+            let created = try await h.provider.create(desired, idempotencyKey: PendingCreate.newKey())
             XCTAssertEqual(created.attributes["image"], "150000777")
             XCTAssertEqual(DO.differences(desired, created, schema: h.provider.testSchema("machine")), [])
         }
@@ -107,7 +107,7 @@ final class DigitalOceanMachineTests: XCTestCase {
     func testDropletDeletedBehindOttosBackIsReportedGone() async throws {
         try await DigitalOceanHarness.run { h in
             let desired = h.provider.derive(DO.machine(0))
-            let created = try await h.provider.create(desired, idempotencyKey: DigitalOceanProvider.freshKey())
+            let created = try await h.provider.create(desired, idempotencyKey: PendingCreate.newKey())
             let removed = await h.fake.removeDroplet(id: Int(created.providerID)!)
             XCTAssertTrue(removed)
             await h.fake.resetCounts()
@@ -122,7 +122,7 @@ final class DigitalOceanMachineTests: XCTestCase {
     func testPendingKeyAdoptsADropletMadeByALostCreate() async throws {
         try await DigitalOceanHarness.run { h in
             // otto sent the create and died before recording it: the droplet carries its key tag.
-            let key = DigitalOceanProvider.freshKey()
+            let key = PendingCreate.newKey()
             let response = await h.fake.handle(FakeHTTPRequest(
                 method: "POST", path: "/v2/droplets", headers: ["Authorization": "Bearer \(h.token)"],
                 body: Array(#"{"name":"demo-web-0","size":"s-1vcpu-1gb","image":"debian-12-x64","region":"nyc3","tags":["otto","otto-key-\#(key)"]}"#.utf8)))
@@ -146,7 +146,7 @@ final class DigitalOceanMachineTests: XCTestCase {
                 faults.hangSeconds = 1.5
                 await h.fake.setFaults(faults)
                 let desired = h.provider.derive(DO.machine(0))
-                let key = DigitalOceanProvider.freshKey()
+                let key = PendingCreate.newKey()
                 let created = try await h.provider.create(desired, idempotencyKey: key)
                 let droplets = await h.fake.dropletSummaries()
                 XCTAssertEqual(droplets.count, 1, "mode \(mode): no duplicate")
@@ -165,7 +165,7 @@ final class DigitalOceanMachineTests: XCTestCase {
             var faults = FakeDigitalOceanFaults()
             faults.failCreates = 2
             await h.fake.setFaults(faults)
-            let created = try await h.provider.create(h.provider.derive(DO.machine(0)), idempotencyKey: DigitalOceanProvider.freshKey())
+            let created = try await h.provider.create(h.provider.derive(DO.machine(0)), idempotencyKey: PendingCreate.newKey())
             let droplets = await h.fake.dropletSummaries()
             XCTAssertEqual(droplets.map { String($0.id) }, [created.providerID])
             let posts = await h.fake.requestCounts()["POST /v2/droplets"]
@@ -195,7 +195,7 @@ final class DigitalOceanMachineTests: XCTestCase {
             XCTAssertEqual(counts, ["GET /v2/droplets": 3], "450 droplets: three pages of 200, nothing per droplet")
 
             // Creating the db machine makes a new droplet; deleting it removes only that one.
-            let db = try await h.provider.create(wanted.last!, idempotencyKey: DigitalOceanProvider.freshKey())
+            let db = try await h.provider.create(wanted.last!, idempotencyKey: PendingCreate.newKey())
             XCTAssertFalse(untagged.map(String.init).contains(db.providerID))
             try await h.provider.delete(wanted.last!.address, current: db)
             let left = Set(await h.fake.dropletSummaries().map(\.id))

@@ -68,10 +68,10 @@ final class DigitalOceanSSHKeyTests: XCTestCase {
             let key = try await h.provider.create(DO.sshKey(DO.publicKey(5)))
             let fingerprint = try XCTUnwrap(key.attributes["fingerprint"]?.stringValue)
             let machine = h.provider.derive(DO.machine(0, sshKeys: [fingerprint]))
-            let created = try await h.provider.create(machine, idempotencyKey: DigitalOceanProvider.freshKey())
+            let created = try await h.provider.create(machine, idempotencyKey: PendingCreate.newKey())
             XCTAssertEqual(DO.differences(machine, created, schema: h.provider.testSchema("machine")), [])
             let unknown = h.provider.derive(DO.machine(1, sshKeys: ["00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"]))
-            let text = await errorText { _ = try await h.provider.create(unknown, idempotencyKey: DigitalOceanProvider.freshKey()) }
+            let text = await errorText { _ = try await h.provider.create(unknown, idempotencyKey: PendingCreate.newKey()) }
             XCTAssertTrue(text.contains("DigitalOcean refused to create droplet demo-web-1"), text)
             XCTAssertTrue(text.contains("HTTP 422"), text)
         }

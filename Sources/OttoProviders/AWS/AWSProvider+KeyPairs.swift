@@ -47,8 +47,8 @@ extension AWSProvider {
     /// when it carries otto's tag, e.g. an import whose answer was lost); one with another key is an error.
     func createKeyPair(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try AWSAttributes.string(resource.attributes, "name", of: address)
-        let publicKey = try AWSAttributes.string(resource.attributes, "public_key", of: address)
+        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
+        let publicKey = try AWSProvider.attributes.string(resource.attributes, "public_key", of: address)
         let doing = "import key pair \(name) (\(address))"
         do {
             let pair = try await client.importKeyPair(name: name, publicKey: publicKey,

@@ -112,19 +112,19 @@ extension AWSProvider {
     func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
         let attributes = resource.attributes
-        let name = try AWSAttributes.string(attributes, "name", of: address)
-        if let region = try AWSAttributes.optionalString(attributes, "region", of: address), region != settings.region {
+        let name = try AWSProvider.attributes.string(attributes, "name", of: address)
+        if let region = try AWSProvider.attributes.optionalString(attributes, "region", of: address), region != settings.region {
             throw OttoError("provider.aws.region",
                             "\(address) asks for region \(region), but provider `\(self.name)` works in \(settings.region); use a provider for that region")
         }
         var tags: [(String, String)] = [("Name", name), ("otto:managed", settings.tag), ("otto:address", address.description), ("otto:key", key)]
         tags += try extraTags(attributes, of: address)
         let spec = AWSClient.InstanceSpec(
-            imageID: try AWSAttributes.string(attributes, "image", of: address),
-            instanceType: try AWSAttributes.string(attributes, "size", of: address),
-            keyName: try AWSAttributes.optionalString(attributes, "key_name", of: address),
-            securityGroupIDs: try AWSAttributes.strings(attributes, "security_groups", of: address),
-            userData: try AWSAttributes.optionalString(attributes, "user_data", of: address),
+            imageID: try AWSProvider.attributes.string(attributes, "image", of: address),
+            instanceType: try AWSProvider.attributes.string(attributes, "size", of: address),
+            keyName: try AWSProvider.attributes.optionalString(attributes, "key_name", of: address),
+            securityGroupIDs: try AWSProvider.attributes.strings(attributes, "security_groups", of: address),
+            userData: try AWSProvider.attributes.optionalString(attributes, "user_data", of: address),
             tags: tags, clientToken: key)
         let launched = try await runInstance(spec, name: name, address: address)
         let running = try await waitFor(launched.id, states: ["running"], doing: "start instance \(name) (\(address))")
@@ -192,7 +192,7 @@ extension AWSProvider {
     func updateMachine(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
         let address = resource.address
         let id = current.providerID
-        let name = try AWSAttributes.string(resource.attributes, "name", of: address)
+        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
         do {
             var tags: [(String, String)] = []
             if changed.contains("name") { tags.append(("Name", name)) }
@@ -205,7 +205,7 @@ extension AWSProvider {
             throw client.wrap(error, doing: "retag instance \(id) (\(address))")
         }
         if changed.contains("size") {
-            let size = try AWSAttributes.string(resource.attributes, "size", of: address)
+            let size = try AWSProvider.attributes.string(resource.attributes, "size", of: address)
             try await resize(id, to: size, name: name, address: address)
         } else if changed.contains("status") {
             try await start(id, name: name, address: address)

@@ -69,13 +69,13 @@ extension AWSProvider {
     /// UPSERTs the rrset (create and update alike), coalesced with other changes to the same zone.
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try AWSAttributes.string(resource.attributes, "zone", of: address),
-                            name: try AWSAttributes.string(resource.attributes, "name", of: address),
-                            type: try AWSAttributes.string(resource.attributes, "type", of: address))
+        let key = RecordKey(zone: try AWSProvider.attributes.string(resource.attributes, "zone", of: address),
+                            name: try AWSProvider.attributes.string(resource.attributes, "name", of: address),
+                            type: try AWSProvider.attributes.string(resource.attributes, "type", of: address))
         guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 0 else {
             throw OttoError("provider.aws.attribute", "\(address): attribute 'ttl' must be a non-negative integer")
         }
-        let records = try AWSAttributes.strings(resource.attributes, "records", of: address).sorted()
+        let records = try AWSProvider.attributes.strings(resource.attributes, "records", of: address).sorted()
         guard !records.isEmpty else {
             throw OttoError("provider.aws.attribute", "\(address): attribute 'records' must hold at least one record")
         }

@@ -83,8 +83,8 @@ extension AWSProvider {
     /// answer, or someone else's) is adopted; it stays `owned: false` unless it carries otto's tag.
     func createSecurityGroup(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try AWSAttributes.string(resource.attributes, "name", of: address)
-        let description = try AWSAttributes.optionalString(resource.attributes, "description", of: address) ?? "otto \(name)"
+        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
+        let description = try AWSProvider.attributes.optionalString(resource.attributes, "description", of: address) ?? "otto \(name)"
         let rules = try desiredIngress(resource)
         var id: String
         do {

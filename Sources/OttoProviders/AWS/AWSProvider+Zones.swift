@@ -97,8 +97,8 @@ extension AWSProvider {
     /// already knows (`HostedZoneAlreadyExists`) means the zone is there: it is looked up and adopted.
     func createZone(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
-        let name = Route53Names.decode(try AWSAttributes.string(resource.attributes, "name", of: address))
-        let nameservers = try AWSAttributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
+        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, "name", of: address))
+        let nameservers = try AWSProvider.attributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
         let doing = "create hosted zone \(name) (\(address))"
         var zone: Route53Zone?
         var delegation: [String] = []
@@ -151,9 +151,9 @@ extension AWSProvider {
     /// UPSERTs the apex NS rrset when `nameservers` is given (it cannot be removed: without it, nothing changes).
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
         let address = resource.address
-        let nameservers = try AWSAttributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
+        let nameservers = try AWSProvider.attributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
         guard !nameservers.isEmpty else { return current }
-        let name = Route53Names.decode(try AWSAttributes.string(resource.attributes, "name", of: address))
+        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, "name", of: address))
         try await setNameservers(zoneID: Route53Zone.bareID(current.providerID), zoneName: name, nameservers, address: address)
         var attributes = current.attributes
         attributes["nameservers"] = .list(nameservers.map(Value.string))

@@ -88,7 +88,7 @@ public final class AWSProvider: Provider {
     /// See `Provider.create`. Keyed kinds get a fresh key (the engine passes its own through
     /// `create(_:idempotencyKey:)`).
     public func create(_ resource: Resource) async throws -> ObservedResource {
-        try await create(resource, idempotencyKey: Self.newKey())
+        try await create(resource, idempotencyKey: PendingCreate.newKey())
     }
 
     /// See `Provider.create(_:idempotencyKey:)`: an instance's `ClientToken` and `otto:key` tag, a zone's
@@ -142,10 +142,8 @@ public final class AWSProvider: Provider {
         return derived
     }
 
-    /// 20 lowercase hex characters, like the engine's keys.
-    static func newKey() -> String {
-        (0..<20).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
-    }
+    /// How attribute errors of this provider read.
+    static let attributes = AttributeReader(code: "provider.aws.attribute")
 
     private func unknownKind(_ kind: String) -> OttoError {
         OttoError("provider.aws.kind",
@@ -153,47 +151,6 @@ public final class AWSProvider: Provider {
     }
 }
 
-/// Reading desired attributes, with errors that name the resource.
-enum AWSAttributes {
-    /// A non-empty string attribute.
-    static func string(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String {
-        guard let value = attributes[key]?.stringValue, !value.isEmpty else {
-            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a non-empty string\(unknownHint(attributes[key]))")
-        }
-        return value
-    }
-
-    /// A string attribute that may be absent or null.
-    static func optionalString(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String? {
-        switch attributes[key] {
-        case nil, .null?: return nil
-        case .string(let text)?: return text.isEmpty ? nil : text
-        case let other?:
-            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a string, got \(other)\(unknownHint(other))")
-        }
-    }
-
-    /// A list of strings (absent or null = empty).
-    static func strings(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> [String] {
-        switch attributes[key] {
-        case nil, .null?: return []
-        case .list(let list)?:
-            return try list.map {
-                guard let text = $0.stringValue else {
-                    throw OttoError("provider.aws.attribute", "\(address): every element of '\(key)' must be a string, got \($0)\(unknownHint($0))")
-                }
-                return text
-            }
-        case let other?:
-            throw OttoError("provider.aws.attribute", "\(address): attribute '\(key)' must be a list of strings, got \(other)")
-        }
-    }
-
-    private static func unknownHint(_ value: Value?) -> String {
-        guard let value, !value.isFullyKnown else { return "" }
-        return " (it is still unknown: what it refers to was not created)"
-    }
-}
 
 extension AWSProvider {
     /// Changes to one hosted zone that arrive together share a ChangeResourceRecordSets call, within Route53's limits

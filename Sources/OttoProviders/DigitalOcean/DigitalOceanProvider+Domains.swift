@@ -69,7 +69,7 @@ extension DigitalOceanProvider {
     /// retried after a lost answer). When `nameservers` is configured, the apex NS records are set to it.
     func createZone(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let domain = DigitalOceanRecordCodec.domain(try string(resource.attributes, "name", of: address))
+        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, "name", of: address))
         let action = "create domain \(domain) (\(address))"
         do {
             _ = try await api.send(.post, "/v2/domains", body: DigitalOceanModel.NewDomain(name: domain), idempotent: true)
@@ -89,14 +89,14 @@ extension DigitalOceanProvider {
 
     /// Sets the apex NS records to the configured `nameservers`.
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let domain = DigitalOceanRecordCodec.domain(try string(resource.attributes, "name", of: resource.address))
+        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, "name", of: resource.address))
         return try await setNameservers(resource, domain: domain)
     }
 
     /// Makes the apex NS rrset the configured `nameservers` (when configured), and reports the zone.
     private func setNameservers(_ resource: Resource, domain: String) async throws -> ObservedResource {
         let zone = DigitalOceanRecordCodec.fqdn(domain)
-        let wanted = try strings(resource.attributes, "nameservers", of: resource.address).map(DigitalOceanRecordCodec.fqdn)
+        let wanted = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).map(DigitalOceanRecordCodec.fqdn)
         guard resource.attributes["nameservers"] != nil, !wanted.isEmpty else {
             return zoneObservation(domain, nameservers: try await apexNameservers(domain))
         }

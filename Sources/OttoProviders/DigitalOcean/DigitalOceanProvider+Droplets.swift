@@ -108,11 +108,11 @@ extension DigitalOceanProvider {
     func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
         let attributes = derive(resource).attributes
-        let dropletName = try string(attributes, "name", of: address)
+        let dropletName = try Self.attributes.string(attributes, "name", of: address)
         let body = DigitalOceanModel.NewDroplet(
             name: dropletName, region: attributes["region"]?.stringValue,
-            size: try string(attributes, "size", of: address),
-            image: DigitalOceanModel.ImageRef(try string(attributes, "image", of: address)),
+            size: try Self.attributes.string(attributes, "size", of: address),
+            image: DigitalOceanModel.ImageRef(try Self.attributes.string(attributes, "image", of: address)),
             sshKeys: try keyIdentifiers(attributes["ssh_keys"], of: address).nilIfEmpty,
             tags: [tag, Self.keyTag(key)], userData: attributes["user_data"]?.stringValue, ipv6: ipv6, monitoring: false)
         let action = "create droplet \(dropletName) (\(address))"
@@ -194,10 +194,10 @@ extension DigitalOceanProvider {
         }
         let attributes = derive(resource).attributes
         if changed.contains("size") {
-            try await resize(id, to: try string(attributes, "size", of: address), address: address)
+            try await resize(id, to: try Self.attributes.string(attributes, "size", of: address), address: address)
         }
         if changed.contains("name") {
-            try await rename(id, to: try string(attributes, "name", of: address), address: address)
+            try await rename(id, to: try Self.attributes.string(attributes, "name", of: address), address: address)
         }
         if changed.contains("status") && !changed.contains("size") {
             try await powerOn(id, address: address)

@@ -76,12 +76,12 @@ extension DigitalOceanProvider {
     /// Makes the rrset hold exactly the desired values with the desired TTL (create and update alike).
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try string(resource.attributes, "zone", of: address), name: try string(resource.attributes, "name", of: address),
-                            type: try string(resource.attributes, "type", of: address))
+        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, "zone", of: address), name: try Self.attributes.string(resource.attributes, "name", of: address),
+                            type: try Self.attributes.string(resource.attributes, "type", of: address))
         guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 30 else {
             throw OttoError("provider.digitalocean.attribute", "\(address): attribute 'ttl' must be an integer of at least 30 (DigitalOcean's minimum)")
         }
-        let values = try strings(resource.attributes, "records", of: address)
+        let values = try Self.attributes.strings(resource.attributes, "records", of: address)
         guard !values.isEmpty else {
             throw OttoError("provider.digitalocean.attribute", "\(address): attribute 'records' must hold at least one record")
         }

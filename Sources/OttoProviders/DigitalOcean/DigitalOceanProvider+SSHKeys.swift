@@ -57,8 +57,8 @@ extension DigitalOceanProvider {
     /// answer was lost gets) is adopted: found by fingerprint, `owned: false` when it carries another name.
     func createKey(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try string(resource.attributes, "name", of: address)
-        let publicKey = try string(resource.attributes, "public_key", of: address)
+        let name = try Self.attributes.string(resource.attributes, "name", of: address)
+        let publicKey = try Self.attributes.string(resource.attributes, "public_key", of: address)
         guard let fingerprint = Self.fingerprint(publicKey) else {
             throw OttoError("provider.digitalocean.attribute", "\(address): public_key is not an OpenSSH public key (TYPE BASE64 [COMMENT])")
         }
@@ -80,7 +80,7 @@ extension DigitalOceanProvider {
 
     /// Renames an owned key (PUT); an adopted key is left as it is.
     func updateKey(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let name = try string(resource.attributes, "name", of: resource.address)
+        let name = try Self.attributes.string(resource.attributes, "name", of: resource.address)
         guard current.attributes["owned"] != .bool(false), current.attributes["name"]?.stringValue != name else { return current }
         do {
             let response = try await api.send(.put, "/v2/account/keys/\(DigitalOceanAPI.segment(current.providerID))",

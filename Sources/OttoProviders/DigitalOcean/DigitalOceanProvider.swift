@@ -104,7 +104,7 @@ public final class DigitalOceanProvider: Provider {
     /// `create(_:idempotencyKey:)`).
     public func create(_ resource: Resource) async throws -> ObservedResource {
         switch resource.kind {
-        case "machine": return try await createMachine(resource, key: Self.freshKey())
+        case "machine": return try await createMachine(resource, key: PendingCreate.newKey())
         case "ssh_key": return try await createKey(resource)
         case "dns_zone": return try await createZone(resource)
         case "dns_record": return try await putRecord(resource, action: "create")
@@ -153,37 +153,14 @@ public final class DigitalOceanProvider: Provider {
         return out
     }
 
-    /// 20 lowercase hex digits.
-    static func freshKey() -> String {
-        (0..<20).map { _ in String(Int.random(in: 0..<16), radix: 16) }.joined()
-    }
+    /// How attribute errors of this provider read.
+    static let attributes = AttributeReader(code: "provider.digitalocean.attribute")
 
     func unknownKind(_ kind: String) -> OttoError {
         OttoError("provider.digitalocean.kind",
                   "provider '\(name)' (DigitalOcean) does not manage resources of kind '\(kind)'; it manages machine, ssh_key, dns_zone and dns_record")
     }
 
-    /// A string attribute, or an error naming the resource.
-    func string(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String {
-        guard let value = attributes[key]?.stringValue, !value.isEmpty else {
-            throw OttoError("provider.digitalocean.attribute", "\(address): attribute '\(key)' must be a non-empty string")
-        }
-        return value
-    }
-
-    /// A list of strings (absent or null: empty), or an error naming the resource.
-    func strings(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> [String] {
-        guard let value = attributes[key], value != .null else { return [] }
-        guard let list = value.listValue else {
-            throw OttoError("provider.digitalocean.attribute", "\(address): attribute '\(key)' must be a list of strings")
-        }
-        return try list.map {
-            guard let text = $0.stringValue else {
-                throw OttoError("provider.digitalocean.attribute", "\(address): every element of '\(key)' must be a string, got \($0)")
-            }
-            return text
-        }
-    }
 
     /// Waits before the next poll (cancellable): 250 ms after the first poll, doubling up to `pollInterval`, so quick
     /// actions are seen quickly and slow ones cost few calls.

@@ -62,13 +62,13 @@ extension PowerDNSProvider {
     /// REPLACEs the rrset (create and update alike), coalesced with other changes to the same zone.
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try requireString(resource.attributes, "zone", of: address),
-                            name: try requireString(resource.attributes, "name", of: address),
-                            type: try requireString(resource.attributes, "type", of: address))
+        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, "zone", of: address),
+                            name: try Self.attributes.string(resource.attributes, "name", of: address),
+                            type: try Self.attributes.string(resource.attributes, "type", of: address))
         guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 0 else {
             throw OttoError("provider.powerdns.attribute", "\(address): attribute 'ttl' must be a non-negative integer")
         }
-        let contents = try stringList(resource.attributes, "records", of: address).sorted()
+        let contents = try Self.attributes.strings(resource.attributes, "records", of: address).sorted()
         guard !contents.isEmpty else {
             throw OttoError("provider.powerdns.attribute", "\(address): attribute 'records' must hold at least one record")
         }

@@ -71,9 +71,9 @@ extension PowerDNSProvider {
 
     /// POST /zones with the nameservers; an existing zone (409) is adopted and its NS rrset set.
     func createZone(_ resource: Resource) async throws -> ObservedResource {
-        let name = PowerDNSModel.fqdn(try requireString(resource.attributes, "name", of: resource.address))
+        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, "name", of: resource.address))
         let kind = resource.attributes["kind"]?.stringValue ?? "Native"
-        let nameservers = try stringList(resource.attributes, "nameservers", of: resource.address).sorted()
+        let nameservers = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).sorted()
         do {
             let zone = try await api.send(.post, "/zones", body: PowerDNSModel.NewZone(name: name, kind: kind, nameservers: nameservers))
                 .decode(PowerDNSModel.Zone.self)
@@ -91,8 +91,8 @@ extension PowerDNSProvider {
 
     /// Replaces the apex NS rrset.
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let name = PowerDNSModel.fqdn(try requireString(resource.attributes, "name", of: resource.address))
-        let nameservers = try stringList(resource.attributes, "nameservers", of: resource.address).sorted()
+        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, "name", of: resource.address))
+        let nameservers = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).sorted()
         try await setNameservers(zone: current.providerID, nameservers, ttl: 3600, address: resource.address, apex: name)
         var attributes = current.attributes
         attributes["nameservers"] = .list(nameservers.map(Value.string))

@@ -24,6 +24,8 @@ public final class PowerDNSProvider: Provider {
     ]
 
     let api: PowerDNSAPI
+    /// How attribute errors of this provider read.
+    static let attributes = AttributeReader(code: "provider.powerdns.attribute")
     private let batchers = ZoneBatchers<PowerDNSModel.RRSet>()
 
     /// Creates a provider for the server at `baseURL` (`http://HOST:PORT`, with or without `/api/v1`).
@@ -105,27 +107,6 @@ public final class PowerDNSProvider: Provider {
     }
 }
 
-/// Reads a string attribute or fails with a message naming the resource.
-func requireString(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> String {
-    guard let value = attributes[key]?.stringValue, !value.isEmpty else {
-        throw OttoError("provider.powerdns.attribute", "\(address): attribute '\(key)' must be a non-empty string")
-    }
-    return value
-}
-
-/// Reads a list of strings (absent = empty) or fails with a message naming the resource.
-func stringList(_ attributes: [String: Value], _ key: String, of address: ResourceAddress) throws -> [String] {
-    guard let value = attributes[key], value != .null else { return [] }
-    guard let list = value.listValue else {
-        throw OttoError("provider.powerdns.attribute", "\(address): attribute '\(key)' must be a list of strings")
-    }
-    return try list.map {
-        guard let text = $0.stringValue else {
-            throw OttoError("provider.powerdns.attribute", "\(address): every element of '\(key)' must be a string, got \($0)")
-        }
-        return text
-    }
-}
 
 /// Zone details read during one observation, each at most once (concurrent askers share the read). A zone that does
 /// not exist reads as nil.
