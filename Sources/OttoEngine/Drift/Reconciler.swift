@@ -35,9 +35,12 @@ public struct Reconciler: Sendable {
         let request = ApplyRequest(
             command: command, user: user, parallelism: parallelism, recording: .always,
             review: { plan in
-                // Only what the policy allows is applied; refreshed state (plan.drift) is recorded for every site.
+                // Only what the policy allows is applied. What refresh found is recorded for sites that correct; a site
+                // that only reports keeps its state as it was, so the same drift is reported (as drift) by every run
+                // until a person applies it.
                 var allowed = plan
                 allowed.changes = plan.changes.filter { $0.action == .noop || policy($0.address) == .correct }
+                allowed.drift = plan.drift.filter { policy($0.address) == .correct }
                 return allowed
             },
             ending: { result in
