@@ -150,8 +150,11 @@ public struct ApplyPipeline: Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now + request.lockTimeout
         let wanted: Set<StateScope>
-        if let saved = request.saved {
+        if let saved = request.saved, !saved.stateSerials.isEmpty {
             wanted = Set(saved.stateSerials.keys.compactMap(StateScope.init(key:))).union(saved.scopes)
+        } else if let saved = request.saved {
+            // A plan saved by an otto without per-site serials: its changes do not say their sites, so lock everything.
+            wanted = try await scopes(input, options: saved.options)
         } else {
             wanted = try await scopes(input, options: request.options)
         }

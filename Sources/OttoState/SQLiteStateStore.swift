@@ -120,22 +120,10 @@ public final class SQLiteStateStore: Sendable {
     /// stale) on GRDB's queue, mapping database errors to `OttoError` with code `state.write`. Not cancellable: a write
     /// that started is committed or fails on its own.
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let path = self.path
-        return try await withCheckedThrowingContinuation { continuation in
+        try await withCheckedThrowingContinuation { continuation in
             queue.asyncWriteWithoutTransaction { [self] db in
                 let cpu0 = Self.threadCPUTime()
-                let result = Result {
-                    do {
-                        var result: T?
-                        try db.inTransaction(.immediate) {
-                            result = try body(db)
-                            return .commit
-                        }
-                        return result!
-                    } catch let error as DatabaseError {
-                        throw OttoError("state.write", "cannot \(what) in the state database \(path)", cause: error)
-                    }
-                }
+                let result = Result { try self.immediateTransaction(db, what, body) }
                 let cpu = Self.threadCPUTime() - cpu0
                 self.counters.withLock { $0.transactions += 1; $0.cpuTime += cpu }
                 continuation.resume(with: result)
@@ -173,14 +161,21 @@ public final class SQLiteStateStore: Sendable {
     /// calling thread, so call it off the cooperative pool.
     func writeBlocking<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                return result!
+            return try queue.writeWithoutTransaction { db in try immediateTransaction(db, what, body) }
+        } catch let error as DatabaseError {
+            throw OttoError("state.write", "cannot \(what) in the state database \(path)", cause: error)
+        }
+    }
+
+    /// `body` in one IMMEDIATE transaction on `db`, database errors as `OttoError` `state.write`.
+    private func immediateTransaction<T>(_ db: Database, _ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
             }
+            return result!
         } catch let error as DatabaseError {
             throw OttoError("state.write", "cannot \(what) in the state database \(path)", cause: error)
         }
