@@ -212,11 +212,3 @@ public struct DNSRecordSpec: Sendable, Hashable {
     /// Where it is declared.
     public var location: SourceLocation
 }
-
-/// What `otto serve` does when a scheduled refresh finds what exists differing from the configuration.
-public enum DriftPolicy: String, Sendable, Hashable, CaseIterable, Codable {
-    /// Apply the plan that puts it back (the default).
-    case correct
-    /// Record and show it, change nothing.
-    case report
-}
