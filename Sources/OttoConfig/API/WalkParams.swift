@@ -40,6 +40,7 @@ enum WalkParams {
 }
 
 extension DesiredStateService {
+    /// Walk settings from `?params=` (see `WalkParams`), checked like a site's `walk:`.
     public func walkSpec(params: String, site: String, domain: String) throws(DesiredStateError) -> WalkSpec {
         try WalkParams.parse(params, site: site, domain: domain)
     }

@@ -73,10 +73,13 @@ public final class DesiredStateSnapshot: DesiredStateView {
         recordBodies = dns
     }
 
+    /// `GET /inv/{item}`'s body for host `name`.
     public func hostBody(_ name: String) -> [UInt8]? { hostBodies[name] }
 
+    /// `GET /dom/ns/{domain}`'s body.
     public func nameserversBody(_ domain: String) -> [UInt8]? { nameserverBodies[domain] }
 
+    /// `GET /dom/dns/{domain}`'s body.
     public func recordsBody(_ domain: String) -> [UInt8]? { recordBodies[domain] }
 
     /// The project's resources (YAML and API items merged).
