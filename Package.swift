@@ -34,15 +34,16 @@ let package = Package(
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH", "OttoConfig",
+        .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH",
                                                      .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState",
                                                   .product(name: "Metrics", package: "swift-metrics"),
                                                   .product(name: "Logging", package: "swift-log"),
                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        // The HTTP API of `otto serve` (issue 5). Never imports OttoProviders: plans, applies and walks reach it
-        // through the RunService / WalkService protocols the CLI implements.
-        .target(name: "OttoServer", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoEngine",
+        // The HTTP API of `otto serve` (issue 5). Never imports OttoProviders or OttoConfig: plans, applies and walks
+        // reach it through the RunService / WalkService protocols the CLI implements, desired state through OttoCore's
+        // DesiredStateStore, which OttoConfig implements.
+        .target(name: "OttoServer", dependencies: ["OttoCore", "OttoPlan", "OttoState", "OttoEngine",
                                                   .product(name: "Hummingbird", package: "hummingbird"),
                                                   .product(name: "HummingbirdCore", package: "hummingbird"),
                                                   .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -66,7 +66,7 @@ struct ProjectContext: Sendable {
         func setting(_ key: String) -> String? { cfg.settings[key]?.stringValue }
         switch cfg.type {
         case "local":
-            return LocalMachineProvider(name: cfg.name, settings: try LocalSettings(cfg), recipes: project.images, projectRoot: root,
+            return LocalMachineProvider(name: cfg.name, settings: try LocalSettings(cfg.settingValues), recipes: project.images, projectRoot: root,
                                         concurrency: cfg.concurrency ?? 8)
         case "static":
             return StaticMachineProvider(name: cfg.name, projectRoot: root, knownHosts: setting("known_hosts"))
@@ -78,10 +78,10 @@ struct ProjectContext: Sendable {
             return PowerDNSProvider(name: cfg.name, baseURL: url, serverID: setting("server") ?? "localhost", apiKey: key,
                                     concurrency: cfg.concurrency ?? 256, client: client)
         case "digitalocean":
-            return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg, root: root),
+            return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg.settingValues, root: root),
                                         concurrency: cfg.concurrency ?? 16, client: client)
         case "aws":
-            return AWSProvider(name: cfg.name, settings: try AWSSettings(cfg, projectRoot: root), concurrency: cfg.concurrency ?? 32,
+            return AWSProvider(name: cfg.name, settings: try AWSSettings(cfg.settingValues, projectRoot: root), concurrency: cfg.concurrency ?? 32,
                                client: client)
         default:
             throw OttoError("provider.unsupported",

@@ -9,8 +9,8 @@ import Testing
 @Suite struct AWSSettingsTests {
     static let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
-    func config(_ settings: [String: Value]) -> ProviderConfig {
-        ProviderConfig(name: "aws", type: "aws", settings: settings, location: SourceLocation(file: "inventory/aws.yml", line: 3, column: 3))
+    func config(_ settings: [String: Value]) -> ProviderSettingValues {
+        ProviderSettingValues(name: "aws", values: settings, location: SourceLocation(file: "inventory/aws.yml", line: 3, column: 3))
     }
 
     func withTempDir(_ body: (String) throws -> Void) throws {

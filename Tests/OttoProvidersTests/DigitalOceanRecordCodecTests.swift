@@ -1,4 +1,4 @@
-import OttoConfig
+import OttoCore
 import XCTest
 @testable import OttoProviders
 

@@ -6,8 +6,8 @@ import XCTest
 
 /// Inventory settings of a digitalocean provider.
 final class DigitalOceanSettingsTests: XCTestCase {
-    func config(_ settings: [String: Value]) -> ProviderConfig {
-        ProviderConfig(name: "do", type: "digitalocean", settings: settings, location: SourceLocation(file: "inventory/do.yml", line: 3, column: 5))
+    func config(_ settings: [String: Value]) -> ProviderSettingValues {
+        ProviderSettingValues(name: "do", values: settings, location: SourceLocation(file: "inventory/do.yml", line: 3, column: 5))
     }
 
     func testDefaultsAndTokenFromTheEnvironment() throws {

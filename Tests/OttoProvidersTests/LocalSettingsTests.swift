@@ -51,7 +51,7 @@ import Testing
         providers:
           lab: { type: local, subnet: 10.99.0.0/24, bridge: lab0, state_dir: /srv/otto, mirror: "http://mirror.test/debian" }
         """)])
-        let s = try LocalSettings(project.inventory.providers["lab"])
+        let s = try LocalSettings(project.inventory.providers["lab"]?.settingValues)
         #expect(s.subnet.description == "10.99.0.0/24")
         #expect(s.bridge == "lab0")
         #expect(s.stateDir == "/srv/otto")
@@ -66,6 +66,6 @@ import Testing
 
     @Test func invalidBridgeNameIsRejected() throws {
         let project = try Project.load(sources: [("inventory/local.yml", "providers:\n  local: { bridge: a-name-longer-than-15 }\n")])
-        #expect(throws: OttoError.self) { try LocalSettings(project.inventory.providers["local"]) }
+        #expect(throws: OttoError.self) { try LocalSettings(project.inventory.providers["local"]?.settingValues) }
     }
 }

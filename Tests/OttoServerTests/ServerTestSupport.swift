@@ -66,7 +66,9 @@ final class ServerFixture: Sendable {
         try inventory.write(toFile: dir + "/inventory/main.yml", atomically: true, encoding: .utf8)
         for (name, text) in sites { try text.write(toFile: dir + "/sites/\(name).yml", atomically: true, encoding: .utf8) }
         store = try SQLiteStateStore(path: dir + "/.otto/state.db")
-        desired = try DesiredStateService(root: dir, store: store)
+        let items = store
+        desired = try DesiredStateService(root: dir, store: APIItemAccess(read: { try items.apiItems() },
+                                                                          write: { put, remove in try items.writeAPIItems(put: put, remove: remove) }))
         runs = FakeRunService()
         walks = InMemoryWalkService()
     }

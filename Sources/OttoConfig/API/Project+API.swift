@@ -100,11 +100,7 @@ extension Project {
 
     /// A domain as the API and sites take it: lowercased, without trailing dot, valid (the check `domain:` gets in a
     /// site); nil when it is not a valid domain name.
-    public static func normalizedDomain(_ text: String) -> String? {
-        let bare = text.hasSuffix(".") ? String(text.dropLast()) : text
-        guard DNSNormalizer.isValidDomain(bare) else { return nil }
-        return bare.lowercased()
-    }
+    public static func normalizedDomain(_ text: String) -> String? { DNSPresentation.normalizedDomain(text) }
 
     /// Where YAML defines what the API item `key` would define, if it does: the host's entry in `inventory/`, or the
     /// `dns:` section of the site that manages the zone. What YAML defines is read-only over the API.

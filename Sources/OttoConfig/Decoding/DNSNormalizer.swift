@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import OttoCore
 
 /// Turns record names and values into the canonical presentation form PowerDNS returns, so that a plan
 /// made right after an apply shows no difference. Every function returns either the result or a message.
@@ -12,19 +8,7 @@ enum DNSNormalizer {
     /// A domain name without trailing dot is valid: labels of `[a-z0-9_-]` (and `*` as a whole first label),
     /// 1-63 bytes each, at most 253 in all.
     static func isValidDomain(_ name: String, allowUnderscore: Bool = false, allowWildcard: Bool = false) -> Bool {
-        let lower = name.lowercased()
-        guard !lower.isEmpty, lower.utf8.count <= 253 else { return false }
-        let labels = lower.split(separator: ".", omittingEmptySubsequences: false)
-        for (i, label) in labels.enumerated() {
-            guard !label.isEmpty, label.utf8.count <= 63 else { return false }
-            if allowWildcard, i == 0, label == "*" { continue }
-            for c in label.utf8 {
-                let ok = (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || (allowUnderscore && c == 95)
-                if !ok { return false }
-            }
-            if label.hasPrefix("-") || label.hasSuffix("-") { return false }
-        }
-        return true
+        DNSPresentation.isValidDomain(name, allowUnderscore: allowUnderscore, allowWildcard: allowWildcard)
     }
 
     /// `demo.test` or `demo.test.` -> `demo.test.`.
@@ -65,23 +49,11 @@ enum DNSNormalizer {
     }
 
     static func ipv4(_ text: String) -> Outcome {
-        var addr = in_addr()
-        guard inet_pton(AF_INET, text, &addr) == 1 else { return .bad("invalid IPv4 address \(quoted(text))") }
-        var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        guard inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count)) != nil else {
-            return .bad("invalid IPv4 address \(quoted(text))")
-        }
-        return .ok(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        DNSPresentation.ipv4(text).map(Outcome.ok) ?? .bad("invalid IPv4 address \(quoted(text))")
     }
 
     static func ipv6(_ text: String) -> Outcome {
-        var addr = in6_addr()
-        guard inet_pton(AF_INET6, text, &addr) == 1 else { return .bad("invalid IPv6 address \(quoted(text))") }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        guard inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count)) != nil else {
-            return .bad("invalid IPv6 address \(quoted(text))")
-        }
-        return .ok(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        DNSPresentation.ipv6(text).map(Outcome.ok) ?? .bad("invalid IPv6 address \(quoted(text))")
     }
 
     /// `PRIO TARGET`.
@@ -110,29 +82,7 @@ enum DNSNormalizer {
 
     /// TXT: the text quoted, `"` and `\` escaped, bytes outside printable ASCII as `\DDD`, split into
     /// 255-byte strings. A value already written in presentation form (`"..."`) is kept as written.
-    static func txt(_ text: String) -> Outcome {
-        let bytes = Array(text.utf8)
-        if bytes.count >= 2, bytes.first == 34, bytes.last == 34 { return .ok(text) }
-        var chunks: [String] = []
-        var start = 0
-        repeat {
-            let end = min(start + 255, bytes.count)
-            var out = "\""
-            for b in bytes[start..<end] {
-                switch b {
-                case 34: out += "\\\""
-                case 92: out += "\\\\"
-                case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(b))
-                default:
-                    let d = String(b)
-                    out += "\\" + String(repeating: "0", count: 3 - d.count) + d
-                }
-            }
-            chunks.append(out + "\"")
-            start = end
-        } while start < bytes.count
-        return .ok(chunks.joined(separator: " "))
-    }
+    static func txt(_ text: String) -> Outcome { .ok(DNSPresentation.quoteTXT(text)) }
 
     /// Any value of `type`.
     static func value(_ text: String, type: DNSRecordType, zone: String) -> Outcome {

@@ -46,6 +46,9 @@ public struct ProviderConfig: Sendable, Hashable {
     /// A string setting.
     public func string(_ key: String) -> String? { settings[key]?.stringValue }
 
+    /// The settings as plain values with the name and place, which is what providers read their settings from.
+    public var settingValues: ProviderSettingValues { ProviderSettingValues(name: name, values: settings, location: location) }
+
     /// Creates a provider entry.
     public init(name: String, type: String, concurrency: Int? = nil, settings: [String: Value] = [:], location: SourceLocation) {
         self.name = name

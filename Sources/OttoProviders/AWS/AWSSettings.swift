@@ -1,5 +1,4 @@
 import Foundation
-import OttoConfig
 import OttoCore
 import OttoHTTP
 
@@ -66,15 +65,15 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
         self.dependencyTimeout = dependencyTimeout
     }
 
-    /// Reads an inventory entry: region from `region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`; credentials per
+    /// Reads an inventory entry's values: region from `region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`; credentials per
     /// `AWSCredentialSource.resolve`; paths (`ssh_key`, `known_hosts`, `credentials_file`) relative to `projectRoot`.
     ///
     /// - Throws: `OttoError` `provider.aws.config` for a bad setting, `provider.aws.region` without a region,
     ///   `provider.aws.credentials` without credentials (naming where otto looked, never a value).
-    public init(_ config: ProviderConfig, projectRoot: String,
+    public init(_ config: ProviderSettingValues, projectRoot: String,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let s = config.settings
-        let setting = "\(config.location): provider `\(config.name)`"
+        let s = config.values
+        let setting = config.place
         func text(_ key: String) throws -> String? {
             guard let value = s[key], value != .null else { return nil }
             guard let string = value.stringValue, !string.isEmpty else {

@@ -1,4 +1,3 @@
-import OttoConfig
 import OttoCore
 
 /// Converts between DigitalOcean's record storage and otto's canonical presentation form.

@@ -1,5 +1,4 @@
 import Foundation
-import OttoConfig
 import OttoCore
 import OttoHTTP
 
@@ -50,10 +49,11 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
         self.ipv6 = ipv6
     }
 
-    /// Reads an inventory entry; the token through `SecretSource` (relative files from `root`), paths relative to `root`.
-    public init(_ config: ProviderConfig, root: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        let s = config.settings
-        let place = "\(config.location): provider `\(config.name)`"
+    /// Reads an inventory entry's values; the token through `SecretSource` (relative files from `root`), paths
+    /// relative to `root`. Messages about a bad setting start with where the provider is declared.
+    public init(_ config: ProviderSettingValues, root: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        let s = config.values
+        let place = config.place
         func text(_ key: String) -> String? { s[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
         func number(_ key: String) throws -> Double? {
             guard let value = s[key], value != .null else { return nil }

@@ -1,5 +1,4 @@
 import Foundation
-import OttoConfig
 import OttoCore
 
 /// Builds `images/*.yml` recipes into content-addressed layers under `<state_dir>/images/<id>/`.

@@ -1,5 +1,4 @@
 import Foundation
-import OttoConfig
 import OttoCore
 
 /// Settings of a `local` provider (inventory `providers:` entry of type `local`), with defaults.
@@ -34,8 +33,8 @@ public struct LocalSettings: Sendable, Hashable {
     }
 
     /// Reads `subnet`, `bridge`, `mirror`, `suite` and `state_dir` (alias `directory`) from an inventory entry.
-    public init(_ config: ProviderConfig?) throws {
-        let s = config?.settings ?? [:]
+    public init(_ config: ProviderSettingValues?) throws {
+        let s = config?.values ?? [:]
         func text(_ key: String) -> String? { s[key]?.stringValue }
         var subnet: IPv4Subnet?
         if let t = text("subnet") {

@@ -1,3 +1,5 @@
+import OttoCore
+
 /// A request's query string, parsed strictly: names and values percent-decoded (`+` is a space, as in HTML forms),
 /// every name checked against what the route accepts.
 struct QueryParameters: Sendable {

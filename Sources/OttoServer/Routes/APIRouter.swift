@@ -2,14 +2,13 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import OttoConfig
 import OttoCore
 import Foundation
 
 /// Everything a route handler may use.
 struct APIEnvironment: Sendable {
     let configuration: APIServerConfiguration
-    let desired: DesiredStateService
+    let desired: DesiredStateAPI
     let runs: any RunService
     let walks: any WalkService
     let metrics: @Sendable () async -> String
@@ -38,7 +37,7 @@ struct APIRequest: Sendable {
     /// A domain from the path, normalized (lowercase, no trailing dot); 400 `name.invalid` when it is not a valid name.
     func domain() throws(APIError) -> String {
         let text = try parameter("domain")
-        guard let domain = Project.normalizedDomain(text) else {
+        guard let domain = DNSPresentation.normalizedDomain(text) else {
             throw APIError.badRequest("name.invalid", "invalid domain name \(JSONQuoted(text))")
         }
         return domain

@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import OttoConfig
 import OttoCore
 import OttoPlan
 
@@ -10,7 +9,7 @@ extension APIHandlers {
         try r.query.check(allowed: [])
         let request = try runRequest(try await r.body(), apply: false)
         let plan = try await call { try await r.environment.runs.plan(request) }
-        return Responses.json(.ok, PlanRendering.json(plan, resources: r.environment.desired.snapshot.project.resources))
+        return Responses.json(.ok, PlanRendering.json(plan, resources: r.environment.desired.snapshot.resources))
     }
 
     static func apply(_ r: APIRequest) async throws(APIError) -> Response {
@@ -42,9 +41,9 @@ extension APIHandlers {
     static func runRequest(_ body: [UInt8], apply: Bool) throws(APIError) -> RunRequest {
         guard !body.isEmpty else { return RunRequest() }
         let file = SourceLocation.apiPrefix + (apply ? "/v1/apply" : "/v1/plan")
-        let node: YAMLNode
+        let node: JSONNode
         do {
-            node = try JSONNodeReader.parse(body, file: file)
+            node = try JSONNode.parse(body, file: file)
         } catch {
             let lines = error.diagnostics.map(\.description)
             throw APIError(.badRequest, "body.malformed", lines.joined(separator: "; "), details: lines)
@@ -57,12 +56,12 @@ extension APIHandlers {
         let allowed = ["targets", "replace", "destroy", "refresh_only", "refresh"] + (apply ? ["parallelism"] : [])
         var request = RunRequest()
         var destroy = false, refreshOnly = false
-        func bool(_ n: YAMLNode) -> Bool? {
+        func bool(_ n: JSONNode) -> Bool? {
             if case .bool(let b)? = n.scalar { return b }
             problem(n.location, "expected true or false, got \(n.kindDescription)")
             return nil
         }
-        func strings(_ n: YAMLNode) -> [String] {
+        func strings(_ n: JSONNode) -> [String] {
             guard let items = n.items else { problem(n.location, "expected a list of strings, got \(n.kindDescription)"); return [] }
             return items.compactMap { item in
                 if case .string(let s)? = item.scalar { return s }

@@ -1,5 +1,5 @@
 import Hummingbird
-import OttoConfig
+import OttoCore
 
 /// `/site/walk`: walk history and walkers, from the ``WalkService`` the CLI provides.
 extension APIHandlers {
@@ -7,9 +7,9 @@ extension APIHandlers {
     static let recentWalkLimit = 50
 
     /// The YAML site `name` (walks belong to sites defined in `sites/`), or 404.
-    static func site(_ r: APIRequest) throws(APIError) -> Site {
+    static func site(_ r: APIRequest) throws(APIError) -> SiteSummary {
         let name = try r.parameter("site")
-        guard let site = r.environment.desired.snapshot.project.sites.first(where: { $0.name == name }) else {
+        guard let site = r.environment.desired.snapshot.site(named: name) else {
             throw APIError.notFound("no site `\(name)` is defined in sites/")
         }
         return site
@@ -53,7 +53,7 @@ extension APIHandlers {
         if let walk = site.walk {
             throw APIError.yamlOwned("the walk of site `\(site.name)`", at: walk.location)
         }
-        let spec = try WalkParams.parse(r.query["params"] ?? "", site: site.name, domain: site.domain)
+        let spec = try r.environment.desired.walkSpec(params: r.query["params"] ?? "", site: site.name, domain: site.domain)
         let walker = try await call { try await r.environment.walks.schedule(site: site.name, spec: spec) }
         return Responses.json(.ok, walker.json)
     }

@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// requests in flight.
 ///
 /// ```swift
-/// let desired = try DesiredStateService(root: root, store: sqliteStore)
+/// let desired = try DesiredStateService(root: root, store: items) // OttoConfig's DesiredStateStore
 /// let server = try APIServer(configuration: config, desiredState: desired, runs: myRuns, walks: myWalks,
 ///                            metrics: { prometheusText() }, statusPage: { renderStatusPage() }, logger: logger)
 /// let group = ServiceGroup(configuration: .init(services: [server, drift], gracefulShutdownSignals: [.sigterm, .sigint],
@@ -30,20 +30,21 @@ public struct APIServer: Service {
     /// - Parameters:
     ///   - configuration: listen address, TLS files, tokens, limits; checked with `validate()` here (a plaintext
     ///     non-loopback listener is refused unless explicitly allowed).
-    ///   - desiredState: the YAML + API desired state the `/inv` and `/dom` routes read and write.
+    ///   - desiredState: the YAML + API desired state the `/inv` and `/dom` routes read and write (the configuration
+    ///     layer's implementation; the server never sees YAML).
     ///   - runs: plans, applies, runs and status (`/v1`).
     ///   - walks: walk history and walkers (`/site/walk`).
     ///   - metrics: the Prometheus text exposition for `GET /metrics`.
     ///   - statusPage: the HTML of `GET /`.
     ///   - logger: where requests that change something, and errors, are logged (never with secrets).
     ///   - onListening: called once the socket is bound, with the real port (useful with port 0).
-    public init(configuration: APIServerConfiguration, desiredState: DesiredStateService, runs: any RunService,
+    public init(configuration: APIServerConfiguration, desiredState: any DesiredStateStore, runs: any RunService,
                 walks: any WalkService, metrics: @escaping @Sendable () async -> String = { "" },
                 statusPage: @escaping @Sendable () async -> String = { APIServer.placeholderStatusPage },
                 logger: Logger = Logger(label: "otto.api"),
                 onListening: @escaping @Sendable (ListenAddress) async -> Void = { _ in }) throws {
         try configuration.validate()
-        environment = APIEnvironment(configuration: configuration, desired: desiredState, runs: runs, walks: walks,
+        environment = APIEnvironment(configuration: configuration, desired: DesiredStateAPI(store: desiredState), runs: runs, walks: walks,
                                      metrics: metrics, statusPage: statusPage, logger: logger)
         tls = try configuration.tls.map { try Self.tlsConfiguration(certificate: $0.certificate, key: $0.key) }
         self.onListening = onListening
@@ -94,7 +95,7 @@ public struct APIServer: Service {
 
 /// Re-reads the YAML files every `interval` when they changed, until graceful shutdown.
 struct ReloadService: Service {
-    let desired: DesiredStateService
+    let desired: DesiredStateAPI
     let interval: Duration
 
     func run() async throws {

@@ -1,5 +1,5 @@
 import Foundation
-import OttoConfig
+import OttoCore
 import Synchronization
 
 /// A `WalkService` that keeps API walkers and walk reports in memory and walks nothing itself: the stand-in until the

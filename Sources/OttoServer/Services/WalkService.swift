@@ -1,5 +1,5 @@
 import Foundation
-import OttoConfig
+import OttoCore
 
 /// Site walks for `/site/walk`, provided by the CLI from the walker (OttoWalker, its history in the state database and
 /// its WalkScheduler). The server checks names, YAML ownership and `?params=` before calling it.

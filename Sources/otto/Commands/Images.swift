@@ -30,7 +30,7 @@ struct Images: AsyncParsableCommand {
                     }
                     config = c
                 } else { config = locals.first }
-                let builder = LocalImageBuilder(settings: try LocalSettings(config))
+                let builder = LocalImageBuilder(settings: try LocalSettings(config?.settingValues))
                 let names: [String]
                 if let name {
                     guard images[name] != nil else {

@@ -98,7 +98,7 @@ struct Serve: AsyncParsableCommand {
             guard let items = store as? any APIItemStore else {
                 throw OttoError("serve.state", "this state store cannot keep desired state written over the API")
             }
-            let desired = try DesiredStateService(root: root, store: items)
+            let desired = try DesiredStateService(root: root, store: APIItemAccess(items))
             let book = RunBook()
             let logger = Logger(label: "otto.serve")
             let scheme = configuration.tls == nil ? "http" : "https"

@@ -1,11 +1,9 @@
 import Foundation
-import NIOCore
-import OttoConfig
 import OttoCore
 
 /// The desired state at one moment: the YAML files, the API items and the project built from both, with every read
-/// answer of `/inv` and `/dom` already encoded, so a GET is a dictionary lookup and a buffer copy.
-public final class DesiredStateSnapshot: Sendable {
+/// answer of `/inv` and `/dom` already encoded, so a GET is a dictionary lookup and a copy of the bytes.
+public final class DesiredStateSnapshot: DesiredStateView {
     /// The parsed YAML files it was built from.
     public let files: ProjectFiles
     /// The API items it was built from, by key.
@@ -16,15 +14,15 @@ public final class DesiredStateSnapshot: Sendable {
     public let diagnostics: [Diagnostic]
 
     /// `GET /inv/{item}` bodies by host name.
-    let hostBodies: [String: ByteBuffer]
+    let hostBodies: [String: [UInt8]]
     /// What each host body was rendered from, so the next snapshot re-renders only the hosts that changed.
     let renderedHosts: [String: RenderedHost]
     /// `GET /inv` body.
-    let inventoryBody: ByteBuffer
+    public let inventoryBody: [UInt8]
     /// `GET /dom/ns/{domain}` bodies by domain.
-    let nameserverBodies: [String: ByteBuffer]
+    let nameserverBodies: [String: [UInt8]]
     /// `GET /dom/dns/{domain}` bodies by domain.
-    let recordBodies: [String: ByteBuffer]
+    let recordBodies: [String: [UInt8]]
 
     /// Builds the project from `files` and `items` and renders every answer (reusing `previous`'s bodies of hosts
     /// that did not change).
@@ -52,28 +50,45 @@ public final class DesiredStateSnapshot: Sendable {
             if let old = previous?.renderedHosts[name], old.host == host, old.item == item, old.problems == itemProblems {
                 rendered[name] = old
             } else if let json = rendering.host(name) {
-                rendered[name] = RenderedHost(host: host, item: item, problems: itemProblems, body: json.buffer)
+                rendered[name] = RenderedHost(host: host, item: item, problems: itemProblems, body: json.encoded)
             }
         }
         renderedHosts = rendered
         hostBodies = rendered.mapValues(\.body)
-        var list = ByteBuffer(string: "{\"items\":[")
+        var list = Array("{\"items\":[".utf8)
         for (i, name) in rendered.keys.sorted().enumerated() {
-            if i > 0 { list.writeString(",") }
-            var body = rendered[name]!.body
-            list.writeBuffer(&body)
+            if i > 0 { list.append(UInt8(ascii: ",")) }
+            list.append(contentsOf: rendered[name]!.body)
         }
-        list.writeString("]}")
+        list.append(contentsOf: Array("]}".utf8))
         inventoryBody = list
-        var ns: [String: ByteBuffer] = [:], dns: [String: ByteBuffer] = [:]
+        var ns: [String: [UInt8]] = [:], dns: [String: [UInt8]] = [:]
         var domains = Set(project.sites.compactMap { $0.dns.map { String($0.zone.dropLast()) } })
         domains.formUnion(items.keys.filter { $0.kind != .host }.map(\.name))
         for domain in domains {
-            if let json = rendering.nameservers(domain) { ns[domain] = json.buffer }
-            if let json = rendering.records(domain) { dns[domain] = json.buffer }
+            if let json = rendering.nameservers(domain) { ns[domain] = json.encoded }
+            if let json = rendering.records(domain) { dns[domain] = json.encoded }
         }
         nameserverBodies = ns
         recordBodies = dns
+    }
+
+    /// `GET /inv/{item}`'s body for host `name`.
+    public func hostBody(_ name: String) -> [UInt8]? { hostBodies[name] }
+
+    /// `GET /dom/ns/{domain}`'s body.
+    public func nameserversBody(_ domain: String) -> [UInt8]? { nameserverBodies[domain] }
+
+    /// `GET /dom/dns/{domain}`'s body.
+    public func recordsBody(_ domain: String) -> [UInt8]? { recordBodies[domain] }
+
+    /// The project's resources (YAML and API items merged).
+    public var resources: [Resource] { project.resources }
+
+    /// The YAML site `name`, nil when there is none.
+    public func site(named name: String) -> SiteSummary? {
+        guard let site = project.sites.first(where: { $0.name == name }) else { return nil }
+        return SiteSummary(name: site.name, domain: site.domain, walk: site.walk)
     }
 
     /// Error diagnostics located in `files` (`api:/inv/web1`, ...).
@@ -84,10 +99,10 @@ public final class DesiredStateSnapshot: Sendable {
 
 /// One rendered `GET /inv/{item}` body and what it was rendered from.
 struct RenderedHost: Sendable {
-    let host: OttoConfig.Host?
+    let host: Host?
     let item: APIItem?
     let problems: [String]
-    let body: ByteBuffer
+    let body: [UInt8]
 }
 
 /// Renders hosts and zones, from YAML or the API, as the API shows them.

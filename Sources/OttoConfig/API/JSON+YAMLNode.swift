@@ -1,9 +1,9 @@
-import OttoConfig
+import OttoCore
 
 extension JSON {
     /// A node read from a JSON document, back as JSON: quoted scalars are strings, plain ones resolve as YAML 1.2
     /// does (numbers, booleans, null).
-    init(node: YAMLNode) {
+    public init(node: YAMLNode) {
         switch node.content {
         case .sequence(let items): self = .array(items.map(JSON.init(node:)))
         case .mapping(let entries): self = .object(entries.map { ($0.key.text ?? "", JSON(node: $0.value)) })
@@ -21,7 +21,7 @@ extension JSON {
 
     /// A stored item's document: the top-level object one key per line, the items of its arrays one per line, so
     /// that diagnostics point at distinct lines (`api:/dom/dns/example.com:4:5`).
-    var documentText: String {
+    public var documentText: String {
         guard case .object(let pairs) = self else { return encodedString + "\n" }
         var out = "{\n"
         for (i, (key, value)) in pairs.enumerated() {

@@ -1,4 +1,5 @@
 /// A duration written like `500ms`, `2s`, `5m`, `1h` or `1h30m` (units `ms`, `s`, `m`, `h`, `d`).
+/// Durations written in configuration (`timeout: 30s`, `every: 5m`) and read by providers and the walker.
 public struct ConfigDuration: Sendable, Hashable, CustomStringConvertible {
     /// Length in milliseconds.
     public var milliseconds: Int

@@ -1,4 +1,3 @@
-import OttoConfig
 import OttoCore
 
 /// `PUT /site/walk/{site}?params=…`: walk settings as `KEY=VALUE` pairs separated by `;`, lists separated by `,`:
@@ -8,7 +7,7 @@ import OttoCore
 enum WalkParams {
     /// The walk settings `text` asks for, or 422 with the reader's diagnostics (located at
     /// `api:/site/walk/SITE?params:1:COLUMN`).
-    static func parse(_ text: String, site: String, domain: String) throws(APIError) -> WalkSpec {
+    static func parse(_ text: String, site: String, domain: String) throws(DesiredStateError) -> WalkSpec {
         let file = SourceLocation.apiPrefix + "/site/walk/\(site)?params"
         var entries: [YAMLNode.Entry] = []
         var column = 1
@@ -17,7 +16,7 @@ enum WalkParams {
             let at = SourceLocation(file: file, line: 1, column: column)
             if part.isEmpty { continue }
             guard let eq = part.firstIndex(of: "=") else {
-                throw APIError.invalid([Diagnostic(at: at, "expected KEY=VALUE in params, got \(Value.string(String(part)))")])
+                throw .invalid([Diagnostic(at: at, "expected KEY=VALUE in params, got \(Value.string(String(part)))")])
             }
             let key = String(part[..<eq]), raw = String(part[part.index(after: eq)...])
             let valueAt = SourceLocation(file: file, line: 1, column: column + key.count + 1)
@@ -29,13 +28,20 @@ enum WalkParams {
                 value = YAMLNode(.scalar(raw, key == "start" ? .doubleQuoted : .plain), at: valueAt)
             }
             if entries.contains(where: { $0.key.text == key }) {
-                throw APIError.invalid([Diagnostic(at: at, "`\(key)` is given twice in params")])
+                throw .invalid([Diagnostic(at: at, "`\(key)` is given twice in params")])
             }
             entries.append(YAMLNode.Entry(key: YAMLNode(.scalar(key, .plain), at: at), value: value))
         }
         let (spec, diagnostics) = Project.walkSpec(YAMLNode(.mapping(entries), at: SourceLocation(file: file, line: 1, column: 1)),
                                                    domain: domain)
-        guard let spec else { throw APIError.invalid(diagnostics) }
+        guard let spec else { throw .invalid(diagnostics) }
         return spec
+    }
+}
+
+extension DesiredStateService {
+    /// Walk settings from `?params=` (see `WalkParams`), checked like a site's `walk:`.
+    public func walkSpec(params: String, site: String, domain: String) throws(DesiredStateError) -> WalkSpec {
+        try WalkParams.parse(params, site: site, domain: domain)
     }
 }

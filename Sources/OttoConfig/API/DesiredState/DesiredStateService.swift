@@ -1,8 +1,6 @@
 import Dispatch
 import Foundation
-import OttoConfig
 import OttoCore
-import OttoState
 import Synchronization
 
 /// The desired state the API reads and writes: YAML (read-only) plus the API items kept in the state database.
@@ -12,36 +10,42 @@ import Synchronization
 /// YAML when it changed and the items from the database, checks the write against YAML ownership, builds the project
 /// as it would be with the write and refuses it (422) when that adds an error or leaves one in the written item,
 /// then commits it in one transaction and publishes the new snapshot. A refused write changes nothing.
-public final class DesiredStateService: Sendable {
+///
+/// This is the configuration layer's `DesiredStateStore`: `otto serve` hands it to the API server, which never sees
+/// YAML or the project.
+public final class DesiredStateService: DesiredStateStore {
     /// The project root.
     public let root: String
-    let store: any APIItemStore
+    let store: APIItemAccess
     let limits: YAMLLimits
     private let queue = DispatchQueue(label: "otto.api.desired-state")
-    private let current: Mutex<DesiredStateSnapshot>
+    private let published: Mutex<DesiredStateSnapshot>
     let clock: @Sendable () -> Date
 
-    /// Loads the project under `root` with the items in `store`. Blocks on disk: call it before serving, or off the
+    /// Loads the project under `root` with the items `store` reads. Blocks on disk: call it before serving, or off the
     /// cooperative pool. Throws when the state database cannot be read (YAML errors are kept as diagnostics: the
     /// API still serves, and every write is checked against them).
-    public init(root: String, store: any APIItemStore, limits: YAMLLimits = .default,
+    public init(root: String, store: APIItemAccess, limits: YAMLLimits = .default,
                 clock: @escaping @Sendable () -> Date = { Date() }) throws {
         self.root = root
         self.store = store
         self.limits = limits
         self.clock = clock
-        let items = try Self.byKey(store.apiItems())
-        current = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits), items: items))
+        let items = try Self.byKey(store.read())
+        published = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits), items: items))
     }
 
     /// The current snapshot.
-    public var snapshot: DesiredStateSnapshot { current.withLock { $0 } }
+    public var snapshot: DesiredStateSnapshot { published.withLock { $0 } }
+
+    /// The current snapshot, as the API reads it.
+    public var current: any DesiredStateView { snapshot }
 
     /// Re-reads the YAML files (when they changed) and the API items, and publishes a new snapshot.
     public func reload() async throws {
         try await onQueue { [self] in
             let (snap, _) = try base(rereadItems: true)
-            current.withLock { $0 = snap }
+            published.withLock { $0 = snap }
         }
     }
 
@@ -68,9 +72,9 @@ public final class DesiredStateService: Sendable {
         var items = snap.items
         if rereadItems {
             do {
-                items = try Self.byKey(store.apiItems())
+                items = try Self.byKey(store.read())
             } catch {
-                throw APIError(.serviceUnavailable, "state.unavailable", "cannot read the API items from the state database: \(error)")
+                throw DesiredStateError.unavailable("cannot read the API items from the state database: \(error)")
             }
         }
         if files.fingerprint == snap.files.fingerprint && items == snap.items { return (snap, false) }
@@ -95,20 +99,15 @@ public final class DesiredStateService: Sendable {
         var created = false
     }
 
-    /// Outcome of a write: whether it created the item, and the snapshot after it.
-    struct Written: Sendable {
-        var created: Bool
-        var snapshot: DesiredStateSnapshot
-    }
-
     /// Runs one write: `plan` looks at the base snapshot and says what to change (or throws 404/409/400); the result
     /// is checked, committed and published. Returns the new snapshot and whether the main item was new.
     @discardableResult
-    func write(_ plan: @escaping @Sendable (DesiredStateSnapshot) throws(APIError) -> Change) async throws(APIError) -> Written {
+    func write(_ plan: @escaping @Sendable (DesiredStateSnapshot) throws(DesiredStateError) -> Change) async throws(DesiredStateError)
+        -> DesiredStateWrite {
         do {
             return try await onQueue { [self] in
                 let (base, changed) = try base()
-                if changed { current.withLock { $0 = base } }
+                if changed { published.withLock { $0 = base } }
                 let change = try plan(base)
                 var items = base.items
                 for key in change.remove { items[key] = nil }
@@ -120,19 +119,36 @@ public final class DesiredStateService: Sendable {
                     && !problems.contains(where: { $0.description == d.description }) {
                     problems.append(d)
                 }
-                if !problems.isEmpty { throw APIError.invalid(problems) }
+                if !problems.isEmpty { throw DesiredStateError.invalid(problems) }
                 do {
-                    try store.writeAPIItems(put: change.put, remove: change.remove)
+                    try store.write(change.put, change.remove)
                 } catch {
-                    throw APIError(.serviceUnavailable, "state.unavailable", "cannot write to the state database: \(error)")
+                    throw DesiredStateError.unavailable("cannot write to the state database: \(error)")
                 }
-                current.withLock { $0 = candidate }
-                return Written(created: change.created, snapshot: candidate)
+                published.withLock { $0 = candidate }
+                return DesiredStateWrite(created: change.created, state: candidate)
             }
-        } catch let e as APIError {
+        } catch let e as DesiredStateError {
             throw e
         } catch {
-            throw APIError.from(error)
+            throw .unavailable("the write could not be completed: \(error)")
         }
+    }
+}
+
+/// How the desired state service reaches the API items kept in the state database: read them all, and write a change
+/// in one transaction. Both block on disk; the service calls them on its own serial queue, never on the cooperative
+/// pool. (The CLI and tests pass an `APIItemStore`'s `apiItems` and `writeAPIItems`.)
+public struct APIItemAccess: Sendable {
+    /// Every stored item.
+    public var read: @Sendable () throws -> [APIItem]
+    /// Inserts or replaces `put` and deletes `remove`, in one transaction.
+    public var write: @Sendable (_ put: [APIItem], _ remove: [APIItemKey]) throws -> Void
+
+    /// Creates the access from its two operations.
+    public init(read: @escaping @Sendable () throws -> [APIItem],
+                write: @escaping @Sendable (_ put: [APIItem], _ remove: [APIItemKey]) throws -> Void) {
+        self.read = read
+        self.write = write
     }
 }

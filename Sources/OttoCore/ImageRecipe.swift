@@ -1,6 +1,6 @@
-import OttoCore
-
-/// One `images/NAME.yml`: a golden image recipe.
+/// A golden image recipe (one `images/NAME.yml`): a base or a parent image plus packages, files and commands.
+///
+/// The configuration reader produces it; image builders (the local provider's layers, later cloud snapshots) read it.
 public struct ImageRecipe: Sendable, Hashable {
     /// A file written into the image.
     public struct File: Sendable, Hashable {
@@ -14,6 +14,15 @@ public struct ImageRecipe: Sendable, Hashable {
         public var mode: String
         /// Owner (default root).
         public var owner: String
+
+        /// Creates a file entry.
+        public init(path: String, content: String? = nil, source: String? = nil, mode: String = "0644", owner: String = "root") {
+            self.path = path
+            self.content = content
+            self.source = source
+            self.mode = mode
+            self.owner = owner
+        }
     }
     /// Name (`image:`).
     public var name: String
@@ -31,4 +40,17 @@ public struct ImageRecipe: Sendable, Hashable {
     public var run: [String]
     /// Where it is declared.
     public var location: SourceLocation
+
+    /// Creates a recipe.
+    public init(name: String, from: Located<String>? = nil, suite: String? = nil, mirror: String? = nil, packages: [String] = [],
+                files: [File] = [], run: [String] = [], location: SourceLocation) {
+        self.name = name
+        self.from = from
+        self.suite = suite
+        self.mirror = mirror
+        self.packages = packages
+        self.files = files
+        self.run = run
+        self.location = location
+    }
 }

@@ -1,34 +1,33 @@
-import OttoConfig
 import OttoCore
 
-/// The writes of `/inv` and `/dom`.
+/// The writes of `/inv` and `/dom`; errors say which HTTP answer they are (`DesiredStateError`).
 extension DesiredStateService {
     /// Checks that `bytes` are one well-formed JSON document (400 `body.malformed` otherwise) and returns its text.
-    static func jsonDocument(_ bytes: [UInt8], file: String) throws(APIError) -> String {
-        guard !bytes.isEmpty else { throw APIError.badRequest("body.missing", "this request needs a JSON body") }
+    static func jsonDocument(_ bytes: [UInt8], file: String) throws(DesiredStateError) -> String {
+        guard !bytes.isEmpty else { throw .badRequest(code: "body.missing", message: "this request needs a JSON body", details: []) }
         do {
             _ = try JSONNodeReader.parse(bytes, file: file)
         } catch {
             let lines = error.diagnostics.map(\.description)
-            throw APIError(.badRequest, "body.malformed", lines.joined(separator: "; "), details: lines)
+            throw .badRequest(code: "body.malformed", message: lines.joined(separator: "; "), details: lines)
         }
         // the reader accepted it, so it is valid UTF-8
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Fails with 409 when YAML defines what `key` would.
-    static func checkNotYAML(_ key: APIItemKey, in base: DesiredStateSnapshot) throws(APIError) {
+    static func checkNotYAML(_ key: APIItemKey, in base: DesiredStateSnapshot) throws(DesiredStateError) {
         guard let owner = base.project.yamlOwner(of: key) else { return }
         let what = key.kind == .host ? "host `\(key.name)`" : "zone `\(key.name).`"
-        throw APIError.yamlOwned(what, at: owner)
+        throw .yamlOwned(what: what, at: owner)
     }
 
     /// `POST /inv/{item}`: creates or replaces an inventory host.
-    func putHost(_ name: String, body: [UInt8]) async throws(APIError) -> Written {
+    public func putHost(_ name: String, body: [UInt8]) async throws(DesiredStateError) -> DesiredStateWrite {
         let key = APIItemKey(.host, name)
         let document = try Self.jsonDocument(body, file: key.file)
         let now = clock()
-        return try await write { base throws(APIError) in
+        return try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
             return Change(put: [APIItem(key: key, document: document, updatedAt: now)], checked: [key],
                           created: base.items[key] == nil)
@@ -36,24 +35,24 @@ extension DesiredStateService {
     }
 
     /// `DELETE /inv/{item}`.
-    func deleteHost(_ name: String) async throws(APIError) {
+    public func deleteHost(_ name: String) async throws(DesiredStateError) {
         let key = APIItemKey(.host, name)
-        try await write { base throws(APIError) in
+        try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
-            guard base.items[key] != nil else { throw APIError.notFound("no host `\(name)` was created over the API") }
+            guard base.items[key] != nil else { throw .notFound("no host `\(name)` was created over the API") }
             return Change(remove: [key])
         }
     }
 
     /// The DNS provider a write to `domain`'s zone uses: `requested` (`?provider=`), else the one its other item
     /// already uses, else the project's only DNS-capable provider.
-    static func provider(for key: APIItemKey, requested: String?, in base: DesiredStateSnapshot) throws(APIError) -> String {
+    static func provider(for key: APIItemKey, requested: String?, in base: DesiredStateSnapshot) throws(DesiredStateError) -> String {
         let other = APIItemKey(key.kind == .records ? .nameservers : .records, key.name)
         let existing = base.items[other]?.provider
         if let requested {
             if let existing, existing != requested {
-                throw APIError(.conflict, "zone.provider_conflict",
-                               "zone `\(key.name).` is served by provider `\(existing)` (its \(other.kind.rawValue) were written with it); "
+                throw .conflict(code: "zone.provider_conflict",
+                               message: "zone `\(key.name).` is served by provider `\(existing)` (its \(other.kind.rawValue) were written with it); "
                                + "use ?provider=\(existing), or delete them first")
             }
             return requested
@@ -61,17 +60,18 @@ extension DesiredStateService {
         if let existing { return existing }
         let candidates = base.project.dnsProviders
         if candidates.count == 1 { return candidates[0] }
-        throw APIError.badRequest("query.provider", candidates.isEmpty
+        throw .badRequest(code: "query.provider", message: candidates.isEmpty
             ? "no DNS-capable provider (powerdns, digitalocean, aws) is defined in inventory/; add one, then pass ?provider=NAME"
-            : "several DNS providers are defined (\(candidates.joined(separator: ", "))): pass ?provider=NAME")
+            : "several DNS providers are defined (\(candidates.joined(separator: ", "))): pass ?provider=NAME", details: [])
     }
 
     /// `POST /dom/ns/{domain}?ns=…`: sets the zone's nameservers.
-    func setNameservers(_ domain: String, nameservers: [String], provider requested: String?) async throws(APIError) -> Written {
+    public func setNameservers(_ domain: String, nameservers: [String], provider requested: String?) async throws(DesiredStateError)
+        -> DesiredStateWrite {
         let key = APIItemKey(.nameservers, domain)
         let document = JSON.object([("nameservers", .strings(nameservers))]).documentText
         let now = clock()
-        return try await write { base throws(APIError) in
+        return try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
             let provider = try Self.provider(for: key, requested: requested, in: base)
             return Change(put: [APIItem(key: key, provider: provider, document: document, updatedAt: now)],
@@ -80,22 +80,23 @@ extension DesiredStateService {
     }
 
     /// `DELETE /dom/ns/{domain}`.
-    func deleteNameservers(_ domain: String) async throws(APIError) {
+    public func deleteNameservers(_ domain: String) async throws(DesiredStateError) {
         let key = APIItemKey(.nameservers, domain)
-        try await write { base throws(APIError) in
+        try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
-            guard base.items[key] != nil else { throw APIError.notFound("zone `\(domain).` has no nameservers set over the API") }
+            guard base.items[key] != nil else { throw .notFound("zone `\(domain).` has no nameservers set over the API") }
             return Change(remove: [key])
         }
     }
 
     /// `PUT /dom/dns/{domain}`: with a body, replaces the zone's records; with `?rec=`, sets the named rrsets and keeps
     /// the others.
-    func putRecords(_ domain: String, body: [UInt8]?, recs: [RecordQuery], provider requested: String?) async throws(APIError) -> Written {
+    public func putRecords(_ domain: String, body: [UInt8]?, edits recs: [RecordSetEdit], provider requested: String?)
+        async throws(DesiredStateError) -> DesiredStateWrite {
         let key = APIItemKey(.records, domain)
-        let bodyDocument = try body.map { bytes throws(APIError) in try Self.jsonDocument(bytes, file: key.file) }
+        let bodyDocument = try body.map { bytes throws(DesiredStateError) in try Self.jsonDocument(bytes, file: key.file) }
         let now = clock()
-        return try await write { base throws(APIError) in
+        return try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
             let provider = try Self.provider(for: key, requested: requested, in: base)
             let existing = base.items[key]
@@ -107,18 +108,18 @@ extension DesiredStateService {
     }
 
     /// `DELETE /dom/dns/{domain}`: all of the zone's API records, or only the rrsets `?rec=` names.
-    func deleteRecords(_ domain: String, recs: [RecordQuery]) async throws(APIError) {
+    public func deleteRecords(_ domain: String, edits recs: [RecordSetEdit]) async throws(DesiredStateError) {
         let key = APIItemKey(.records, domain)
         let now = clock()
-        try await write { base throws(APIError) in
+        try await write { base throws(DesiredStateError) in
             try Self.checkNotYAML(key, in: base)
-            guard let existing = base.items[key] else { throw APIError.notFound("zone `\(domain).` has no records written over the API") }
+            guard let existing = base.items[key] else { throw .notFound("zone `\(domain).` has no records written over the API") }
             if recs.isEmpty { return Change(remove: [key]) }
             let (ttl, records) = try Self.records(of: existing, domain: domain)
             let doomed = Set(recs.map { Self.rrsetKey(name: $0.name, type: $0.type, zone: domain + ".") })
             let kept = records.filter { !doomed.contains(Self.rrsetKey(of: $0, zone: domain + ".")) }
             guard kept.count < records.count else {
-                throw APIError.notFound("zone `\(domain).` has no such rrset written over the API: "
+                throw .notFound("zone `\(domain).` has no such rrset written over the API: "
                                         + recs.map { "\($0.name) \($0.type)" }.joined(separator: ", "))
             }
             var item = existing
@@ -129,16 +130,16 @@ extension DesiredStateService {
     }
 
     /// The `ttl` and record objects of a stored records document.
-    static func records(of item: APIItem, domain: String) throws(APIError) -> (ttl: JSON?, records: [JSON]) {
+    static func records(of item: APIItem, domain: String) throws(DesiredStateError) -> (ttl: JSON?, records: [JSON]) {
         guard let node = try? JSONNodeReader.parse(item.document, file: item.key.file),
               case .object(let pairs) = JSON(node: node) else {
-            throw APIError(.conflict, "item.unreadable",
-                           "the stored records of `\(domain)` are not a JSON object; replace them with PUT and a body")
+            throw .conflict(code: "item.unreadable",
+                            message: "the stored records of `\(domain)` are not a JSON object; replace them with PUT and a body")
         }
         let ttl = pairs.first { $0.0 == "ttl" }?.1
         guard let list = pairs.first(where: { $0.0 == "records" })?.1 else { return (ttl, []) }
         guard case .array(let records) = list else {
-            throw APIError(.conflict, "item.unreadable", "the stored records of `\(domain)` have no list of records; replace them with PUT and a body")
+            throw .conflict(code: "item.unreadable", message: "the stored records of `\(domain)` have no list of records; replace them with PUT and a body")
         }
         return (ttl, records)
     }
@@ -165,7 +166,7 @@ extension DesiredStateService {
     }
 
     /// The records document after setting the rrsets `recs` name (values of one name and type together).
-    static func upsert(_ recs: [RecordQuery], into existing: APIItem?, domain: String) throws(APIError) -> String {
+    static func upsert(_ recs: [RecordSetEdit], into existing: APIItem?, domain: String) throws(DesiredStateError) -> String {
         let zone = domain + "."
         var ttl: JSON?
         var stored: [JSON] = []
@@ -176,7 +177,8 @@ extension DesiredStateService {
             let key = rrsetKey(name: rec.name, type: rec.type, zone: zone)
             if var set = sets[key] {
                 if let t = rec.ttl, let before = set.ttl, t != before {
-                    throw APIError.badRequest("query.rec", "rec \(rec.name) \(rec.type): two different TTLs (\(before) and \(t)) for one rrset")
+                    throw .badRequest(code: "query.rec", message: "rec \(rec.name) \(rec.type): two different TTLs (\(before) and \(t)) for one rrset",
+                                      details: [])
                 }
                 set.ttl = set.ttl ?? rec.ttl
                 set.values.append(rec.value ?? "")

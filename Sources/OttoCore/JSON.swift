@@ -1,8 +1,7 @@
 import Foundation
-import NIOCore
-import OttoCore
 
-/// A JSON value with ordered object keys, and its compact UTF-8 encoding: every response body the API sends is one.
+/// A JSON value with ordered object keys, and its compact UTF-8 encoding: every response body the API sends is one,
+/// and so is every document of desired state written over the API.
 public enum JSON: Sendable {
     /// `null`.
     case null
@@ -60,9 +59,6 @@ public enum JSON: Sendable {
 
     /// The compact encoding as text.
     public var encodedString: String { String(decoding: encoded, as: UTF8.self) }
-
-    /// The compact encoding in a buffer, ready to be a response body.
-    public var buffer: ByteBuffer { ByteBuffer(bytes: encoded) }
 
     func write(into out: inout [UInt8]) {
         switch self {
