@@ -23,9 +23,15 @@ public final class LocalMachineProvider: Provider {
     /// Most actions run at once.
     public let concurrencyLimit: Int
     /// `machine`.
-    public let schemas: [KindSchema] = [
-        KindSchema(kind: "machine", forceNew: ["image"],
-                   computed: ["ipv4", "mac", "host_key", "image_id", "running", "ssh_user", "ssh_port", "ssh_key", "known_hosts"]),
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [
+        KindSchema(kind: "machine", attributes: [
+            .required(AttributeName.Machine.name, .string), .required(AttributeName.Machine.image, .string, forceNew: true),
+            .optional(AttributeName.Machine.group, .string), .optional(AttributeName.Machine.size, .string),
+            .optional(AttributeName.Machine.region, .string),
+            .computed("mac", .string), .computed("image_id", .string), .computed("running", .bool),
+        ] + SharedSchemas.machineConnection),
     ]
     /// Settings (subnet, bridge, mirror, state directory).
     public let settings: LocalSettings
