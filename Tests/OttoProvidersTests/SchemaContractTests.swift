@@ -112,6 +112,27 @@ import Testing
         }
     }
 
+    @Test func planningSetsAreTheOnesTheProvidersPlannedWithBefore() {
+        func schema(_ type: String, _ kind: String) -> KindSchema? { Self.schemasByType[type]?.first { $0.kind == kind } }
+        let connection: Set<String> = ["ipv4", "ssh_port", "ssh_user", "ssh_key", "host_key", "known_hosts"]
+        // Derived attributes (`status`, `reachable`, a rendered file's hash) are compared: never in `computed`.
+        #expect(schema("digitalocean", "machine")?.computed
+                == connection.union(["private_ipv4", "ipv6", "user_data", "ssh_keys", "group", "site"]))
+        #expect(schema("digitalocean", "machine")?.forceNew == ["image", "region"])
+        #expect(schema("aws", "machine")?.computed == connection.union(["private_ipv4", "ipv6", "user_data", "key_name", "security_groups"]))
+        #expect(schema("local", "machine")?.computed == connection.union(["mac", "image_id", "running"]))
+        #expect(schema("static", "machine")?.computed == connection)
+        #expect(schema("digitalocean", "ssh_key")?.computed == ["fingerprint", "owned", "name"])
+        #expect(schema("aws", "ssh_key")?.computed == ["fingerprint", "id", "owned"])
+        #expect(schema("aws", "security_group")?.computed == ["id", "vpc_id", "owned"])
+        #expect(schema("aws", "dns_zone")?.computed == ["delegation_set"])
+        for kind in ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy"] {
+            let computed = schema("host", kind)?.computed ?? []
+            #expect(computed.isSubset(of: ["content", "source", "unreachable_reason"]), "\(kind): \(computed)")
+            #expect(schema("host", kind)?.forceNew == (kind == "file" || kind == "directory" ? ["path"] : []))
+        }
+    }
+
     @Test func sensitiveAttributesAreTheOnesThatMayHoldSecrets() {
         func sensitive(_ type: String, _ kind: String) -> Set<String> { Self.schemasByType[type]?.first { $0.kind == kind }?.sensitive ?? [] }
         #expect(sensitive("digitalocean", "machine") == ["user_data"])

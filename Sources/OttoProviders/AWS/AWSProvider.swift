@@ -36,7 +36,8 @@ public final class AWSProvider: Provider {
             .optional(M.region, .string, forceNew: true), .optional(M.group, .string), .optional(M.site, .string),
             .optional(M.userData, .string, sensitive: true, ignoredInDiff: true), .optional(M.keyName, .string, ignoredInDiff: true),
             .optional(M.securityGroups, .strings, ignoredInDiff: true),
-            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string),
+            // `derive` sets `status: running`: compared, so an instance pending or stopped is updated (waited for, started).
+            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
         ] + SharedSchemas.machineConnection, keyedCreate: true),
         KindSchema(kind: "ssh_key", attributes: [
             .required(K.name, .string, forceNew: true), .required(K.publicKey, .string, forceNew: true),

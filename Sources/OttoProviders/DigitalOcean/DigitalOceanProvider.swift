@@ -31,7 +31,8 @@ public final class DigitalOceanProvider: Provider {
             .optional(M.region, .string, forceNew: true), .optional(M.group, .string, ignoredInDiff: true),
             .optional(M.site, .string, ignoredInDiff: true), .optional(M.userData, .string, sensitive: true, ignoredInDiff: true),
             .optional(M.sshKeys, .strings, ignoredInDiff: true),
-            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string),
+            // `derive` sets `status: active`: compared, so a droplet still booting or powered off is updated (waited for).
+            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
         ] + SharedSchemas.machineConnection, keyedCreate: true),
         // `name` is not compared: a key already in the account under another name is adopted as it is.
         KindSchema(kind: "ssh_key", attributes: [
