@@ -63,7 +63,9 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
 /// The pure planner: desired × state × observed → Plan.
 public enum Planner {
     /// Computes the plan. Throws when a lifecycle rule forbids it, a target or replace address matches nothing,
-    /// a resource has no schema, or the dependencies form a cycle.
+    /// a resource has no schema or does not match it (`KindSchema.check`: unknown, mistyped or missing attributes),
+    /// or the dependencies form a cycle. Every change and drift entry carries its kind's sensitive attribute names
+    /// (see `Plan.redacted`).
     public static func plan(_ input: PlannerInput) throws(PlanError) -> Plan {
         var problems = DiagnosticBag()
         let desired = Dictionary(input.desired.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
