@@ -68,7 +68,7 @@ public final class LocalMachineProvider: Provider {
         let machines = scan()
         var out: [ResourceAddress: ObservedResource] = [:]
         for request in requests {
-            guard let machine = request.providerID ?? request.attributes["name"]?.stringValue,
+            guard let machine = request.providerID ?? request.attributes[AttributeName.Machine.name]?.stringValue,
                   let found = machines[machine] else { continue }
             out[request.address] = found
         }
@@ -81,7 +81,7 @@ public final class LocalMachineProvider: Provider {
         try requireRoot()
         try requireMachine(resource.kind)
         let machine = try machineName(resource.attributes)
-        guard let imageName = resource.attributes["image"]?.stringValue else {
+        guard let imageName = resource.attributes[AttributeName.Machine.image]?.stringValue else {
             throw OttoError("provider.local.config", "\(resource.address) needs `image` (the name of an images/*.yml recipe)")
         }
         let image = try await images.build(imageName, recipes: recipes, projectRoot: projectRoot) { _ in }
@@ -150,7 +150,7 @@ public final class LocalMachineProvider: Provider {
     }
 
     func machineName(_ attributes: [String: Value]) throws -> String {
-        guard let machine = attributes["name"]?.stringValue else {
+        guard let machine = attributes[AttributeName.Machine.name]?.stringValue else {
             throw OttoError("provider.local.config", "a local machine needs a `name` attribute")
         }
         guard LocalNames.isMachineName(machine) else {
@@ -167,17 +167,17 @@ public final class LocalMachineProvider: Provider {
 
     func observed(_ record: LocalMachineRecord, running: Bool) -> ObservedResource {
         var a = record.attributes
-        a["name"] = .string(record.name)
-        a["ipv4"] = .string(record.ipv4)
+        a[AttributeName.Machine.name] = .string(record.name)
+        a[AttributeName.Machine.ipv4] = .string(record.ipv4)
         a["mac"] = .string(record.mac)
-        a["host_key"] = .string(record.hostKey)
+        a[AttributeName.Host.hostKey] = .string(record.hostKey)
         a["image_id"] = .string(record.imageID)
         a["running"] = .bool(running)
-        a["ssh_user"] = .string("root")
-        a["ssh_port"] = .int(22)
+        a[AttributeName.Host.sshUser] = .string("root")
+        a[AttributeName.Host.sshPort] = .int(22)
         // How host resources reach it: otto's own key, and the host key pinned at creation (no known_hosts file).
-        a["ssh_key"] = .string(clientKeyPath)
-        a["known_hosts"] = .null
+        a[AttributeName.Host.sshKey] = .string(clientKeyPath)
+        a[AttributeName.Host.knownHosts] = .null
         return ObservedResource(providerID: record.name, attributes: a)
     }
 
