@@ -1,5 +1,16 @@
 import OttoCore
 
+private typealias M = AttributeName.Machine
+private typealias Z = AttributeName.DNSZone
+private typealias R = AttributeName.DNSRecord
+private typealias K = AttributeName.SSHKey
+private typealias G = AttributeName.SecurityGroup
+private typealias F = AttributeName.File
+private typealias D = AttributeName.Directory
+private typealias N = AttributeName.NginxSite
+private typealias HA = AttributeName.HAProxy
+private typealias S = AttributeName.Service
+
 extension Project {
     /// Expands every site into resources and checks `depends_on` addresses against the result.
     func expand(into r: ConfigReader) -> [Resource] {
@@ -45,35 +56,35 @@ extension Project {
             let isStatic = type == "static"
             let hosts = inventory.groups[group.name] ?? []
             for i in 0..<group.count {
-                var attributes: [String: Value] = ["name": .string("\(s)-\(group.name)-\(i)"), "group": .string(group.name)]
+                var attributes: [String: Value] = [M.name: .string("\(s)-\(group.name)-\(i)"), M.group: .string(group.name)]
                 var dependencies = explicit(group.lifecycle)
-                if let image = group.image { attributes["image"] = .string(image.value) }
-                if let size = group.size { attributes["size"] = .string(size) }
-                if let region = group.region { attributes["region"] = .string(region) }
+                if let image = group.image { attributes[M.image] = .string(image.value) }
+                if let size = group.size { attributes[M.size] = .string(size) }
+                if let region = group.region { attributes[M.region] = .string(region) }
                 if let type, Inventory.cloudTypes.contains(type) {
-                    attributes["site"] = .string(s)
-                    if let userData = group.userData { attributes["user_data"] = .string(userData) }
+                    attributes[M.site] = .string(s)
+                    if let userData = group.userData { attributes[M.userData] = .string(userData) }
                     if inventory.providers[providerName]?.sshPublicKey != nil {
                         let key = Self.sshKeyAddress(providerName)
                         if type == "aws" {
-                            attributes["key_name"] = .ref(Value.Reference(key, "name"))
+                            attributes[M.keyName] = .ref(Value.Reference(key, K.name))
                         } else {
-                            attributes["ssh_keys"] = .list([.ref(Value.Reference(key, "fingerprint"))])
+                            attributes[M.sshKeys] = .list([.ref(Value.Reference(key, K.fingerprint))])
                         }
                         dependencies.append(Dependency(key, at: group.location))
                     }
                     if type == "aws" {
                         let sg = Self.securityGroupAddress(s)
-                        attributes["security_groups"] = .list([.ref(Value.Reference(sg, "id"))])
+                        attributes[M.securityGroups] = .list([.ref(Value.Reference(sg, G.id))])
                         dependencies.append(Dependency(sg, at: group.location))
                     }
                 }
                 if isStatic, i < hosts.count, let host = inventory.hosts[hosts[i]] {
-                    attributes["host"] = .string(host.name)
-                    attributes["address"] = .string(host.address)
-                    attributes["port"] = .int(host.port)
-                    attributes["user"] = .string(host.user)
-                    if let key = host.key { attributes["key"] = .string(key) }
+                    attributes[M.host] = .string(host.name)
+                    attributes[M.address] = .string(host.address)
+                    attributes[M.port] = .int(host.port)
+                    attributes[M.user] = .string(host.user)
+                    if let key = host.key { attributes[M.key] = .string(key) }
                 }
                 out.append(Resource(address: Self.machineAddress(s, group.name, i), provider: providerName, attributes: attributes,
                                     dependencies: dependencies, lifecycle: lifecycle(group.lifecycle),
@@ -84,8 +95,8 @@ extension Project {
         guard let dns = site.dns else { return }
         let zoneAddress = ResourceAddress(kind: "dns_zone", name: s)
         // Nameservers are managed only when the site lists them; otherwise the zone keeps what its provider serves.
-        var zoneAttributes: [String: Value] = ["name": .string(dns.zone), "kind": .string("Native")]
-        if !dns.nameservers.isEmpty { zoneAttributes["nameservers"] = .list(dns.nameservers.map { .string($0) }) }
+        var zoneAttributes: [String: Value] = [Z.name: .string(dns.zone), Z.kind: .string("Native")]
+        if !dns.nameservers.isEmpty { zoneAttributes[Z.nameservers] = .list(dns.nameservers.map { .string($0) }) }
         out.append(Resource(address: zoneAddress, provider: dns.provider.value,
                             attributes: zoneAttributes,
                             dependencies: explicit(dns.lifecycle), lifecycle: lifecycle(dns.lifecycle), location: dns.location))
@@ -96,15 +107,15 @@ extension Project {
             case .values(let values):
                 records = values.map { .string($0) }
             case .machines(let to):
-                let attribute = record.type == .AAAA ? "ipv6" : "ipv4"
+                let attribute = record.type == .AAAA ? M.ipv6 : M.ipv4
                 let count = site.group(to.value)?.count ?? 0
                 records = (0..<count).map { .ref(Value.Reference(Self.machineAddress(s, to.value, $0), attribute)) }
                 deps += (0..<count).map { Dependency(Self.machineAddress(s, to.value, $0), at: to.location) }
             }
             out.append(Resource(address: ResourceAddress(kind: "dns_record", name: "\(s).\(record.label).\(record.type.rawValue)"),
                                 provider: dns.provider.value,
-                                attributes: ["zone": .string(dns.zone), "name": .string(record.fqdn), "type": .string(record.type.rawValue),
-                                             "ttl": .int(record.ttl), "records": .list(records)],
+                                attributes: [R.zone: .string(dns.zone), R.name: .string(record.fqdn), R.type: .string(record.type.rawValue),
+                                             R.ttl: .int(record.ttl), R.records: .list(records)],
                                 dependencies: deps + explicit(record.lifecycle), lifecycle: lifecycle(record.lifecycle),
                                 location: record.location))
         }
@@ -126,7 +137,7 @@ extension Project {
             guard let config = inventory.providers[providerName], Inventory.cloudTypes.contains(config.type) else { continue }
             if let key = config.sshPublicKey {
                 out.append(Resource(address: Self.sshKeyAddress(providerName), provider: providerName,
-                                    attributes: ["name": .string("otto-\(providerName)"), "public_key": .string(key)],
+                                    attributes: [K.name: .string("otto-\(providerName)"), K.publicKey: .string(key)],
                                     location: config.location))
             }
             if config.type == "aws" {
@@ -142,18 +153,20 @@ extension Project {
             ports.insert(Int(h.bind.split(separator: ":").last.map(String.init) ?? "") ?? 80)
         }
         if let h = site.haproxy, onAWS.contains(h.backend.value) { ports.insert(h.backendPort) }
-        let ingress: [Value] = ports.sorted().map { .map(["protocol": "tcp", "port": .int($0), "cidr": "0.0.0.0/0"]) }
+        let ingress: [Value] = ports.sorted().map { .map([G.ruleProtocol: "tcp", G.rulePort: .int($0), G.ruleCIDR: "0.0.0.0/0"]) }
         out.append(Resource(address: Self.securityGroupAddress(site.name), provider: awsProvider,
-                            attributes: ["name": .string("otto-\(site.name)"), "description": .string("otto: site \(site.name)"),
-                                         "ingress": .list(ingress)],
+                            attributes: [G.name: .string("otto-\(site.name)"), G.description: .string("otto: site \(site.name)"),
+                                         G.ingress: .list(ingress)],
                             location: site.machines.count == 1 ? first.location : site.location))
     }
 
     /// How host resources reach their machine: references to the machine's connection attributes, which every
     /// machine provider reports (`ipv4`, `ssh_port`, `ssh_user`, `ssh_key`, `host_key` (null for hosts checked
     /// against a known_hosts file), `known_hosts`).
-    static let connectionAttributes = ["host": "ipv4", "ssh_port": "ssh_port", "ssh_user": "ssh_user", "ssh_key": "ssh_key",
-                                       "host_key": "host_key", "known_hosts": "known_hosts"]
+    static let connectionAttributes = [AttributeName.Host.host: M.ipv4, AttributeName.Host.sshPort: AttributeName.Host.sshPort,
+                                       AttributeName.Host.sshUser: AttributeName.Host.sshUser, AttributeName.Host.sshKey: AttributeName.Host.sshKey,
+                                       AttributeName.Host.hostKey: AttributeName.Host.hostKey,
+                                       AttributeName.Host.knownHosts: AttributeName.Host.knownHosts]
 
     /// Host configuration: files, directories, packages, services, units, nginx and haproxy on each machine.
     private func expandHost(_ site: Site, into out: inout [Resource]) {
@@ -166,7 +179,7 @@ extension Project {
             for i in 0..<group.count {
                 let machine = Self.machineAddress(s, group.name, i)
                 var attrs = attributes(i)
-                attrs["machine"] = .string(machine.description)
+                attrs[AttributeName.Host.machine] = .string(machine.description)
                 for (mine, theirs) in Self.connectionAttributes { attrs[mine] = .ref(Value.Reference(machine, theirs)) }
                 var deps = [Dependency(machine, at: on.location)] + dependencies(i) + explicit(spec)
                 if hasPackages { deps.append(Dependency(ResourceAddress(kind: "package", name: "\(s).\(group.name)[\(i)]"), at: location)) }
@@ -188,29 +201,29 @@ extension Project {
         }
         for (group, p) in packageSpec.sorted(by: { $0.key < $1.key }) {
             let names = Value.list(packageNames[group]!.sorted().map { .string($0) })
-            perMachine(p.on, kind: "package", name: nil, location: p.location) { _ in ["names": names] }
+            perMachine(p.on, kind: "package", name: nil, location: p.location) { _ in [AttributeName.Package.names: names] }
         }
         for f in site.files {
             perMachine(f.on, kind: "file", name: f.path, location: f.location, spec: f.lifecycle) { _ in
-                ["path": .string(f.path), "content": .string(f.content), "mode": .string(f.mode),
-                 "owner": .string(f.owner), "group": .string(f.group)]
+                [F.path: .string(f.path), F.content: .string(f.content), F.mode: .string(f.mode),
+                 F.owner: .string(f.owner), F.group: .string(f.group)]
             }
         }
         if let n = site.nginx {
             if let content = n.content {
                 perMachine(n.on, kind: "directory", name: "content", location: n.location) { _ in
-                    ["path": .string(n.root), "source": .string(content), "mode": .string("0644"),
-                     "owner": .string("root"), "group": .string("root"), "purge": .bool(true)]
+                    [F.path: .string(n.root), D.source: .string(content), F.mode: .string("0644"),
+                     F.owner: .string("root"), F.group: .string("root"), D.purge: .bool(true)]
                 }
             }
             perMachine(n.on, kind: "nginx_site", name: nil, location: n.location, spec: n.lifecycle,
                        dependencies: { i in n.content == nil ? [] : [Dependency(at("directory", "content", n.on.value, i), at: n.location)] }) { _ in
-                ["name": .string(s), "server_name": .string(n.serverName), "root": .string(n.root), "listen": .int(n.listen),
-                 "directives": .list(n.directives.map { .string($0) })]
+                [N.name: .string(s), N.serverName: .string(n.serverName), N.root: .string(n.root), N.listen: .int(n.listen),
+                 N.directives: .list(n.directives.map { .string($0) })]
             }
             perMachine(n.on, kind: "service", name: "nginx", location: n.location,
                        dependencies: { i in [Dependency(at("nginx_site", nil, n.on.value, i), at: n.location)] }) { _ in
-                ["name": .string("nginx"), "enabled": .bool(true), "running": .bool(true)]
+                [S.name: .string("nginx"), S.enabled: .bool(true), S.running: .bool(true)]
             }
         }
         if let h = site.haproxy, let backend = site.group(h.backend.value) {
@@ -218,32 +231,32 @@ extension Project {
             var deps: [Dependency] = []
             for i in 0..<backend.count {
                 let m = Self.machineAddress(s, backend.name, i)
-                servers.append(.map(["name": .string("\(s)-\(backend.name)-\(i)"), "address": .ref(Value.Reference(m, "ipv4")),
-                                     "port": .int(h.backendPort)]))
+                servers.append(.map([HA.serverName: .string("\(s)-\(backend.name)-\(i)"), HA.serverAddress: .ref(Value.Reference(m, M.ipv4)),
+                                     HA.serverPort: .int(h.backendPort)]))
                 deps.append(Dependency(m, at: h.backend.location))
             }
-            var attrs: [String: Value] = ["name": .string(s), "bind": .string(h.bind), "balance": .string(h.balance),
-                                          "backend": .string(backend.name), "servers": .list(servers)]
-            if let path = h.healthPath { attrs["health_path"] = .string(path) }
-            if let interval = h.healthInterval { attrs["health_interval_ms"] = .int(interval.milliseconds) }
+            var attrs: [String: Value] = [HA.name: .string(s), HA.bind: .string(h.bind), HA.balance: .string(h.balance),
+                                          HA.backend: .string(backend.name), HA.servers: .list(servers)]
+            if let path = h.healthPath { attrs[HA.healthPath] = .string(path) }
+            if let interval = h.healthInterval { attrs[HA.healthIntervalMS] = .int(interval.milliseconds) }
             perMachine(h.on, kind: "haproxy", name: nil, location: h.location, spec: h.lifecycle, dependencies: { _ in deps }) { _ in attrs }
             perMachine(h.on, kind: "service", name: "haproxy", location: h.location,
                        dependencies: { i in [Dependency(at("haproxy", nil, h.on.value, i), at: h.location)] }) { _ in
-                ["name": .string("haproxy"), "enabled": .bool(true), "running": .bool(true)]
+                [S.name: .string("haproxy"), S.enabled: .bool(true), S.running: .bool(true)]
             }
         }
         for u in site.units {
             perMachine(u.on, kind: "unit", name: u.name, location: u.location, spec: u.lifecycle) { _ in
-                var attrs: [String: Value] = ["name": .string(u.name), "exec": .string(u.exec), "restart": .string(u.restart),
-                                              "enabled": .bool(true), "running": .bool(true)]
-                if let user = u.user { attrs["user"] = .string(user) }
-                if !u.environment.isEmpty { attrs["environment"] = .map(u.environment.mapValues { .string($0) }) }
+                var attrs: [String: Value] = [S.name: .string(u.name), S.exec: .string(u.exec), S.restart: .string(u.restart),
+                                              S.enabled: .bool(true), S.running: .bool(true)]
+                if let user = u.user { attrs[S.user] = .string(user) }
+                if !u.environment.isEmpty { attrs[S.environment] = .map(u.environment.mapValues { .string($0) }) }
                 return attrs
             }
         }
         for v in site.services {
             perMachine(v.on, kind: "service", name: v.name, location: v.location) { _ in
-                ["name": .string(v.name), "enabled": .bool(v.enabled), "running": .bool(v.running)]
+                [S.name: .string(v.name), S.enabled: .bool(v.enabled), S.running: .bool(v.running)]
             }
         }
     }

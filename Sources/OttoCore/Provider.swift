@@ -17,17 +17,40 @@ public struct KindSchema: Sendable, Hashable {
     /// `ObserveRequest.pendingKey`, so a create whose response was lost, or whose otto was killed, is found and
     /// adopted instead of made twice.
     public var keyedCreate: Bool
+    /// Every attribute of the kind, declared once with its type, origin and planning flags (`forceNew`, `computed`,
+    /// `unordered` and `sensitive` follow from them). Nil for an untyped schema (a test's recording provider): its
+    /// resources are not checked. Every provider otto ships declares its kinds' attributes.
+    public var attributes: [AttributeSchema]?
+    /// Attributes whose values are never shown: renderers print `(sensitive)` instead.
+    public var sensitive: Set<String>
 
-    /// Creates a schema.
+    /// Creates an untyped schema (attributes not declared, resources not checked), for tests and recording providers.
     public init(kind: String, forceNew: Set<String> = [], computed: Set<String> = [], unordered: Set<String> = [],
-                createBeforeDestroy: Bool = false, keyedCreate: Bool = false) {
+                sensitive: Set<String> = [], createBeforeDestroy: Bool = false, keyedCreate: Bool = false) {
         self.kind = kind
         self.forceNew = forceNew
         self.computed = computed
         self.unordered = unordered
+        self.sensitive = sensitive
+        self.createBeforeDestroy = createBeforeDestroy
+        self.keyedCreate = keyedCreate
+        self.attributes = nil
+    }
+
+    /// Creates a typed schema from its attributes.
+    public init(kind: String, attributes: [AttributeSchema], createBeforeDestroy: Bool = false, keyedCreate: Bool = false) {
+        self.kind = kind
+        self.attributes = attributes
+        self.forceNew = Set(attributes.filter(\.forceNew).map(\.name))
+        self.computed = Set(attributes.filter(\.ignoredInDiff).map(\.name))
+        self.unordered = Set(attributes.filter(\.unordered).map(\.name))
+        self.sensitive = Set(attributes.filter(\.sensitive).map(\.name))
         self.createBeforeDestroy = createBeforeDestroy
         self.keyedCreate = keyedCreate
     }
+
+    /// The declared attribute called `name`.
+    public func attribute(_ name: String) -> AttributeSchema? { attributes?.first { $0.name == name } }
 }
 
 /// What exists for one resource, as a provider reports it.

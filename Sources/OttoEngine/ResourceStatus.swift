@@ -30,7 +30,11 @@ public struct ResourceStatus: Sendable, Codable, Hashable {
         switch c.action {
         case .noop: return recorded ? "ok" : "unmanaged"
         case .create: return recorded ? "missing" : "not created"
-        case .update, .replace: return c.reason.hasPrefix("changed outside otto") ? "drifted" : "changed"
+        case .update, .replace:
+            switch c.reason {
+            case .drift: return "drifted"
+            default: return "changed"
+            }
         case .delete: return "orphaned"
         }
     }
@@ -44,15 +48,15 @@ public struct ResourceStatus: Sendable, Codable, Hashable {
             let ip = a["ipv4"]?.stringValue ?? "-"
             // Local machines report `running`; cloud machines the provider's own `status` (active, running, off...).
             let running = a["running"].map { $0 == .bool(true) ? "running" : "stopped" } ?? a["status"]?.stringValue ?? ""
-            return c.action == .noop ? "\(ip) \(running)" : c.reason
+            return c.action == .noop ? "\(ip) \(running)" : c.reason.description
         case "service", "unit":
-            guard c.action == .noop else { return c.reason }
+            guard c.action == .noop else { return c.reason.description }
             return "\(a["running"] == .bool(true) ? "running" : "stopped"), \(a["enabled"] == .bool(true) ? "enabled" : "disabled")"
         case "dns_record":
-            guard c.action == .noop else { return c.reason }
+            guard c.action == .noop else { return c.reason.description }
             return (a["records"]?.listValue ?? []).compactMap(\.stringValue).joined(separator: " ")
         default:
-            return c.action == .noop ? (c.before?.providerID ?? "") : c.reason
+            return c.action == .noop ? (c.before?.providerID ?? "") : c.reason.description
         }
     }
 }

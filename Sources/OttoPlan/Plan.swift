@@ -33,13 +33,16 @@ public struct AttributeChange: Sendable, Codable, Hashable {
     public var after: Value?
     /// True when this difference alone forces a replace.
     public var forcesReplace: Bool
+    /// The attribute is sensitive (`AttributeSchema.sensitive`): its values are never shown (see `Plan.redacted`).
+    public var sensitive: Bool
 
     /// Creates a change.
-    public init(name: String, before: Value?, after: Value?, forcesReplace: Bool = false) {
+    public init(name: String, before: Value?, after: Value?, forcesReplace: Bool = false, sensitive: Bool = false) {
         self.name = name
         self.before = before
         self.after = after
         self.forcesReplace = forcesReplace
+        self.sensitive = sensitive
     }
 }
 
@@ -59,20 +62,21 @@ public struct ResourceChange: Sendable, Codable, Hashable {
     public var after: Resource?
     /// Attribute-level differences.
     public var changes: [AttributeChange]
-    /// Why, in words: "not in state", "changed outside otto", "no longer in configuration", ...
-    public var reason: String
+    /// Why (`ChangeReason.description` gives the words: "does not exist yet", "changed outside otto (drift): ...").
+    public var reason: ChangeReason
     /// Resources that must be handled before this one (for deletes: after it, in reverse).
     public var dependencies: [ResourceAddress]
+    /// The resource's sensitive attributes (from its kind's schema): their values are never shown.
+    public var sensitive: Set<String>
     /// The site the resource belongs to (from the configuration, else the state); nil: account-wide.
     public var site: String?
-
     /// The lock and serial that cover it.
     public var scope: StateScope { StateScope(site: site) }
 
     /// Creates a change.
     public init(address: ResourceAddress, provider: String, action: Action, replaceOrder: ReplaceOrder? = nil,
-                before: ObservedResource?, after: Resource?, changes: [AttributeChange], reason: String,
-                dependencies: [ResourceAddress]) {
+                before: ObservedResource?, after: Resource?, changes: [AttributeChange], reason: ChangeReason,
+                dependencies: [ResourceAddress], sensitive: Set<String> = []) {
         self.address = address
         self.provider = provider
         self.action = action
@@ -82,6 +86,7 @@ public struct ResourceChange: Sendable, Codable, Hashable {
         self.changes = changes
         self.reason = reason
         self.dependencies = dependencies
+        self.sensitive = sensitive
     }
 }
 
@@ -93,12 +98,15 @@ public struct Drift: Sendable, Codable, Hashable {
     public var recorded: ObservedResource?
     /// What exists now; nil when it is gone.
     public var observed: ObservedResource?
+    /// The resource's sensitive attributes (from its kind's schema): their values are never shown.
+    public var sensitive: Set<String>
 
     /// Creates a drift entry.
-    public init(address: ResourceAddress, recorded: ObservedResource?, observed: ObservedResource?) {
+    public init(address: ResourceAddress, recorded: ObservedResource?, observed: ObservedResource?, sensitive: Set<String> = []) {
         self.address = address
         self.recorded = recorded
         self.observed = observed
+        self.sensitive = sensitive
     }
 }
 
@@ -164,8 +172,23 @@ public struct PlanOptions: Sendable, Codable, Hashable {
     }
 }
 
+/// A saved plan's format version is not the one this otto reads.
+public struct UnsupportedPlanFormat: Error, Sendable, CustomStringConvertible {
+    /// The version the file says it has.
+    public var found: Int
+    /// Creates the error.
+    public init(found: Int) { self.found = found }
+    public var description: String {
+        found < Plan.currentFormatVersion
+            ? "it was saved by an older otto (plan format \(found); this otto reads format \(Plan.currentFormatVersion)): make the plan again with `otto plan -out FILE`"
+            : "it was saved by a newer otto (plan format \(found); this otto reads format \(Plan.currentFormatVersion))"
+    }
+}
+
 /// A plan: one change per resource in scope, bound to the state it was made against.
 public struct Plan: Sendable, Codable {
+    /// The plan file format this otto writes and reads. 2: change reasons are `ChangeReason` objects (1 had words).
+    public static let currentFormatVersion = 2
     /// Plan file format version.
     public var formatVersion: Int
     /// The options it was made with.
@@ -194,7 +217,7 @@ public struct Plan: Sendable, Codable {
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
                 changes: [ResourceChange], drift: [Drift], handlers: [Handler] = [], abandonedCreates: [ResourceAddress] = []) {
-        self.formatVersion = 1
+        self.formatVersion = Self.currentFormatVersion
         self.options = options
         self.stateLineage = stateLineage
         self.stateSerial = stateSerial
@@ -213,6 +236,7 @@ public struct Plan: Sendable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         formatVersion = try c.decode(Int.self, forKey: .formatVersion)
+        guard formatVersion == Self.currentFormatVersion else { throw UnsupportedPlanFormat(found: formatVersion) }
         options = try c.decode(PlanOptions.self, forKey: .options)
         stateLineage = try c.decode(String.self, forKey: .stateLineage)
         stateSerial = try c.decode(Int.self, forKey: .stateSerial)

@@ -63,7 +63,9 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
 /// The pure planner: desired × state × observed → Plan.
 public enum Planner {
     /// Computes the plan. Throws when a lifecycle rule forbids it, a target or replace address matches nothing,
-    /// a resource has no schema, or the dependencies form a cycle.
+    /// a resource has no schema or does not match it (`KindSchema.check`: unknown, mistyped or missing attributes),
+    /// or the dependencies form a cycle. Every change and drift entry carries its kind's sensitive attribute names
+    /// (see `Plan.redacted`).
     public static func plan(_ input: PlannerInput) throws(PlanError) -> Plan {
         var problems = DiagnosticBag()
         let desired = Dictionary(input.desired.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
@@ -71,8 +73,12 @@ public enum Planner {
         let order: [ResourceAddress]
         do { order = try graph.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
 
-        for r in input.desired where input.schemas[SchemaKey(provider: r.provider, kind: r.kind)] == nil {
-            problems.error(r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/")
+        for r in input.desired {
+            guard let schema = input.schemas[SchemaKey(provider: r.provider, kind: r.kind)] else {
+                problems.error(r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/")
+                continue
+            }
+            problems.append(contentsOf: schema.check(r))
         }
         for a in input.options.replace where desired[a] == nil {
             problems.error(nil, "--replace \(a): no such resource in the configuration")
@@ -142,8 +148,7 @@ public enum Planner {
                 var change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
                                   forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
                 if foundPending[a] != nil, change.action == .noop || change.action == .update {
-                    change.reason = "made by an interrupted run (found by its idempotency key); adopted"
-                        + (change.action == .update ? ", and it differs: " + change.changes.map(\.name).joined(separator: ", ") : "")
+                    change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
                 }
                 if r.lifecycle.preventDestroy && (change.action == .replace) {
                     problems.error(r.location, "\(a) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
@@ -158,8 +163,7 @@ public enum Planner {
                 guard let cur = current(a) else { continue }
                 changes[a] = ResourceChange(address: a, provider: p.provider, action: .delete, before: cur, after: nil,
                                             changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
-                                            reason: mode == .destroy ? "destroy requested (made by an interrupted run)"
-                                                : "made by an interrupted run and no longer in configuration",
+                                            reason: mode == .destroy ? .destroyRequestedMadeByInterruptedRun : .madeByInterruptedRunRemoved,
                                             dependencies: p.dependencies)
             }
             for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desired[a] == nil) {
@@ -170,7 +174,7 @@ public enum Planner {
                 }
                 changes[a] = ResourceChange(address: a, provider: record.provider, action: .delete, before: cur, after: nil,
                                             changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
-                                            reason: mode == .destroy ? "destroy requested" : "no longer in configuration",
+                                            reason: mode == .destroy ? .destroyRequested : .removedFromConfiguration,
                                             dependencies: record.dependencies)
             }
         }
@@ -179,6 +183,21 @@ public enum Planner {
         let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
         for a in changes.keys {
             changes[a]!.site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
+        }
+
+        // Every change and drift entry carries its kind's sensitive attributes, so renderers can hide their values.
+        func sensitive(_ a: ResourceAddress, _ provider: String?) -> Set<String> {
+            provider.flatMap { input.schemas[SchemaKey(provider: $0, kind: a.kind)]?.sensitive } ?? []
+        }
+        for (a, c) in changes {
+            var marked = c
+            marked.sensitive = sensitive(a, c.provider)
+            for i in marked.changes.indices { marked.changes[i].sensitive = marked.sensitive.contains(marked.changes[i].name) }
+            changes[a] = marked
+        }
+        for i in drift.indices {
+            let a = drift[i].address
+            drift[i].sensitive = sensitive(a, desired[a]?.provider ?? input.state[a]?.provider ?? input.pending[a]?.provider)
         }
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
@@ -193,7 +212,7 @@ public enum Planner {
         let deps = r.dependencies.map(\.address)
         let order: ReplaceOrder = (r.lifecycle.createBeforeDestroy ?? schema.createBeforeDestroy) ? .createThenDelete : .deleteThenCreate
         guard let current else {
-            let reason = recorded != nil ? "in state but no longer exists (deleted outside otto)" : "does not exist yet"
+            let reason: ChangeReason = recorded != nil ? .deletedOutsideOtto : .doesNotExist
             return ResourceChange(address: r.address, provider: r.provider, action: .create, before: nil, after: r,
                                   changes: r.attributes.keys.sorted().filter { !schema.computed.contains($0) }
                                       .map { AttributeChange(name: $0, before: nil, after: r.attributes[$0]) },
@@ -210,15 +229,15 @@ public enum Planner {
         }
         if forceReplace {
             return ResourceChange(address: r.address, provider: r.provider, action: .replace, replaceOrder: order, before: current,
-                                  after: r, changes: diffs, reason: "replacement requested with --replace", dependencies: deps)
+                                  after: r, changes: diffs, reason: .replaceRequested, dependencies: deps)
         }
         if let forcing = diffs.first(where: \.forcesReplace) {
             return ResourceChange(address: r.address, provider: r.provider, action: .replace, replaceOrder: order, before: current,
-                                  after: r, changes: diffs, reason: "`\(forcing.name)` cannot change in place (forces replacement)",
+                                  after: r, changes: diffs, reason: .cannotChangeInPlace(forcing.name),
                                   dependencies: deps)
         }
         if diffs.isEmpty {
-            let reason = recorded == nil ? "exists already; adopted into state" : "up to date"
+            let reason: ChangeReason = recorded == nil ? .adopted : .upToDate
             return ResourceChange(address: r.address, provider: r.provider, action: .noop, before: current, after: r,
                                   changes: [], reason: reason, dependencies: deps)
         }
@@ -227,15 +246,15 @@ public enum Planner {
             guard refreshed, let rec = recorded?.attributes[d.name] else { return false }
             return same(rec, d.after, unordered: schema.unordered.contains(d.name))
         }.map(\.name)
-        let reason: String
+        let reason: ChangeReason
         if diffs.allSatisfy({ !($0.after?.isFullyKnown ?? true) }) {
-            reason = "depends on values known only after apply: " + diffs.map(\.name).joined(separator: ", ")
+            reason = .knownAfterApply(diffs.map(\.name))
         } else if recorded == nil {
-            reason = "exists but differs from the configuration (adopting): " + diffs.map(\.name).joined(separator: ", ")
+            reason = .adoptingWithDifferences(diffs.map(\.name))
         } else if driftedNames.count == diffs.count {
-            reason = "changed outside otto (drift): " + driftedNames.joined(separator: ", ")
+            reason = .drift(driftedNames)
         } else {
-            reason = "configuration changed: " + diffs.map(\.name).joined(separator: ", ")
+            reason = .configurationChanged(diffs.map(\.name))
         }
         return ResourceChange(address: r.address, provider: r.provider, action: .update, before: current, after: r,
                               changes: diffs, reason: reason, dependencies: deps)

@@ -45,7 +45,7 @@ import Testing
         let f = try Fixture()
         let first = await Reconciler().run(f.input())
         #expect(first.outcome == .ok)
-        #expect(first.items.count == 2 && first.items.allSatisfy { $0.reason == "does not exist yet" })
+        #expect(first.items.count == 2 && first.items.allSatisfy { $0.reason == .doesNotExist })
         // The report-only site's new record is not made either: report means change nothing.
         #expect(f.provider.cloud.keys.sorted() == ["file.shop.motd"])
 

@@ -38,7 +38,8 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
         let p = try plan([res(zone, ["name": "z."]), res(www, ["name": "www", "values": .list(["1"])], deps: [zone])])
         #expect(action(p, zone) == .create)
         #expect(action(p, www) == .create)
-        #expect(p.changes.first { $0.address == zone }?.reason == "does not exist yet")
+        #expect(p.changes.first { $0.address == zone }?.reason == .doesNotExist)
+        #expect(p.changes.first { $0.address == zone }?.reason.description == "does not exist yet")
         #expect(p.stateSerial == 7 && p.stateLineage == "L")
     }
 
@@ -55,7 +56,8 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
         let c = try #require(p.changes.first)
         #expect(c.action == .update)
         #expect(c.changes == [AttributeChange(name: "values", before: .list(["1"]), after: .list(["9"]))])
-        #expect(c.reason.hasPrefix("configuration changed"))
+        #expect(c.reason == .configurationChanged(["values"]))
+        #expect(c.reason.description == "configuration changed: values")
     }
 
     @Test func driftIsNamedAsSuch() throws {
@@ -63,7 +65,8 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
         let tampered = rec(www, ["name": "www", "values": .list(["6"])])
         let p = try plan([res(www, ["name": "www", "values": .list(["1"])])], state: [recorded], observed: [tampered])
         #expect(action(p, www) == .update)
-        #expect(p.changes[0].reason.hasPrefix("changed outside otto"))
+        #expect(p.changes[0].reason == .drift(["values"]))
+        #expect(p.changes[0].reason.description == "changed outside otto (drift): values")
         #expect(p.drift.map(\.address) == [www])
     }
 
@@ -82,7 +85,8 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
     @Test func replaceFlagForcesReplaceOfUnchangedResource() throws {
         let p = try plan([res(zone, ["name": "z."])], state: [rec(zone, ["name": "z."])], PlanOptions(replace: [zone]))
         #expect(action(p, zone) == .replace)
-        #expect(p.changes[0].reason.contains("--replace"))
+        #expect(p.changes[0].reason == .replaceRequested)
+        #expect(p.changes[0].reason.description.contains("--replace"))
         #expect(throws: PlanError.self) { try plan([res(zone, ["name": "z."])], PlanOptions(replace: ["zone.nope"])) }
     }
 
@@ -93,7 +97,8 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
                          observed: [rec(zone, ["name": "z."]), rec(old, ["name": "old"])])
         #expect(action(p, old) == .delete)
         #expect(p.changes.first { $0.address == old }?.dependencies == [zone])
-        #expect(p.changes.first { $0.address == old }?.reason == "no longer in configuration")
+        #expect(p.changes.first { $0.address == old }?.reason == .removedFromConfiguration)
+        #expect(p.changes.first { $0.address == old }?.reason.description == "no longer in configuration")
         #expect(action(p, gone) == nil)
         #expect(p.drift.contains { $0.address == gone && $0.observed == nil })
     }
@@ -101,13 +106,15 @@ private func action(_ p: Plan, _ a: ResourceAddress) -> Action? { p.changes.firs
     @Test func deletedOutsideOttoIsRecreated() throws {
         let p = try plan([res(zone, ["name": "z."])], state: [rec(zone, ["name": "z."])], observed: [])
         #expect(action(p, zone) == .create)
-        #expect(p.changes[0].reason.contains("deleted outside otto"))
+        #expect(p.changes[0].reason == .deletedOutsideOtto)
+        #expect(p.changes[0].reason.description.contains("deleted outside otto"))
     }
 
     @Test func existingButUnrecordedIsAdopted() throws {
         let p = try plan([res(zone, ["name": "z."])], state: [], observed: [rec(zone, ["name": "z."])])
         #expect(action(p, zone) == .noop)
-        #expect(p.changes[0].reason.contains("adopted"))
+        #expect(p.changes[0].reason == .adopted)
+        #expect(p.changes[0].reason.description.contains("adopted"))
         #expect(p.drift.count == 1)
     }
 

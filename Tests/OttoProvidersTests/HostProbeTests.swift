@@ -87,6 +87,37 @@ import Testing
     }
 }
 
+/// A rendered file is rendered once per run: refresh, plan and apply derive the same resource, and only a change of
+/// its inputs renders it again.
+@Suite struct HostRenderOnceTests {
+    @Test func eachResourceRendersOncePerRunUnlessItsInputsChange() {
+        let p = HostProvider(projectRoot: "/nonexistent")
+        let site = Resource(address: "nginx_site.s.web[0]", provider: "host", attributes: [
+            "name": "s", "server_name": "s.test", "root": "/srv/www", "listen": 80, "directives": ["ssi on;"],
+            "host": .ref(.init("machine.s.web[0]", "ipv4")), "machine": "machine.s.web[0]"])
+        let first = p.derive(site)
+        var resolved = first
+        resolved.attributes["host"] = "10.213.0.2"  // apply: the connection is known now; the rendering does not read it
+        let again = p.derive(p.derive(resolved))
+        #expect(p.renderCount == 1)
+        #expect(first.attributes["content_sha256"] == again.attributes["content_sha256"])
+        #expect(again.attributes["content"]?.stringValue?.contains("    ssi on;\n") == true)
+        var changed = again
+        changed.attributes["directives"] = ["ssi off;"]
+        let other = p.derive(changed)
+        #expect(p.renderCount == 2)
+        #expect(other.attributes["content"]?.stringValue?.contains("    ssi off;\n") == true)
+        #expect(other.attributes["content_sha256"] != again.attributes["content_sha256"])
+    }
+
+    @Test func everyHostKindIsRegisteredOnce() {
+        #expect(HostKinds.all.map(\.kind) == ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy"])
+        #expect(HostKinds.table.count == HostKinds.all.count)
+        #expect(HostKinds.all.filter(\.isRendered).map(\.kind) == ["unit", "nginx_site", "haproxy"])
+        #expect(HostKinds.all.compactMap(\.handlerService) == ["nginx", "haproxy"])
+    }
+}
+
 @Suite struct HostUnitVerifyTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
     func renderedUnitVerifiesCleanly() throws {

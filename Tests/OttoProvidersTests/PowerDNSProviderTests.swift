@@ -238,7 +238,15 @@ import Testing
 
     @Test func schemasFollowTheContract() {
         let provider = PowerDNSProvider(name: "powerdns", baseURL: "http://127.0.0.1:1", apiKey: "k", client: HTTPClient())
-        #expect(provider.schema(for: "dns_zone") == KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], unordered: ["nameservers"]))
-        #expect(provider.schema(for: "dns_record") == KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]))
+        // The planning sets as before, now following from the declared attributes.
+        let zone = provider.schema(for: "dns_zone")
+        #expect(zone?.forceNew == ["name", "kind"] && zone?.unordered == ["nameservers"] && zone?.computed == [])
+        #expect(zone?.createBeforeDestroy == false && zone?.keyedCreate == false)
+        #expect(zone?.attributes?.map(\.name) == ["name", "kind", "nameservers"])
+        let record = provider.schema(for: "dns_record")
+        #expect(record?.forceNew == ["zone", "name", "type"] && record?.unordered == ["records"] && record?.computed == [])
+        #expect(record?.createBeforeDestroy == false && record?.keyedCreate == false)
+        #expect(record?.attributes?.map(\.name) == ["zone", "name", "type", "ttl", "records"])
+        #expect(record?.attribute("ttl")?.type == .int && record?.attribute("records")?.type == .strings)
     }
 }

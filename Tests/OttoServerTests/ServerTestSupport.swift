@@ -165,7 +165,7 @@ final class FakeRunService: RunService {
                                     after: Resource(address: "dns_record.shop.www.A", provider: "pdns", attributes: ["ttl": 300]),
                                     changes: [AttributeChange(name: "ttl", before: nil, after: 300),
                                               AttributeChange(name: "content", before: nil, after: "secret text")],
-                                    reason: "does not exist yet", dependencies: [])
+                                    reason: .doesNotExist, dependencies: [])
         return Plan(options: request.options, stateLineage: "lineage-1", stateSerial: 3, changes: [change], drift: [])
     }
 

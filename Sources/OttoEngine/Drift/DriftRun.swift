@@ -9,8 +9,8 @@ public struct DriftItem: Sendable, Codable, Hashable {
     public var address: ResourceAddress
     /// What the plan wanted to do about it.
     public var action: Action
-    /// The plan's reason (`changed outside otto (drift): content_sha256`, `in state but no longer exists ...`).
-    public var reason: String
+    /// The plan's reason (`.drift(["content_sha256"])`, `.deletedOutsideOtto`, ...).
+    public var reason: ChangeReason
     /// The policy of the resource's site.
     public var policy: DriftPolicy
     /// True when this run applied the change and it succeeded.
@@ -19,9 +19,7 @@ public struct DriftItem: Sendable, Codable, Hashable {
     public var error: String?
 
     /// True when the difference arose outside otto (not a configuration change otto has yet to apply).
-    public var isDrift: Bool {
-        reason.hasPrefix("changed outside otto") || reason.hasPrefix("in state but no longer exists")
-    }
+    public var isDrift: Bool { reason.isDrift }
 }
 
 /// How one scheduled run ended.

@@ -1,9 +1,11 @@
 import OttoCore
 
+private typealias K = AttributeName.SSHKey
+
 extension AWSProvider {
     /// One DescribeKeyPairs filtered by the requested names (and one by id for requests whose name did not match).
     func observeKeyPairs(_ requests: [ObserveRequest]) async throws -> [ResourceAddress: ObservedResource] {
-        let names = Set(requests.compactMap { $0.attributes["name"]?.stringValue })
+        let names = Set(requests.compactMap { $0.attributes[K.name]?.stringValue })
         var pairs: [EC2KeyPair] = []
         do {
             if !names.isEmpty { pairs = try await client.describeKeyPairs(filters: [("key-name", names.sorted())]) }
@@ -16,8 +18,8 @@ extension AWSProvider {
         var result: [ResourceAddress: ObservedResource] = [:]
         for request in requests {
             let pair = request.providerID.flatMap { id in pairs.first { $0.id == id } }
-                ?? request.attributes["name"]?.stringValue.flatMap { name in pairs.first { $0.name == name } }
-            if let pair { result[request.address] = keyPairObservation(pair, desiredPublicKey: request.attributes["public_key"]?.stringValue) }
+                ?? request.attributes[K.name]?.stringValue.flatMap { name in pairs.first { $0.name == name } }
+            if let pair { result[request.address] = keyPairObservation(pair, desiredPublicKey: request.attributes[K.publicKey]?.stringValue) }
         }
         return result
     }
@@ -30,9 +32,9 @@ extension AWSProvider {
             publicKey = .string(desired)
         }
         return ObservedResource(providerID: pair.id, attributes: [
-            "name": .string(pair.name),
-            "public_key": publicKey,
-            "fingerprint": .string(pair.fingerprint),
+            K.name: .string(pair.name),
+            K.publicKey: publicKey,
+            K.fingerprint: .string(pair.fingerprint),
             "id": .string(pair.id),
             "owned": .bool(pair.tags["otto:managed"] == settings.tag),
         ])
@@ -47,8 +49,8 @@ extension AWSProvider {
     /// when it carries otto's tag, e.g. an import whose answer was lost); one with another key is an error.
     func createKeyPair(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
-        let publicKey = try AWSProvider.attributes.string(resource.attributes, "public_key", of: address)
+        let name = try AWSProvider.attributes.string(resource.attributes, K.name, of: address)
+        let publicKey = try AWSProvider.attributes.string(resource.attributes, K.publicKey, of: address)
         let doing = "import key pair \(name) (\(address))"
         do {
             let pair = try await client.importKeyPair(name: name, publicKey: publicKey,
@@ -84,7 +86,7 @@ extension AWSProvider {
         guard !current.providerID.isEmpty else { return }
         do {
             var owned = current.attributes["owned"]?.boolValue
-            var name = current.attributes["name"]?.stringValue
+            var name = current.attributes[K.name]?.stringValue
             if owned == nil {
                 let pair = try await client.describeKeyPairs(filters: [("key-pair-id", [current.providerID])]).first
                 owned = pair?.tags["otto:managed"] == settings.tag

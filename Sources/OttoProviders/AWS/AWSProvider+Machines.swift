@@ -1,5 +1,8 @@
 import OttoCore
 
+private typealias H = AttributeName.Host
+private typealias M = AttributeName.Machine
+
 extension AWSProvider {
     /// Instance states that count as existing (terminated and terminating ones are gone).
     static let liveStates = ["pending", "running", "stopping", "stopped"]
@@ -48,7 +51,7 @@ extension AWSProvider {
         }
         for request in requests where request.providerID?.isEmpty != false {
             let candidates = [request.pendingKey.flatMap { byKey[$0] }, byAddress[request.address.description],
-                              request.attributes["name"]?.stringValue.flatMap { byName[$0] }]
+                              request.attributes[M.name]?.stringValue.flatMap { byName[$0] }]
             if let instance = candidates.compactMap({ $0 }).first(where: { !claimed.contains($0.id) }) {
                 result[request.address] = machineObservation(instance)
                 claimed.insert(instance.id)
@@ -88,21 +91,21 @@ extension AWSProvider {
             let name = String(key.dropFirst("otto:".count))
             if !Self.nativeMachineAttributes.contains(name) { attributes[name] = .string(value) }
         }
-        attributes["name"] = .string(instance.tags["Name"] ?? "")
-        attributes["image"] = .string(instance.imageID)
-        attributes["size"] = .string(instance.instanceType)
-        attributes["region"] = .string(settings.region)
-        attributes["key_name"] = instance.keyName.map(Value.string) ?? .null
-        attributes["security_groups"] = .list(instance.securityGroupIDs.map(Value.string))
+        attributes[M.name] = .string(instance.tags["Name"] ?? "")
+        attributes[M.image] = .string(instance.imageID)
+        attributes[M.size] = .string(instance.instanceType)
+        attributes[M.region] = .string(settings.region)
+        attributes[M.keyName] = instance.keyName.map(Value.string) ?? .null
+        attributes[M.securityGroups] = .list(instance.securityGroupIDs.map(Value.string))
         attributes["status"] = .string(instance.state)
-        attributes["ipv4"] = (instance.publicIPv4 ?? instance.privateIPv4).map(Value.string) ?? .null
+        attributes[M.ipv4] = (instance.publicIPv4 ?? instance.privateIPv4).map(Value.string) ?? .null
         attributes["private_ipv4"] = instance.privateIPv4.map(Value.string) ?? .null
-        if let ipv6 = instance.ipv6 { attributes["ipv6"] = .string(ipv6) }
-        attributes["ssh_user"] = .string(settings.sshUser)
-        attributes["ssh_port"] = .int(22)
-        attributes["ssh_key"] = settings.sshKey.map(Value.string) ?? .null
-        attributes["host_key"] = .null
-        attributes["known_hosts"] = settings.knownHosts.map(Value.string) ?? .null
+        if let ipv6 = instance.ipv6 { attributes[M.ipv6] = .string(ipv6) }
+        attributes[H.sshUser] = .string(settings.sshUser)
+        attributes[H.sshPort] = .int(22)
+        attributes[H.sshKey] = settings.sshKey.map(Value.string) ?? .null
+        attributes[H.hostKey] = .null
+        attributes[H.knownHosts] = settings.knownHosts.map(Value.string) ?? .null
         return ObservedResource(providerID: instance.id, attributes: attributes)
     }
 
@@ -112,19 +115,19 @@ extension AWSProvider {
     func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
         let attributes = resource.attributes
-        let name = try AWSProvider.attributes.string(attributes, "name", of: address)
-        if let region = try AWSProvider.attributes.optionalString(attributes, "region", of: address), region != settings.region {
+        let name = try AWSProvider.attributes.string(attributes, M.name, of: address)
+        if let region = try AWSProvider.attributes.optionalString(attributes, M.region, of: address), region != settings.region {
             throw OttoError("provider.aws.region",
                             "\(address) asks for region \(region), but provider `\(self.name)` works in \(settings.region); use a provider for that region")
         }
         var tags: [(String, String)] = [("Name", name), ("otto:managed", settings.tag), ("otto:address", address.description), ("otto:key", key)]
         tags += try extraTags(attributes, of: address)
         let spec = AWSClient.InstanceSpec(
-            imageID: try AWSProvider.attributes.string(attributes, "image", of: address),
-            instanceType: try AWSProvider.attributes.string(attributes, "size", of: address),
-            keyName: try AWSProvider.attributes.optionalString(attributes, "key_name", of: address),
-            securityGroupIDs: try AWSProvider.attributes.strings(attributes, "security_groups", of: address),
-            userData: try AWSProvider.attributes.optionalString(attributes, "user_data", of: address),
+            imageID: try AWSProvider.attributes.string(attributes, M.image, of: address),
+            instanceType: try AWSProvider.attributes.string(attributes, M.size, of: address),
+            keyName: try AWSProvider.attributes.optionalString(attributes, M.keyName, of: address),
+            securityGroupIDs: try AWSProvider.attributes.strings(attributes, M.securityGroups, of: address),
+            userData: try AWSProvider.attributes.optionalString(attributes, M.userData, of: address),
             tags: tags, clientToken: key)
         let launched = try await runInstance(spec, name: name, address: address)
         let running = try await waitFor(launched.id, states: ["running"], doing: "start instance \(name) (\(address))")
@@ -192,7 +195,7 @@ extension AWSProvider {
     func updateMachine(_ resource: Resource, current: ObservedResource, changed: [String]) async throws -> ObservedResource {
         let address = resource.address
         let id = current.providerID
-        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
+        let name = try AWSProvider.attributes.string(resource.attributes, M.name, of: address)
         do {
             var tags: [(String, String)] = []
             if changed.contains("name") { tags.append(("Name", name)) }
@@ -205,7 +208,7 @@ extension AWSProvider {
             throw client.wrap(error, doing: "retag instance \(id) (\(address))")
         }
         if changed.contains("size") {
-            let size = try AWSProvider.attributes.string(resource.attributes, "size", of: address)
+            let size = try AWSProvider.attributes.string(resource.attributes, M.size, of: address)
             try await resize(id, to: size, name: name, address: address)
         } else if changed.contains("status") {
             try await start(id, name: name, address: address)

@@ -1,5 +1,7 @@
 import OttoCore
 
+private typealias R = AttributeName.DNSRecord
+
 extension AWSProvider {
     /// Where a record lives: zone, owner name and type (names lower-case FQDNs with the dot).
     typealias RecordKey = DNSRecordKey<Route53Naming>
@@ -58,9 +60,9 @@ extension AWSProvider {
 
     static func recordObservation(_ key: RecordKey, _ set: Route53RecordSet) -> ObservedResource {
         var attributes: [String: Value] = [
-            "zone": .string(key.zone), "name": .string(set.name), "type": .string(set.type),
-            "ttl": set.ttl.map(Value.int) ?? .null,
-            "records": .list(set.values.map { Route53RecordValues.fromRoute53(type: set.type, $0) }.sorted().map(Value.string)),
+            R.zone: .string(key.zone), R.name: .string(set.name), R.type: .string(set.type),
+            R.ttl: set.ttl.map(Value.int) ?? .null,
+            R.records: .list(set.values.map { Route53RecordValues.fromRoute53(type: set.type, $0) }.sorted().map(Value.string)),
         ]
         if let alias = set.aliasDNSName { attributes["alias"] = .string(alias) }
         return ObservedResource(providerID: key.providerID, attributes: attributes)
@@ -69,13 +71,13 @@ extension AWSProvider {
     /// UPSERTs the rrset (create and update alike), coalesced with other changes to the same zone.
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try AWSProvider.attributes.string(resource.attributes, "zone", of: address),
-                            name: try AWSProvider.attributes.string(resource.attributes, "name", of: address),
-                            type: try AWSProvider.attributes.string(resource.attributes, "type", of: address))
-        guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 0 else {
+        let key = RecordKey(zone: try AWSProvider.attributes.string(resource.attributes, R.zone, of: address),
+                            name: try AWSProvider.attributes.string(resource.attributes, R.name, of: address),
+                            type: try AWSProvider.attributes.string(resource.attributes, R.type, of: address))
+        guard let ttl = resource.attributes[R.ttl]?.intValue, ttl >= 0 else {
             throw OttoError("provider.aws.attribute", "\(address): attribute 'ttl' must be a non-negative integer")
         }
-        let records = try AWSProvider.attributes.strings(resource.attributes, "records", of: address).sorted()
+        let records = try AWSProvider.attributes.strings(resource.attributes, R.records, of: address).sorted()
         guard !records.isEmpty else {
             throw OttoError("provider.aws.attribute", "\(address): attribute 'records' must hold at least one record")
         }
@@ -95,8 +97,8 @@ extension AWSProvider {
             throw client.wrap(error, doing: doing)
         }
         return ObservedResource(providerID: key.providerID, attributes: [
-            "zone": .string(key.zone), "name": .string(key.name), "type": .string(key.type),
-            "ttl": .int(ttl), "records": .list(records.map(Value.string)),
+            R.zone: .string(key.zone), R.name: .string(key.name), R.type: .string(key.type),
+            R.ttl: .int(ttl), R.records: .list(records.map(Value.string)),
         ])
     }
 
@@ -108,8 +110,8 @@ extension AWSProvider {
         }
         let doing = "delete \(key.type) \(key.name) in zone \(key.zone) (\(address))"
         guard let zoneID = try await zoneID(for: key.zone) else { return }  // no zone: its records are gone too
-        var set = Route53RecordSet(name: key.name, type: key.type, ttl: current.attributes["ttl"]?.intValue,
-                                   values: (current.attributes["records"]?.listValue ?? []).compactMap(\.stringValue)
+        var set = Route53RecordSet(name: key.name, type: key.type, ttl: current.attributes[R.ttl]?.intValue,
+                                   values: (current.attributes[R.records]?.listValue ?? []).compactMap(\.stringValue)
                                        .map { Route53RecordValues.toRoute53(type: key.type, $0) })
         for attempt in 1...2 {
             do {

@@ -1,5 +1,7 @@
 import OttoCore
 
+private typealias G = AttributeName.SecurityGroup
+
 extension AWSProvider {
     /// One paginated DescribeSecurityGroups of otto's groups (tag `otto:managed`), matched by providerID, else name;
     /// then one call by id and one by name for requests still unmatched (imports, groups otto did not create).
@@ -10,7 +12,7 @@ extension AWSProvider {
             func unmatched() -> [ObserveRequest] { requests.filter { match($0, in: groups) == nil } }
             let ids = Set(unmatched().compactMap(\.providerID).filter { !$0.isEmpty })
             if !ids.isEmpty { groups += try await client.describeSecurityGroups(filters: [("group-id", ids.sorted())]) }
-            let names = Set(unmatched().filter { $0.providerID?.isEmpty != false }.compactMap { $0.attributes["name"]?.stringValue })
+            let names = Set(unmatched().filter { $0.providerID?.isEmpty != false }.compactMap { $0.attributes[G.name]?.stringValue })
             if !names.isEmpty { groups += try await client.describeSecurityGroups(filters: [("group-name", names.sorted())]) }
         } catch {
             throw client.wrap(error, doing: "list security groups")
@@ -25,7 +27,7 @@ extension AWSProvider {
     /// The group for a request: by providerID when it has one (otherwise it is gone), else by name, otto's first.
     private func match(_ request: ObserveRequest, in groups: [EC2SecurityGroup]) -> EC2SecurityGroup? {
         if let id = request.providerID, !id.isEmpty { return groups.first { $0.id == id } }
-        guard let name = request.attributes["name"]?.stringValue else { return nil }
+        guard let name = request.attributes[G.name]?.stringValue else { return nil }
         let named = groups.filter { $0.name == name }
         return named.first { $0.tags["otto:managed"] == settings.tag } ?? named.first
     }
@@ -33,18 +35,18 @@ extension AWSProvider {
     /// The group as otto's attributes; `ingress` as maps `{protocol, port, cidr}` (`to_port` for a range).
     func securityGroupObservation(_ group: EC2SecurityGroup) -> ObservedResource {
         ObservedResource(providerID: group.id, attributes: [
-            "name": .string(group.name),
-            "description": .string(group.description),
-            "ingress": .list(Set(group.ingress).sorted().map(Self.ingressValue)),
-            "id": .string(group.id),
+            G.name: .string(group.name),
+            G.description: .string(group.description),
+            G.ingress: .list(Set(group.ingress).sorted().map(Self.ingressValue)),
+            G.id: .string(group.id),
             "vpc_id": group.vpcID.map(Value.string) ?? .null,
             "owned": .bool(group.tags["otto:managed"] == settings.tag),
         ])
     }
 
     static func ingressValue(_ rule: IngressRule) -> Value {
-        var map: [String: Value] = ["protocol": .string(rule.protocol), "cidr": .string(rule.cidr)]
-        if let from = rule.fromPort { map["port"] = .int(from) }
+        var map: [String: Value] = [AttributeName.SecurityGroup.ruleProtocol: .string(rule.protocol), AttributeName.SecurityGroup.ruleCIDR: .string(rule.cidr)]
+        if let from = rule.fromPort { map[AttributeName.SecurityGroup.rulePort] = .int(from) }
         if let to = rule.toPort, to != rule.fromPort { map["to_port"] = .int(to) }
         return .map(map)
     }
@@ -52,7 +54,7 @@ extension AWSProvider {
     /// The desired rules: each map's `protocol` (default tcp), `port`, optional `to_port`, `cidr` (default 0.0.0.0/0).
     func desiredIngress(_ resource: Resource) throws -> [IngressRule] {
         let address = resource.address
-        guard let value = resource.attributes["ingress"], value != .null else { return [] }
+        guard let value = resource.attributes[G.ingress], value != .null else { return [] }
         guard let list = value.listValue else {
             throw OttoError("provider.aws.attribute", "\(address): 'ingress' must be a list of {protocol, port, cidr} maps")
         }
@@ -69,13 +71,13 @@ extension AWSProvider {
                 }
                 throw OttoError("provider.aws.attribute", "\(address): ingress '\(key)' must be a port number, got \(map[key]!)")
             }
-            let proto = map["protocol"]?.stringValue?.lowercased() ?? "tcp"
-            let from = try port("port")
+            let proto = map[AttributeName.SecurityGroup.ruleProtocol]?.stringValue?.lowercased() ?? "tcp"
+            let from = try port(AttributeName.SecurityGroup.rulePort)
             guard from != nil || proto == "-1" else {
                 throw OttoError("provider.aws.attribute", "\(address): ingress rule \(item) needs a 'port'")
             }
             return IngressRule(protocol: proto, fromPort: from, toPort: try port("to_port") ?? from,
-                               cidr: map["cidr"]?.stringValue ?? "0.0.0.0/0")
+                               cidr: map[AttributeName.SecurityGroup.ruleCIDR]?.stringValue ?? "0.0.0.0/0")
         }
     }
 
@@ -83,8 +85,8 @@ extension AWSProvider {
     /// answer, or someone else's) is adopted; it stays `owned: false` unless it carries otto's tag.
     func createSecurityGroup(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try AWSProvider.attributes.string(resource.attributes, "name", of: address)
-        let description = try AWSProvider.attributes.optionalString(resource.attributes, "description", of: address) ?? "otto \(name)"
+        let name = try AWSProvider.attributes.string(resource.attributes, G.name, of: address)
+        let description = try AWSProvider.attributes.optionalString(resource.attributes, G.description, of: address) ?? "otto \(name)"
         let rules = try desiredIngress(resource)
         var id: String
         do {

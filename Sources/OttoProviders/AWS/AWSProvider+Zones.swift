@@ -1,5 +1,7 @@
 import OttoCore
 
+private typealias Z = AttributeName.DNSZone
+
 extension AWSProvider {
     /// TTL of the apex NS rrset otto writes (Route53's own default for it).
     static let nameserverTTL = 172_800
@@ -18,7 +20,7 @@ extension AWSProvider {
                 wanted.append((request.address, zone))
                 continue
             }
-            if let name = request.attributes["name"]?.stringValue, let zone = try pickZone(named: name, in: zones) {
+            if let name = request.attributes[Z.name]?.stringValue, let zone = try pickZone(named: name, in: zones) {
                 wanted.append((request.address, zone))
             }
         }
@@ -57,9 +59,9 @@ extension AWSProvider {
 
     static func zoneObservation(_ zone: Route53Zone, nameservers: [String], delegation: [String]) -> ObservedResource {
         ObservedResource(providerID: zone.id, attributes: [
-            "name": .string(zone.name),
-            "kind": .string("Native"),
-            "nameservers": .list(nameservers.sorted().map(Value.string)),
+            Z.name: .string(zone.name),
+            Z.kind: .string("Native"),
+            Z.nameservers: .list(nameservers.sorted().map(Value.string)),
             "delegation_set": .list(delegation.sorted().map(Value.string)),
         ])
     }
@@ -97,8 +99,8 @@ extension AWSProvider {
     /// already knows (`HostedZoneAlreadyExists`) means the zone is there: it is looked up and adopted.
     func createZone(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
-        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, "name", of: address))
-        let nameservers = try AWSProvider.attributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
+        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, Z.name, of: address))
+        let nameservers = try AWSProvider.attributes.strings(resource.attributes, Z.nameservers, of: address).map(Route53RecordValues.fqdn).sorted()
         let doing = "create hosted zone \(name) (\(address))"
         var zone: Route53Zone?
         var delegation: [String] = []
@@ -151,12 +153,12 @@ extension AWSProvider {
     /// UPSERTs the apex NS rrset when `nameservers` is given (it cannot be removed: without it, nothing changes).
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
         let address = resource.address
-        let nameservers = try AWSProvider.attributes.strings(resource.attributes, "nameservers", of: address).map(Route53RecordValues.fqdn).sorted()
+        let nameservers = try AWSProvider.attributes.strings(resource.attributes, Z.nameservers, of: address).map(Route53RecordValues.fqdn).sorted()
         guard !nameservers.isEmpty else { return current }
-        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, "name", of: address))
+        let name = Route53Names.decode(try AWSProvider.attributes.string(resource.attributes, Z.name, of: address))
         try await setNameservers(zoneID: Route53Zone.bareID(current.providerID), zoneName: name, nameservers, address: address)
         var attributes = current.attributes
-        attributes["nameservers"] = .list(nameservers.map(Value.string))
+        attributes[Z.nameservers] = .list(nameservers.map(Value.string))
         return ObservedResource(providerID: current.providerID, attributes: attributes)
     }
 
@@ -181,7 +183,7 @@ extension AWSProvider {
         } catch let error as AWSServiceError where error.code == "NoSuchHostedZone" {
             await zoneDirectory.forget(id: id)
         } catch let error as AWSServiceError where error.code == "HostedZoneNotEmpty" {
-            let name = current.attributes["name"]?.stringValue ?? id
+            let name = current.attributes[Z.name]?.stringValue ?? id
             let left = (try? await client.listRecordSets(zoneID: id))?
                 .filter { !(($0.type == "NS" || $0.type == "SOA") && $0.name == Route53Names.decode(name)) }
                 .map { "\($0.name) \($0.type)" } ?? []

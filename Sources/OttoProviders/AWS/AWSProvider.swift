@@ -28,18 +28,32 @@ public final class AWSProvider: Provider {
     /// Most actions run at once.
     public let concurrencyLimit: Int
     /// `machine`, `ssh_key`, `security_group`, `dns_zone`, `dns_record`.
-    public let schemas: [KindSchema] = [
-        KindSchema(kind: "machine", forceNew: ["image", "region"],
-                   computed: ["user_data", "key_name", "security_groups", "ipv4", "private_ipv4", "ipv6", "ssh_user",
-                              "ssh_port", "ssh_key", "host_key", "known_hosts"],
-                   keyedCreate: true),
-        KindSchema(kind: "ssh_key", forceNew: ["name", "public_key"], computed: ["fingerprint", "id", "owned"]),
-        KindSchema(kind: "security_group", forceNew: ["name", "description"], computed: ["id", "vpc_id", "owned"],
-                   unordered: ["ingress"]),
-        KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], computed: ["delegation_set"], unordered: ["nameservers"],
-                   keyedCreate: true),
-        KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]),
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [
+        KindSchema(kind: "machine", attributes: [
+            .required(M.name, .string), .required(M.image, .string, forceNew: true), .required(M.size, .string),
+            .optional(M.region, .string, forceNew: true), .optional(M.group, .string), .optional(M.site, .string),
+            .optional(M.userData, .string, sensitive: true, ignoredInDiff: true), .optional(M.keyName, .string, ignoredInDiff: true),
+            .optional(M.securityGroups, .strings, ignoredInDiff: true),
+            // `derive` sets `status: running`: compared, so an instance pending or stopped is updated (waited for, started).
+            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
+        ] + SharedSchemas.machineConnection, keyedCreate: true),
+        KindSchema(kind: "ssh_key", attributes: [
+            .required(K.name, .string, forceNew: true), .required(K.publicKey, .string, forceNew: true),
+            .computed(K.fingerprint, .string), .computed("id", .string), .computed("owned", .bool),
+        ]),
+        KindSchema(kind: "security_group", attributes: [
+            .required(G.name, .string, forceNew: true), .required(G.description, .string, forceNew: true),
+            .optional(G.ingress, .list(.map(.any)), unordered: true),
+            .computed(G.id, .string), .computed("vpc_id", .string), .computed("owned", .bool),
+        ]),
+        SharedSchemas.dnsZone(extra: [.computed("delegation_set", .any)], keyedCreate: true),
+        SharedSchemas.dnsRecord,
     ]
+    private typealias M = AttributeName.Machine
+    private typealias K = AttributeName.SSHKey
+    private typealias G = AttributeName.SecurityGroup
     /// Region, endpoint, credentials (never shown), tag, SSH settings, limits.
     public let settings: AWSSettings
 

@@ -1,6 +1,8 @@
 import OttoCore
 import OttoHTTP
 
+private typealias Z = AttributeName.DNSZone
+
 extension DigitalOceanProvider {
     /// DigitalOcean's own nameservers, which every new domain gets.
     static let defaultNameservers = ["ns1.digitalocean.com.", "ns2.digitalocean.com.", "ns3.digitalocean.com."]
@@ -18,7 +20,7 @@ extension DigitalOceanProvider {
         for domain in domains { byName[domain.name.lowercased()] = domain }
         var result: [ResourceAddress: ObservedResource] = [:]
         for request in requests {
-            let wanted = request.attributes["name"]?.stringValue ?? request.providerID ?? ""
+            let wanted = request.attributes[Z.name]?.stringValue ?? request.providerID ?? ""
             guard !wanted.isEmpty, let domain = byName[DigitalOceanRecordCodec.domain(wanted)] else { continue }
             let nameservers: [String]
             if let zoneFile = domain.zoneFile, let parsed = Self.apexNameservers(zoneFile: zoneFile, domain: domain.name) {
@@ -33,9 +35,9 @@ extension DigitalOceanProvider {
 
     func zoneObservation(_ domain: String, nameservers: [String]) -> ObservedResource {
         ObservedResource(providerID: DigitalOceanRecordCodec.domain(domain), attributes: [
-            "name": .string(DigitalOceanRecordCodec.fqdn(domain)),
-            "kind": .string("Native"),
-            "nameservers": .list(nameservers.sorted().map(Value.string)),
+            Z.name: .string(DigitalOceanRecordCodec.fqdn(domain)),
+            Z.kind: .string("Native"),
+            Z.nameservers: .list(nameservers.sorted().map(Value.string)),
         ])
     }
 
@@ -69,7 +71,7 @@ extension DigitalOceanProvider {
     /// retried after a lost answer). When `nameservers` is configured, the apex NS records are set to it.
     func createZone(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, "name", of: address))
+        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, Z.name, of: address))
         let action = "create domain \(domain) (\(address))"
         do {
             _ = try await api.send(.post, "/v2/domains", body: DigitalOceanModel.NewDomain(name: domain), idempotent: true)
@@ -89,15 +91,15 @@ extension DigitalOceanProvider {
 
     /// Sets the apex NS records to the configured `nameservers`.
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, "name", of: resource.address))
+        let domain = DigitalOceanRecordCodec.domain(try Self.attributes.string(resource.attributes, Z.name, of: resource.address))
         return try await setNameservers(resource, domain: domain)
     }
 
     /// Makes the apex NS rrset the configured `nameservers` (when configured), and reports the zone.
     private func setNameservers(_ resource: Resource, domain: String) async throws -> ObservedResource {
         let zone = DigitalOceanRecordCodec.fqdn(domain)
-        let wanted = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).map(DigitalOceanRecordCodec.fqdn)
-        guard resource.attributes["nameservers"] != nil, !wanted.isEmpty else {
+        let wanted = try Self.attributes.strings(resource.attributes, Z.nameservers, of: resource.address).map(DigitalOceanRecordCodec.fqdn)
+        guard resource.attributes[Z.nameservers] != nil, !wanted.isEmpty else {
             return zoneObservation(domain, nameservers: try await apexNameservers(domain))
         }
         let key = RecordKey(zone: zone, name: zone, type: "NS")
@@ -108,7 +110,7 @@ extension DigitalOceanProvider {
 
     /// DELETE /v2/domains/NAME; a domain already gone is fine.
     func deleteZone(_ address: ResourceAddress, current: ObservedResource) async throws {
-        let domain = DigitalOceanRecordCodec.domain(current.providerID.isEmpty ? (current.attributes["name"]?.stringValue ?? "") : current.providerID)
+        let domain = DigitalOceanRecordCodec.domain(current.providerID.isEmpty ? (current.attributes[Z.name]?.stringValue ?? "") : current.providerID)
         guard !domain.isEmpty else { return }
         do {
             _ = try await api.send(.delete, "/v2/domains/\(DigitalOceanAPI.segment(domain))", idempotent: true)

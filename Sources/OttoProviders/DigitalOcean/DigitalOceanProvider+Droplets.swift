@@ -1,6 +1,9 @@
 import OttoCore
 import OttoHTTP
 
+private typealias H = AttributeName.Host
+private typealias M = AttributeName.Machine
+
 extension DigitalOceanProvider {
     /// The tag carrying a create's idempotency key.
     static func keyTag(_ key: String) -> String { "otto-key-\(key)" }
@@ -46,7 +49,7 @@ extension DigitalOceanProvider {
         }
         // Name matches among the droplets nobody claimed, oldest first.
         for request in byName {
-            guard let wanted = request.attributes["name"]?.stringValue?.lowercased() else { continue }
+            guard let wanted = request.attributes[M.name]?.stringValue?.lowercased() else { continue }
             if let droplet = listed.filter({ !claimed.contains($0.id) && $0.name.lowercased() == wanted }).min(by: { $0.id < $1.id }) {
                 result[request.address] = observation(of: droplet)
                 claimed.insert(droplet.id)
@@ -83,20 +86,20 @@ extension DigitalOceanProvider {
     /// The attributes otto compares and hands to host resources.
     func observation(of droplet: DigitalOceanModel.Droplet) -> ObservedResource {
         var a: [String: Value] = [
-            "name": .string(droplet.name),
-            "size": .string(droplet.sizeSlug),
+            M.name: .string(droplet.name),
+            M.size: .string(droplet.sizeSlug),
             "status": .string(droplet.status),
-            "ipv4": droplet.ipv4.map(Value.string) ?? .null,
+            M.ipv4: droplet.ipv4.map(Value.string) ?? .null,
             "private_ipv4": droplet.privateIPv4.map(Value.string) ?? .null,
-            "ssh_user": .string("root"),
-            "ssh_port": .int(22),
-            "ssh_key": sshKey.map(Value.string) ?? .null,
-            "host_key": .null,
-            "known_hosts": knownHosts.map(Value.string) ?? .null,
+            H.sshUser: .string("root"),
+            H.sshPort: .int(22),
+            H.sshKey: sshKey.map(Value.string) ?? .null,
+            H.hostKey: .null,
+            H.knownHosts: knownHosts.map(Value.string) ?? .null,
         ]
-        if let image = droplet.imageName { a["image"] = .string(image) }
-        if let region = droplet.region?.slug { a["region"] = .string(region) }
-        if let ipv6 = droplet.ipv6 { a["ipv6"] = .string(ipv6) }
+        if let image = droplet.imageName { a[M.image] = .string(image) }
+        if let region = droplet.region?.slug { a[M.region] = .string(region) }
+        if let ipv6 = droplet.ipv6 { a[M.ipv6] = .string(ipv6) }
         return ObservedResource(providerID: String(droplet.id), attributes: a)
     }
 
@@ -108,13 +111,13 @@ extension DigitalOceanProvider {
     func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
         let attributes = derive(resource).attributes
-        let dropletName = try Self.attributes.string(attributes, "name", of: address)
+        let dropletName = try Self.attributes.string(attributes, M.name, of: address)
         let body = DigitalOceanModel.NewDroplet(
-            name: dropletName, region: attributes["region"]?.stringValue,
-            size: try Self.attributes.string(attributes, "size", of: address),
-            image: DigitalOceanModel.ImageRef(try Self.attributes.string(attributes, "image", of: address)),
-            sshKeys: try keyIdentifiers(attributes["ssh_keys"], of: address).nilIfEmpty,
-            tags: [tag, Self.keyTag(key)], userData: attributes["user_data"]?.stringValue, ipv6: ipv6, monitoring: false)
+            name: dropletName, region: attributes[M.region]?.stringValue,
+            size: try Self.attributes.string(attributes, M.size, of: address),
+            image: DigitalOceanModel.ImageRef(try Self.attributes.string(attributes, M.image, of: address)),
+            sshKeys: try keyIdentifiers(attributes[M.sshKeys], of: address).nilIfEmpty,
+            tags: [tag, Self.keyTag(key)], userData: attributes[M.userData]?.stringValue, ipv6: ipv6, monitoring: false)
         let action = "create droplet \(dropletName) (\(address))"
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -194,10 +197,10 @@ extension DigitalOceanProvider {
         }
         let attributes = derive(resource).attributes
         if changed.contains("size") {
-            try await resize(id, to: try Self.attributes.string(attributes, "size", of: address), address: address)
+            try await resize(id, to: try Self.attributes.string(attributes, M.size, of: address), address: address)
         }
         if changed.contains("name") {
-            try await rename(id, to: try Self.attributes.string(attributes, "name", of: address), address: address)
+            try await rename(id, to: try Self.attributes.string(attributes, M.name, of: address), address: address)
         }
         if changed.contains("status") && !changed.contains("size") {
             try await powerOn(id, address: address)

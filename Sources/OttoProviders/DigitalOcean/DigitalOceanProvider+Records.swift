@@ -1,6 +1,8 @@
 import OttoCore
 import OttoHTTP
 
+private typealias R = AttributeName.DNSRecord
+
 extension DigitalOceanProvider {
     /// Where an rrset lives: its zone and owner (FQDNs with the dot) and type.
     typealias RecordKey = DNSRecordKey<DigitalOceanNaming>
@@ -66,8 +68,8 @@ extension DigitalOceanProvider {
         let values = records.compactMap { DigitalOceanRecordCodec.presentation($0, zone: key.zone) }.sorted()
         guard !values.isEmpty else { return nil }
         return ObservedResource(providerID: key.providerID, attributes: [
-            "zone": .string(key.zone), "name": .string(key.name), "type": .string(key.type),
-            "ttl": .int(records.compactMap(\.ttl).min() ?? 1800), "records": .list(values.map(Value.string)),
+            R.zone: .string(key.zone), R.name: .string(key.name), R.type: .string(key.type),
+            R.ttl: .int(records.compactMap(\.ttl).min() ?? 1800), R.records: .list(values.map(Value.string)),
         ])
     }
 
@@ -76,12 +78,12 @@ extension DigitalOceanProvider {
     /// Makes the rrset hold exactly the desired values with the desired TTL (create and update alike).
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, "zone", of: address), name: try Self.attributes.string(resource.attributes, "name", of: address),
-                            type: try Self.attributes.string(resource.attributes, "type", of: address))
-        guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 30 else {
+        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, R.zone, of: address), name: try Self.attributes.string(resource.attributes, R.name, of: address),
+                            type: try Self.attributes.string(resource.attributes, R.type, of: address))
+        guard let ttl = resource.attributes[R.ttl]?.intValue, ttl >= 30 else {
             throw OttoError("provider.digitalocean.attribute", "\(address): attribute 'ttl' must be an integer of at least 30 (DigitalOcean's minimum)")
         }
-        let values = try Self.attributes.strings(resource.attributes, "records", of: address)
+        let values = try Self.attributes.strings(resource.attributes, R.records, of: address)
         guard !values.isEmpty else {
             throw OttoError("provider.digitalocean.attribute", "\(address): attribute 'records' must hold at least one record")
         }
@@ -89,8 +91,8 @@ extension DigitalOceanProvider {
         try await reconcile(key, bodies, ttl: ttl, address: address, action: action)
         let presented = bodies.compactMap { DigitalOceanRecordCodec.presentation(of: $0, zone: key.zone) }.sorted()
         return ObservedResource(providerID: key.providerID, attributes: [
-            "zone": .string(key.zone), "name": .string(key.name), "type": .string(key.type), "ttl": .int(ttl),
-            "records": .list(presented.map(Value.string)),
+            R.zone: .string(key.zone), R.name: .string(key.name), R.type: .string(key.type), R.ttl: .int(ttl),
+            R.records: .list(presented.map(Value.string)),
         ])
     }
 

@@ -3,6 +3,8 @@ import Foundation
 import OttoCore
 import OttoHTTP
 
+private typealias K = AttributeName.SSHKey
+
 extension DigitalOceanProvider {
     /// The fingerprint DigitalOcean gives a public key: the MD5 of the key blob, as colon-separated hex. Nil when
     /// `publicKey` is not `TYPE BASE64 [COMMENT]`.
@@ -18,8 +20,8 @@ extension DigitalOceanProvider {
         let keys = try await listKeys()
         var result: [ResourceAddress: ObservedResource] = [:]
         for request in requests {
-            let wantedName = request.attributes["name"]?.stringValue
-            let wantedKey = request.attributes["public_key"]?.stringValue
+            let wantedName = request.attributes[K.name]?.stringValue
+            let wantedKey = request.attributes[K.publicKey]?.stringValue
             let key: DigitalOceanModel.SSHKey?
             if let text = request.providerID, !text.isEmpty {
                 key = keys.first { String($0.id) == text || $0.fingerprint == text }
@@ -46,9 +48,9 @@ extension DigitalOceanProvider {
     func keyObservation(_ key: DigitalOceanModel.SSHKey, wantedName: String?, wantedKey: String?) -> ObservedResource {
         let publicKey = wantedKey.flatMap { Self.fingerprint($0) == key.fingerprint ? $0 : nil } ?? key.publicKey
         return ObservedResource(providerID: String(key.id), attributes: [
-            "name": .string(key.name),
-            "public_key": .string(publicKey),
-            "fingerprint": .string(key.fingerprint),
+            K.name: .string(key.name),
+            K.publicKey: .string(publicKey),
+            K.fingerprint: .string(key.fingerprint),
             "owned": .bool(wantedName == nil || wantedName == key.name),
         ])
     }
@@ -57,8 +59,8 @@ extension DigitalOceanProvider {
     /// answer was lost gets) is adopted: found by fingerprint, `owned: false` when it carries another name.
     func createKey(_ resource: Resource) async throws -> ObservedResource {
         let address = resource.address
-        let name = try Self.attributes.string(resource.attributes, "name", of: address)
-        let publicKey = try Self.attributes.string(resource.attributes, "public_key", of: address)
+        let name = try Self.attributes.string(resource.attributes, K.name, of: address)
+        let publicKey = try Self.attributes.string(resource.attributes, K.publicKey, of: address)
         guard let fingerprint = Self.fingerprint(publicKey) else {
             throw OttoError("provider.digitalocean.attribute", "\(address): public_key is not an OpenSSH public key (TYPE BASE64 [COMMENT])")
         }
@@ -80,13 +82,13 @@ extension DigitalOceanProvider {
 
     /// Renames an owned key (PUT); an adopted key is left as it is.
     func updateKey(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let name = try Self.attributes.string(resource.attributes, "name", of: resource.address)
-        guard current.attributes["owned"] != .bool(false), current.attributes["name"]?.stringValue != name else { return current }
+        let name = try Self.attributes.string(resource.attributes, K.name, of: resource.address)
+        guard current.attributes["owned"] != .bool(false), current.attributes[K.name]?.stringValue != name else { return current }
         do {
             let response = try await api.send(.put, "/v2/account/keys/\(DigitalOceanAPI.segment(current.providerID))",
                                               body: DigitalOceanModel.KeyRename(name: name), idempotent: true)
             let key = try DigitalOceanAPI.decode(DigitalOceanModel.SSHKeyEnvelope.self, from: response).sshKey
-            return keyObservation(key, wantedName: name, wantedKey: resource.attributes["public_key"]?.stringValue)
+            return keyObservation(key, wantedName: name, wantedKey: resource.attributes[K.publicKey]?.stringValue)
         } catch {
             throw api.wrap(error, doing: "rename SSH key \(current.providerID) to \(name) (\(resource.address))")
         }
@@ -95,7 +97,7 @@ extension DigitalOceanProvider {
     /// DELETE /v2/account/keys/ID, unless the key is not otto's (`owned: false`); a key already gone is fine.
     func deleteKey(_ address: ResourceAddress, current: ObservedResource) async throws {
         if current.attributes["owned"] == .bool(false) { return }
-        let id = current.providerID.isEmpty ? (current.attributes["fingerprint"]?.stringValue ?? "") : current.providerID
+        let id = current.providerID.isEmpty ? (current.attributes[K.fingerprint]?.stringValue ?? "") : current.providerID
         guard !id.isEmpty else { return }
         do {
             _ = try await api.send(.delete, "/v2/account/keys/\(DigitalOceanAPI.segment(id))", idempotent: true)

@@ -23,16 +23,27 @@ public final class DigitalOceanProvider: Provider {
     /// Most actions run at once.
     public let concurrencyLimit: Int
     /// `machine`, `ssh_key`, `dns_zone` and `dns_record`.
-    public let schemas: [KindSchema] = [
-        KindSchema(kind: "machine", forceNew: ["image", "region"],
-                   computed: ["ipv4", "private_ipv4", "ipv6", "ssh_user", "ssh_port", "ssh_key", "host_key", "known_hosts",
-                              "user_data", "ssh_keys", "group", "site"],
-                   keyedCreate: true),
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [
+        KindSchema(kind: "machine", attributes: [
+            .required(M.name, .string), .required(M.image, .string, forceNew: true), .required(M.size, .string),
+            .optional(M.region, .string, forceNew: true), .optional(M.group, .string, ignoredInDiff: true),
+            .optional(M.site, .string, ignoredInDiff: true), .optional(M.userData, .string, sensitive: true, ignoredInDiff: true),
+            .optional(M.sshKeys, .strings, ignoredInDiff: true),
+            // `derive` sets `status: active`: compared, so a droplet still booting or powered off is updated (waited for).
+            .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
+        ] + SharedSchemas.machineConnection, keyedCreate: true),
         // `name` is not compared: a key already in the account under another name is adopted as it is.
-        KindSchema(kind: "ssh_key", forceNew: ["public_key"], computed: ["fingerprint", "owned", "name"]),
-        KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], unordered: ["nameservers"]),
-        KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]),
+        KindSchema(kind: "ssh_key", attributes: [
+            .required(K.name, .string, ignoredInDiff: true), .required(K.publicKey, .string, forceNew: true),
+            .computed(K.fingerprint, .string), .computed("owned", .bool),
+        ]),
+        SharedSchemas.dnsZone(),
+        SharedSchemas.dnsRecord,
     ]
+    private typealias M = AttributeName.Machine
+    private typealias K = AttributeName.SSHKey
 
     let api: DigitalOceanAPI
     /// Region for machines that name none.

@@ -14,19 +14,20 @@ struct HostConnection: Hashable, Sendable {
     var knownHosts: String?
 
     /// The connection attribute names.
-    static let attributeNames = ["host", "ssh_port", "ssh_user", "ssh_key", "host_key", "known_hosts"]
+    static let attributeNames = AttributeName.Host.connection
+    private typealias H = AttributeName.Host
 
     /// Nil while any of them is still unknown (the machine is being created).
     init?(_ attributes: [String: Value]) {
-        guard let host = attributes["host"]?.stringValue, !host.isEmpty else { return nil }
+        guard let host = attributes[H.host]?.stringValue, !host.isEmpty else { return nil }
         for name in Self.attributeNames where attributes[name].map({ !$0.isFullyKnown }) ?? false { return nil }
-        self.machine = attributes["machine"]?.stringValue ?? host
+        self.machine = attributes[H.machine]?.stringValue ?? host
         self.host = host
-        self.port = attributes["ssh_port"]?.intValue ?? 22
-        self.user = attributes["ssh_user"]?.stringValue ?? "root"
-        self.key = attributes["ssh_key"]?.stringValue
-        self.hostKey = attributes["host_key"]?.stringValue
-        self.knownHosts = attributes["known_hosts"]?.stringValue
+        self.port = attributes[H.sshPort]?.intValue ?? 22
+        self.user = attributes[H.sshUser]?.stringValue ?? "root"
+        self.key = attributes[H.sshKey]?.stringValue
+        self.hostKey = attributes[H.hostKey]?.stringValue
+        self.knownHosts = attributes[H.knownHosts]?.stringValue
     }
 
     /// Strict host key checking: the pinned key for machines otto created, a known_hosts file otherwise.
@@ -43,7 +44,7 @@ struct HostConnection: Hashable, Sendable {
     /// The attributes to echo back in observations and handlers.
     func attributes(from source: [String: Value]) -> [String: Value] {
         var out: [String: Value] = [:]
-        for name in Self.attributeNames + ["machine"] { out[name] = source[name] ?? .null }
+        for name in Self.attributeNames + [H.machine] { out[name] = source[name] ?? .null }
         return out
     }
 }

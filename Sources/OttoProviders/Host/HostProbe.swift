@@ -1,5 +1,4 @@
 import OttoCore
-import OttoSSH
 
 /// One shell script that reports, in a single round trip, every fact the plan needs about every host resource on
 /// one machine: file hashes and modes, directory listings with hashes, package and service states.
@@ -25,27 +24,7 @@ enum HostProbe {
 
             """
         for (i, r) in requests.enumerated() {
-            let a = r.attributes
-            let q = { (k: String) in ShellQuote.quote(a[k]?.stringValue ?? "") }
-            switch r.address.kind {
-            case "file", "nginx_site", "haproxy":
-                s += "f \(i) \(q("path"))\n"
-            case "unit":
-                s += "f \(i) \(q("path")); u \(i) \(q("name"))\n"
-            case "service":
-                s += "u \(i) \(q("name"))\n"
-            case "package":
-                let names = (a["names"]?.listValue ?? []).compactMap(\.stringValue).map(ShellQuote.quote).joined(separator: " ")
-                s += "dpkg-query -W -f='${Package} ${db:Status-Status}\\n' -- \(names) 2>/dev/null | while read -r n st; do p \(i) pkg \"$n $st\"; done\n"
-            case "directory":
-                // Content hashes, each file's mode, and the directories' modes (one distinct mode per line).
-                s += "if [ -d \(q("path")) ]; then (cd \(q("path")) && find . -type f -exec sha256sum {} + 2>/dev/null) | while IFS= read -r l; do p \(i) file \"$l\"; done; "
-                    + "(cd \(q("path")) && find . -type f -printf '%m %P\\n') | while IFS= read -r l; do p \(i) fmode \"$l\"; done; "
-                    + "find \(q("path")) -type d -printf '%m\\n' | sort -u | while read -r m; do p \(i) dmode \"$m\"; done; "
-                    + "else p \(i) missing 1; fi\n"
-            default:
-                s += "p \(i) missing 1\n"
-            }
+            s += (HostKinds.table[r.address.kind]?.probe(index: i, r.attributes) ?? "p \(i) missing 1") + "\n"
         }
         return s
     }

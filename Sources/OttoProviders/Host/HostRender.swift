@@ -3,6 +3,9 @@ import OttoCore
 /// Renders the configuration files host resources manage. Pure: the same attributes give the same bytes, so a
 /// hash of the rendering is what plans compare against the file on the machine.
 enum HostRender {
+    private typealias N = AttributeName.NginxSite
+    private typealias H = AttributeName.HAProxy
+    private typealias S = AttributeName.Service
     static let header = "# Managed by otto. Changes made here are drift: otto puts this file back.\n"
 
     /// `/etc/nginx/sites-enabled/otto-NAME.conf` for a site.
@@ -34,15 +37,15 @@ enum HostRender {
 
     /// An nginx server block from `server_name`, `listen`, `root`, `directives`.
     static func nginx(_ a: [String: Value]) -> String? {
-        guard let name = a["name"]?.stringValue, let serverName = a["server_name"]?.stringValue,
-              let root = a["root"]?.stringValue, let listen = a["listen"]?.intValue else { return nil }
+        guard let name = a[N.name]?.stringValue, let serverName = a[N.serverName]?.stringValue,
+              let root = a[N.root]?.stringValue, let listen = a[N.listen]?.intValue else { return nil }
         var out = header + "# Site \(name).\nserver {\n"
         out += "    listen \(listen) default_server;\n"
         out += "    server_name " + serverName.split(whereSeparator: \.isWhitespace).map { nginxToken(String($0)) }.joined(separator: " ") + ";\n"
         out += "    root \(nginxToken(root));\n"
         out += "    index index.html;\n"
         out += "    location / {\n        try_files $uri $uri/ =404;\n    }\n"
-        for d in a["directives"]?.listValue ?? [] {
+        for d in a[N.directives]?.listValue ?? [] {
             guard let line = d.stringValue else { return nil }
             // Verbatim, one per line: nginx -t judges them.
             out += "    " + line.replacingOccurrences(of: "\n", with: " ") + "\n"
@@ -52,8 +55,8 @@ enum HostRender {
 
     /// The whole haproxy.cfg: a frontend, a backend of the named servers with health checks, and a local stats page.
     static func haproxy(_ a: [String: Value]) -> String? {
-        guard let name = a["name"]?.stringValue, let bind = a["bind"]?.stringValue, let balance = a["balance"]?.stringValue,
-              let backend = a["backend"]?.stringValue, let servers = a["servers"]?.listValue else { return nil }
+        guard let name = a[H.name]?.stringValue, let bind = a[H.bind]?.stringValue, let balance = a[H.balance]?.stringValue,
+              let backend = a[H.backend]?.stringValue, let servers = a[H.servers]?.listValue else { return nil }
         var out = header + """
             global
                 log /dev/log local0
@@ -83,14 +86,14 @@ enum HostRender {
                 balance \(balance)
 
             """
-        if let path = a["health_path"]?.stringValue {
+        if let path = a[H.healthPath]?.stringValue {
             out += "    option httpchk GET \(path)\n"
-            let interval = a["health_interval_ms"]?.intValue ?? 2000
+            let interval = a[H.healthIntervalMS]?.intValue ?? 2000
             out += "    default-server inter \(interval)ms fall 2 rise 2\n"
         }
         for s in servers {
-            guard let m = s.mapValue, let n = m["name"]?.stringValue, let addr = m["address"]?.stringValue,
-                  let port = m["port"]?.intValue else { return nil }
+            guard let m = s.mapValue, let n = m[H.serverName]?.stringValue, let addr = m[H.serverAddress]?.stringValue,
+                  let port = m[H.serverPort]?.intValue else { return nil }
             out += "    server \(n) \(addr):\(port) check\n"
         }
         return out
@@ -101,12 +104,12 @@ enum HostRender {
 
     /// A service unit from `name`, `exec`, `restart`, `user`, `environment`.
     static func unit(_ a: [String: Value]) -> String? {
-        guard let name = a["name"]?.stringValue, let exec = a["exec"]?.stringValue, let restart = a["restart"]?.stringValue else { return nil }
+        guard let name = a[S.name]?.stringValue, let exec = a[S.exec]?.stringValue, let restart = a[S.restart]?.stringValue else { return nil }
         var out = header + "[Unit]\nDescription=\(systemdValue(name)) (managed by otto)\nAfter=network.target\n\n[Service]\n"
         out += "ExecStart=\(systemdValue(exec.replacingOccurrences(of: "\n", with: " ")))\n"
         out += "Restart=\(restart)\n"
-        if let user = a["user"]?.stringValue { out += "User=\(systemdValue(user))\n" }
-        for (k, v) in (a["environment"]?.mapValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+        if let user = a[S.user]?.stringValue { out += "User=\(systemdValue(user))\n" }
+        for (k, v) in (a[S.environment]?.mapValue ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard let text = v.stringValue else { return nil }
             let escaped = (k + "=" + text).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             out += "Environment=\"\(systemdValue(escaped))\"\n"

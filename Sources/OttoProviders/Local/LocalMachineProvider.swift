@@ -22,9 +22,15 @@ public final class LocalMachineProvider: Provider {
     /// Most actions run at once.
     public let concurrencyLimit: Int
     /// `machine`.
-    public let schemas: [KindSchema] = [
-        KindSchema(kind: "machine", forceNew: ["image"],
-                   computed: ["ipv4", "mac", "host_key", "image_id", "running", "ssh_user", "ssh_port", "ssh_key", "known_hosts"]),
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [
+        KindSchema(kind: "machine", attributes: [
+            .required(AttributeName.Machine.name, .string), .required(AttributeName.Machine.image, .string, forceNew: true),
+            .optional(AttributeName.Machine.group, .string), .optional(AttributeName.Machine.size, .string),
+            .optional(AttributeName.Machine.region, .string),
+            .computed("mac", .string), .computed("image_id", .string), .computed("running", .bool),
+        ] + SharedSchemas.machineConnection),
     ]
     /// Settings (subnet, bridge, mirror, state directory).
     public let settings: LocalSettings
@@ -61,7 +67,7 @@ public final class LocalMachineProvider: Provider {
         let machines = scan()
         var out: [ResourceAddress: ObservedResource] = [:]
         for request in requests {
-            guard let machine = request.providerID ?? request.attributes["name"]?.stringValue,
+            guard let machine = request.providerID ?? request.attributes[AttributeName.Machine.name]?.stringValue,
                   let found = machines[machine] else { continue }
             out[request.address] = found
         }
@@ -74,7 +80,7 @@ public final class LocalMachineProvider: Provider {
         try requireRoot()
         try requireMachine(resource.kind)
         let machine = try machineName(resource.attributes)
-        guard let imageName = resource.attributes["image"]?.stringValue else {
+        guard let imageName = resource.attributes[AttributeName.Machine.image]?.stringValue else {
             throw OttoError("provider.local.config", "\(resource.address) needs `image` (the name of an images/*.yml recipe)")
         }
         let image = try await images.build(imageName, recipes: recipes, projectRoot: projectRoot) { _ in }
@@ -143,7 +149,7 @@ public final class LocalMachineProvider: Provider {
     }
 
     func machineName(_ attributes: [String: Value]) throws -> String {
-        guard let machine = attributes["name"]?.stringValue else {
+        guard let machine = attributes[AttributeName.Machine.name]?.stringValue else {
             throw OttoError("provider.local.config", "a local machine needs a `name` attribute")
         }
         guard LocalNames.isMachineName(machine) else {
@@ -160,17 +166,17 @@ public final class LocalMachineProvider: Provider {
 
     func observed(_ record: LocalMachineRecord, running: Bool) -> ObservedResource {
         var a = record.attributes
-        a["name"] = .string(record.name)
-        a["ipv4"] = .string(record.ipv4)
+        a[AttributeName.Machine.name] = .string(record.name)
+        a[AttributeName.Machine.ipv4] = .string(record.ipv4)
         a["mac"] = .string(record.mac)
-        a["host_key"] = .string(record.hostKey)
+        a[AttributeName.Host.hostKey] = .string(record.hostKey)
         a["image_id"] = .string(record.imageID)
         a["running"] = .bool(running)
-        a["ssh_user"] = .string("root")
-        a["ssh_port"] = .int(22)
+        a[AttributeName.Host.sshUser] = .string("root")
+        a[AttributeName.Host.sshPort] = .int(22)
         // How host resources reach it: otto's own key, and the host key pinned at creation (no known_hosts file).
-        a["ssh_key"] = .string(clientKeyPath)
-        a["known_hosts"] = .null
+        a[AttributeName.Host.sshKey] = .string(clientKeyPath)
+        a[AttributeName.Host.knownHosts] = .null
         return ObservedResource(providerID: record.name, attributes: a)
     }
 

@@ -1,6 +1,8 @@
 import OttoCore
 import OttoHTTP
 
+private typealias R = AttributeName.DNSRecord
+
 extension PowerDNSProvider {
     /// Where a record lives: its zone, owner name and type.
     typealias RecordKey = DNSRecordKey<PowerDNSNaming>
@@ -49,11 +51,11 @@ extension PowerDNSProvider {
             guard let rrset = rrsets[key.rrsetKey] else { continue }
             let observedKey = RecordKey(zone: detail.name, name: rrset.name, type: rrset.type)
             result[address] = ObservedResource(providerID: observedKey.providerID, attributes: [
-                "zone": .string(detail.name),
-                "name": .string(rrset.name),
-                "type": .string(rrset.type),
-                "ttl": .int(rrset.ttl ?? 0),
-                "records": .list(rrset.contents.map(Value.string)),
+                R.zone: .string(detail.name),
+                R.name: .string(rrset.name),
+                R.type: .string(rrset.type),
+                R.ttl: .int(rrset.ttl ?? 0),
+                R.records: .list(rrset.contents.map(Value.string)),
             ])
         }
         return result
@@ -62,13 +64,13 @@ extension PowerDNSProvider {
     /// REPLACEs the rrset (create and update alike), coalesced with other changes to the same zone.
     func putRecord(_ resource: Resource, action: String) async throws -> ObservedResource {
         let address = resource.address
-        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, "zone", of: address),
-                            name: try Self.attributes.string(resource.attributes, "name", of: address),
-                            type: try Self.attributes.string(resource.attributes, "type", of: address))
-        guard let ttl = resource.attributes["ttl"]?.intValue, ttl >= 0 else {
+        let key = RecordKey(zone: try Self.attributes.string(resource.attributes, R.zone, of: address),
+                            name: try Self.attributes.string(resource.attributes, R.name, of: address),
+                            type: try Self.attributes.string(resource.attributes, R.type, of: address))
+        guard let ttl = resource.attributes[R.ttl]?.intValue, ttl >= 0 else {
             throw OttoError("provider.powerdns.attribute", "\(address): attribute 'ttl' must be a non-negative integer")
         }
-        let contents = try Self.attributes.strings(resource.attributes, "records", of: address).sorted()
+        let contents = try Self.attributes.strings(resource.attributes, R.records, of: address).sorted()
         guard !contents.isEmpty else {
             throw OttoError("provider.powerdns.attribute", "\(address): attribute 'records' must hold at least one record")
         }
@@ -78,8 +80,8 @@ extension PowerDNSProvider {
             throw recordError(error, action: action, key: key, address: address)
         }
         return ObservedResource(providerID: key.providerID, attributes: [
-            "zone": .string(key.zone), "name": .string(key.name), "type": .string(key.type),
-            "ttl": .int(ttl), "records": .list(contents.map(Value.string)),
+            R.zone: .string(key.zone), R.name: .string(key.name), R.type: .string(key.type),
+            R.ttl: .int(ttl), R.records: .list(contents.map(Value.string)),
         ])
     }
 

@@ -1,6 +1,8 @@
 import OttoCore
 import OttoHTTP
 
+private typealias Z = AttributeName.DNSZone
+
 extension PowerDNSProvider {
     /// One zone list, then the detail of each requested zone that exists (for its apex NS rrset).
     func observeZones(_ requests: [ObserveRequest], details: ZoneDetails) async throws -> [ResourceAddress: ObservedResource] {
@@ -19,7 +21,7 @@ extension PowerDNSProvider {
         }
         var wanted: [(ResourceAddress, String)] = []
         for request in requests {
-            let zone = request.attributes["name"]?.stringValue.flatMap { byName[PowerDNSModel.fqdn($0).lowercased()] }
+            let zone = request.attributes[Z.name]?.stringValue.flatMap { byName[PowerDNSModel.fqdn($0).lowercased()] }
                 ?? request.providerID.flatMap { byID[$0] }
             if let zone { wanted.append((request.address, zone.id)) }
         }
@@ -63,17 +65,17 @@ extension PowerDNSProvider {
         let apex = zone.name.lowercased()
         let ns = (zone.rrsets ?? []).first { $0.name.lowercased() == apex && $0.type == "NS" }
         return ObservedResource(providerID: zone.id, attributes: [
-            "name": .string(zone.name),
-            "kind": .string(zone.kind),
-            "nameservers": .list((ns?.contents ?? []).map(Value.string)),
+            Z.name: .string(zone.name),
+            Z.kind: .string(zone.kind),
+            Z.nameservers: .list((ns?.contents ?? []).map(Value.string)),
         ])
     }
 
     /// POST /zones with the nameservers; an existing zone (409) is adopted and its NS rrset set.
     func createZone(_ resource: Resource) async throws -> ObservedResource {
-        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, "name", of: resource.address))
-        let kind = resource.attributes["kind"]?.stringValue ?? "Native"
-        let nameservers = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).sorted()
+        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, Z.name, of: resource.address))
+        let kind = resource.attributes[Z.kind]?.stringValue ?? "Native"
+        let nameservers = try Self.attributes.strings(resource.attributes, Z.nameservers, of: resource.address).sorted()
         do {
             let zone = try await api.send(.post, "/zones", body: PowerDNSModel.NewZone(name: name, kind: kind, nameservers: nameservers))
                 .decode(PowerDNSModel.Zone.self)
@@ -91,11 +93,11 @@ extension PowerDNSProvider {
 
     /// Replaces the apex NS rrset.
     func updateZone(_ resource: Resource, current: ObservedResource) async throws -> ObservedResource {
-        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, "name", of: resource.address))
-        let nameservers = try Self.attributes.strings(resource.attributes, "nameservers", of: resource.address).sorted()
+        let name = PowerDNSModel.fqdn(try Self.attributes.string(resource.attributes, Z.name, of: resource.address))
+        let nameservers = try Self.attributes.strings(resource.attributes, Z.nameservers, of: resource.address).sorted()
         try await setNameservers(zone: current.providerID, nameservers, ttl: 3600, address: resource.address, apex: name)
         var attributes = current.attributes
-        attributes["nameservers"] = .list(nameservers.map(Value.string))
+        attributes[Z.nameservers] = .list(nameservers.map(Value.string))
         return ObservedResource(providerID: current.providerID, attributes: attributes)
     }
 
@@ -113,7 +115,7 @@ extension PowerDNSProvider {
 
     /// DELETE /zones/ID; a zone already gone is fine.
     func deleteZone(_ address: ResourceAddress, current: ObservedResource) async throws {
-        let id = current.providerID.isEmpty ? (current.attributes["name"]?.stringValue ?? address.name) : current.providerID
+        let id = current.providerID.isEmpty ? (current.attributes[Z.name]?.stringValue ?? address.name) : current.providerID
         do {
             _ = try await api.send(.delete, PowerDNSAPI.zonePath(id))
         } catch let error as HTTPError where error.status == 404 {

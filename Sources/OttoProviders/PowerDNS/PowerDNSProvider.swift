@@ -18,10 +18,9 @@ public final class PowerDNSProvider: Provider {
     /// Most actions run at once.
     public let concurrencyLimit: Int
     /// `dns_zone` and `dns_record`.
-    public let schemas: [KindSchema] = [
-        KindSchema(kind: "dns_zone", forceNew: ["name", "kind"], unordered: ["nameservers"]),
-        KindSchema(kind: "dns_record", forceNew: ["zone", "name", "type"], unordered: ["records"]),
-    ]
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [SharedSchemas.dnsZone(), SharedSchemas.dnsRecord]
 
     let api: PowerDNSAPI
     /// How attribute errors of this provider read.

@@ -1,13 +1,23 @@
 import Foundation
 import OttoCore
 
+private typealias H = AttributeName.Host
+private typealias M = AttributeName.Machine
+
 /// Machines that already exist (`provider: static`): otto configures them over SSH but never creates or deletes
 /// them. Observation checks that each answers on its SSH port; one that does not shows as unreachable in the plan
 /// and in `otto status`, and its changes fail with a clear message.
 public final class StaticMachineProvider: Provider {
     public let name: String
     public let concurrencyLimit = 64
-    public let schemas = [KindSchema(kind: "machine", computed: ["ipv4", "ssh_port", "ssh_user", "ssh_key", "host_key", "known_hosts"])]
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [KindSchema(kind: "machine", attributes: [
+        .required(M.name, .string), .optional(M.group, .string), .optional(M.image, .string), .optional(M.size, .string),
+        .optional(M.region, .string), .optional(M.host, .string), .optional(M.address, .string), .optional(M.port, .int),
+        .optional(M.user, .string), .optional(M.key, .string),
+        .computed(AttributeName.Host.reachable, .bool, ignoredInDiff: false),
+    ] + SharedSchemas.machineConnection)]
     private let projectRoot: String
     private let knownHosts: String
 
@@ -20,7 +30,7 @@ public final class StaticMachineProvider: Provider {
 
     public func derive(_ resource: Resource) -> Resource {
         var r = resource
-        r.attributes["reachable"] = .bool(true)
+        r.attributes[H.reachable] = .bool(true)
         return r
     }
 
@@ -29,9 +39,9 @@ public final class StaticMachineProvider: Provider {
             for r in requests {
                 group.addTask {
                     var a = self.connection(r.attributes)
-                    let host = a["ipv4"]?.stringValue ?? ""
-                    let port = a["ssh_port"]?.intValue ?? 22
-                    a["reachable"] = .bool(await Self.answers(host: host, port: port))
+                    let host = a[M.ipv4]?.stringValue ?? ""
+                    let port = a[H.sshPort]?.intValue ?? 22
+                    a[H.reachable] = .bool(await Self.answers(host: host, port: port))
                     return (r.address, ObservedResource(providerID: "\(host):\(port)", attributes: a))
                 }
             }
@@ -54,32 +64,32 @@ public final class StaticMachineProvider: Provider {
 
     private func check(_ resource: Resource) async throws -> ObservedResource {
         var a = connection(resource.attributes)
-        let host = a["ipv4"]?.stringValue ?? ""
-        let port = a["ssh_port"]?.intValue ?? 22
+        let host = a[M.ipv4]?.stringValue ?? ""
+        let port = a[H.sshPort]?.intValue ?? 22
         guard !host.isEmpty else {
             throw OttoError("static.address", "\(resource.address) has no address: list the host under `hosts:` in inventory/ with `address:`")
         }
         guard await Self.answers(host: host, port: port) else {
-            throw OttoError("static.unreachable", "static host \(resource.attributes["host"]?.stringValue ?? host) (\(host):\(port)) does not answer on its SSH port; otto never creates or repairs static hosts")
+            throw OttoError("static.unreachable", "static host \(resource.attributes[M.host]?.stringValue ?? host) (\(host):\(port)) does not answer on its SSH port; otto never creates or repairs static hosts")
         }
-        a["reachable"] = .bool(true)
+        a[H.reachable] = .bool(true)
         return ObservedResource(providerID: "\(host):\(port)", attributes: a)
     }
 
     /// The desired attributes plus the connection attributes host resources use.
     private func connection(_ attributes: [String: Value]) -> [String: Value] {
         var a = attributes
-        a["ipv4"] = attributes["address"] ?? .null
-        a["ssh_port"] = attributes["port"] ?? .int(22)
-        a["ssh_user"] = attributes["user"] ?? .string("root")
-        if let key = attributes["key"]?.stringValue {
+        a[M.ipv4] = attributes[M.address] ?? .null
+        a[H.sshPort] = attributes[M.port] ?? .int(22)
+        a[H.sshUser] = attributes[M.user] ?? .string("root")
+        if let key = attributes[M.key]?.stringValue {
             let path = (key as NSString).expandingTildeInPath
-            a["ssh_key"] = .string(path.hasPrefix("/") ? path : projectRoot + "/" + path)
+            a[H.sshKey] = .string(path.hasPrefix("/") ? path : projectRoot + "/" + path)
         } else {
-            a["ssh_key"] = .null
+            a[H.sshKey] = .null
         }
-        a["host_key"] = .null
-        a["known_hosts"] = .string(knownHosts)
+        a[H.hostKey] = .null
+        a[H.knownHosts] = .string(knownHosts)
         return a
     }
 

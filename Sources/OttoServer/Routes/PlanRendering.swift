@@ -21,7 +21,7 @@ enum PlanRendering {
         let changes: [JSON] = plan.actionable.map { c in
             .object([
                 ("address", .string(c.address.description)), ("provider", .string(c.provider)), ("action", .string(c.action.rawValue)),
-                ("reason", .string(c.reason)), ("source", .string((sources[c.address] ?? .yaml).rawValue)),
+                ("reason", .string(String(describing: c.reason))), ("source", .string((sources[c.address] ?? .yaml).rawValue)),
                 ("attributes", .array(c.changes.map { a in
                     .object([("name", .string(a.name)), ("before", value(a.name, a.before)), ("after", value(a.name, a.after)),
                              ("forces_replace", .bool(a.forcesReplace))])

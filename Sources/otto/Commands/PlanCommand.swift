@@ -33,7 +33,7 @@ struct PlanCommand: AsyncParsableCommand {
             if let out { try PlanFile.write(plan, to: out) }
         } catch { throw fail(error) }
         if json {
-            Terminal.out(String(decoding: try PlanFile.encode(plan), as: UTF8.self) + "\n")
+            Terminal.out(String(decoding: try PlanFile.encode(plan.redacted()), as: UTF8.self) + "\n")
         } else {
             Terminal.out(PlanRenderer.render(plan, color: Terminal.color))
             if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }
@@ -56,7 +56,8 @@ extension PlanScopeOptions {
     }
 }
 
-/// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).
+/// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values, sensitive ones too: apply needs
+/// them). What is printed (`--json`) is `Plan.redacted()`.
 enum PlanFile {
     static func encode(_ plan: Plan) throws -> Data {
         let enc = JSONEncoder()
@@ -84,10 +85,10 @@ enum PlanFile {
         let dec = JSONDecoder()
         dec.dateDecodingStrategy = .iso8601
         do {
-            let plan = try dec.decode(Plan.self, from: data)
-            guard plan.formatVersion == 1 else { throw OttoError("plan.read", "\(path): plan format \(plan.formatVersion) is not supported") }
-            return plan
-        } catch let e as OttoError { throw e } catch {
+            return try dec.decode(Plan.self, from: data)
+        } catch let e as UnsupportedPlanFormat {
+            throw OttoError("plan.format", "\(path) cannot be applied: \(e)")
+        } catch {
             throw OttoError("plan.read", "\(path) is not an otto plan file", cause: error)
         }
     }

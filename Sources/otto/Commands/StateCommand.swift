@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OttoCore
+import OttoPlan
 
 /// `otto state list|show|rm|import`.
 struct StateCommand: AsyncParsableCommand {
@@ -30,7 +31,8 @@ struct StateCommand: AsyncParsableCommand {
                 guard let r = try await store.snapshot().records[a] else { throw OttoError("state.missing", "\(a) is not in the state") }
                 var out = "\(r.address)\n  provider:    \(r.provider)\n  provider id: \(r.providerID)\n"
                 if !r.dependencies.isEmpty { out += "  depends on:  \(r.dependencies.map(\.description).joined(separator: ", "))\n" }
-                for k in r.attributes.keys.sorted() { out += "  \(k) = \(r.attributes[k]!)\n" }
+                let hidden = ProviderSchemas.sensitiveNames(kind: a.kind)
+                for k in r.attributes.keys.sorted() { out += "  \(k) = \(hidden.contains(k) ? Sensitive.shown : r.attributes[k]!.description)\n" }
                 Terminal.out(out)
             } catch { throw fail(error) }
         }

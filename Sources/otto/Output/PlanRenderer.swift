@@ -14,8 +14,10 @@ enum PlanRenderer {
         }
     }
 
-    static func show(_ v: Value?) -> String {
+    /// A value as the plan shows it; a sensitive one (present) is `(sensitive)`.
+    static func show(_ v: Value?, sensitive: Bool = false) -> String {
         guard let v else { return "(none)" }
+        if sensitive { return Sensitive.shown }
         if !v.isFullyKnown {
             let refs = v.references.map(\.description)
             return refs.isEmpty ? "(known after apply)" : "(known after apply: \(refs.joined(separator: ", ")))"
@@ -47,7 +49,8 @@ enum PlanRenderer {
                 out += "  \(d.address): \(what)\n"
                 if let r = d.recorded, let o = d.observed {
                     for k in Set(r.attributes.keys).union(o.attributes.keys).sorted() where r.attributes[k] != o.attributes[k] {
-                        out += "      \(k): \(show(r.attributes[k])) → \(show(o.attributes[k]))\n"
+                        let hide = d.sensitive.contains(k)
+                        out += "      \(k): \(show(r.attributes[k], sensitive: hide)) → \(show(o.attributes[k], sensitive: hide))\n"
                     }
                 }
             }
@@ -65,9 +68,9 @@ enum PlanRenderer {
             for ch in c.changes {
                 let mark = ch.forcesReplace ? "  # forces replacement" : ""
                 switch c.action {
-                case .create: out += "      \(ch.name) = \(show(ch.after))\n"
-                case .delete: out += "      \(ch.name) = \(show(ch.before))\n"
-                default: out += "      \(ch.name): \(show(ch.before)) → \(show(ch.after))\(mark)\n"
+                case .create: out += "      \(ch.name) = \(show(ch.after, sensitive: ch.sensitive))\n"
+                case .delete: out += "      \(ch.name) = \(show(ch.before, sensitive: ch.sensitive))\n"
+                default: out += "      \(ch.name): \(show(ch.before, sensitive: ch.sensitive)) → \(show(ch.after, sensitive: ch.sensitive))\(mark)\n"
                 }
             }
         }
@@ -84,7 +87,7 @@ enum PlanRenderer {
     /// Resources that exist as the configuration wants but are not in state yet (made before otto knew them, or by an
     /// interrupted run): applying records them without changing them.
     static func adopted(_ plan: Plan) -> String {
-        let adopted = plan.changes.filter { $0.action == .noop && $0.reason != "up to date" }
+        let adopted = plan.changes.filter { $0.action == .noop && $0.reason != .upToDate }
         guard !adopted.isEmpty else { return "" }
         return "\nAdopted into state as they are (no change needed):\n"
             + adopted.map { "  = \($0.address)  (\($0.reason))\n" }.joined()

@@ -105,7 +105,7 @@ enum StatusPage {
         for run in runs.prefix(20) {
             let drift = run.items.filter(\.isDrift).map { item -> String in
                 let what = item.corrected ? "corrected" : (item.policy == .report ? "reported" : (item.error == nil ? "pending" : "failed"))
-                return "<span class=\"addr\">\(esc(item.address.description))</span> <span class=\"badge \(what == "corrected" ? "ok" : (what == "reported" ? "warn" : "bad"))\">\(what)</span><br><span class=\"muted\">\(esc(item.reason))</span>"
+                return "<span class=\"addr\">\(esc(item.address.description))</span> <span class=\"badge \(what == "corrected" ? "ok" : (what == "reported" ? "warn" : "bad"))\">\(what)</span><br><span class=\"muted\">\(esc(item.reason.description))</span>"
             }.joined(separator: "<br>")
             html += "<tr><td>\(esc(time(run.started)))</td><td><span class=\"badge \(run.outcome == .ok ? "ok" : (run.outcome == .busy ? "warn" : "bad"))\">\(run.outcome.rawValue)</span></td>"
             html += "<td>\(esc(run.summary))\(run.outcome == .failed ? "<br><span class=\"muted\">\(esc(run.message ?? ""))</span>" : "")</td><td>\(drift.isEmpty ? "none" : drift)</td></tr>"

@@ -1,0 +1,209 @@
+/// Attribute names shared by the code that writes a resource (site expansion), the code that reads it (its provider)
+/// and the kind's schema. Each name is spelled once, here: a rename is a compile error on the side left behind, and
+/// the schema check (`KindSchema.check`) fails a resource whose attribute no schema declares.
+public enum AttributeName {
+    /// How every host resource reaches its machine (references to the machine's own attributes), plus what the host
+    /// provider adds to every resource.
+    public enum Host {
+        /// The machine's address (from its `ipv4`).
+        public static let host = "host"
+        /// SSH port.
+        public static let sshPort = "ssh_port"
+        /// SSH user.
+        public static let sshUser = "ssh_user"
+        /// Private key file for SSH.
+        public static let sshKey = "ssh_key"
+        /// The machine's pinned host key (null: checked against `known_hosts`).
+        public static let hostKey = "host_key"
+        /// known_hosts file for machines otto did not create.
+        public static let knownHosts = "known_hosts"
+        /// The machine's address (`machine.SITE.GROUP[i]`), for messages and handler ids.
+        public static let machine = "machine"
+        /// True once the machine answered the probe.
+        public static let reachable = "reachable"
+        /// Why the probe could not reach the machine.
+        public static let unreachableReason = "unreachable_reason"
+        /// The connection attributes, in the order handlers echo them.
+        public static let connection = [host, sshPort, sshUser, sshKey, hostKey, knownHosts]
+    }
+
+    /// Attributes of a managed file (`file`; `nginx_site`, `haproxy` and `unit` derive `path` and `content`).
+    public enum File {
+        /// Absolute path on the machine.
+        public static let path = "path"
+        /// The file's text (write-only: compared through `content_sha256`).
+        public static let content = "content"
+        /// SHA-256 of `content`, compared against the file on the machine.
+        public static let contentSHA256 = "content_sha256"
+        /// Octal mode, e.g. `0644`.
+        public static let mode = "mode"
+        /// Owning user.
+        public static let owner = "owner"
+        /// Owning group.
+        public static let group = "group"
+    }
+
+    /// A directory synced from the project (`directory`).
+    public enum Directory {
+        /// Where the project directory is read from (write-only).
+        public static let source = "source"
+        /// Remove files otto did not put there (default true).
+        public static let purge = "purge"
+        /// Octal mode of the directories (default `0755`).
+        public static let dirMode = "dir_mode"
+        /// Relative path → `SHA256 MODE` of every file (derived from `source`).
+        public static let files = "files"
+    }
+
+    /// Installed apt packages (`package`).
+    public enum Package {
+        /// Package names.
+        public static let names = "names"
+    }
+
+    /// A systemd service (`service`) or unit (`unit`).
+    public enum Service {
+        /// The unit name, e.g. `nginx` or `demo-worker.service`.
+        public static let name = "name"
+        /// Enabled at boot.
+        public static let enabled = "enabled"
+        /// Running now.
+        public static let running = "running"
+        /// `unit`: the command line.
+        public static let exec = "exec"
+        /// `unit`: systemd's `Restart=`.
+        public static let restart = "restart"
+        /// `unit`: the user it runs as.
+        public static let user = "user"
+        /// `unit`: environment variables.
+        public static let environment = "environment"
+    }
+
+    /// An nginx server block (`nginx_site`).
+    public enum NginxSite {
+        /// The site's name (names its file).
+        public static let name = "name"
+        /// `server_name`, names separated by spaces.
+        public static let serverName = "server_name"
+        /// Document root.
+        public static let root = "root"
+        /// Port to listen on.
+        public static let listen = "listen"
+        /// Extra directives, verbatim, one per line.
+        public static let directives = "directives"
+    }
+
+    /// haproxy's configuration (`haproxy`).
+    public enum HAProxy {
+        /// Frontend name.
+        public static let name = "name"
+        /// `bind` address, e.g. `:80`.
+        public static let bind = "bind"
+        /// Balancing algorithm.
+        public static let balance = "balance"
+        /// The backend's group name.
+        public static let backend = "backend"
+        /// Backend servers: maps with `serverName`, `serverAddress`, `serverPort`.
+        public static let servers = "servers"
+        /// A server's name.
+        public static let serverName = "name"
+        /// A server's address.
+        public static let serverAddress = "address"
+        /// A server's port.
+        public static let serverPort = "port"
+        /// Health check path.
+        public static let healthPath = "health_path"
+        /// Health check interval in milliseconds.
+        public static let healthIntervalMS = "health_interval_ms"
+    }
+
+    /// A machine (`machine`), as site expansion writes it and machine providers report it.
+    public enum Machine {
+        /// Host name / instance name.
+        public static let name = "name"
+        /// The site's machine group.
+        public static let group = "group"
+        /// Image (an images/*.yml name, a slug, an AMI id).
+        public static let image = "image"
+        /// Size or instance type.
+        public static let size = "size"
+        /// Region.
+        public static let region = "region"
+        /// The site (cloud machines).
+        public static let site = "site"
+        /// cloud-init user data.
+        public static let userData = "user_data"
+        /// AWS key pair name.
+        public static let keyName = "key_name"
+        /// DigitalOcean SSH key fingerprints.
+        public static let sshKeys = "ssh_keys"
+        /// AWS security group ids.
+        public static let securityGroups = "security_groups"
+        /// Static hosts: the inventory host name.
+        public static let host = "host"
+        /// Static hosts: the address to reach it at.
+        public static let address = "address"
+        /// Static hosts: SSH port.
+        public static let port = "port"
+        /// Static hosts: SSH user.
+        public static let user = "user"
+        /// Static hosts: private key file.
+        public static let key = "key"
+        /// Reported: IPv4 address.
+        public static let ipv4 = "ipv4"
+        /// Reported: IPv6 address.
+        public static let ipv6 = "ipv6"
+    }
+
+    /// An account SSH key (`ssh_key`).
+    public enum SSHKey {
+        /// Key name.
+        public static let name = "name"
+        /// The public key text.
+        public static let publicKey = "public_key"
+        /// Reported: fingerprint.
+        public static let fingerprint = "fingerprint"
+    }
+
+    /// An AWS security group (`security_group`).
+    public enum SecurityGroup {
+        /// Group name.
+        public static let name = "name"
+        /// Description.
+        public static let description = "description"
+        /// Ingress rules: maps with `ruleProtocol`, `rulePort`, `ruleCIDR`.
+        public static let ingress = "ingress"
+        /// An ingress rule's protocol (`tcp`).
+        public static let ruleProtocol = "protocol"
+        /// An ingress rule's port.
+        public static let rulePort = "port"
+        /// An ingress rule's source range.
+        public static let ruleCIDR = "cidr"
+        /// Reported: the group id.
+        public static let id = "id"
+    }
+
+    /// A DNS zone (`dns_zone`).
+    public enum DNSZone {
+        /// FQDN with the trailing dot.
+        public static let name = "name"
+        /// Zone kind (`Native`).
+        public static let kind = "kind"
+        /// The apex NS records.
+        public static let nameservers = "nameservers"
+    }
+
+    /// A DNS rrset (`dns_record`).
+    public enum DNSRecord {
+        /// The zone's FQDN.
+        public static let zone = "zone"
+        /// The record's FQDN.
+        public static let name = "name"
+        /// Record type.
+        public static let type = "type"
+        /// TTL in seconds.
+        public static let ttl = "ttl"
+        /// Values in presentation form.
+        public static let records = "records"
+    }
+}
