@@ -166,7 +166,7 @@ import Testing
               <ns:prefixed a="1>2" b='x'>v</ns:prefixed>
             </DescribeInstancesResponse>
             """
-        let root = try AWSXMLElement.parse(Array(text.utf8))
+        let root = try XMLTree.parse(Array(text.utf8))
         #expect(root.name == "DescribeInstancesResponse")
         #expect(root.string("requestId") == "r-1")
         let instance = try #require(root.items("reservationSet").first?.items("instancesSet").first)
@@ -174,7 +174,7 @@ import Testing
         #expect(instance.string("note") == "<raw> & text")
         #expect(root.string("prefixed") == "v")
         for broken in ["<a><b></a>", "<a>", "text", "<a>&nope;</a>", ""] {
-            #expect(throws: XMLSyntaxError.self) { try AWSXMLElement.parse(Array(broken.utf8)) }
+            #expect(throws: XMLSyntaxError.self) { try XMLTree.parse(Array(broken.utf8)) }
         }
     }
 
