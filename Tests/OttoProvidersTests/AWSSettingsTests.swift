@@ -2,6 +2,7 @@ import Foundation
 import OttoConfig
 import OttoCore
 import OttoHTTP
+import OttoTestSupport
 import Testing
 @testable import OttoProviders
 
@@ -14,10 +15,9 @@ import Testing
     }
 
     func withTempDir(_ body: (String) throws -> Void) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-awscfg-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try body(dir)
+        let dir = try TempDir(prefix: "otto-awscfg")
+        defer { dir.cleanup() }
+        try body(dir.path)
     }
 
     @Test func credentialsFromTheUsualEnvironmentVariables() throws {
