@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// EC2 instances, key pairs, security groups and Route53 through the real binary against moto_server.
-@Suite(.serialized) struct AWSCLITests {
+@Suite(.serialized, .tags(.moto), .endToEnd) struct AWSCLITests {
     static let environment = ["AWS_ACCESS_KEY_ID": "AKIDOTTOCLI", "AWS_SECRET_ACCESS_KEY": "otto-cli-SECRET-do-not-print",
                               "AWS_REGION": "us-east-1"]
 

@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// The smaller commands, through the real binary.
-@Suite(.serialized) struct CLICommandTests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct CLICommandTests {
     @Test func interruptLetsInFlightFinishAndRecordsThem() async throws {
         let pdns = try await PowerDNSServer.start()
         defer { pdns.stop() }
@@ -85,7 +86,7 @@ import Testing
     }
 }
 
-@Suite(.serialized) struct ProviderFilterTests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct ProviderFilterTests {
     @Test func providersLimitTheRunAndNothingOutsideIsTakenForAnOrphan() async throws {
         let pdns = try await PowerDNSServer.start()
         defer { pdns.stop() }

@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// Through the real binary against a real PowerDNS started for each test.
-@Suite(.serialized) struct CLIEndToEndTests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct CLIEndToEndTests {
     @Test func applyConvergesDriftIsCorrectedAndDestroyRemovesOnlyOurs() async throws {
         let pdns = try await PowerDNSServer.start()
         defer { pdns.stop() }

@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// One site across providers: machines on DigitalOcean, DNS at Route53 (moto), the apex on the droplets' addresses.
-@Suite(.serialized) struct CrossProviderCLITests {
+@Suite(.serialized, .tags(.moto), .endToEnd) struct CrossProviderCLITests {
     @Test func recordsFollowMachinesOnAnotherProviderAndZonesImport() async throws {
         let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: DigitalOceanCLITests.token, actionSeconds: 0.05))
         defer { Task { await server.stop() } }

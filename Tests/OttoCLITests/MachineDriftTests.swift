@@ -1,10 +1,11 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// `otto serve` correcting drift on real local machines: a file changed, a service stopped and a DNS record deleted
 /// behind otto's back are all put back within one interval (policy `correct`), or reported and left alone (`report`).
-@Suite(.serialized, .enabled(if: geteuid() == 0)) struct MachineDriftTests {
+@Suite(.serialized, .enabled(if: geteuid() == 0), .tags(.machines, .powerDNS, .liveServer), .endToEnd) struct MachineDriftTests {
     static func site(_ policy: String) -> String {
         """
         site: d

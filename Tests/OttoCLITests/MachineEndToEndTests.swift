@@ -1,4 +1,5 @@
 import Foundation
+import OttoTestTags
 import Synchronization
 import OttoTestSupport
 import Testing
@@ -105,7 +106,7 @@ final class MachineProject: Sendable {
     }
 }
 
-@Suite(.serialized, .enabled(if: geteuid() == 0)) struct MachineEndToEndTests {
+@Suite(.serialized, .enabled(if: geteuid() == 0), .tags(.machines, .powerDNS), .endToEnd) struct MachineEndToEndTests {
     @Test func demoConvergesDriftIsPutBackAndFailuresStayLocal() async throws {
         let p = try MachineProject()
         try await withCleanup {

@@ -1,5 +1,6 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// A running `otto serve` (its own process) against a real PowerDNS: scheduled drift correction, /metrics, JSON
@@ -110,7 +111,7 @@ final class ServeProcess: Sendable {
     }
 }
 
-@Suite(.serialized) struct ServeCLITests {
+@Suite(.serialized, .tags(.powerDNS, .liveServer), .endToEnd) struct ServeCLITests {
     static func project(_ pdns: PowerDNSServer, drift: String = "correct") throws -> CLIProject {
         let p = try CLIProject(pdns: pdns)
         try p.write("sites/demo.yml", siteYAML() + "drift: \(drift)\n")

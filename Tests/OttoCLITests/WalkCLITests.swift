@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// `otto walk` through the real binary, against a real nginx.
-@Suite(.serialized) struct WalkCLITests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct WalkCLITests {
     static let site = [
         "index.html": #"<html><body><a href="/about.html">about</a> <a href="/missing.html">missing</a></body></html>"#,
         "about.html": #"<html><body><a href="/">home</a></body></html>"#,

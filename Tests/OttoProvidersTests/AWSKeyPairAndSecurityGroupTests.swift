@@ -2,11 +2,12 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
 /// EC2 key pairs and security groups against a real moto_server.
-@Suite struct AWSKeyPairAndSecurityGroupTests {
+@Suite(.tags(.moto), .endToEnd) struct AWSKeyPairAndSecurityGroupTests {
     /// A fresh ed25519 public key line (`ssh-ed25519 AAAA… comment`).
     func publicKey(comment: String = "otto@test") async throws -> String {
         let dir = try TempDir(prefix: "otto-awskey")

@@ -2,11 +2,12 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
 /// EC2 instances against a real moto_server.
-@Suite struct AWSMachineTests {
+@Suite(.tags(.moto), .endToEnd) struct AWSMachineTests {
     func machine(_ index: Int = 0, image: String = MotoServer.ubuntuXenialAMI, size: String = "t3.micro", name: String? = nil,
                  keyName: String? = nil, groups: [String] = []) -> Resource {
         Resource(address: ResourceAddress(kind: "machine", name: "demo.web[\(index)]"), provider: "aws", attributes: [

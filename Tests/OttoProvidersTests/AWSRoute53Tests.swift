@@ -2,11 +2,12 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
 /// Route53 hosted zones and records against a real moto_server.
-@Suite struct AWSRoute53Tests {
+@Suite(.tags(.moto), .endToEnd) struct AWSRoute53Tests {
     static let zone = "demo.test."
 
     func zoneResource(_ name: String = zone, nameservers: [String]? = nil) -> Resource {

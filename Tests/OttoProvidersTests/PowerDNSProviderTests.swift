@@ -2,10 +2,11 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
-@Suite struct PowerDNSProviderTests {
+@Suite(.tags(.powerDNS), .endToEnd) struct PowerDNSProviderTests {
     static let zone = "demo.test."
 
     func withPowerDNS(_ body: (PowerDNSServer, PowerDNSProvider) async throws -> Void) async throws {

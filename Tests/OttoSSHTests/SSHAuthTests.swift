@@ -1,9 +1,10 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH authentication")
+@Suite("SSH authentication", .tags(.sshd), .endToEnd)
 struct SSHAuthTests {
     @Test(arguments: [[String](), ["-m", "PEM"]])
     func rsaKeyIsRecognisedBeforeTrying(format: [String]) async throws {

@@ -1,9 +1,10 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH host keys")
+@Suite("SSH host keys", .tags(.sshd), .endToEnd)
 struct SSHHostKeyTests {
     @Test func fingerprintMatchesSSHKeygen() async throws {
         try await withServer { server in

@@ -1,9 +1,10 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH pool and connection failures")
+@Suite("SSH pool and connection failures", .tags(.sshd), .endToEnd)
 struct SSHPoolTests {
     @Test func poolReusesOneSessionPerTarget() async throws {
         try await withServer { server in

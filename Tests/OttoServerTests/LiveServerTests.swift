@@ -1,12 +1,13 @@
 import Foundation
 import OttoServer
 import OttoTestSupport
+import OttoTestTags
 import ServiceLifecycle
 import Synchronization
 import Testing
 
 /// The server on real sockets: HTTPS with a certificate, and `otto serve` as a process checked by schemathesis.
-@Suite(.serialized) struct LiveServerTests {
+@Suite(.serialized, .tags(.liveServer, .powerDNS), .endToEnd) struct LiveServerTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
