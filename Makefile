@@ -10,7 +10,7 @@ ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
 
-.PHONY: deps build test validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo serve
 
 deps:
 	@scripts/install-deps.sh
@@ -27,6 +27,12 @@ build: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
+
+# The quick loop: every suite but the end-to-end ones (tagged machines, powerDNS, moto, sshd, liveServer, performance
+# in Tests/Tags; OTTO_TEST_FAST=1 skips them), in parallel. Needs what `make test` installed once.
+test-fast:
+	$(SWIFT) build --build-tests
+	OTTO_TEST_FAST=1 $(SWIFT) test --skip-build --parallel
 
 # The example project talks to a PowerDNS on loopback; `make pdns` starts one under .otto/pdns.
 pdns: deps

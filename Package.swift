@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// swift-subprocess takes file paths and descriptors as swift-system's types: the System framework on Apple
+// platforms, the SystemPackage module elsewhere.
+let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: "swift-system",
+                                                condition: .when(platforms: [.linux]))
+
 let package = Package(
     name: "otto",
     platforms: [.macOS(.v14)],
@@ -21,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -35,7 +42,9 @@ let package = Package(
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH",
-                                                     .product(name: "Crypto", package: "swift-crypto")]),
+                                                     .product(name: "Crypto", package: "swift-crypto"),
+                                                     .product(name: "Subprocess", package: "swift-subprocess"),
+                                                     systemPackage]),
         .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState",
                                                   .product(name: "Metrics", package: "swift-metrics"),
                                                   .product(name: "Logging", package: "swift-log"),
@@ -58,8 +67,12 @@ let package = Package(
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "Logging", package: "swift-log"),
                                                        .product(name: "HTTPTypes", package: "swift-http-types"),
-                                                       .product(name: "Crypto", package: "swift-crypto")],
+                                                       .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "Subprocess", package: "swift-subprocess"),
+                                                       systemPackage],
                 path: "Tests/Support"),
+        // Swift Testing tags of the end-to-end suites and the `.endToEnd` trait `make test-fast` keys on (test targets only).
+        .target(name: "OttoTestTags", path: "Tests/Tags"),
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean"),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",
@@ -70,18 +83,18 @@ let package = Package(
         ]),
 
         .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
-        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore"]),
+        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
-        .testTarget(name: "OttoStateTests", dependencies: ["OttoState", "OttoPlan", "OttoCore"]),
-        .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP"]),
-        .testTarget(name: "OttoSSHTests", dependencies: ["OttoSSH", "OttoTestSupport"]),
-        .testTarget(name: "OttoProvidersTests", dependencies: ["OttoProviders", "OttoHTTP", "OttoSSH", "OttoConfig", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP", "OttoTestSupport"]),
+        .testTarget(name: "OttoSSHTests", dependencies: ["OttoTestTags", "OttoSSH", "OttoTestSupport"]),
+        .testTarget(name: "OttoProvidersTests", dependencies: ["OttoTestTags", "OttoProviders", "OttoHTTP", "OttoSSH", "OttoConfig", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoEngineTests", dependencies: ["OttoEngine", "OttoPlan", "OttoState", "OttoConfig", "OttoCore", "OttoTestSupport",
                                                            .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]),
-        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestSupport"]),
-        .testTarget(name: "OttoServerTests", dependencies: ["OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
+        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport"]),
+        .testTarget(name: "OttoServerTests", dependencies: ["OttoTestTags", "OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
                                                            "OttoTestSupport",
                                                            .product(name: "Hummingbird", package: "hummingbird"),
                                                            .product(name: "HummingbirdTesting", package: "hummingbird"),

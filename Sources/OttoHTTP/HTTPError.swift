@@ -56,7 +56,7 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     /// error's `CODE: MESSAGE` (AWS's `<Code>` and `<Message>`), or the first 500 characters of a text body.
     public static func serverMessage(from body: [UInt8]) -> String {
         guard !body.isEmpty else { return "" }
-        if let xml = xmlErrorMessage(String(decoding: body, as: UTF8.self)) { return xml }
+        if let xml = xmlErrorMessage(body) { return xml }
         if let json = try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed]) {
             if let object = json as? [String: Any] {
                 for key in ["error", "message", "errors", "detail", "error_description"] {
@@ -71,55 +71,17 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 
     /// `CODE: MESSAGE` from the first `<Code>` and `<Message>` elements of an XML body (AWS's error documents:
-    /// `<Response><Errors><Error>…` for EC2, `<ErrorResponse><Error>…` for Route53); nil when the body is not
-    /// XML or has no `<Code>`.
-    static func xmlErrorMessage(_ text: String) -> String? {
-        guard text.drop(while: \.isWhitespace).first == "<" else { return nil }
+    /// `<Response><Errors><Error>…` for EC2, `<ErrorResponse><Error>…` for Route53), read with `XMLTree`; nil when
+    /// the body is not well-formed XML or has no `<Code>`.
+    static func xmlErrorMessage(_ body: [UInt8]) -> String? {
+        guard body.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) == UInt8(ascii: "<"),
+              let root = try? XMLTree.parse(body) else { return nil }
         func element(_ name: String) -> String? {
-            guard let open = text.range(of: "<\(name)>"),
-                  let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex) else { return nil }
-            return unescapeXML(String(text[open.upperBound..<close.lowerBound])).trimmingCharacters(in: .whitespacesAndNewlines)
+            root.first(named: name)?.text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let code = element("Code"), !code.isEmpty else { return nil }
         let message = element("Message") ?? ""
         return String((message.isEmpty ? code : "\(code): \(message)").prefix(500))
-    }
-
-    /// Replaces XML's predefined entities and numeric character references.
-    static func unescapeXML(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var out = ""
-        var rest = text[...]
-        while let amp = rest.firstIndex(of: "&") {
-            out += rest[..<amp]
-            guard let semi = rest[amp...].firstIndex(of: ";"), rest.distance(from: amp, to: semi) <= 10 else {
-                out += "&"
-                rest = rest[rest.index(after: amp)...]
-                continue
-            }
-            let entity = rest[rest.index(after: amp)..<semi]
-            let replacement: String?
-            switch entity {
-            case "lt": replacement = "<"
-            case "gt": replacement = ">"
-            case "amp": replacement = "&"
-            case "quot": replacement = "\""
-            case "apos": replacement = "'"
-            default:
-                var scalar: UInt32?
-                if entity.hasPrefix("#x") || entity.hasPrefix("#X") { scalar = UInt32(entity.dropFirst(2), radix: 16) }
-                else if entity.hasPrefix("#") { scalar = UInt32(entity.dropFirst(), radix: 10) }
-                replacement = scalar.flatMap(Unicode.Scalar.init).map { String(Character($0)) }
-            }
-            if let replacement {
-                out += replacement
-                rest = rest[rest.index(after: semi)...]
-            } else {
-                out += "&"
-                rest = rest[rest.index(after: amp)...]
-            }
-        }
-        return out + rest
     }
 
     private static func render(_ value: Any) -> String? {

@@ -19,6 +19,7 @@ struct OttoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "otto",
         abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
+        version: OttoVersion.current,
         subcommands: [Validate.self, PlanCommand.self, Apply.self, Destroy.self, Status.self, Graph.self,
                       StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self])
 }

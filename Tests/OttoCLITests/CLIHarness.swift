@@ -3,7 +3,9 @@ import OttoTestSupport
 
 /// A throwaway otto project in a temp directory, driven through the real `otto` binary.
 final class CLIProject: Sendable {
-    let dir: String
+    /// The project's directory (removed with the project).
+    let scratch: TempDir
+    var dir: String { scratch.path }
     let pdns: PowerDNSServer?
     /// Extra environment for every otto run (provider tokens and credentials).
     let extraEnvironment: [String: String]
@@ -11,7 +13,7 @@ final class CLIProject: Sendable {
     init(pdns: PowerDNSServer) throws {
         self.pdns = pdns
         self.extraEnvironment = ["OTTO_TEST_PDNS_KEY": pdns.apiKey]
-        dir = NSTemporaryDirectory() + "otto-cli-\(UUID().uuidString.prefix(8))"
+        scratch = try TempDir(prefix: "otto-cli")
         try FileManager.default.createDirectory(atPath: dir + "/sites", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/inventory", withIntermediateDirectories: true)
         try write("inventory/dns.yml", """
@@ -29,13 +31,11 @@ final class CLIProject: Sendable {
     init(inventory: String, environment: [String: String]) throws {
         self.pdns = nil
         self.extraEnvironment = environment
-        dir = NSTemporaryDirectory() + "otto-cli-\(UUID().uuidString.prefix(8))"
+        scratch = try TempDir(prefix: "otto-cli")
         try FileManager.default.createDirectory(atPath: dir + "/sites", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/inventory", withIntermediateDirectories: true)
         try write("inventory/main.yml", inventory)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     func write(_ path: String, _ text: String) throws {
         let full = dir + "/" + path
@@ -52,41 +52,33 @@ final class CLIProject: Sendable {
 
     /// Runs `otto ARGS --dir DIR` to completion.
     @discardableResult
-    func otto(_ args: String..., input: String? = nil) throws -> ProcessResult {
-        try runProcess([CLIProject.binary] + args + ["--dir", dir], input: input, environment: environment)
+    func otto(_ args: String..., input: String? = nil) async throws -> ProcessResult {
+        try await runProcess([CLIProject.binary] + args + ["--dir", dir], input: input, environment: environment)
     }
 
-    /// Starts `otto ARGS --dir DIR` without waiting.
-    func start(_ args: String...) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CLIProject.binary)
-        p.arguments = args + ["--dir", dir]
-        p.environment = environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        return p
+    /// Starts `otto ARGS --dir DIR` without waiting (output discarded).
+    func start(_ args: String...) async throws -> ChildProcess {
+        try await ChildProcess.start([CLIProject.binary] + args + ["--dir", dir], environment: environment)
     }
 
     /// A number from the state database, read with the sqlite3 CLI (as an operator would).
-    func stateCount(_ table: String) -> Int {
-        let r = try? runProcess(["sqlite3", dir + "/.otto/state.db", "SELECT count(*) FROM \(table)"])
+    func stateCount(_ table: String) async -> Int {
+        let r = try? await runProcess(["sqlite3", dir + "/.otto/state.db", "SELECT count(*) FROM \(table)"])
         return Int(r?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
     }
 
     /// Waits (up to `seconds`) until `stateCount(table)` reaches `count`.
     func waitForState(_ table: String, atLeast count: Int, seconds: Double = 4) async throws {
         let deadline = Date().addingTimeInterval(seconds)
-        while stateCount(table) < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        while await stateCount(table) < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
     }
 
     /// The PowerDNS API, called directly (behind otto's back).
-    func api(_ method: String, _ path: String, _ body: String? = nil) throws -> ProcessResult {
+    func api(_ method: String, _ path: String, _ body: String? = nil) async throws -> ProcessResult {
         guard let pdns else { preconditionFailure("this project has no PowerDNS") }
         var argv = ["curl", "-s", "-X", method, "-H", "X-API-Key: \(pdns.apiKey)", "-w", "\n%{http_code}", pdns.apiURL + path]
         if let body { argv += ["-H", "Content-Type: application/json", "--data", body] }
-        return try runProcess(argv)
+        return try await runProcess(argv)
     }
 
     /// The `otto` binary next to the test runner (both are built by `swift build --build-tests`).
@@ -124,4 +116,15 @@ func siteYAML(site: String = "demo", zone: String = "demo.test", wwwTarget: Stri
         """
     for i in 0..<extra { s += "    - { name: h\(i), type: A, value: 10.213.0.\(i % 250 + 1) }\n" }
     return s
+}
+
+/// Runs `body`, then `cleanup` whether `body` threw or not: a `defer` that may await.
+func withCleanup(_ body: () async throws -> Void, cleanup: () async -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        await cleanup()
+        throw error
+    }
+    await cleanup()
 }

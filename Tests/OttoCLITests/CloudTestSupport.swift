@@ -2,20 +2,16 @@ import Foundation
 import OttoTestSupport
 
 extension CLIProject {
-    /// Runs `otto ARGS --dir DIR` on a thread of its own and awaits it, so that servers living in this test process
-    /// (the fake DigitalOcean's actor) keep the cooperative pool while otto runs.
+    /// Runs `otto ARGS --dir DIR` and awaits it without holding a thread, so that servers living in this test
+    /// process (the fake DigitalOcean's actor) keep the cooperative pool while otto runs.
     func run(_ args: String...) async throws -> ProcessResult {
-        let argv = [CLIProject.binary] + args + ["--dir", dir]
-        let environment = self.environment
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try runProcess(argv, environment: environment) }) }.start()
-        }
+        try await runProcess([CLIProject.binary] + args + ["--dir", dir], environment: environment)
     }
 
     /// Writes an ed25519 key pair at `keys/otto` (and `keys/otto.pub`), as an operator would make one.
-    func makeSSHKey() throws {
+    func makeSSHKey() async throws {
         try FileManager.default.createDirectory(atPath: dir + "/keys", withIntermediateDirectories: true)
-        let r = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "otto-test", "-f", dir + "/keys/otto"])
+        let r = try await runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "otto-test", "-f", dir + "/keys/otto"])
         guard r.status == 0 else { throw CloudTestError("ssh-keygen failed: \(r.stderr)") }
     }
 }
@@ -37,7 +33,7 @@ func stateAttribute(_ shown: String, _ name: String) -> String? {
 
 /// Asks moto what exists, with boto3 from the project's venv: `body` is Python that sets `out` (JSON-encodable);
 /// `ec2` and `r53` are clients for `endpoint`.
-func motoQuery(_ endpoint: String, _ body: String) throws -> Any {
+func motoQuery(_ endpoint: String, _ body: String) async throws -> Any {
     let script = """
         import boto3, json
         kw = dict(endpoint_url="\(endpoint)", region_name="us-east-1", aws_access_key_id="AKIDTESTQUERY", aws_secret_access_key="x")
@@ -46,14 +42,14 @@ func motoQuery(_ endpoint: String, _ body: String) throws -> Any {
         \(body.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
         print(json.dumps(out, default=str))
         """
-    let r = try runProcess([MotoServer.packageRoot + "/.venv/bin/python", "-c", script])
+    let r = try await runProcess([MotoServer.packageRoot + "/.venv/bin/python", "-c", script])
     guard r.status == 0 else { throw CloudTestError("moto query failed: \(r.stderr)") }
     return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8), options: [.fragmentsAllowed])
 }
 
 /// Live (not terminated) instances in moto: id → (name, tags, type, image, state).
-func motoInstances(_ endpoint: String) throws -> [String: [String: String]] {
-    let out = try motoQuery(endpoint, """
+func motoInstances(_ endpoint: String) async throws -> [String: [String: String]] {
+    let out = try await motoQuery(endpoint, """
         out = {}
         for r in ec2.describe_instances()["Reservations"]:
             for i in r["Instances"]:

@@ -1,16 +1,17 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// One site across providers: machines on DigitalOcean, DNS at Route53 (moto), the apex on the droplets' addresses.
-@Suite(.serialized) struct CrossProviderCLITests {
+@Suite(.serialized, .tags(.moto), .endToEnd) struct CrossProviderCLITests {
     @Test func recordsFollowMachinesOnAnotherProviderAndZonesImport() async throws {
         let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: DigitalOceanCLITests.token, actionSeconds: 0.05))
         defer { Task { await server.stop() } }
         let moto = try await MotoServer.start()
         defer { moto.stop() }
         // A zone made by hand before otto, with a record otto will manage: both imported, neither made twice.
-        let zoneID = try #require(try motoQuery(moto.endpoint, """
+        let zoneID = try #require(try await motoQuery(moto.endpoint, """
             z = r53.create_hosted_zone(Name="mixed.test", CallerReference="by-hand")["HostedZone"]["Id"].split("/")[-1]
             r53.change_resource_record_sets(HostedZoneId=z, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {
                 "Name": "www.mixed.test.", "Type": "CNAME", "TTL": 300, "ResourceRecords": [{"Value": "mixed.test."}]}}]})
@@ -21,7 +22,7 @@ import Testing
         var env = AWSCLITests.environment
         env["OTTO_TEST_DO_TOKEN"] = DigitalOceanCLITests.token
         let p = try CLIProject(inventory: inventory, environment: env)
-        try p.makeSSHKey()
+        try await p.makeSSHKey()
         try p.write("sites/mixed.yml", """
             site: mixed
             domain: mixed.test
@@ -43,7 +44,7 @@ import Testing
         #expect(r.stdout.contains("4 created"), "\(r.stdout)")  // the key, two droplets, the apex A
 
         let ips = await server.fake.dropletSummaries().map(\.publicIPv4).sorted()
-        let apex = try motoQuery(moto.endpoint, """
+        let apex = try await motoQuery(moto.endpoint, """
             out = []
             for rr in r53.list_resource_record_sets(HostedZoneId="\(zoneID)")["ResourceRecordSets"]:
                 if rr["Name"] == "mixed.test." and rr["Type"] == "A": out = sorted(v["Value"] for v in rr["ResourceRecords"])
@@ -64,7 +65,7 @@ import Testing
         r = try await p.run("apply", "--auto-approve")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let now = await server.fake.dropletSummaries().map(\.publicIPv4).sorted()
-        let apexNow = try motoQuery(moto.endpoint, """
+        let apexNow = try await motoQuery(moto.endpoint, """
             out = []
             for rr in r53.list_resource_record_sets(HostedZoneId="\(zoneID)")["ResourceRecordSets"]:
                 if rr["Name"] == "mixed.test." and rr["Type"] == "A": out = sorted(v["Value"] for v in rr["ResourceRecords"])

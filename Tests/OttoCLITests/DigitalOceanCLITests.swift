@@ -44,7 +44,7 @@ import Testing
     static func start() async throws -> (FakeDigitalOceanServer, CLIProject) {
         let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: token, actionSeconds: 0.1))
         let p = try CLIProject(inventory: inventory(server), environment: ["OTTO_TEST_DO_TOKEN": token])
-        try p.makeSSHKey()
+        try await p.makeSSHKey()
         try p.write("sites/shop.yml", site())
         return (server, p)
     }
@@ -182,7 +182,7 @@ import Testing
         defer { Task { await server.stop() } }
         let fake = server.fake
         let p = try CLIProject(inventory: Self.inventory(server, timeout: 1), environment: ["OTTO_TEST_DO_TOKEN": Self.token])
-        try p.makeSSHKey()
+        try await p.makeSSHKey()
         try p.write("sites/shop.yml", Self.site(count: 4))
         var faults = FakeDigitalOceanFaults()
         faults.errorRate = 0.1          // 500s
@@ -209,7 +209,7 @@ import Testing
         let injected = await fake.injectedFaults()
         #expect((injected["500"] ?? 0) > 0 && (injected["hang"] ?? 0) > 0 && (injected["429"] ?? 0) > 0, "\(injected)")
         #expect(injected["lost_create"] == 2, "\(injected)")
-        #expect(p.stateCount("pending_creates") == 0)
+        #expect(await p.stateCount("pending_creates") == 0)
     }
 
     @Test func applyKilledDuringCreatesLeavesNoDuplicate() async throws {
@@ -218,21 +218,21 @@ import Testing
         defer { Task { await server.stop() } }
         let fake = server.fake
         let p = try CLIProject(inventory: Self.inventory(server), environment: ["OTTO_TEST_DO_TOKEN": Self.token])
-        try p.makeSSHKey()
+        try await p.makeSSHKey()
         try p.write("sites/shop.yml", Self.site(count: 6))
-        let child = try p.start("apply", "--auto-approve", "--parallelism", "3")
+        let child = try await p.start("apply", "--auto-approve", "--parallelism", "3")
         let deadline = Date().addingTimeInterval(20)
         while await fake.dropletSummaries().count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
+        child.kill(SIGKILL)
+        await child.waitForExit()
         let made = await fake.dropletSummaries().count
         #expect(made >= 3 && made < 6, "killed too late to test anything: \(made) droplets")
         // otto recorded each create before making it, and nothing it could not prove.
-        #expect(p.stateCount("pending_creates") >= 3)
-        #expect(p.stateCount("resources") < 6 + 2)
+        #expect(await p.stateCount("pending_creates") >= 3)
+        #expect(await p.stateCount("resources") < 6 + 2)
 
         // The killed otto's lock died with it (its row is left): the next commands need no force-unlock.
-        #expect(Self.lockID(p)?.isEmpty == false)
+        #expect(await Self.lockID(p)?.isEmpty == false)
         var r = try await p.run("plan")
         #expect(r.stdout.contains("made by an interrupted run"), "\(r.stdout)")
         r = try await p.run("apply", "--auto-approve")
@@ -240,7 +240,7 @@ import Testing
         let droplets = await Self.ours(fake)
         #expect(droplets.keys.sorted() == (0..<6).map { "shop-web-\($0)" })
         #expect(await fake.dropletSummaries().count == 6)
-        #expect(p.stateCount("pending_creates") == 0)
+        #expect(await p.stateCount("pending_creates") == 0)
         // The state records exactly the droplets that exist.
         for (name, droplet) in droplets {
             let index = name.split(separator: "-").last!
@@ -251,8 +251,8 @@ import Testing
     }
 
     /// The id of the lock row a killed otto left (its flock died with it).
-    static func lockID(_ p: CLIProject) -> String? {
-        let r = try? runProcess(["sqlite3", p.dir + "/.otto/state.db", "SELECT id FROM locks LIMIT 1"])
+    static func lockID(_ p: CLIProject) async -> String? {
+        let r = try? await runProcess(["sqlite3", p.dir + "/.otto/state.db", "SELECT id FROM locks LIMIT 1"])
         return r?.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

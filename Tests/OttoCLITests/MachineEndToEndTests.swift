@@ -1,11 +1,14 @@
 import Foundation
+import OttoTestTags
 import Synchronization
 import OttoTestSupport
 import Testing
 
 /// A project of real local machines (systemd-nspawn) on a test bridge, driven through the `otto` binary.
 final class MachineProject: Sendable {
-    let dir: String
+    /// The project's directory (removed with the project).
+    let scratch: TempDir
+    var dir: String { scratch.path }
     /// The site whose machines `attribute` and `ssh` name.
     let siteName: String
     static let stateDir = "/var/lib/otto-test"
@@ -17,7 +20,7 @@ final class MachineProject: Sendable {
     init(site: String = "t", bridge: String = MachineProject.bridge, subnet: String = MachineProject.subnet,
          extraInventory: String = "") throws {
         siteName = site
-        dir = NSTemporaryDirectory() + "otto-machines-\(UUID().uuidString.prefix(8))"
+        scratch = try TempDir(prefix: "otto-machines")
         for sub in ["sites/t/www", "inventory", "images"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
         }
@@ -35,7 +38,6 @@ final class MachineProject: Sendable {
         if site == "t" { try self.site() }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: dir) }
 
     /// The payload: quotes, a command substitution, backticks and newlines that must arrive as text and never run.
     static let payload = "it's \"quoted\" $(touch /tmp/otto-pwned) `touch /tmp/otto-pwned2`\nsecond line\\n\n"
@@ -63,8 +65,8 @@ final class MachineProject: Sendable {
     func write(_ path: String, _ text: String) throws { try text.write(toFile: dir + "/" + path, atomically: true, encoding: .utf8) }
 
     @discardableResult
-    func otto(_ args: String...) throws -> ProcessResult {
-        try runProcess([CLIProject.binary] + args + ["--dir", dir], environment: environment)
+    func otto(_ args: String...) async throws -> ProcessResult {
+        try await runProcess([CLIProject.binary] + args + ["--dir", dir], environment: environment)
     }
 
     /// Extra environment for otto (a PowerDNS key).
@@ -74,8 +76,8 @@ final class MachineProject: Sendable {
     }
 
     /// A machine's recorded attribute (from `otto state show`).
-    func attribute(_ machine: String, _ name: String) throws -> String {
-        let show = try otto("state", "show", "machine.\(siteName).\(machine)").stdout
+    func attribute(_ machine: String, _ name: String) async throws -> String {
+        let show = try await otto("state", "show", "machine.\(siteName).\(machine)").stdout
         for line in show.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix(name + " = ") {
             return String(line.split(separator: "=", maxSplits: 1)[1]).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
         }
@@ -84,151 +86,155 @@ final class MachineProject: Sendable {
 
     /// Runs a command in a machine with the system ssh client, checking the pinned host key.
     @discardableResult
-    func ssh(_ machine: String, _ command: String) throws -> ProcessResult {
-        let ip = try attribute(machine, "ipv4"), key = try attribute(machine, "host_key")
+    func ssh(_ machine: String, _ command: String) async throws -> ProcessResult {
+        let ip = try await attribute(machine, "ipv4"), key = try await attribute(machine, "host_key")
         let known = dir + "/known_hosts"
         try "\(ip) \(key)\n".write(toFile: known, atomically: true, encoding: .utf8)
-        return try runProcess(["ssh", "-i", Self.stateDir + "/ssh/id_ed25519", "-o", "UserKnownHostsFile=\(known)",
+        return try await runProcess(["ssh", "-i", Self.stateDir + "/ssh/id_ed25519", "-o", "UserKnownHostsFile=\(known)",
                                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "root@\(ip)", command])
     }
 
     /// Who served each of `n` requests through the load balancer.
-    func servedBy(_ n: Int = 6) throws -> [String] {
-        let lb = try attribute("lb[0]", "ipv4")
-        return try (0..<n).map { _ in
-            let page = try runProcess(["curl", "-s", "-m", "5", "http://\(lb)/"]).stdout
-            return page.firstMatch(of: /Served by <b>([^<]*)</)?.1.description ?? "(none: \(page.prefix(80)))"
+    func servedBy(_ n: Int = 6) async throws -> [String] {
+        let lb = try await attribute("lb[0]", "ipv4")
+        var servers: [String] = []
+        for _ in 0..<n {
+            let page = try await runProcess(["curl", "-s", "-m", "5", "http://\(lb)/"]).stdout
+            servers.append(page.firstMatch(of: /Served by <b>([^<]*)</)?.1.description ?? "(none: \(page.prefix(80)))")
         }
+        return servers
     }
 }
 
-@Suite(.serialized, .enabled(if: geteuid() == 0)) struct MachineEndToEndTests {
+@Suite(.serialized, .enabled(if: geteuid() == 0), .tags(.machines, .powerDNS), .endToEnd) struct MachineEndToEndTests {
     @Test func demoConvergesDriftIsPutBackAndFailuresStayLocal() async throws {
         let p = try MachineProject()
-        defer {
-            _ = try? p.otto("destroy", "--auto-approve")
-            _ = try? runProcess(["ip", "link", "del", MachineProject.bridge])
+        try await withCleanup {
+            // Apply from nothing: machines, content, nginx, haproxy, units, files.
+            let first = try await p.otto("apply", "--auto-approve")
+            #expect(first.status == 0, "\(first.stdout.suffix(2000))\n\(first.stderr)")
+            #expect(Set(try await p.servedBy()) == ["t-web-0", "t-web-1"])
+            #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+
+            // YAML values reach the file byte for byte, and nothing in them ran.
+            let payload = try await p.ssh("web[0]", "cat /etc/otto-test/payload.txt; stat -c %a /etc/otto-test/payload.txt; ls /tmp/otto-pwned /tmp/otto-pwned2 2>&1")
+            #expect(payload.stdout.hasPrefix(MachineProject.payload))
+            #expect(payload.stdout.contains("\n640\n"))
+            #expect(payload.stdout.contains("No such file"))
+
+            // The same machine as a static host in another project: configured over SSH, checked against known_hosts,
+            // never created or deleted; a static host that does not answer is reported unreachable.
+            let staticDir = p.dir + "/static"
+            for sub in ["sites", "inventory"] { try FileManager.default.createDirectory(atPath: staticDir + "/" + sub, withIntermediateDirectories: true) }
+            let ip0 = try await p.attribute("web[0]", "ipv4")
+            let key0 = try await p.attribute("web[0]", "host_key")
+            try "\(ip0) \(key0)\n".write(toFile: staticDir + "/known_hosts", atomically: true, encoding: .utf8)
+            try """
+                providers:
+                  static: { type: static, known_hosts: \(staticDir)/known_hosts }
+                hosts:
+                  box:   { address: \(ip0), user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [boxes] }
+                  ghost: { address: 10.213.0.222, user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [ghosts] }
+                """.write(toFile: staticDir + "/inventory/hosts.yml", atomically: true, encoding: .utf8)
+            try """
+                site: s
+                domain: s.test
+                provider: static
+                machines:
+                  boxes: { count: 1 }
+                files:
+                  - { on: boxes, path: /etc/otto-test/static.txt, content: "configured as a static host\\n" }
+                """.write(toFile: staticDir + "/sites/s.yml", atomically: true, encoding: .utf8)
+            let staticApply = try await runProcess([CLIProject.binary, "apply", "--auto-approve", "--dir", staticDir])
+            #expect(staticApply.status == 0, "\(staticApply.stdout)\(staticApply.stderr)")
+            #expect(try await p.ssh("web[0]", "cat /etc/otto-test/static.txt").stdout == "configured as a static host\n")
+            #expect(try await runProcess([CLIProject.binary, "plan", "--detailed-exitcode", "--dir", staticDir]).status == 0)
+            try """
+                site: g
+                domain: g.test
+                provider: static
+                machines:
+                  ghosts: { count: 1 }
+                """.write(toFile: staticDir + "/sites/g.yml", atomically: true, encoding: .utf8)
+            let status = try await runProcess([CLIProject.binary, "status", "--dir", staticDir]).stdout
+            #expect(status.contains("machine.g.ghosts[0]") && status.contains("unreachable"), "\(status)")
+            #expect(try await runProcess([CLIProject.binary, "destroy", "--auto-approve", "--target", "file", "--dir", staticDir]).status == 0)
+            #expect(try await p.ssh("web[0]", "test -e /etc/otto-test/static.txt || echo gone").stdout == "gone\n")
+
+            // Drift behind otto's back shows as exactly those changes, and apply puts it back.
+            try await p.ssh("web[0]", "echo '# hand edit' >> /etc/nginx/sites-enabled/otto-t.conf")
+            try await p.ssh("lb[0]", "systemctl stop haproxy")
+            try await p.ssh("web[1]", "rm /srv/www/t/about.html && chmod 0600 /srv/www/t/robots.txt && chmod 0700 /srv/www/t")
+            try await p.ssh("web[0]", "systemctl disable --now t-worker.service && rm /etc/systemd/system/t-worker.service && systemctl daemon-reload")
+            let drift = try await p.otto("plan", "--detailed-exitcode")
+            #expect(drift.status == 2)
+            let changed = drift.stdout.split(separator: "\n").filter { $0.hasPrefix("  ~ ") || $0.hasPrefix("  + ") || $0.hasPrefix("  - ") }
+                .map { String($0.split(separator: " ")[1]) }.sorted()
+            #expect(changed == ["directory.t.content.web[1]", "nginx_site.t.web[0]", "service.t.haproxy.lb[0]", "unit.t.t-worker.service.web[0]"],
+                    "\(drift.stdout)")
+            #expect(drift.stdout.contains("Plan: 1 to create, 3 to update, 0 to replace, 0 to delete"))
+            let repair = try await p.otto("apply", "--auto-approve")
+            #expect(repair.status == 0, "\(repair.stdout.suffix(2000))")
+            #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+            #expect(try await p.ssh("web[1]", "cat /srv/www/t/about.html").stdout == "<p>about</p>\n")
+            #expect(try await p.ssh("web[1]", "stat -c %a /srv/www/t /srv/www/t/robots.txt").stdout == "755\n644\n")
+            #expect(try await p.ssh("lb[0]", "systemctl is-active haproxy").stdout == "active\n")
+
+            // A bad nginx directive fails that resource with nginx's own words; the old configuration keeps serving.
+            try p.site(directives: ["ssi on;", "location = /healthz { return 200 \"ok\\\\n\"; }", "bogus_directive on;"])
+            let bad = try await p.otto("apply", "--auto-approve")
+            #expect(bad.status == 1)
+            #expect(bad.stdout.contains("unknown directive \"bogus_directive\""), "\(bad.stdout.suffix(2000))")
+            #expect(bad.stdout.contains("nginx_site.t.web[0]: updating FAILED"))
+            #expect(Set(try await p.servedBy()) == ["t-web-0", "t-web-1"])
+            try p.site()
+            #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+
+            // A changed host key is refused with a clear message: the key pinned when web[0] was created no longer matches.
+            let record = MachineProject.stateDir + "/machines/t-web-0/machine.json"
+            let original = try Data(contentsOf: URL(fileURLWithPath: record))
+            let other = p.dir + "/other"
+            _ = try await runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other])
+            let otherKey = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+            var json = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
+            #expect(json["hostKey"] as? String == (try await p.attribute("web[0]", "host_key")))
+            json["hostKey"] = otherKey
+            try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: record))
+            try p.write("sites/t/www/new.html", "<p>new</p>\n")
+            let refused = try await p.otto("apply", "--auto-approve")
+            #expect(refused.status == 1)
+            #expect(refused.stdout.contains("host key for") && refused.stdout.contains("changed"), "\(refused.stdout.suffix(2000))")
+            #expect(refused.stdout.contains("directory.t.content.web[1]: updated"))
+            try original.write(to: URL(fileURLWithPath: record))
+            #expect(try await p.otto("apply", "--auto-approve").status == 0)
+
+            // A stopped machine fails its own resources; the others converge; exit 1 with a summary.
+            _ = try? await p.ssh("web[1]", "systemctl poweroff")
+            try await Task.sleep(for: .seconds(3))
+            try p.write("sites/t/www/later.html", "<p>later</p>\n")
+            let partial = try await p.otto("apply", "--auto-approve")
+            #expect(partial.status == 1)
+            #expect(partial.stdout.contains("directory.t.content.web[0]: updated"), "\(partial.stdout.suffix(2000))")
+            #expect(partial.stdout.contains("directory.t.content.web[1]: updating FAILED"))
+            #expect(partial.stdout.contains("Apply finished with errors:"))
+            #expect(try await p.ssh("web[0]", "cat /srv/www/t/later.html").stdout == "<p>later</p>\n")
+
+            // Replacing the stopped machine brings it back, and the load balancer follows its new address.
+            let replaced = try await p.otto("apply", "--auto-approve", "--replace", "machine.t.web[1]")
+            #expect(replaced.status == 0, "\(replaced.stdout.suffix(2000))")
+            let after = try await p.otto("plan", "--detailed-exitcode")
+            #expect(after.status == 0, "\(after.stdout.suffix(3000))")
+            let served = try await p.servedBy(8)
+            #expect(Set(served) == ["t-web-0", "t-web-1"], "\(served)\n\(replaced.stdout.suffix(3000))")
+
+            // Destroy removes every machine.
+            let destroy = try await p.otto("destroy", "--auto-approve")
+            #expect(destroy.status == 0, "\(destroy.stdout.suffix(2000))")
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: MachineProject.stateDir + "/machines")) ?? []
+            #expect(!left.contains { $0.contains("t-web") || $0.contains("t-lb") })
+        } cleanup: {
+            _ = try? await p.otto("destroy", "--auto-approve")
+            _ = try? await runProcess(["ip", "link", "del", MachineProject.bridge])
         }
-        // Apply from nothing: machines, content, nginx, haproxy, units, files.
-        let first = try p.otto("apply", "--auto-approve")
-        #expect(first.status == 0, "\(first.stdout.suffix(2000))\n\(first.stderr)")
-        #expect(Set(try p.servedBy()) == ["t-web-0", "t-web-1"])
-        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
-
-        // YAML values reach the file byte for byte, and nothing in them ran.
-        let payload = try p.ssh("web[0]", "cat /etc/otto-test/payload.txt; stat -c %a /etc/otto-test/payload.txt; ls /tmp/otto-pwned /tmp/otto-pwned2 2>&1")
-        #expect(payload.stdout.hasPrefix(MachineProject.payload))
-        #expect(payload.stdout.contains("\n640\n"))
-        #expect(payload.stdout.contains("No such file"))
-
-        // The same machine as a static host in another project: configured over SSH, checked against known_hosts,
-        // never created or deleted; a static host that does not answer is reported unreachable.
-        let staticDir = p.dir + "/static"
-        for sub in ["sites", "inventory"] { try FileManager.default.createDirectory(atPath: staticDir + "/" + sub, withIntermediateDirectories: true) }
-        let ip0 = try p.attribute("web[0]", "ipv4")
-        try "\(ip0) \(try p.attribute("web[0]", "host_key"))\n".write(toFile: staticDir + "/known_hosts", atomically: true, encoding: .utf8)
-        try """
-            providers:
-              static: { type: static, known_hosts: \(staticDir)/known_hosts }
-            hosts:
-              box:   { address: \(ip0), user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [boxes] }
-              ghost: { address: 10.213.0.222, user: root, key: \(MachineProject.stateDir)/ssh/id_ed25519, groups: [ghosts] }
-            """.write(toFile: staticDir + "/inventory/hosts.yml", atomically: true, encoding: .utf8)
-        try """
-            site: s
-            domain: s.test
-            provider: static
-            machines:
-              boxes: { count: 1 }
-            files:
-              - { on: boxes, path: /etc/otto-test/static.txt, content: "configured as a static host\\n" }
-            """.write(toFile: staticDir + "/sites/s.yml", atomically: true, encoding: .utf8)
-        let staticApply = try runProcess([CLIProject.binary, "apply", "--auto-approve", "--dir", staticDir])
-        #expect(staticApply.status == 0, "\(staticApply.stdout)\(staticApply.stderr)")
-        #expect(try p.ssh("web[0]", "cat /etc/otto-test/static.txt").stdout == "configured as a static host\n")
-        #expect(try runProcess([CLIProject.binary, "plan", "--detailed-exitcode", "--dir", staticDir]).status == 0)
-        try """
-            site: g
-            domain: g.test
-            provider: static
-            machines:
-              ghosts: { count: 1 }
-            """.write(toFile: staticDir + "/sites/g.yml", atomically: true, encoding: .utf8)
-        let status = try runProcess([CLIProject.binary, "status", "--dir", staticDir]).stdout
-        #expect(status.contains("machine.g.ghosts[0]") && status.contains("unreachable"), "\(status)")
-        #expect(try runProcess([CLIProject.binary, "destroy", "--auto-approve", "--target", "file", "--dir", staticDir]).status == 0)
-        #expect(try p.ssh("web[0]", "test -e /etc/otto-test/static.txt || echo gone").stdout == "gone\n")
-
-        // Drift behind otto's back shows as exactly those changes, and apply puts it back.
-        try p.ssh("web[0]", "echo '# hand edit' >> /etc/nginx/sites-enabled/otto-t.conf")
-        try p.ssh("lb[0]", "systemctl stop haproxy")
-        try p.ssh("web[1]", "rm /srv/www/t/about.html && chmod 0600 /srv/www/t/robots.txt && chmod 0700 /srv/www/t")
-        try p.ssh("web[0]", "systemctl disable --now t-worker.service && rm /etc/systemd/system/t-worker.service && systemctl daemon-reload")
-        let drift = try p.otto("plan", "--detailed-exitcode")
-        #expect(drift.status == 2)
-        let changed = drift.stdout.split(separator: "\n").filter { $0.hasPrefix("  ~ ") || $0.hasPrefix("  + ") || $0.hasPrefix("  - ") }
-            .map { String($0.split(separator: " ")[1]) }.sorted()
-        #expect(changed == ["directory.t.content.web[1]", "nginx_site.t.web[0]", "service.t.haproxy.lb[0]", "unit.t.t-worker.service.web[0]"],
-                "\(drift.stdout)")
-        #expect(drift.stdout.contains("Plan: 1 to create, 3 to update, 0 to replace, 0 to delete"))
-        let repair = try p.otto("apply", "--auto-approve")
-        #expect(repair.status == 0, "\(repair.stdout.suffix(2000))")
-        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
-        #expect(try p.ssh("web[1]", "cat /srv/www/t/about.html").stdout == "<p>about</p>\n")
-        #expect(try p.ssh("web[1]", "stat -c %a /srv/www/t /srv/www/t/robots.txt").stdout == "755\n644\n")
-        #expect(try p.ssh("lb[0]", "systemctl is-active haproxy").stdout == "active\n")
-
-        // A bad nginx directive fails that resource with nginx's own words; the old configuration keeps serving.
-        try p.site(directives: ["ssi on;", "location = /healthz { return 200 \"ok\\\\n\"; }", "bogus_directive on;"])
-        let bad = try p.otto("apply", "--auto-approve")
-        #expect(bad.status == 1)
-        #expect(bad.stdout.contains("unknown directive \"bogus_directive\""), "\(bad.stdout.suffix(2000))")
-        #expect(bad.stdout.contains("nginx_site.t.web[0]: updating FAILED"))
-        #expect(Set(try p.servedBy()) == ["t-web-0", "t-web-1"])
-        try p.site()
-        #expect(try p.otto("plan", "--detailed-exitcode").status == 0)
-
-        // A changed host key is refused with a clear message: the key pinned when web[0] was created no longer matches.
-        let record = MachineProject.stateDir + "/machines/t-web-0/machine.json"
-        let original = try Data(contentsOf: URL(fileURLWithPath: record))
-        let other = p.dir + "/other"
-        _ = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other])
-        let otherKey = try String(contentsOfFile: other + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
-        var json = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
-        #expect(json["hostKey"] as? String == (try p.attribute("web[0]", "host_key")))
-        json["hostKey"] = otherKey
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: record))
-        try p.write("sites/t/www/new.html", "<p>new</p>\n")
-        let refused = try p.otto("apply", "--auto-approve")
-        #expect(refused.status == 1)
-        #expect(refused.stdout.contains("host key for") && refused.stdout.contains("changed"), "\(refused.stdout.suffix(2000))")
-        #expect(refused.stdout.contains("directory.t.content.web[1]: updated"))
-        try original.write(to: URL(fileURLWithPath: record))
-        #expect(try p.otto("apply", "--auto-approve").status == 0)
-
-        // A stopped machine fails its own resources; the others converge; exit 1 with a summary.
-        try? p.ssh("web[1]", "systemctl poweroff")
-        try await Task.sleep(for: .seconds(3))
-        try p.write("sites/t/www/later.html", "<p>later</p>\n")
-        let partial = try p.otto("apply", "--auto-approve")
-        #expect(partial.status == 1)
-        #expect(partial.stdout.contains("directory.t.content.web[0]: updated"), "\(partial.stdout.suffix(2000))")
-        #expect(partial.stdout.contains("directory.t.content.web[1]: updating FAILED"))
-        #expect(partial.stdout.contains("Apply finished with errors:"))
-        #expect(try p.ssh("web[0]", "cat /srv/www/t/later.html").stdout == "<p>later</p>\n")
-
-        // Replacing the stopped machine brings it back, and the load balancer follows its new address.
-        let replaced = try p.otto("apply", "--auto-approve", "--replace", "machine.t.web[1]")
-        #expect(replaced.status == 0, "\(replaced.stdout.suffix(2000))")
-        let after = try p.otto("plan", "--detailed-exitcode")
-        #expect(after.status == 0, "\(after.stdout.suffix(3000))")
-        let served = try p.servedBy(8)
-        #expect(Set(served) == ["t-web-0", "t-web-1"], "\(served)\n\(replaced.stdout.suffix(3000))")
-
-        // Destroy removes every machine.
-        let destroy = try p.otto("destroy", "--auto-approve")
-        #expect(destroy.status == 0, "\(destroy.stdout.suffix(2000))")
-        let left = (try? FileManager.default.contentsOfDirectory(atPath: MachineProject.stateDir + "/machines")) ?? []
-        #expect(!left.contains { $0.contains("t-web") || $0.contains("t-lb") })
     }
 }

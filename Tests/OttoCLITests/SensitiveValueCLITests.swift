@@ -7,7 +7,7 @@ import Testing
 @Suite struct SensitiveValueCLITests {
     static let secret = "s3cret-token-9f2c"
 
-    @Test func sensitiveValuesNeverShowInPlansOrErrors() throws {
+    @Test func sensitiveValuesNeverShowInPlansOrErrors() async throws {
         // A static host that does not answer (nothing listens on loopback port 1): planned, never reached.
         let p = try CLIProject(inventory: "hosts:\n  ghost: { address: 127.0.0.1, port: 1, groups: [boxes] }\n", environment: [:])
         try p.write("sites/s.yml", """
@@ -21,12 +21,12 @@ import Testing
               - { name: w.service, on: boxes, exec: /bin/true, restart: always, environment: { TOKEN: "\(Self.secret)" } }
             """)
         // Without refresh everything is to create, so every attribute the configuration sets is listed.
-        let plan = try p.otto("plan", "--refresh=false")
+        let plan = try await p.otto("plan", "--refresh=false")
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("environment = (sensitive)"), "\(plan.stdout)")
         #expect(!(plan.stdout + plan.stderr).contains(Self.secret))
 
-        let json = try p.otto("plan", "--refresh=false", "--json", "-out", p.dir + "/saved.plan")
+        let json = try await p.otto("plan", "--refresh=false", "--json", "-out", p.dir + "/saved.plan")
         #expect(json.status == 0, "\(json.stderr)")
         #expect(json.stdout.contains("(sensitive)"))
         #expect(!(json.stdout + json.stderr).contains(Self.secret))
@@ -35,7 +35,7 @@ import Testing
         let mode = (try FileManager.default.attributesOfItem(atPath: p.dir + "/saved.plan")[.posixPermissions] as? NSNumber)?.intValue
         #expect(mode == 0o600)
 
-        let apply = try p.otto("apply", "--auto-approve")
+        let apply = try await p.otto("apply", "--auto-approve")
         #expect(apply.status == 1)
         #expect(!(apply.stdout + apply.stderr).contains(Self.secret), "\(apply.stdout)\(apply.stderr)")
     }

@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// `otto walk` through the real binary, against a real nginx.
-@Suite(.serialized) struct WalkCLITests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct WalkCLITests {
     static let site = [
         "index.html": #"<html><body><a href="/about.html">about</a> <a href="/missing.html">missing</a></body></html>"#,
         "about.html": #"<html><body><a href="/">home</a></body></html>"#,
@@ -27,10 +28,10 @@ import Testing
                 - { name: www, type: CNAME, value: shop.test. }
             walk: { depth: 2, start: "\(base)/" }
             """)
-        let apply = try p.otto("apply", "--auto-approve")
+        let apply = try await p.otto("apply", "--auto-approve")
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
 
-        let walk = try p.otto("walk", "shop")
+        let walk = try await p.otto("walk", "shop")
         #expect(walk.status == 1, "\(walk.stdout)\(walk.stderr)")
         let out = walk.stdout
         #expect(out.contains("Pinned www.shop.test → 127.0.0.1 (dns_record.shop.@.A in otto's state)"), "\(out)")
@@ -42,12 +43,12 @@ import Testing
         #expect(out.contains("BROKEN LINKS (1)\n  \(base)/missing.html\n      404; found on: \(base)/\n"), "\(out)")
         #expect(out.contains("Walked \(base)/: 3 URLs in"))
         #expect(out.contains("1 broken; recorded as walk 1."))
-        #expect(p.stateCount("walks") == 1)
-        #expect(p.stateCount("walk_pages WHERE walk_id = 1") == 3)
+        #expect(await p.stateCount("walks") == 1)
+        #expect(await p.stateCount("walk_pages WHERE walk_id = 1") == 3)
         #expect(nginx.requests().contains("GET /missing.html 404"))
 
         // --json: the stored report.
-        let json = try p.otto("walk", "shop", "--json")
+        let json = try await p.otto("walk", "shop", "--json")
         #expect(json.status == 1)
         struct Report: Decodable {
             struct Broken: Decodable { var url: String; var status: Int?; var foundOn: [String] }
@@ -66,21 +67,21 @@ import Testing
 
         // Fixed: exit 0.
         try "<html>here now</html>".write(toFile: nginx.root + "/missing.html", atomically: true, encoding: .utf8)
-        let fixed = try p.otto("walk", "shop")
+        let fixed = try await p.otto("walk", "shop")
         #expect(fixed.status == 0, "\(fixed.stdout)\(fixed.stderr)")
         #expect(fixed.stdout.contains("No broken links."))
         // Options override the site's settings.
-        let shallow = try p.otto("walk", "shop", "--depth", "0", "--max-pages", "5")
+        let shallow = try await p.otto("walk", "shop", "--depth", "0", "--max-pages", "5")
         #expect(shallow.status == 0)
         #expect(shallow.stdout.contains(": 1 URL in"))
-        #expect(p.stateCount("walks") == 4)
+        #expect(await p.stateCount("walks") == 4)
 
-        let unknown = try p.otto("walk", "nosuch")
+        let unknown = try await p.otto("walk", "nosuch")
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("there is no site `nosuch` in sites/ (sites: shop)"))
-        let badResolve = try p.otto("walk", "shop", "--resolve", "shop.test:80")
+        let badResolve = try await p.otto("walk", "shop", "--resolve", "shop.test:80")
         #expect(badResolve.status != 0 && badResolve.stderr.contains("HOST:PORT:ADDRESS"))
-        #expect(try p.otto("walk", "--help").stdout.contains("1 when the walk found broken links"))
+        #expect(try await p.otto("walk", "--help").stdout.contains("1 when the walk found broken links"))
     }
 
     @Test func fallsBackToTheWebMachineInTheState() async throws {
@@ -97,13 +98,13 @@ import Testing
             walk: { start: "http://shop.test:\(nginx.port)/" }
             """)
         // What an apply records for the machine (otto's state as an operator could edit it); the site has no DNS records.
-        #expect(try p.otto("state", "list").status == 0)
-        let insert = try runProcess(["sqlite3", p.dir + "/.otto/state.db", """
+        #expect(try await p.otto("state", "list").status == 0)
+        let insert = try await runProcess(["sqlite3", p.dir + "/.otto/state.db", """
             INSERT INTO resources (address, kind, provider, provider_id, attributes, dependencies, updated_at)
             VALUES ('machine.shop.web[0]', 'machine', 'static', 'web1', '{"address":"127.0.0.1","ipv4":"127.0.0.1"}', '[]', 0)
             """])
         #expect(insert.status == 0, "\(insert.stderr)")
-        let walk = try p.otto("walk", "shop")
+        let walk = try await p.otto("walk", "shop")
         #expect(walk.status == 0, "\(walk.stdout)\(walk.stderr)")
         #expect(walk.stdout.contains("Pinned shop.test → 127.0.0.1 (machine.shop.web[0] in otto's state)"))
         #expect(walk.stdout.contains("No broken links."))

@@ -1,6 +1,7 @@
 import Foundation
 @testable import OttoConfig
 import OttoCore
+import OttoTestSupport
 
 /// The inventory most tests share: a PowerDNS provider and a local machine provider.
 let standardInventory = """

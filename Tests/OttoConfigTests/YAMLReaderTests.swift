@@ -1,4 +1,5 @@
 import Foundation
+import OttoTestSupport
 import Testing
 @testable import OttoConfig
 import OttoCore

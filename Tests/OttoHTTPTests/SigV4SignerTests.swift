@@ -140,7 +140,12 @@ import Testing
         let route53 = "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1</Message></Error></ErrorResponse>"
         #expect(HTTPError.serverMessage(from: Array(route53.utf8)) == "NoSuchHostedZone: No hosted zone found with ID: Z1")
         #expect(HTTPError.serverMessage(from: Array("<html>oops</html>".utf8)) == "<html>oops</html>")
-        #expect(HTTPError.unescapeXML("a &lt;b&gt; &amp;amp; &#65;&#x42; &bogus; &") == "a <b> &amp; AB &bogus; &")
+        // Entities and character references are resolved (by XMLTree, the one XML reader).
+        let escaped = "<Error><Code>Bad</Code><Message>a &lt;b&gt; &amp;amp; &#65;&#x42;</Message></Error>"
+        #expect(HTTPError.serverMessage(from: Array(escaped.utf8)) == "Bad: a <b> &amp; AB")
+        // A body that is not well-formed XML (an unknown entity, a bare `&`) is shown as text.
+        let malformed = "<Error><Code>Bad</Code><Message>x &bogus; &</Message></Error>"
+        #expect(HTTPError.serverMessage(from: Array(malformed.utf8)) == malformed)
     }
 
     /// A signer that counts its calls and stamps each attempt.

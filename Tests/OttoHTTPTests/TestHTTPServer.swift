@@ -1,4 +1,5 @@
 import Foundation
+import OttoTestSupport
 
 /// A real HTTP/1.1 (keep-alive) server for the client tests: Python's http.server on a free loopback port,
 /// started per test and killed by PID.
@@ -11,57 +12,46 @@ import Foundation
 /// - `/close-once/ID`: the first hit is read, then the connection is closed without an answer; later hits get 200.
 /// - `/error-json/STATUS`, `/error-text/STATUS`: STATUS with a JSON `message` / a long text body.
 /// - `/hits/PATH`: how many times PATH was requested. `/connections`: distinct client peer ports seen so far.
-final class TestHTTPServer {
-    let process: Process
+final class TestHTTPServer: Sendable {
+    let process: ChildProcess
     let port: Int
     let scriptDir: URL
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init() throws {
-        scriptDir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-http-test-\(UUID().uuidString)")
+    private init(process: ChildProcess, port: Int, scriptDir: URL) {
+        self.process = process
+        self.port = port
+        self.scriptDir = scriptDir
+    }
+
+    /// Starts a server and waits (up to 60 s: Python starts slowly on a loaded machine) until it has printed its port.
+    static func start() async throws -> TestHTTPServer {
+        let scriptDir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-http-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scriptDir, withIntermediateDirectories: true)
         let script = scriptDir.appendingPathComponent("server.py")
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let text = String(data: line, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            process.terminate()
-            throw CocoaError(.fileReadCorruptFile)
-        }
-        self.port = port
-    }
-
-    /// Starts a server on a dedicated thread, so async tests do not block the cooperative pool meanwhile.
-    static func start() async throws -> TestHTTPServer {
-        let box: SendableBox = try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { SendableBox(try TestHTTPServer()) }) }.start()
-        }
-        return box.server
-    }
-
-    func stop() {
-        let pid = process.processIdentifier
-        if pid > 0, kill(pid, SIGKILL) == 0 {
-            // Not `waitUntilExit`: with many tests starting processes at once, Foundation can miss the exit and spin
-            // in it forever (seen with the CurlMulti tests). Reap it here, or see it gone (Foundation reaped it).
-            for _ in 0..<500 {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0 { break }
-                usleep(10_000)
+        let log = scriptDir.appendingPathComponent("server.log").path
+        let process = try await ChildProcess.start(["python3", script.path], logPath: log)
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n", omittingEmptySubsequences: false).first, text.contains("\n"),
+               let port = Int(line.trimmingCharacters(in: .whitespaces)) {
+                return TestHTTPServer(process: process, port: port, scriptDir: scriptDir)
             }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(10))
         }
+        process.kill(SIGKILL)
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(at: scriptDir)
+        throw SpawnError("the test HTTP server did not print its port within 60 s: \(text.suffix(2000))")
+    }
+
+    /// Kills the server by PID and removes its directory (swift-subprocess reaps it).
+    func stop() {
+        process.kill(SIGKILL)
         try? FileManager.default.removeItem(at: scriptDir)
     }
 
@@ -150,10 +140,4 @@ server.daemon_threads = True
 print(server.server_address[1], flush=True)
 server.serve_forever()
 """#
-}
-
-/// Carries a freshly started server from its start thread to the test (nothing else holds it meanwhile).
-private struct SendableBox: @unchecked Sendable {
-    let server: TestHTTPServer
-    init(_ server: TestHTTPServer) { self.server = server }
 }

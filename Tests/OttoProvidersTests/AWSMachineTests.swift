@@ -2,11 +2,12 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
 /// EC2 instances against a real moto_server.
-@Suite struct AWSMachineTests {
+@Suite(.tags(.moto), .endToEnd) struct AWSMachineTests {
     func machine(_ index: Int = 0, image: String = MotoServer.ubuntuXenialAMI, size: String = "t3.micro", name: String? = nil,
                  keyName: String? = nil, groups: [String] = []) -> Resource {
         Resource(address: ResourceAddress(kind: "machine", name: "demo.web[\(index)]"), provider: "aws", attributes: [
@@ -17,7 +18,7 @@ import Testing
     }
 
     /// RunInstances sent straight to moto, the way someone else (or a lost otto request) makes an instance.
-    func runOutside(_ server: MotoServer, name: String, tags: [(String, String)] = [], token: String? = nil) throws -> String {
+    func runOutside(_ server: MotoServer, name: String, tags: [(String, String)] = [], token: String? = nil) async throws -> String {
         var form = "Action=RunInstances&Version=2016-11-15&ImageId=\(MotoServer.ubuntuXenialAMI)&MinCount=1&MaxCount=1&InstanceType=t3.micro"
         if let token { form += "&ClientToken=\(token)" }
         let all = [("Name", name)] + tags
@@ -25,23 +26,23 @@ import Testing
         for (index, (key, value)) in all.enumerated() {
             form += "&TagSpecification.1.Tag.\(index + 1).Key=\(SigV4Signer.uriEncode(key))&TagSpecification.1.Tag.\(index + 1).Value=\(SigV4Signer.uriEncode(value))"
         }
-        let answer = try server.awsCurl(service: "ec2", form: form)
+        let answer = try await server.awsCurl(service: "ec2", form: form)
         return try #require(AWSTest.values("instanceId", in: answer).first, "RunInstances answered: \(answer)")
     }
 
-    func state(_ server: MotoServer, _ id: String) throws -> String? {
-        let answer = try server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=instance-id&Filter.1.Value.1=\(id)")
+    func state(_ server: MotoServer, _ id: String) async throws -> String? {
+        let answer = try await server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=instance-id&Filter.1.Value.1=\(id)")
         return answer.components(separatedBy: "<instanceState>").dropFirst().first.flatMap { AWSTest.values("name", in: $0).first }
     }
 
-    func instances(_ server: MotoServer, taggedKey key: String) throws -> [String] {
-        let answer = try server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag:otto:key&Filter.1.Value.1=\(key)")
+    func instances(_ server: MotoServer, taggedKey key: String) async throws -> [String] {
+        let answer = try await server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag:otto:key&Filter.1.Value.1=\(key)")
         return AWSTest.values("instanceId", in: answer)
     }
 
     @Test func createObserveUpdateReplaceDelete() async throws {
         try await AWSTest.withMoto { server, provider in
-            let groupID = try #require(AWSTest.values("groupId", in: try server.awsCurl(
+            let groupID = try #require(AWSTest.values("groupId", in: try await server.awsCurl(
                 service: "ec2", form: "Action=CreateSecurityGroup&Version=2016-11-15&GroupName=web&GroupDescription=web")).first)
             let web = machine(0, keyName: "otto-aws", groups: [groupID])
             #expect(try await provider.observe(kind: "machine", [AWSTest.request(web)]).isEmpty)
@@ -63,7 +64,7 @@ import Testing
             #expect(byID[web.address]?.attributes == created.attributes)
             let byName = try await provider.observe(kind: "machine", [AWSTest.request(web)])
             #expect(byName[web.address]?.providerID == created.providerID)
-            let tags = try server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=\(created.providerID)")
+            let tags = try await server.awsCurl(service: "ec2", form: "Action=DescribeInstances&Version=2016-11-15&InstanceId.1=\(created.providerID)")
             for expected in ["otto:managed", "otto:address", "machine.demo.web[0]", "otto:key", "0123456789abcdef0123", "otto:group", "otto:site"] {
                 #expect(tags.contains(expected))
             }
@@ -83,7 +84,7 @@ import Testing
             let replacement = machine(0, image: MotoServer.ubuntuTrustyAMI, size: "t3.small", name: "demo-web-zero")
             let second = try await provider.create(replacement, idempotencyKey: "0123456789abcdef0124")
             #expect(second.providerID != created.providerID)
-            #expect(try state(server, created.providerID) == "terminated")
+            #expect(try await state(server, created.providerID) == "terminated")
             let old = try await provider.observe(kind: "machine", [AWSTest.request(web, id: created.providerID)])
             #expect(old.isEmpty)
             #expect(AWSTest.noDiff(try await provider.observe(kind: "machine", [AWSTest.request(replacement, id: second.providerID)])[web.address],
@@ -100,7 +101,7 @@ import Testing
         try await AWSTest.withMoto { server, provider in
             let web = machine(1)
             let created = try await provider.create(web)
-            _ = try server.awsCurl(service: "ec2", form: "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=\(created.providerID)")
+            _ = try await server.awsCurl(service: "ec2", form: "Action=TerminateInstances&Version=2016-11-15&InstanceId.1=\(created.providerID)")
             #expect(try await provider.observe(kind: "machine", [AWSTest.request(web, id: created.providerID)]).isEmpty)
             #expect(try await provider.observe(kind: "machine", [AWSTest.request(web)]).isEmpty)
             try await provider.delete(web.address, current: created)  // terminating a terminated instance is fine
@@ -113,7 +114,7 @@ import Testing
             // otto's RunInstances reached EC2 but the answer never came back, then otto died: the instance exists with
             // otto's tags and key, and state only knows the key.
             let key = "aaaabbbbccccddddeeee"
-            let id = try runOutside(server, name: "demo-web-2", tags: [("otto:managed", "otto"), ("otto:address", "machine.demo.web[2]"),
+            let id = try await runOutside(server, name: "demo-web-2", tags: [("otto:managed", "otto"), ("otto:address", "machine.demo.web[2]"),
                                                                       ("otto:key", key)], token: key)
             var renamed = web
             renamed.attributes["name"] = "some-other-name"  // found by key, not by name
@@ -126,14 +127,14 @@ import Testing
 
     @Test func lostRunInstancesAnswerMakesNoDuplicate() async throws {
         try await AWSTest.withMoto { server, _ in
-            let proxy = try FaultProxy(target: server.endpoint)
+            let proxy = try await FaultProxy.start(target: server.endpoint)
             defer { proxy.stop() }
             let provider = AWSTest.provider(endpoint: proxy.endpoint)
-            try proxy.inject("lose", matching: "Action=RunInstances")
+            try await proxy.inject("lose", matching: "Action=RunInstances")
             let key = "ffffeeeeddddccccbbbb"
             let created = try await provider.create(machine(3), idempotencyKey: key)
-            #expect(try proxy.hits() == 1)
-            #expect(try instances(server, taggedKey: key) == [created.providerID])
+            #expect(try await proxy.hits() == 1)
+            #expect(try await instances(server, taggedKey: key) == [created.providerID])
             #expect(created.attributes["status"] == "running")
         }
     }
@@ -141,8 +142,8 @@ import Testing
     @Test func instancesOttoDidNotMakeAreNeverListedOrDeleted() async throws {
         try await AWSTest.withMoto { server, provider in
             let web = machine(4)
-            let untagged = try runOutside(server, name: "demo-web-4")
-            let otherInstall = try runOutside(server, name: "demo-web-4", tags: [("otto:managed", "someone-else"),
+            let untagged = try await runOutside(server, name: "demo-web-4")
+            let otherInstall = try await runOutside(server, name: "demo-web-4", tags: [("otto:managed", "someone-else"),
                                                                                  ("otto:address", "machine.demo.web[4]")])
             #expect(try await provider.observe(kind: "machine", [AWSTest.request(web)]).isEmpty)
             let created = try await provider.create(web)
@@ -150,15 +151,15 @@ import Testing
             let observed = try await provider.observe(kind: "machine", [AWSTest.request(web)])
             #expect(observed[web.address]?.providerID == created.providerID)
             try await provider.delete(web.address, current: created)
-            #expect(try state(server, untagged) == "running")
-            #expect(try state(server, otherInstall) == "running")
+            #expect(try await state(server, untagged) == "running")
+            #expect(try await state(server, otherInstall) == "running")
             #expect(try await provider.observe(kind: "machine", [AWSTest.request(web)]).isEmpty)
         }
     }
 
     @Test func importedInstanceIsObservedById() async throws {
         try await AWSTest.withMoto { server, provider in
-            let id = try runOutside(server, name: "legacy")
+            let id = try await runOutside(server, name: "legacy")
             let request = ObserveRequest(address: "machine.demo.legacy[0]", providerID: id, attributes: [:])
             let found = try await provider.observe(kind: "machine", [request])
             #expect(found[request.address]?.attributes["name"] == "legacy")

@@ -2,11 +2,12 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
 /// Route53 hosted zones and records against a real moto_server.
-@Suite struct AWSRoute53Tests {
+@Suite(.tags(.moto), .endToEnd) struct AWSRoute53Tests {
     static let zone = "demo.test."
 
     func zoneResource(_ name: String = zone, nameservers: [String]? = nil) -> Resource {
@@ -22,8 +23,8 @@ import Testing
         ])
     }
 
-    func createZoneOutside(_ server: MotoServer, _ name: String, reference: String) throws -> String {
-        let answer = try server.awsCurl(service: "route53", path: "/2013-04-01/hostedzone", xml: """
+    func createZoneOutside(_ server: MotoServer, _ name: String, reference: String) async throws -> String {
+        let answer = try await server.awsCurl(service: "route53", path: "/2013-04-01/hostedzone", xml: """
             <?xml version="1.0" encoding="UTF-8"?><CreateHostedZoneRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">\
             <Name>\(name)</Name><CallerReference>\(reference)</CallerReference></CreateHostedZoneRequest>
             """)
@@ -31,9 +32,9 @@ import Testing
         return String(id.dropFirst("/hostedzone/".count))
     }
 
-    func upsertOutside(_ server: MotoServer, zoneID: String, name: String, type: String, ttl: Int, values: [String]) throws {
+    func upsertOutside(_ server: MotoServer, zoneID: String, name: String, type: String, ttl: Int, values: [String]) async throws {
         let records = values.map { "<ResourceRecord><Value>\($0)</Value></ResourceRecord>" }.joined()
-        let answer = try server.awsCurl(service: "route53", path: "/2013-04-01/hostedzone/\(zoneID)/rrset", xml: """
+        let answer = try await server.awsCurl(service: "route53", path: "/2013-04-01/hostedzone/\(zoneID)/rrset", xml: """
             <?xml version="1.0" encoding="UTF-8"?><ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/">\
             <ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>\(name)</Name><Type>\(type)</Type>\
             <TTL>\(ttl)</TTL><ResourceRecords>\(records)</ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch>\
@@ -42,8 +43,8 @@ import Testing
         #expect(answer.contains("ChangeInfo"), "UPSERT answered: \(answer)")
     }
 
-    func zones(_ server: MotoServer) throws -> [String] {
-        AWSTest.values("CallerReference", in: try server.awsCurl(service: "route53", method: "GET", path: "/2013-04-01/hostedzone"))
+    func zones(_ server: MotoServer) async throws -> [String] {
+        AWSTest.values("CallerReference", in: try await server.awsCurl(service: "route53", method: "GET", path: "/2013-04-01/hostedzone"))
     }
 
     @Test func zoneLifecycleAndNameservers() async throws {
@@ -57,7 +58,7 @@ import Testing
             #expect(delegation.count == 4)
             #expect(delegation.allSatisfy { $0.stringValue?.hasSuffix(".") == true })
             #expect(created.attributes["nameservers"] == created.attributes["delegation_set"])
-            #expect(try zones(server) == ["00112233445566778899"])
+            #expect(try await zones(server) == ["00112233445566778899"])
 
             // Found by id, by pending key (CallerReference) and by name, with the same attributes.
             for request in [AWSTest.request(zone, id: created.providerID), AWSTest.request(zone, pendingKey: "00112233445566778899"),
@@ -90,7 +91,7 @@ import Testing
             #expect(AWSTest.noDiff(try await provider.observe(kind: "dns_zone", [AWSTest.request(zone)])[zone.address], zone, provider))
 
             // A zone made by a CreateHostedZone whose answer was lost is found through its CallerReference.
-            let id = try createZoneOutside(server, "lost.test.", reference: "0a0a0a0a0a0a0a0a0a0a")
+            let id = try await createZoneOutside(server, "lost.test.", reference: "0a0a0a0a0a0a0a0a0a0a")
             let request = ObserveRequest(address: "dns_zone.lost", providerID: nil, attributes: ["name": "renamed.test."],
                                          pendingKey: "0a0a0a0a0a0a0a0a0a0a")
             #expect(try await provider.observe(kind: "dns_zone", [request])[request.address]?.providerID == id)
@@ -99,13 +100,13 @@ import Testing
 
     @Test func lostCreateHostedZoneAnswerMakesNoDuplicate() async throws {
         try await AWSTest.withMoto { server, _ in
-            let proxy = try FaultProxy(target: server.endpoint)
+            let proxy = try await FaultProxy.start(target: server.endpoint)
             defer { proxy.stop() }
             let provider = AWSTest.provider(endpoint: proxy.endpoint)
-            try proxy.inject("lose", matching: "POST /2013-04-01/hostedzone\n")
+            try await proxy.inject("lose", matching: "POST /2013-04-01/hostedzone\n")
             let created = try await provider.create(zoneResource(), idempotencyKey: "abcabcabcabcabcabcab")
-            #expect(try proxy.hits() == 1)
-            #expect(try zones(server) == ["abcabcabcabcabcabcab"])
+            #expect(try await proxy.hits() == 1)
+            #expect(try await zones(server) == ["abcabcabcabcabcabcab"])
             #expect(created.attributes["name"] == "demo.test.")
             #expect(created.attributes["delegation_set"]?.listValue?.count == 4)
         }
@@ -152,7 +153,7 @@ import Testing
             #expect(AWSTest.noDiff(afterUpdate[changed.address], changed, provider))
 
             // Someone changes it behind otto's back: observation shows the drift.
-            try upsertOutside(server, zoneID: zone.providerID, name: "api.demo.test.", type: "A", ttl: 30, values: ["198.51.100.7"])
+            try await upsertOutside(server, zoneID: zone.providerID, name: "api.demo.test.", type: "A", ttl: 30, values: ["198.51.100.7"])
             let drifted = try #require(try await provider.observe(kind: "dns_record", [AWSTest.request(changed)])[changed.address])
             #expect(drifted.attributes["records"] == ["198.51.100.7"])
             #expect(drifted.attributes["ttl"] == 30)
@@ -208,7 +209,7 @@ import Testing
             let observed = try await provider.observe(kind: "dns_record", records.map { AWSTest.request($0) })
             #expect(observed.count == 350)  // two pages of 300
 
-            for index in 0..<105 { _ = try createZoneOutside(server, "z\(index).test.", reference: "outside-\(index)") }
+            for index in 0..<105 { _ = try await createZoneOutside(server, "z\(index).test.", reference: "outside-\(index)") }
             let last = zoneResource("z104.test.")
             #expect(try await provider.observe(kind: "dns_zone", [AWSTest.request(last)])[last.address] != nil)  // past page one
         }
@@ -217,20 +218,20 @@ import Testing
     @Test func zonesAndRecordsOttoDidNotMakeAreLeftAlone() async throws {
         try await AWSTest.withMoto { server, provider in
             let created = try await provider.create(zoneResource())
-            try upsertOutside(server, zoneID: created.providerID, name: "manual.demo.test.", type: "TXT", ttl: 60, values: ["\"by hand\""])
-            let unrelated = try createZoneOutside(server, "unrelated.test.", reference: "unrelated")
+            try await upsertOutside(server, zoneID: created.providerID, name: "manual.demo.test.", type: "TXT", ttl: 60, values: ["\"by hand\""])
+            let unrelated = try await createZoneOutside(server, "unrelated.test.", reference: "unrelated")
             // otto's records are deleted first; the one made by hand keeps the zone, and the error names it.
             let error = await #expect(throws: OttoError.self) { try await provider.delete("dns_zone.demo", current: created) }
             #expect(error?.code == "provider.aws.zone_not_empty")
             #expect(error?.message.contains("manual.demo.test. TXT") == true)
             let manual = record("manual.demo.test.", "TXT", ["\"by hand\""], ttl: 60)
             #expect(AWSTest.noDiff(try await provider.observe(kind: "dns_record", [AWSTest.request(manual)])[manual.address], manual, provider))
-            #expect(try zones(server).contains("unrelated"))
+            #expect(try await zones(server).contains("unrelated"))
             _ = unrelated
 
             // Two public zones of one name, neither otto's: otto refuses to guess.
-            _ = try createZoneOutside(server, "twice.test.", reference: "twice-1")
-            _ = try createZoneOutside(server, "twice.test.", reference: "twice-2")
+            _ = try await createZoneOutside(server, "twice.test.", reference: "twice-1")
+            _ = try await createZoneOutside(server, "twice.test.", reference: "twice-2")
             let twice = zoneResource("twice.test.")
             let ambiguous = await #expect(throws: OttoError.self) { try await provider.observe(kind: "dns_zone", [AWSTest.request(twice)]) }
             #expect(ambiguous?.code == "provider.aws.ambiguous")
@@ -255,15 +256,15 @@ import Testing
 
     @Test func route53ThrottlingIsRetried() async throws {
         try await AWSTest.withMoto { server, _ in
-            let proxy = try FaultProxy(target: server.endpoint)
+            let proxy = try await FaultProxy.start(target: server.endpoint)
             defer { proxy.stop() }
             let provider = AWSTest.provider(endpoint: proxy.endpoint)
             let throttled = #"<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>"#
-            try proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 2, status: 400, body: throttled)
+            try await proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 2, status: 400, body: throttled)
             #expect(try await provider.observe(kind: "dns_zone", [AWSTest.request(zoneResource())]).isEmpty)
-            #expect(try proxy.hits() == 2)
+            #expect(try await proxy.hits() == 2)
 
-            try proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 100, status: 400, body: throttled)
+            try await proxy.inject("respond", matching: "GET /2013-04-01/hostedzone?", count: 100, status: 400, body: throttled)
             let error = await #expect(throws: OttoError.self) { try await provider.observe(kind: "dns_zone", [AWSTest.request(zoneResource())]) }
             #expect(error?.code == "provider.aws.throttled")
             #expect(error?.message.contains("Throttling: Rate exceeded") == true)

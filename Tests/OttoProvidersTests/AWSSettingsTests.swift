@@ -2,6 +2,7 @@ import Foundation
 import OttoConfig
 import OttoCore
 import OttoHTTP
+import OttoTestSupport
 import Testing
 @testable import OttoProviders
 
@@ -14,10 +15,9 @@ import Testing
     }
 
     func withTempDir(_ body: (String) throws -> Void) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-awscfg-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try body(dir)
+        let dir = try TempDir(prefix: "otto-awscfg")
+        defer { dir.cleanup() }
+        try body(dir.path)
     }
 
     @Test func credentialsFromTheUsualEnvironmentVariables() throws {
@@ -166,7 +166,7 @@ import Testing
               <ns:prefixed a="1>2" b='x'>v</ns:prefixed>
             </DescribeInstancesResponse>
             """
-        let root = try AWSXMLElement.parse(Array(text.utf8))
+        let root = try XMLTree.parse(Array(text.utf8))
         #expect(root.name == "DescribeInstancesResponse")
         #expect(root.string("requestId") == "r-1")
         let instance = try #require(root.items("reservationSet").first?.items("instancesSet").first)
@@ -174,7 +174,7 @@ import Testing
         #expect(instance.string("note") == "<raw> & text")
         #expect(root.string("prefixed") == "v")
         for broken in ["<a><b></a>", "<a>", "text", "<a>&nope;</a>", ""] {
-            #expect(throws: XMLSyntaxError.self) { try AWSXMLElement.parse(Array(broken.utf8)) }
+            #expect(throws: XMLSyntaxError.self) { try XMLTree.parse(Array(broken.utf8)) }
         }
     }
 

@@ -4,6 +4,10 @@ import OttoTestSupport
 import XCTest
 @testable import OttoProviders
 
+// Still XCTest, alone of the DigitalOcean tests: converted to Swift Testing, recordedExchangesConformToTheOfficialSpec
+// fails every time (each GET /v2/droplets of the in-process fake, 230 droplets seeded, runs past the harness's 1 s
+// timeout six times over), while under XCTest it passes in about 7 s on the same machine. Cause not found yet.
+
 /// Keeps the fake DigitalOcean honest: drives every endpoint the provider uses (through the provider, and raw calls for
 /// the error answers) with recording on, then checks every recorded request and response against the official OpenAPI
 /// spec with scripts/do-conformance.py (openapi-core, in the project's .venv).
@@ -68,7 +72,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("otto-do-drift-\(UUID().uuidString).jsonl").path
         try (bad.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try await Self.offPool { try runProcess([python, script, path]) }
+        let result = try await runProcess([python, script, path])
         XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
         for expected in ["'message' is a required property", "'done' is not one of", "body.action.extra: not declared by the spec",
                          "500 is greater than the maximum of 200"] {
@@ -90,9 +94,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
             XCTAssertGreaterThan(count, 50)
         }
 
-        let result = try await Self.offPool {
-            try runProcess([python, script, "--require", Self.requiredRoutes.joined(separator: ","), recording])
-        }
+        let result = try await runProcess([python, script, "--require", Self.requiredRoutes.joined(separator: ","), recording])
         XCTAssertEqual(result.status, 0, "the fake or the provider strays from the DigitalOcean spec:\n\(result.stdout)\(result.stderr)")
         XCTAssertTrue(result.stdout.contains("0 violation(s)"), result.stdout + result.stderr)
     }
@@ -185,12 +187,5 @@ final class DigitalOceanConformanceTests: XCTestCase {
 
     private func expectStatus(_ status: Int, _ response: FakeHTTPResponse, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(response.status, status, response.json?.text ?? "", file: file, line: line)
-    }
-
-    /// Runs a blocking job on its own thread, not on the cooperative pool.
-    static func offPool<T: Sendable>(_ job: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try job() }) }.start()
-        }
     }
 }

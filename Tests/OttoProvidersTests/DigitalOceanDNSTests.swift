@@ -1,52 +1,52 @@
 import Foundation
 import OttoCore
 import OttoTestSupport
-import XCTest
+import Testing
 @testable import OttoProviders
 
 /// Domains and records through the provider against the fake DigitalOcean.
-final class DigitalOceanDNSTests: XCTestCase {
-    func testZoneCreateObserveNameserversDelete() async throws {
+@Suite struct DigitalOceanDNSTests {
+    @Test func zoneCreateObserveNameserversDelete() async throws {
         try await DigitalOceanHarness.run { h in
             let provider = h.provider
             let schema = provider.testSchema("dns_zone")
             let zone = DO.zone()
             let found1 = try await provider.observe(kind: "dns_zone", [DO.request(zone)])
-            XCTAssertTrue(found1.isEmpty)
+            #expect(found1.isEmpty)
             let created = try await provider.create(zone)
-            XCTAssertEqual(created.providerID, "demo.test")
-            XCTAssertEqual(created.attributes["name"], "demo.test.")
-            XCTAssertEqual(created.attributes["kind"], "Native")
-            XCTAssertEqual(created.attributes["nameservers"], .list(["ns1.digitalocean.com.", "ns2.digitalocean.com.", "ns3.digitalocean.com."]))
-            XCTAssertEqual(DO.differences(zone, created, schema: schema), [])
+            #expect(created.providerID == "demo.test")
+            #expect(created.attributes["name"] == "demo.test.")
+            #expect(created.attributes["kind"] == "Native")
+            #expect(created.attributes["nameservers"] == .list(["ns1.digitalocean.com.", "ns2.digitalocean.com.", "ns3.digitalocean.com."]))
+            #expect(DO.differences(zone, created, schema: schema) == [])
             await h.fake.resetCounts()
             let observed = try await provider.observe(kind: "dns_zone", [DO.request(zone)])
-            XCTAssertEqual(observed[zone.address], created)
+            #expect(observed[zone.address] == created)
             let counts = await h.fake.requestCounts()
-            XCTAssertEqual(counts, ["GET /v2/domains": 1], "the apex NS records come from the zone file of the list")
+            #expect(counts == ["GET /v2/domains": 1], "the apex NS records come from the zone file of the list")
 
             // Nameservers set by the site: the apex NS records become them.
             let delegated = DO.zone(nameservers: ["ns2.example.net.", "ns1.example.net."])
-            XCTAssertEqual(DO.differences(delegated, created, schema: schema), ["nameservers"])
+            #expect(DO.differences(delegated, created, schema: schema) == ["nameservers"])
             let updated = try await provider.update(delegated, current: created, changed: ["nameservers"])
-            XCTAssertEqual(DO.differences(delegated, updated, schema: schema), [])
+            #expect(DO.differences(delegated, updated, schema: schema) == [])
             let again = try await provider.observe(kind: "dns_zone", [DO.request(delegated, id: "demo.test")])
-            XCTAssertEqual(again[delegated.address], updated)
+            #expect(again[delegated.address] == updated)
             let ns = await h.fake.recordLines("demo.test").filter { $0.contains(" NS ") }
-            XCTAssertEqual(ns, ["@ 1800 NS ns1.example.net", "@ 1800 NS ns2.example.net"])
+            #expect(ns == ["@ 1800 NS ns1.example.net", "@ 1800 NS ns2.example.net"])
 
             // Creating a zone that exists adopts it.
             let adopted = try await provider.create(delegated)
-            XCTAssertEqual(adopted, updated)
+            #expect(adopted == updated)
 
             try await provider.delete(zone.address, current: updated)
             try await provider.delete(zone.address, current: updated)
             let found2 = try await provider.observe(kind: "dns_zone", [DO.request(zone)])
-            XCTAssertTrue(found2.isEmpty)
+            #expect(found2.isEmpty)
         }
     }
 
-    func testRRSetsOfEveryTypeRoundTrip() async throws {
+    @Test func rrSetsOfEveryTypeRoundTrip() async throws {
         try await DigitalOceanHarness.run { h in
             let provider = h.provider
             let schema = provider.testSchema("dns_record")
@@ -64,35 +64,35 @@ final class DigitalOceanDNSTests: XCTestCase {
                 DO.record("*.demo.test.", "A", ["192.0.2.50"]),
             ]
             let found3 = try await provider.observe(kind: "dns_record", records.map { DO.request($0) })
-            XCTAssertTrue(found3.isEmpty)
+            #expect(found3.isEmpty)
             var created: [ResourceAddress: ObservedResource] = [:]
             try await withThrowingTaskGroup(of: (ResourceAddress, ObservedResource).self) { group in
                 for resource in records { group.addTask { (resource.address, try await provider.create(resource)) } }
                 for try await (address, observed) in group { created[address] = observed }
             }
             for resource in records {
-                XCTAssertEqual(DO.differences(resource, created[resource.address]!, schema: schema), [], "\(resource.address)")
+                #expect(DO.differences(resource, created[resource.address]!, schema: schema) == [], "\(resource.address)")
             }
             await h.fake.resetCounts()
             let observed = try await provider.observe(kind: "dns_record", records.map { DO.request($0) })
-            XCTAssertEqual(observed.count, records.count)
+            #expect(observed.count == records.count)
             for resource in records {
                 // What create returned is what observation finds: a second plan has no diff and no drift.
-                XCTAssertEqual(observed[resource.address], created[resource.address], "\(resource.address)")
+                #expect(observed[resource.address] == created[resource.address], "\(resource.address)")
             }
             let counts = await h.fake.requestCounts()
-            XCTAssertEqual(counts, ["GET /v2/domains/{domain_name}/records": 1], "one list per zone")
+            #expect(counts == ["GET /v2/domains/{domain_name}/records": 1], "one list per zone")
             // Stored the way DigitalOcean stores them.
             let lines = await h.fake.recordLines("demo.test")
-            XCTAssertTrue(lines.contains("@ 300 MX 10 mail.example.net"), "\(lines)")
-            XCTAssertTrue(lines.contains("_sip._tcp 3600 SRV 10 5 5060 sip.demo.test"), "\(lines)")
-            XCTAssertTrue(lines.contains("@ 300 TXT v=spf1 -all"), "\(lines)")
-            XCTAssertTrue(lines.contains("@ 300 TXT say \"hi\" \\ there"), "\(lines)")
-            XCTAssertTrue(lines.contains("@ 300 TXT " + long), "a long TXT is one record, joined")
+            #expect(lines.contains("@ 300 MX 10 mail.example.net"), "\(lines)")
+            #expect(lines.contains("_sip._tcp 3600 SRV 10 5 5060 sip.demo.test"), "\(lines)")
+            #expect(lines.contains("@ 300 TXT v=spf1 -all"), "\(lines)")
+            #expect(lines.contains("@ 300 TXT say \"hi\" \\ there"), "\(lines)")
+            #expect(lines.contains("@ 300 TXT " + long), "a long TXT is one record, joined")
         }
     }
 
-    func testRRSetUpdateAndDelete() async throws {
+    @Test func rrSetUpdateAndDelete() async throws {
         try await DigitalOceanHarness.run { h in
             let provider = h.provider
             let schema = provider.testSchema("dns_record")
@@ -100,36 +100,36 @@ final class DigitalOceanDNSTests: XCTestCase {
             let before = DO.record("web.demo.test.", "A", ["192.0.2.1", "192.0.2.2", "192.0.2.3"])
             let created = try await provider.create(before)
             let after = DO.record("web.demo.test.", "A", ["192.0.2.2", "192.0.2.4"], ttl: 120)
-            XCTAssertEqual(DO.differences(after, created, schema: schema), ["records", "ttl"])
+            #expect(DO.differences(after, created, schema: schema) == ["records", "ttl"])
             await h.fake.resetCounts()
             let updated = try await provider.update(after, current: created, changed: ["records", "ttl"])
-            XCTAssertEqual(DO.differences(after, updated, schema: schema), [])
+            #expect(DO.differences(after, updated, schema: schema) == [])
             let counts = await h.fake.requestCounts()
             // One list, then: 192.0.2.2 kept (TTL fixed), 192.0.2.1 rewritten into 192.0.2.4, 192.0.2.3 deleted.
-            XCTAssertEqual(counts, ["GET /v2/domains/{domain_name}/records": 1, "PUT /v2/domains/{domain_name}/records/{domain_record_id}": 2,
+            #expect(counts == ["GET /v2/domains/{domain_name}/records": 1, "PUT /v2/domains/{domain_name}/records/{domain_record_id}": 2,
                                     "DELETE /v2/domains/{domain_name}/records/{domain_record_id}": 1])
             let observed = try await provider.observe(kind: "dns_record", [DO.request(after)])
-            XCTAssertEqual(observed[after.address], updated)
+            #expect(observed[after.address] == updated)
             let lines = await h.fake.recordLines("demo.test").filter { $0.hasPrefix("web ") }
-            XCTAssertEqual(lines, ["web 120 A 192.0.2.2", "web 120 A 192.0.2.4"])
+            #expect(lines == ["web 120 A 192.0.2.2", "web 120 A 192.0.2.4"])
 
             // A CNAME value change is a rewrite in place.
             let cname = try await provider.create(DO.record("www.demo.test.", "CNAME", ["web.demo.test."]))
             let moved = DO.record("www.demo.test.", "CNAME", ["other.example.net."])
             let changed = try await provider.update(moved, current: cname, changed: ["records"])
-            XCTAssertEqual(changed.attributes["records"], .list(["other.example.net."]))
+            #expect(changed.attributes["records"] == .list(["other.example.net."]))
 
             // Delete, twice; an rrset of a domain already gone is fine too.
             try await provider.delete(after.address, current: updated)
             try await provider.delete(after.address, current: updated)
             let found4 = try await provider.observe(kind: "dns_record", [DO.request(after)])
-            XCTAssertNil(found4[after.address])
+            #expect(found4[after.address] == nil)
             try await provider.delete(DO.zone().address, current: ObservedResource(providerID: "demo.test", attributes: [:]))
             try await provider.delete(moved.address, current: changed)
         }
     }
 
-    func testARecordCreatedTwiceAfterALostAnswerIsNotDuplicated() async throws {
+    @Test func aRecordCreatedTwiceAfterALostAnswerIsNotDuplicated() async throws {
         try await DigitalOceanHarness.run { h in
             _ = try await h.provider.create(DO.zone())
             // What a retried POST whose answer was lost leaves behind: the same value twice.
@@ -137,45 +137,45 @@ final class DigitalOceanDNSTests: XCTestCase {
                 let response = await h.fake.handle(FakeHTTPRequest(
                     method: "POST", path: "/v2/domains/demo.test/records", headers: ["Authorization": "Bearer \(h.token)"],
                     body: Array(#"{"type":"A","name":"web","data":"192.0.2.7","ttl":300}"#.utf8)))
-                XCTAssertEqual(response.status, 201)
+                #expect(response.status == 201)
             }
             let desired = DO.record("web.demo.test.", "A", ["192.0.2.7"])
             let observed = try await h.provider.observe(kind: "dns_record", [DO.request(desired)])
-            XCTAssertEqual(observed[desired.address]?.attributes["records"], .list(["192.0.2.7", "192.0.2.7"]))
+            #expect(observed[desired.address]?.attributes["records"] == .list(["192.0.2.7", "192.0.2.7"]))
             _ = try await h.provider.update(desired, current: observed[desired.address]!, changed: ["records"])
             let lines = await h.fake.recordLines("demo.test").filter { $0.hasPrefix("web ") }
-            XCTAssertEqual(lines, ["web 300 A 192.0.2.7"])
+            #expect(lines == ["web 300 A 192.0.2.7"])
         }
     }
 
-    func testUnrelatedDomainsAreNeverTouched() async throws {
+    @Test func unrelatedDomainsAreNeverTouched() async throws {
         try await DigitalOceanHarness.run { h in
             await h.fake.seedDomain("other.test", records: [(name: "www", type: "A", data: "198.51.100.9")])
             let zone = try await h.provider.create(DO.zone())
             _ = try await h.provider.create(DO.record("www.demo.test.", "A", ["192.0.2.9"]))
             let observed = try await h.provider.observe(kind: "dns_zone", [DO.request(DO.zone())])
-            XCTAssertEqual(observed.count, 1)
+            #expect(observed.count == 1)
             try await h.provider.delete(DO.zone().address, current: zone)
             let domains = await h.fake.domainNames()
-            XCTAssertEqual(domains, ["other.test"])
+            #expect(domains == ["other.test"])
             let lines = await h.fake.recordLines("other.test")
-            XCTAssertTrue(lines.contains("www 1800 A 198.51.100.9"))
+            #expect(lines.contains("www 1800 A 198.51.100.9"))
         }
     }
 
-    func testRecordErrorsNameTheResource() async throws {
+    @Test func recordErrorsNameTheResource() async throws {
         try await DigitalOceanHarness.run { h in
             let missingZone = await errorText { _ = try await h.provider.create(DO.record("www.demo.test.", "A", ["192.0.2.1"])) }
-            XCTAssertTrue(missingZone.contains("domain demo.test does not exist"), missingZone)
+            #expect(missingZone.contains("domain demo.test does not exist"), "\(missingZone)")
             _ = try await h.provider.create(DO.zone())
             let badValue = await errorText { _ = try await h.provider.create(DO.record("www.demo.test.", "A", ["not-an-ip"])) }
-            XCTAssertTrue(badValue.contains("dns_record.demo.www.A"), badValue)
+            #expect(badValue.contains("dns_record.demo.www.A"), "\(badValue)")
             // DigitalOcean's own refusal, with its message: a CNAME beside another record.
             _ = try await h.provider.create(DO.record("www.demo.test.", "A", ["192.0.2.1"]))
             let refused = await errorText { _ = try await h.provider.create(DO.record("www.demo.test.", "CNAME", ["web.demo.test."])) }
-            XCTAssertTrue(refused.contains("DigitalOcean refused to create CNAME www.demo.test. in domain demo.test"), refused)
-            XCTAssertTrue(refused.contains("HTTP 422: CNAME records cannot share a name with other records"), refused)
-            XCTAssertFalse(refused.contains(h.token))
+            #expect(refused.contains("DigitalOcean refused to create CNAME www.demo.test. in domain demo.test"), "\(refused)")
+            #expect(refused.contains("HTTP 422: CNAME records cannot share a name with other records"), "\(refused)")
+            #expect(!refused.contains(h.token))
         }
     }
 }

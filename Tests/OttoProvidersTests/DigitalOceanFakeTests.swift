@@ -1,20 +1,20 @@
 import Foundation
 import OttoHTTP
 import OttoTestSupport
-import XCTest
+import Testing
 
 /// The fake DigitalOcean itself, over HTTP: pagination, actions in progress, auth, errors, headers, the control API.
-final class DigitalOceanFakeTests: XCTestCase {
-    func testJSONKeepsBooleansApartFromNumbers() {
+@Suite struct DigitalOceanFakeTests {
+    @Test func jsonKeepsBooleansApartFromNumbers() {
         let value = JSONValue.parse(Array(#"{"a":true,"b":1,"c":1.5,"d":null,"e":"x"}"#.utf8))
-        XCTAssertEqual(value?["a"], .bool(true))
-        XCTAssertEqual(value?["b"], .int(1))
-        XCTAssertEqual(value?["c"], .double(1.5))
-        XCTAssertEqual(value?["d"], .null)
-        XCTAssertEqual(JSONValue.object(["p": .null]).text, #"{"p":null}"#)
+        #expect(value?["a"] == .bool(true))
+        #expect(value?["b"] == .int(1))
+        #expect(value?["c"] == .double(1.5))
+        #expect(value?["d"] == .null)
+        #expect(JSONValue.object(["p": .null]).text == #"{"p":null}"#)
     }
 
-    func testOverHTTP() async throws {
+    @Test func overHTTP() async throws {
         try await DigitalOceanHarness.run(actionSeconds: 0.3) { h in
             let base = h.server.baseURL
             let auth = ["Authorization": "Bearer \(h.token)"]
@@ -37,79 +37,79 @@ final class DigitalOceanFakeTests: XCTestCase {
 
             // Auth: DigitalOcean's own 401 body.
             let unauthorized = try await h.client.send(HTTPRequest(url: base + "/_fake/health"))
-            XCTAssertEqual(unauthorized.status, 200, "the control API needs no token")
+            #expect(unauthorized.status == 200, "the control API needs no token")
             let denied = await h.fake.handle(FakeHTTPRequest(method: "GET", path: "/v2/droplets"))
-            XCTAssertEqual(denied.status, 401)
-            XCTAssertEqual(denied.json, ["id": "Unauthorized", "message": "Unable to authenticate you"])
+            #expect(denied.status == 401)
+            #expect(denied.json == ["id": "Unauthorized", "message": "Unable to authenticate you"])
 
             // Seeding and pagination: links.pages and meta.total, at most 200 per page.
             let seeded = try await h.client.send(HTTPRequest(method: .post, url: base + "/_fake/seed",
                                                              body: Array(#"{"droplets": 450, "name_prefix": "s-", "tags": ["otto"]}"#.utf8)))
-            XCTAssertEqual(JSONValue.parse(seeded.body)?["droplet_ids"]?.array?.count, 450)
+            #expect(JSONValue.parse(seeded.body)?["droplet_ids"]?.array?.count == 450)
             let page2 = try await get("/v2/droplets?tag_name=otto&per_page=500&page=2")
-            XCTAssertNotNil(page2.header("ratelimit-limit"))
-            XCTAssertNotNil(page2.header("ratelimit-remaining"))
-            XCTAssertNotNil(page2.header("ratelimit-reset"))
-            let json = try XCTUnwrap(JSONValue.parse(page2.body))
-            XCTAssertEqual(json["droplets"]?.array?.count, 200)
-            XCTAssertEqual(json["meta"]?["total"], 450)
-            let pages = try XCTUnwrap(json["links"]?["pages"])
-            XCTAssertEqual(pages["next"]?.string, "\(base)/v2/droplets?page=3&per_page=200&tag_name=otto")
-            XCTAssertEqual(pages["prev"]?.string, "\(base)/v2/droplets?page=1&per_page=200&tag_name=otto")
-            XCTAssertNotNil(pages["first"])
-            XCTAssertNotNil(pages["last"])
+            #expect(page2.header("ratelimit-limit") != nil)
+            #expect(page2.header("ratelimit-remaining") != nil)
+            #expect(page2.header("ratelimit-reset") != nil)
+            let json = try #require(JSONValue.parse(page2.body))
+            #expect(json["droplets"]?.array?.count == 200)
+            #expect(json["meta"]?["total"] == 450)
+            let pages = try #require(json["links"]?["pages"])
+            #expect(pages["next"]?.string == "\(base)/v2/droplets?page=3&per_page=200&tag_name=otto")
+            #expect(pages["prev"]?.string == "\(base)/v2/droplets?page=1&per_page=200&tag_name=otto")
+            #expect(pages["first"] != nil)
+            #expect(pages["last"] != nil)
             let addresses = json["droplets"]?.array?.compactMap { $0["networks"]?["v4"]?.array?.first?["ip_address"]?.string } ?? []
-            XCTAssertTrue(addresses.allSatisfy { $0.hasPrefix("203.0.113.") || $0.hasPrefix("198.51.100.") })
+            #expect(addresses.allSatisfy { $0.hasPrefix("203.0.113.") || $0.hasPrefix("198.51.100.") })
 
             // A create: 202, the droplet new with no address yet, its action in progress, then completed and active.
             let created = try await post("/v2/droplets", #"{"name":"web-1","size":"s-1vcpu-1gb","image":"debian-12-x64","ipv6":true}"#)
-            XCTAssertEqual(created.status, 202)
-            let droplet = try XCTUnwrap(JSONValue.parse(created.body)?["droplet"])
-            XCTAssertEqual(droplet["status"], "new")
-            XCTAssertEqual(droplet["networks"]?["v4"], [])
-            let actionID = try XCTUnwrap(JSONValue.parse(created.body)?["links"]?["actions"]?.array?.first?["id"]?.int)
+            #expect(created.status == 202)
+            let droplet = try #require(JSONValue.parse(created.body)?["droplet"])
+            #expect(droplet["status"] == "new")
+            #expect(droplet["networks"]?["v4"] == [])
+            let actionID = try #require(JSONValue.parse(created.body)?["links"]?["actions"]?.array?.first?["id"]?.int)
             let early = try await get("/v2/actions/\(actionID)")
-            XCTAssertEqual(JSONValue.parse(early.body)?["action"]?["status"], "in-progress")
-            XCTAssertEqual(JSONValue.parse(early.body)?["action"]?["completed_at"], .null)
+            #expect(JSONValue.parse(early.body)?["action"]?["status"] == "in-progress")
+            #expect(JSONValue.parse(early.body)?["action"]?["completed_at"] == .null)
             try await Task.sleep(for: .milliseconds(400))
             let late = try await get("/v2/actions/\(actionID)")
-            XCTAssertEqual(JSONValue.parse(late.body)?["action"]?["status"], "completed")
+            #expect(JSONValue.parse(late.body)?["action"]?["status"] == "completed")
             let active = try await get("/v2/droplets/\(droplet["id"]!.int!)")
-            let after = try XCTUnwrap(JSONValue.parse(active.body)?["droplet"])
-            XCTAssertEqual(after["status"], "active")
-            XCTAssertTrue(after["networks"]?["v6"]?.array?.first?["ip_address"]?.string?.hasPrefix("2001:db8:") == true)
+            let after = try #require(JSONValue.parse(active.body)?["droplet"])
+            #expect(after["status"] == "active")
+            #expect(after["networks"]?["v6"]?.array?.first?["ip_address"]?.string?.hasPrefix("2001:db8:") == true)
 
             // Resize while on: refused like DigitalOcean does.
             let resize = try await post("/v2/droplets/\(droplet["id"]!.int!)/actions", #"{"type":"resize","size":"s-2vcpu-2gb"}"#)
-            XCTAssertEqual(resize.status, 422)
-            XCTAssertTrue(String(decoding: resize.body, as: UTF8.self).contains("power it off"))
+            #expect(resize.status == 422)
+            #expect(String(decoding: resize.body, as: UTF8.self).contains("power it off"))
 
             // Keys: the fingerprint is the MD5 of the blob; a second upload of the same key is refused.
             let key = DO.publicKey(8)
             let first = try await post("/v2/account/keys", #"{"name":"a","public_key":"\#(key)"}"#)
-            XCTAssertEqual(first.status, 201)
-            XCTAssertEqual(JSONValue.parse(first.body)?["ssh_key"]?["fingerprint"]?.string, FakeDigitalOcean.fingerprint(key))
+            #expect(first.status == 201)
+            #expect(JSONValue.parse(first.body)?["ssh_key"]?["fingerprint"]?.string == FakeDigitalOcean.fingerprint(key))
             let again = try await post("/v2/account/keys", #"{"name":"b","public_key":"\#(key)"}"#)
-            XCTAssertEqual(again.status, 422)
-            XCTAssertEqual(String(decoding: again.body, as: UTF8.self), "SSH Key is already in use on your account")
+            #expect(again.status == 422)
+            #expect(String(decoding: again.body, as: UTF8.self) == "SSH Key is already in use on your account")
 
             // Domains: SOA and the three NS records, like DigitalOcean.
             let domain = try await post("/v2/domains", #"{"name":"example.test"}"#)
-            XCTAssertEqual(domain.status, 201)
+            #expect(domain.status == 201)
             let records = try await get("/v2/domains/example.test/records")
             let types = JSONValue.parse(records.body)?["domain_records"]?.array?.compactMap { $0["type"]?.string }
-            XCTAssertEqual(types, ["SOA", "NS", "NS", "NS"])
+            #expect(types == ["SOA", "NS", "NS", "NS"])
             let ns = try await get("/v2/domains/example.test/records?type=NS&name=example.test")
-            XCTAssertEqual(JSONValue.parse(ns.body)?["meta"]?["total"], 3)
+            #expect(JSONValue.parse(ns.body)?["meta"]?["total"] == 3)
 
             // Counts by route, and a fault set over HTTP.
             let counts = try await h.client.send(HTTPRequest(url: base + "/_fake/counts"))
-            XCTAssertEqual(JSONValue.parse(counts.body)?["requests"]?["GET /v2/actions/{action_id}"], 2)
+            #expect(JSONValue.parse(counts.body)?["requests"]?["GET /v2/actions/{action_id}"] == 2)
             let bad = try? await h.client.send(HTTPRequest(method: .post, url: base + "/_fake/faults", body: Array(#"{"error_rate": 2}"#.utf8)))
-            XCTAssertNil(bad, "an error rate above 1 is refused")
+            #expect(bad == nil, "an error rate above 1 is refused")
             _ = try await h.client.send(HTTPRequest(method: .post, url: base + "/_fake/faults", body: Array(#"{"lose_creates": 2}"#.utf8)))
             let faults = await h.fake.currentFaults()
-            XCTAssertEqual(faults.loseCreates, 2)
+            #expect(faults.loseCreates == 2)
         }
     }
 }

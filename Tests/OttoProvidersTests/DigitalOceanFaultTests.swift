@@ -2,12 +2,13 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
-import XCTest
+import Testing
 @testable import OttoProviders
 
 /// Rate limits, server errors, hangs and error messages, against the fake DigitalOcean's fault injection.
-final class DigitalOceanFaultTests: XCTestCase {
-    func testTooManyRequestsWithRetryAfterPausesTheWholeBucket() async throws {
+/// One at a time, as under XCTest: the checks measure waits of a few hundred milliseconds.
+@Suite(.serialized) struct DigitalOceanFaultTests {
+    @Test func tooManyRequestsWithRetryAfterPausesTheWholeBucket() async throws {
         try await DigitalOceanHarness.run { h in
             _ = try await h.provider.create(DO.zone())
             var faults = FakeDigitalOceanFaults()
@@ -22,17 +23,17 @@ final class DigitalOceanFaultTests: XCTestCase {
             let zones = try await h.provider.observe(kind: "dns_zone", [DO.request(DO.zone())])
             let zonesDone = ContinuousClock.now - start
             _ = try await machines
-            XCTAssertEqual(zones.count, 1)
-            XCTAssertGreaterThanOrEqual(zonesDone, .milliseconds(900), "the second request waited for the paused bucket")
+            #expect(zones.count == 1)
+            #expect(zonesDone >= .milliseconds(900), "the second request waited for the paused bucket")
             let throttled = await h.fake.injectedFaults()["429"]
-            XCTAssertEqual(throttled, 1, "only the first request met the 429")
+            #expect(throttled == 1, "only the first request met the 429")
             let bucket = RateLimiter.shared(account: DigitalOceanAPI.account(token: h.token), rate: 1000, burst: 1000)
             let waited = await bucket.statistics().waited
-            XCTAssertGreaterThan(waited, .milliseconds(500))
+            #expect(waited > .milliseconds(500))
         }
     }
 
-    func testTwentyPercentServerErrorsAndHangsStillConverge() async throws {
+    @Test func twentyPercentServerErrorsAndHangsStillConverge() async throws {
         // 20% of calls answered 500 and 20% hanging past the client's timeout, half of each after the call was carried
         // out. Each step is retried the way successive otto runs would (observe with the pending key, then create
         // with the same key), and every run must converge without a duplicate.
@@ -61,7 +62,7 @@ final class DigitalOceanFaultTests: XCTestCase {
                         lastError = error
                     }
                 }
-                XCTFail("\(what) did not converge in 6 runs: \(lastError.map { String(describing: $0) } ?? "")")
+                Issue.record("\(what) did not converge in 6 runs: \(lastError.map { String(describing: $0) } ?? "")")
             }
 
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -104,52 +105,52 @@ final class DigitalOceanFaultTests: XCTestCase {
                 _ = try await provider.update(bigger, current: current, changed: ["size"])
             }
             let injected = await h.fake.injectedFaults()
-            XCTAssertGreaterThan(injected["500", default: 0] + injected["hang", default: 0], 0, "faults were injected: \(injected)")
+            #expect(injected["500", default: 0] + injected["hang", default: 0] > 0, "faults were injected: \(injected)")
 
             // With the faults off: exactly what was asked for, nothing twice.
             await h.fake.setFaults(FakeDigitalOceanFaults())
             let droplets = await h.fake.dropletSummaries()
-            XCTAssertEqual(droplets.map(\.name).sorted(), ["demo-web-0", "demo-web-1", "demo-web-2"], "no duplicate droplet")
-            XCTAssertEqual(droplets.first { $0.name == "demo-web-0" }?.size, "s-2vcpu-2gb")
-            XCTAssertEqual(Set(droplets.map(\.status)), ["active"])
+            #expect(droplets.map(\.name).sorted() == ["demo-web-0", "demo-web-1", "demo-web-2"], "no duplicate droplet")
+            #expect(droplets.first { $0.name == "demo-web-0" }?.size == "s-2vcpu-2gb")
+            #expect(Set(droplets.map(\.status)) == ["active"])
             let observed = try await provider.observe(kind: "machine", machines.map { DO.request($0) })
-            XCTAssertEqual(observed.count, 3)
+            #expect(observed.count == 3)
             let keys = await h.fake.keySummaries()
-            XCTAssertEqual(keys.count, 1)
+            #expect(keys.count == 1)
             let lines = await h.fake.recordLines("demo.test").filter { !$0.contains(" NS ") && !$0.contains(" SOA ") }
-            XCTAssertEqual(lines, ["@ 300 MX 10 mail.demo.test", "@ 300 TXT hello", "www 300 A 192.0.2.1", "www 300 A 192.0.2.2"])
+            #expect(lines == ["@ 300 MX 10 mail.demo.test", "@ 300 TXT hello", "www 300 A 192.0.2.1", "www 300 A 192.0.2.2"])
         }
     }
 
-    func testTheTokenNeverAppearsInErrors() async throws {
+    @Test func theTokenNeverAppearsInErrors() async throws {
         try await DigitalOceanHarness.run { h in
             // A wrong token: 401 with DigitalOcean's message and a hint.
             let wrongToken = "dop_v1_wrong_" + UUID().uuidString
             let stranger = DigitalOceanHarness.makeProvider(endpoint: h.server.baseURL, token: wrongToken, client: h.client)
             let unauthorized = await errorText { _ = try await stranger.observe(kind: "machine", [DO.request(DO.machine(0))]) }
-            XCTAssertTrue(unauthorized.contains("HTTP 401: Unable to authenticate you"), unauthorized)
-            XCTAssertTrue(unauthorized.contains("token_env / token_file"), unauthorized)
-            XCTAssertFalse(unauthorized.contains(wrongToken))
+            #expect(unauthorized.contains("HTTP 401: Unable to authenticate you"), "\(unauthorized)")
+            #expect(unauthorized.contains("token_env / token_file"), "\(unauthorized)")
+            #expect(!unauthorized.contains(wrongToken))
 
             // DigitalOcean's refusal, with its own message and the status.
             let refused = await errorText { _ = try await h.provider.create(DO.machine(0, size: "huge"), idempotencyKey: "0123456789abcdef0123") }
-            XCTAssertTrue(refused.contains("DigitalOcean refused to create droplet demo-web-0 (machine.demo.web[0]): HTTP 422: You specified an invalid size"), refused)
+            #expect(refused.contains("DigitalOcean refused to create droplet demo-web-0 (machine.demo.web[0]): HTTP 422: You specified an invalid size"), "\(refused)")
 
             // A server that has gone away.
             await h.server.stop()
             let unreachable = await errorText { _ = try await h.provider.observe(kind: "dns_zone", [DO.request(DO.zone())]) }
-            XCTAssertTrue(unreachable.contains("could not reach DigitalOcean"), unreachable)
+            #expect(unreachable.contains("could not reach DigitalOcean"), "\(unreachable)")
             for text in [unauthorized, refused, unreachable] {
-                XCTAssertFalse(text.contains(h.token), "the token leaked: \(text)")
-                XCTAssertFalse(text.contains("Bearer"), "an Authorization header leaked: \(text)")
+                #expect(!text.contains(h.token), "the token leaked: \(text)")
+                #expect(!text.contains("Bearer"), "an Authorization header leaked: \(text)")
             }
         }
     }
 
-    func testAccountKeyIsAHashOfTheToken() {
+    @Test func accountKeyIsAHashOfTheToken() {
         let account = DigitalOceanAPI.account(token: "dop_v1_secret")
-        XCTAssertTrue(account.hasPrefix("digitalocean:"))
-        XCTAssertEqual(account.count, "digitalocean:".count + 16)
-        XCTAssertFalse(account.contains("secret"))
+        #expect(account.hasPrefix("digitalocean:"))
+        #expect(account.count == "digitalocean:".count + 16)
+        #expect(!account.contains("secret"))
     }
 }

@@ -1,143 +1,143 @@
 import Foundation
 import OttoCore
 import OttoTestSupport
-import XCTest
+import Testing
 @testable import OttoProviders
 
 /// Droplets through the provider against the fake DigitalOcean: create, observe, resize, rename, replace, delete,
 /// crash-safe creates and bulk observation.
-final class DigitalOceanMachineTests: XCTestCase {
-    func testCreateObserveResizeRenameDelete() async throws {
+@Suite struct DigitalOceanMachineTests {
+    @Test func createObserveResizeRenameDelete() async throws {
         try await DigitalOceanHarness.run { h in
             let provider = h.provider
             let schema = provider.testSchema("machine")
-            XCTAssertTrue(schema.keyedCreate)
+            #expect(schema.keyedCreate)
             let desired = provider.derive(DO.machine(0))
-            XCTAssertEqual(desired.attributes["region"], "nyc3", "derive fills in the provider's region")
+            #expect(desired.attributes["region"] == "nyc3", "derive fills in the provider's region")
             let nothing = try await provider.observe(kind: "machine", [DO.request(desired)])
-            XCTAssertTrue(nothing.isEmpty)
+            #expect(nothing.isEmpty)
 
             let key = PendingCreate.newKey()
             let created = try await provider.create(desired, idempotencyKey: key)
-            XCTAssertEqual(created.attributes["name"], "demo-web-0")
-            XCTAssertEqual(created.attributes["status"], "active")
-            XCTAssertEqual(created.attributes["size"], "s-1vcpu-1gb")
-            XCTAssertEqual(created.attributes["image"], "debian-12-x64")
-            XCTAssertEqual(created.attributes["ssh_user"], "root")
-            XCTAssertEqual(created.attributes["ssh_port"], .int(22))
-            XCTAssertEqual(created.attributes["ssh_key"], "/keys/otto_ed25519")
-            XCTAssertEqual(created.attributes["host_key"], .null)
-            XCTAssertEqual(created.attributes["known_hosts"], "/keys/known_hosts")
-            let ipv4 = try XCTUnwrap(created.attributes["ipv4"]?.stringValue)
-            XCTAssertTrue(ipv4.hasPrefix("203.0.113.") || ipv4.hasPrefix("198.51.100."), "documentation range only: \(ipv4)")
-            XCTAssertTrue(created.attributes["private_ipv4"]?.stringValue?.hasPrefix("192.0.2.") == true)
-            XCTAssertEqual(DO.differences(desired, created, schema: schema), [])
+            #expect(created.attributes["name"] == "demo-web-0")
+            #expect(created.attributes["status"] == "active")
+            #expect(created.attributes["size"] == "s-1vcpu-1gb")
+            #expect(created.attributes["image"] == "debian-12-x64")
+            #expect(created.attributes["ssh_user"] == "root")
+            #expect(created.attributes["ssh_port"] == .int(22))
+            #expect(created.attributes["ssh_key"] == "/keys/otto_ed25519")
+            #expect(created.attributes["host_key"] == .null)
+            #expect(created.attributes["known_hosts"] == "/keys/known_hosts")
+            let ipv4 = try #require(created.attributes["ipv4"]?.stringValue)
+            #expect(ipv4.hasPrefix("203.0.113.") || ipv4.hasPrefix("198.51.100."), "documentation range only: \(ipv4)")
+            #expect(created.attributes["private_ipv4"]?.stringValue?.hasPrefix("192.0.2.") == true)
+            #expect(DO.differences(desired, created, schema: schema) == [])
             let tags = await h.fake.dropletSummaries().first?.tags
-            XCTAssertEqual(tags, ["otto", "otto-key-\(key)"])
+            #expect(tags == ["otto", "otto-key-\(key)"])
 
             // A second observation (by id, by name) is what create returned: no diff, no drift.
             let byID = try await provider.observe(kind: "machine", [DO.request(desired, id: created.providerID)])
-            XCTAssertEqual(byID[desired.address], created)
+            #expect(byID[desired.address] == created)
             let byName = try await provider.observe(kind: "machine", [DO.request(desired)])
-            XCTAssertEqual(byName[desired.address], created)
+            #expect(byName[desired.address] == created)
 
             // Resize: shutdown, resize, power on, each waited for.
             await h.fake.resetCounts()
             let bigger = provider.derive(DO.machine(0, size: "s-2vcpu-2gb"))
-            XCTAssertEqual(DO.differences(bigger, created, schema: schema), ["size"])
+            #expect(DO.differences(bigger, created, schema: schema) == ["size"])
             let resized = try await provider.update(bigger, current: created, changed: ["size"])
-            XCTAssertEqual(resized.attributes["size"], "s-2vcpu-2gb")
-            XCTAssertEqual(resized.attributes["status"], "active")
-            XCTAssertEqual(resized.providerID, created.providerID)
+            #expect(resized.attributes["size"] == "s-2vcpu-2gb")
+            #expect(resized.attributes["status"] == "active")
+            #expect(resized.providerID == created.providerID)
             let actions = await h.fake.requestCounts()["POST /v2/droplets/{droplet_id}/actions"]
-            XCTAssertEqual(actions, 3, "shutdown, resize, power_on")
-            XCTAssertEqual(DO.differences(bigger, resized, schema: schema), [])
+            #expect(actions == 3, "shutdown, resize, power_on")
+            #expect(DO.differences(bigger, resized, schema: schema) == [])
 
             // Rename.
             let renamed = provider.derive(DO.machine(0, size: "s-2vcpu-2gb", name: "demo-web-0-renamed"))
             let afterRename = try await provider.update(renamed, current: resized, changed: ["name"])
-            XCTAssertEqual(afterRename.attributes["name"], "demo-web-0-renamed")
+            #expect(afterRename.attributes["name"] == "demo-web-0-renamed")
             let again = try await provider.observe(kind: "machine", [DO.request(renamed, id: created.providerID)])
-            XCTAssertEqual(again[renamed.address], afterRename)
+            #expect(again[renamed.address] == afterRename)
 
             // Delete, twice (the second finds it gone: fine).
             try await provider.delete(renamed.address, current: afterRename)
             try await provider.delete(renamed.address, current: afterRename)
             let gone = try await provider.observe(kind: "machine", [DO.request(renamed, id: created.providerID)])
-            XCTAssertTrue(gone.isEmpty)
+            #expect(gone.isEmpty)
             let left = await h.fake.dropletSummaries()
-            XCTAssertTrue(left.isEmpty)
+            #expect(left.isEmpty)
         }
     }
 
-    func testImageOrRegionChangeIsAReplacement() async throws {
+    @Test func imageOrRegionChangeIsAReplacement() async throws {
         try await DigitalOceanHarness.run { h in
             let schema = h.provider.testSchema("machine")
-            XCTAssertTrue(schema.forceNew.isSuperset(of: ["image", "region"]))
+            #expect(schema.forceNew.isSuperset(of: ["image", "region"]))
             let old = h.provider.derive(DO.machine(0))
             let created = try await h.provider.create(old, idempotencyKey: PendingCreate.newKey())
             let new = h.provider.derive(DO.machine(0, image: "ubuntu-24-04-x64"))
-            XCTAssertEqual(DO.differences(new, created, schema: schema), ["image"])
+            #expect(DO.differences(new, created, schema: schema) == ["image"])
             // What the executor does for a replacement (delete first, the schema's default order).
             try await h.provider.delete(old.address, current: created)
             let replaced = try await h.provider.create(new, idempotencyKey: PendingCreate.newKey())
-            XCTAssertNotEqual(replaced.providerID, created.providerID)
-            XCTAssertEqual(replaced.attributes["image"], "ubuntu-24-04-x64")
-            XCTAssertEqual(DO.differences(new, replaced, schema: schema), [])
+            #expect(replaced.providerID != created.providerID)
+            #expect(replaced.attributes["image"] == "ubuntu-24-04-x64")
+            #expect(DO.differences(new, replaced, schema: schema) == [])
             let all = await h.fake.dropletSummaries()
-            XCTAssertEqual(all.map(\.image), ["ubuntu-24-04-x64"])
+            #expect(all.map(\.image) == ["ubuntu-24-04-x64"])
 
             let moved = h.provider.derive(DO.machine(0, image: "ubuntu-24-04-x64", region: "ams3"))
-            XCTAssertEqual(DO.differences(moved, replaced, schema: schema), ["region"])
+            #expect(DO.differences(moved, replaced, schema: schema) == ["region"])
         }
     }
 
-    func testASnapshotImageIsNamedByItsID() async throws {
+    @Test func aSnapshotImageIsNamedByItsID() async throws {
         try await DigitalOceanHarness.run { h in
             var desired = DO.machine(0, image: "150000777")
             desired.attributes["image"] = .int(150_000_777)  // a golden image's snapshot id, as a number
             desired = h.provider.derive(desired)
-            XCTAssertEqual(desired.attributes["image"], "150000777")
+            #expect(desired.attributes["image"] == "150000777")
             let created = try await h.provider.create(desired, idempotencyKey: PendingCreate.newKey())
-            XCTAssertEqual(created.attributes["image"], "150000777")
-            XCTAssertEqual(DO.differences(desired, created, schema: h.provider.testSchema("machine")), [])
+            #expect(created.attributes["image"] == "150000777")
+            #expect(DO.differences(desired, created, schema: h.provider.testSchema("machine")) == [])
         }
     }
 
-    func testDropletDeletedBehindOttosBackIsReportedGone() async throws {
+    @Test func dropletDeletedBehindOttosBackIsReportedGone() async throws {
         try await DigitalOceanHarness.run { h in
             let desired = h.provider.derive(DO.machine(0))
             let created = try await h.provider.create(desired, idempotencyKey: PendingCreate.newKey())
             let removed = await h.fake.removeDroplet(id: Int(created.providerID)!)
-            XCTAssertTrue(removed)
+            #expect(removed)
             await h.fake.resetCounts()
             let observed = try await h.provider.observe(kind: "machine", [DO.request(desired, id: created.providerID)])
-            XCTAssertNil(observed[desired.address], "a droplet deleted outside otto is gone")
+            #expect(observed[desired.address] == nil, "a droplet deleted outside otto is gone")
             let counts = await h.fake.requestCounts()
-            XCTAssertEqual(counts["GET /v2/droplets"], 1)
-            XCTAssertEqual(counts["GET /v2/droplets/{droplet_id}"], 1, "one GET confirms the 404")
+            #expect(counts["GET /v2/droplets"] == 1)
+            #expect(counts["GET /v2/droplets/{droplet_id}"] == 1, "one GET confirms the 404")
         }
     }
 
-    func testPendingKeyAdoptsADropletMadeByALostCreate() async throws {
+    @Test func pendingKeyAdoptsADropletMadeByALostCreate() async throws {
         try await DigitalOceanHarness.run { h in
             // otto sent the create and died before recording it: the droplet carries its key tag.
             let key = PendingCreate.newKey()
             let response = await h.fake.handle(FakeHTTPRequest(
                 method: "POST", path: "/v2/droplets", headers: ["Authorization": "Bearer \(h.token)"],
                 body: Array(#"{"name":"demo-web-0","size":"s-1vcpu-1gb","image":"debian-12-x64","region":"nyc3","tags":["otto","otto-key-\#(key)"]}"#.utf8)))
-            XCTAssertEqual(response.status, 202)
-            let madeID = try XCTUnwrap(response.json?["droplet"]?["id"]?.int)
+            #expect(response.status == 202)
+            let madeID = try #require(response.json?["droplet"]?["id"]?.int)
             // A same-named droplet with another key must not win over the key's.
             await h.fake.seedDroplets(count: 1, namePrefix: "demo-web-", tags: ["otto", "otto-key-00000000000000000000"])
 
             let desired = h.provider.derive(DO.machine(0))
             let observed = try await h.provider.observe(kind: "machine", [DO.request(desired, pendingKey: key)])
-            XCTAssertEqual(observed[desired.address]?.providerID, String(madeID))
+            #expect(observed[desired.address]?.providerID == String(madeID))
         }
     }
 
-    func testLostCreateAnswersInsideOneCreateReturnTheDropletWithoutDuplicate() async throws {
+    @Test func lostCreateAnswersInsideOneCreateReturnTheDropletWithoutDuplicate() async throws {
         for mode in ["drop", "error", "hang"] {
             try await DigitalOceanHarness.run(timeout: .seconds(1)) { h in
                 var faults = FakeDigitalOceanFaults()
@@ -149,31 +149,31 @@ final class DigitalOceanMachineTests: XCTestCase {
                 let key = PendingCreate.newKey()
                 let created = try await h.provider.create(desired, idempotencyKey: key)
                 let droplets = await h.fake.dropletSummaries()
-                XCTAssertEqual(droplets.count, 1, "mode \(mode): no duplicate")
-                XCTAssertEqual(String(droplets[0].id), created.providerID)
-                XCTAssertEqual(created.attributes["status"], "active")
+                #expect(droplets.count == 1, "mode \(mode): no duplicate")
+                #expect(String(droplets[0].id) == created.providerID)
+                #expect(created.attributes["status"] == "active")
                 let counts = await h.fake.requestCounts()
-                XCTAssertEqual(counts["POST /v2/droplets"], 1, "mode \(mode): found by key, not created again")
+                #expect(counts["POST /v2/droplets"] == 1, "mode \(mode): found by key, not created again")
                 let lost = await h.fake.injectedFaults()["lost_create"]
-                XCTAssertEqual(lost, 1)
+                #expect(lost == 1)
             }
         }
     }
 
-    func testCreateRefusedBeforeAnythingWasMadeIsSentAgain() async throws {
+    @Test func createRefusedBeforeAnythingWasMadeIsSentAgain() async throws {
         try await DigitalOceanHarness.run { h in
             var faults = FakeDigitalOceanFaults()
             faults.failCreates = 2
             await h.fake.setFaults(faults)
             let created = try await h.provider.create(h.provider.derive(DO.machine(0)), idempotencyKey: PendingCreate.newKey())
             let droplets = await h.fake.dropletSummaries()
-            XCTAssertEqual(droplets.map { String($0.id) }, [created.providerID])
+            #expect(droplets.map { String($0.id) } == [created.providerID])
             let posts = await h.fake.requestCounts()["POST /v2/droplets"]
-            XCTAssertEqual(posts, 3, "two refused (no droplet under the key), the third made it")
+            #expect(posts == 3, "two refused (no droplet under the key), the third made it")
         }
     }
 
-    func testObservationIsBulkAndLeavesUnrelatedDropletsAlone() async throws {
+    @Test func observationIsBulkAndLeavesUnrelatedDropletsAlone() async throws {
         try await DigitalOceanHarness.run { h in
             // 450 of otto's droplets, and others otto must never list as its own or delete: other tags, no tags, and an
             // untagged droplet with the very name otto wants.
@@ -184,35 +184,35 @@ final class DigitalOceanMachineTests: XCTestCase {
 
             let wanted = (0..<450).map { h.provider.derive(DO.machine($0)) } + [h.provider.derive(DO.machine(0, group: "db"))]
             let observed = try await h.provider.observe(kind: "machine", wanted.map { DO.request($0) })
-            XCTAssertEqual(observed.count, 450)
-            XCTAssertNil(observed[wanted.last!.address], "an untagged droplet is not otto's, even with otto's name")
+            #expect(observed.count == 450)
+            #expect(observed[wanted.last!.address] == nil, "an untagged droplet is not otto's, even with otto's name")
             let schema = h.provider.testSchema("machine")
             for resource in wanted.dropLast() {
-                let found = try XCTUnwrap(observed[resource.address])
-                XCTAssertEqual(DO.differences(resource, found, schema: schema), [])
+                let found = try #require(observed[resource.address])
+                #expect(DO.differences(resource, found, schema: schema) == [])
             }
             let counts = await h.fake.requestCounts()
-            XCTAssertEqual(counts, ["GET /v2/droplets": 3], "450 droplets: three pages of 200, nothing per droplet")
+            #expect(counts == ["GET /v2/droplets": 3], "450 droplets: three pages of 200, nothing per droplet")
 
             // Creating the db machine makes a new droplet; deleting it removes only that one.
             let db = try await h.provider.create(wanted.last!, idempotencyKey: PendingCreate.newKey())
-            XCTAssertFalse(untagged.map(String.init).contains(db.providerID))
+            #expect(!untagged.map(String.init).contains(db.providerID))
             try await h.provider.delete(wanted.last!.address, current: db)
             let left = Set(await h.fake.dropletSummaries().map(\.id))
-            XCTAssertTrue(left.isSuperset(of: others + untagged))
-            XCTAssertEqual(left.count, 456)
+            #expect(left.isSuperset(of: others + untagged))
+            #expect(left.count == 456)
         }
     }
 
-    func testImportOfAnUntaggedDropletByIDIsOneGet() async throws {
+    @Test func importOfAnUntaggedDropletByIDIsOneGet() async throws {
         try await DigitalOceanHarness.run { h in
             let ids = await h.fake.seedDroplets(count: 1, namePrefix: "legacy-", tags: [])
             await h.fake.resetCounts()
             let desired = h.provider.derive(DO.machine(0, name: "legacy-0"))
             let observed = try await h.provider.observe(kind: "machine", [DO.request(desired, id: String(ids[0]))])
-            XCTAssertEqual(observed[desired.address]?.attributes["name"], "legacy-0")
+            #expect(observed[desired.address]?.attributes["name"] == "legacy-0")
             let counts = await h.fake.requestCounts()
-            XCTAssertEqual(counts, ["GET /v2/droplets": 1, "GET /v2/droplets/{droplet_id}": 1])
+            #expect(counts == ["GET /v2/droplets": 1, "GET /v2/droplets/{droplet_id}": 1])
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
-import XCTest
+import Testing
 @testable import OttoProviders
 
 /// A fake DigitalOcean on a free loopback port and a provider pointed at it, for one test.
@@ -112,10 +112,10 @@ extension DigitalOceanProvider {
 }
 
 /// Asserts that `body` throws, and returns the error's full text (message and cause).
-func errorText(_ body: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async -> String {
+func errorText(_ body: () async throws -> Void, sourceLocation: Testing.SourceLocation = #_sourceLocation) async -> String {
     do {
         try await body()
-        XCTFail("expected an error", file: file, line: line)
+        Issue.record("expected an error", sourceLocation: sourceLocation)
         return ""
     } catch {
         return String(describing: error)

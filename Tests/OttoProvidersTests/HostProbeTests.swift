@@ -10,9 +10,10 @@ import Testing
         ObserveRequest(address: ResourceAddress(kind: kind, name: name), providerID: nil, attributes: attrs)
     }
 
-    @Test func probeReportsFilesDirectoriesAndMissingThings() throws {
-        let dir = NSTemporaryDirectory() + "otto-probe-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    @Test func probeReportsFilesDirectoriesAndMissingThings() async throws {
+        let scratch = try TempDir(prefix: "otto-probe")
+        defer { scratch.cleanup() }
+        let dir = scratch.path
         try FileManager.default.createDirectory(atPath: dir + "/www/sub dir", withIntermediateDirectories: true)
         try "hello\n".write(toFile: dir + "/motd", atomically: true, encoding: .utf8)
         try "a".write(toFile: dir + "/www/index.html", atomically: true, encoding: .utf8)
@@ -26,7 +27,7 @@ import Testing
             request("package", "e", ["names": ["coreutils", "surely-not-a-package"]]),
         ]
         let script = HostProbe.script(requests)
-        let r = try runProcess(["/bin/sh", "-s"], input: script)
+        let r = try await runProcess(["/bin/sh", "-s"], input: script)
         #expect(r.status == 0, "\(r.stderr)")
         let facts = HostProbe.parse(r.stdout, count: requests.count)
         #expect(facts[0].values["sha"] == HostProvider.sha256(Array("hello\n".utf8)))
@@ -120,18 +121,18 @@ import Testing
 
 @Suite struct HostUnitVerifyTests {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
-    func renderedUnitVerifiesCleanly() throws {
-        let dir = NSTemporaryDirectory() + "otto-unit-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    func renderedUnitVerifiesCleanly() async throws {
+        let scratch = try TempDir(prefix: "otto-unit")
+        defer { scratch.cleanup() }
+        let dir = scratch.path
         let text = try #require(HostRender.unit(["name": "demo-worker.service", "exec": "/usr/bin/sleep 100%", "restart": "always"]))
         try text.write(toFile: dir + "/demo-worker.service", atomically: true, encoding: .utf8)
-        let r = try runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
+        let r = try await runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
         #expect(r.status == 0)
         #expect((r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(r.stdout)\(r.stderr)")
         // The rule apply relies on: a unit with an unknown key still exits 0, but says so.
         try (text + "Bogus=1\n").write(toFile: dir + "/demo-worker.service", atomically: true, encoding: .utf8)
-        let bad = try runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
+        let bad = try await runProcess(["systemd-analyze", "verify", dir + "/demo-worker.service"])
         #expect(!(bad.stdout + bad.stderr).isEmpty)
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import OttoConfig
 import OttoCore
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
-@Suite(.serialized, .enabled(if: geteuid() == 0, "the local provider needs root"))
+@Suite(.serialized, .enabled(if: geteuid() == 0, "the local provider needs root"), .tags(.machines), .endToEnd)
 struct LocalMachineProviderTests {
     func makeProvider() throws -> LocalMachineProvider {
         LocalMachineProvider(name: "local", settings: LocalTestSupport.settings, recipes: try LocalTestSupport.recipes(),

@@ -2,10 +2,11 @@ import Foundation
 import OttoCore
 import OttoHTTP
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoProviders
 
-@Suite struct PowerDNSProviderTests {
+@Suite(.tags(.powerDNS), .endToEnd) struct PowerDNSProviderTests {
     static let zone = "demo.test."
 
     func withPowerDNS(_ body: (PowerDNSServer, PowerDNSProvider) async throws -> Void) async throws {
@@ -42,8 +43,8 @@ import Testing
         return out
     }
 
-    func curl(_ server: PowerDNSServer, _ method: String, _ path: String, _ body: String) throws -> ProcessResult {
-        try runProcess(["curl", "-s", "-X", method, "-H", "X-API-Key: \(server.apiKey)", "-H", "Content-Type: application/json",
+    func curl(_ server: PowerDNSServer, _ method: String, _ path: String, _ body: String) async throws -> ProcessResult {
+        try await runProcess(["curl", "-s", "-X", method, "-H", "X-API-Key: \(server.apiKey)", "-H", "Content-Type: application/json",
                         "--data-binary", body, "\(server.apiURL)/api/v1/servers/localhost\(path)"])
     }
 
@@ -79,13 +80,13 @@ import Testing
             let zones = try await provider.observe(kind: "dns_zone", [request(zone)])
             #expect(zones[zone.address]?.attributes == zone.attributes)
 
-            #expect(try server.dig("web.demo.test", "A") == ["192.0.2.10", "192.0.2.11"])
-            #expect(try server.dig("web.demo.test", "AAAA") == ["2001:db8::10"])
-            #expect(try server.dig("www.demo.test", "CNAME") == ["web.demo.test."])
-            #expect(try server.dig("demo.test", "MX") == ["10 mail.demo.test.", "20 mail2.demo.test."])
-            #expect(try server.dig("demo.test", "TXT") == ["\"hello world\"", "\"v=spf1 -all\""])
-            #expect(try server.dig("_sip._tcp.demo.test", "SRV") == ["10 5 5060 sip.demo.test."])
-            #expect(try server.dig("demo.test", "NS") == ["ns1.demo.test.", "ns2.demo.test."])
+            #expect(try await server.dig("web.demo.test", "A") == ["192.0.2.10", "192.0.2.11"])
+            #expect(try await server.dig("web.demo.test", "AAAA") == ["2001:db8::10"])
+            #expect(try await server.dig("www.demo.test", "CNAME") == ["web.demo.test."])
+            #expect(try await server.dig("demo.test", "MX") == ["10 mail.demo.test.", "20 mail2.demo.test."])
+            #expect(try await server.dig("demo.test", "TXT") == ["\"hello world\"", "\"v=spf1 -all\""])
+            #expect(try await server.dig("_sip._tcp.demo.test", "SRV") == ["10 5 5060 sip.demo.test."])
+            #expect(try await server.dig("demo.test", "NS") == ["ns1.demo.test.", "ns2.demo.test."])
         }
     }
 
@@ -101,11 +102,11 @@ import Testing
             let afterUpdate = try await provider.observe(kind: "dns_record", [request(changed)])
             #expect(afterUpdate[changed.address]?.attributes["ttl"] == .int(120))
             #expect(afterUpdate[changed.address]?.attributes["records"] == .list([.string("192.0.2.2"), .string("192.0.2.3")]))
-            #expect(try server.dig("api.demo.test", "A") == ["192.0.2.2", "192.0.2.3"])
+            #expect(try await server.dig("api.demo.test", "A") == ["192.0.2.2", "192.0.2.3"])
 
             // Someone changes the record behind otto's back: observation shows the drift.
             let patch = #"{"rrsets":[{"name":"api.demo.test.","type":"A","ttl":30,"changetype":"REPLACE","records":[{"content":"198.51.100.7","disabled":false}]}]}"#
-            let result = try curl(server, "PATCH", "/zones/demo.test.", patch)
+            let result = try await curl(server, "PATCH", "/zones/demo.test.", patch)
             #expect(result.status == 0)
             let drifted = try await provider.observe(kind: "dns_record", [request(changed)])
             #expect(drifted[changed.address]?.attributes["records"] == .list([.string("198.51.100.7")]))
@@ -117,7 +118,7 @@ import Testing
 
             try await provider.delete(changed.address, current: try #require(drifted[changed.address]))
             #expect(try await provider.observe(kind: "dns_record", [request(changed)]).isEmpty)
-            #expect(try server.dig("api.demo.test", "A").isEmpty)
+            #expect(try await server.dig("api.demo.test", "A").isEmpty)
             // Deleting what is already gone is fine.
             try await provider.delete(changed.address, current: try #require(drifted[changed.address]))
         }
@@ -132,7 +133,7 @@ import Testing
             #expect(updated.attributes["nameservers"] == .list([.string("ns1.demo.test."), .string("ns3.demo.test.")]))
             let observed = try await provider.observe(kind: "dns_zone", [request(moved)])
             #expect(observed[zone.address]?.attributes["nameservers"] == .list([.string("ns1.demo.test."), .string("ns3.demo.test.")]))
-            #expect(try server.dig("demo.test", "NS") == ["ns1.demo.test.", "ns3.demo.test."])
+            #expect(try await server.dig("demo.test", "NS") == ["ns1.demo.test.", "ns3.demo.test."])
 
             let www = record("www.demo.test.", "A", ["192.0.2.80"])
             _ = try await provider.create(www)

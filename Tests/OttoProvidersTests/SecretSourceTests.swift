@@ -1,14 +1,14 @@
 import Foundation
 import OttoCore
+import OttoTestSupport
 import Testing
 @testable import OttoProviders
 
 @Suite struct SecretSourceTests {
     @Test func readsEnvironmentFirstThenFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-secret-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try "file-secret\n".write(to: dir.appendingPathComponent("key.txt"), atomically: true, encoding: .utf8)
+        let dir = try TempDir(prefix: "otto-secret")
+        defer { dir.cleanup() }
+        dir.write("key.txt", "file-secret\n")
 
         #expect(try SecretSource.resolve(env: "PDNS_KEY", file: nil, root: dir.path, environment: ["PDNS_KEY": " env-secret "]) == "env-secret")
         #expect(try SecretSource.resolve(env: "PDNS_KEY", file: "key.txt", root: dir.path, environment: [:]) == "file-secret")
@@ -28,10 +28,9 @@ import Testing
         #expect(missingFile?.code == "secret.file_unreadable")
         #expect(missingFile?.message.contains("/tmp/otto-none/nope/key.txt") == true)
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-secret-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try "  \n".write(to: dir.appendingPathComponent("empty"), atomically: true, encoding: .utf8)
+        let dir = try TempDir(prefix: "otto-secret")
+        defer { dir.cleanup() }
+        dir.write("empty", "  \n")
         let empty = #expect(throws: OttoError.self) { try SecretSource.resolve(env: nil, file: "empty", root: dir.path, environment: [:]) }
         #expect(empty?.code == "secret.empty")
 

@@ -1,15 +1,16 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH authentication")
+@Suite("SSH authentication", .tags(.sshd), .endToEnd)
 struct SSHAuthTests {
     @Test(arguments: [[String](), ["-m", "PEM"]])
     func rsaKeyIsRecognisedBeforeTrying(format: [String]) async throws {
         try await withServer { server in
             let rsa = server.directory + "/client_rsa"
-            try await blocking { try SSHServer.keygen(rsa, type: "rsa", extra: ["-b", "2048"] + format) }
+            try await SSHServer.keygen(rsa, type: "rsa", extra: ["-b", "2048"] + format)
             try server.authorize(publicKeyFile: rsa + ".pub")
             let error = await sshError { _ = try await SSHSession.connect(server.target(identityFiles: [rsa])) }
             #expect(error?.code == "ssh.rsa_unsupported")
@@ -27,7 +28,7 @@ struct SSHAuthTests {
     @Test func unauthorizedKeyListsTriedKeysWithoutKeyMaterial() async throws {
         try await withServer { server in
             let stranger = server.directory + "/stranger"
-            try await blocking { try SSHServer.keygen(stranger) }
+            try await SSHServer.keygen(stranger)
             let error = await sshError { _ = try await SSHSession.connect(server.target(identityFiles: [stranger, "/nonexistent/key"])) }
             #expect(error?.code == "ssh.auth")
             let message = error?.message ?? ""
@@ -43,7 +44,7 @@ struct SSHAuthTests {
     @Test func sshAgent() async throws {
         try await withServer { server in
             let socket = server.directory + "/agent.sock"
-            let started = try await blocking { try spawnAndWait(["ssh-agent", "-s", "-a", socket]) }
+            let started = try await runProcess(["ssh-agent", "-s", "-a", socket])
             #expect(started.status == 0)
             let pidText = started.stdout.split(separator: ";").first { $0.contains("SSH_AGENT_PID=") }?
                 .split(separator: "=").last.map(String.init)
@@ -57,7 +58,7 @@ struct SSHAuthTests {
             #expect(empty?.message.contains("holds no keys") == true)
 
             let environment = ProcessInfo.processInfo.environment.merging(["SSH_AUTH_SOCK": socket]) { $1 }
-            let added = try await blocking { try spawnAndWait(["ssh-add", server.clientKeyPath], environment: environment) }
+            let added = try await runProcess(["ssh-add", server.clientKeyPath], environment: environment)
             #expect(added.status == 0, "ssh-add: \(added.stderr)")
             let session = try await SSHSession.connect(server.target(identityFiles: []).withAgent(socket))
             #expect(try await session.exec("echo agent").stdoutText == "agent\n")

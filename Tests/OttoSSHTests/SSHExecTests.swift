@@ -1,9 +1,10 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH exec")
+@Suite("SSH exec", .tags(.sshd), .endToEnd)
 struct SSHExecTests {
     @Test func statusStdoutAndStderr() async throws {
         try await withServer { server in

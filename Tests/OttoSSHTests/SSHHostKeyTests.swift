@@ -1,13 +1,14 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH host keys")
+@Suite("SSH host keys", .tags(.sshd), .endToEnd)
 struct SSHHostKeyTests {
     @Test func fingerprintMatchesSSHKeygen() async throws {
         try await withServer { server in
-            let listed = try spawnAndWait(["ssh-keygen", "-l", "-f", server.clientKeyPath + ".pub"])
+            let listed = try await runProcess(["ssh-keygen", "-l", "-f", server.clientKeyPath + ".pub"])
             let expected = listed.stdout.split(separator: " ")[1]
             let key = try SSHHostKey.read(publicKeyFile: server.clientKeyPath + ".pub")
             #expect(key.hasPrefix("ssh-ed25519 AAAA"))
@@ -44,7 +45,7 @@ struct SSHHostKeyTests {
             let old = server.hostKey
             let first = try await SSHSession.connect(server.target())
             await first.close()
-            let new = try await blocking { try server.restart(newHostKey: true) }
+            let new = try await server.restart(newHostKey: true)
             #expect(new != old)
             let error = await sshError { _ = try await SSHSession.connect(server.target(policy: .pinned(old))) }
             #expect(error?.code == "ssh.hostkey.mismatch")
@@ -74,9 +75,7 @@ struct SSHHostKeyTests {
     @Test(arguments: [false, true])
     func knownHostsFromKeyscanIsAccepted(hashed: Bool) async throws {
         try await withServer { server in
-            let scan = try await blocking {
-                try spawnAndWait(["ssh-keyscan", "-p", String(server.port), "-t", "ed25519"] + (hashed ? ["-H"] : []) + ["127.0.0.1"])
-            }
+            let scan = try await runProcess(["ssh-keyscan", "-p", String(server.port), "-t", "ed25519"] + (hashed ? ["-H"] : []) + ["127.0.0.1"])
             #expect(scan.stdout.contains(hashed ? "|1|" : "[127.0.0.1]:\(server.port) ssh-ed25519"))
             let file = server.directory + "/known_hosts"
             // Other hosts and a line libssh2 cannot parse come first; they must not stop the read.
@@ -88,7 +87,7 @@ struct SSHHostKeyTests {
             await session.close()
 
             // After a rebuild with a new key the same file reports a mismatch, with the fix.
-            let new = try await blocking { try server.restart(newHostKey: true) }
+            let new = try await server.restart(newHostKey: true)
             let error = await sshError { _ = try await SSHSession.connect(server.target(policy: .knownHosts(path: file))) }
             #expect(error?.code == "ssh.hostkey.mismatch")
             #expect(error?.message.contains("got \(SSHHostKey.fingerprint(new))") == true)

@@ -1,9 +1,10 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
-@Suite("SSH pool and connection failures")
+@Suite("SSH pool and connection failures", .tags(.sshd), .endToEnd)
 struct SSHPoolTests {
     @Test func poolReusesOneSessionPerTarget() async throws {
         try await withServer { server in
@@ -56,7 +57,7 @@ struct SSHPoolTests {
         try await withServer { server in
             let session = try await SSHSession.connect(server.target())
             #expect(try await session.exec("echo up").stdoutText == "up\n")
-            await blockingKill(server)
+            await server.killAll()
             let error = await sshError { _ = try await session.exec("echo down") }
             #expect(error.map { ["ssh.closed", "ssh.connect"].contains($0.code) } == true, "got \(String(describing: error))")
             #expect(!session.isOpen)
@@ -76,9 +77,9 @@ struct SSHPoolTests {
         try await withServer { server in
             let pool = SSHPool()
             let first = try await pool.session(for: server.target())
-            await blockingKill(server)
+            await server.killAll()
             _ = try? await first.exec("true")
-            try await blocking { _ = try server.restart(newHostKey: false) }
+            _ = try await server.restart(newHostKey: false)
             let second = try await pool.session(for: server.target())
             #expect(second !== first)
             #expect(try await second.exec("echo back").stdoutText == "back\n")
@@ -120,9 +121,4 @@ struct SSHPoolTests {
         #expect(error?.code == "ssh.timeout")
         #expect(ContinuousClock.now - start < .seconds(5))
     }
-}
-
-/// Kills the server and its connections off the cooperative pool.
-func blockingKill(_ server: SSHServer) async {
-    _ = try? await blocking { server.killAll() }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import OttoSSH
 import OttoTestSupport
+import OttoTestTags
 import Synchronization
 import Testing
 
-@Suite("SSH upload")
+@Suite("SSH upload", .tags(.sshd), .endToEnd)
 struct SSHUploadTests {
     @Test func modeAndOwner() async throws {
         try await withServer { server in

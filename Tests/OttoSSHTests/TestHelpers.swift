@@ -34,10 +34,3 @@ func sshError(_ body: () async throws -> Void) async -> SSHError? {
     }
     return nil
 }
-
-/// Runs a blocking helper (ssh-keygen, ssh-agent) off the cooperative pool.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}

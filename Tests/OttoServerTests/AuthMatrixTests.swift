@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OttoServer
+import OttoTestSupport
 import Testing
 
 /// Every route × no token / a bad token / a read token / a write token.
@@ -53,10 +54,9 @@ import Testing
     }
 
     @Test func tokensFromFileAndEnvironment() throws {
-        let dir = NSTemporaryDirectory() + "otto-tokens-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/tokens"
+        let dir = try TempDir(prefix: "otto-tokens")
+        defer { dir.cleanup() }
+        let path = dir.file("tokens")
         try "# comment\n\nci write 0123456789abcdef0123\nops\tread  fedcba9876543210fedc\n".write(toFile: path, atomically: true, encoding: .utf8)
         var set = TokenSet()
         #expect(throws: (any Error).self) { try set.add(file: path) }  // 0644: readable by others

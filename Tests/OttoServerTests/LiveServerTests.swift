@@ -1,12 +1,13 @@
 import Foundation
 import OttoServer
 import OttoTestSupport
+import OttoTestTags
 import ServiceLifecycle
 import Synchronization
 import Testing
 
 /// The server on real sockets: HTTPS with a certificate, and `otto serve` as a process checked by schemathesis.
-@Suite(.serialized) struct LiveServerTests {
+@Suite(.serialized, .tags(.liveServer, .powerDNS), .endToEnd) struct LiveServerTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
@@ -24,7 +25,7 @@ import Testing
     @Test func servesHTTPSWithACertificate() async throws {
         let f = try ServerFixture()
         let cert = f.dir + "/cert.pem", key = f.dir + "/key.pem"
-        let made = try runProcess(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        let made = try await runProcess(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost"])
         try #require(made.status == 0, "openssl: \(made.stderr)")
         var config = f.configuration()
@@ -41,11 +42,11 @@ import Testing
                 p = port.withLock { $0 }
             }
             try #require(p > 0)
-            let https = try runProcess(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(p)/healthz"])
+            let https = try await runProcess(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "https://127.0.0.1:\(p)/healthz"])
             #expect(https.stdout == "200")
-            let authed = try runProcess(["curl", "-sk", "-H", "Authorization: Bearer \(TestTokens.read)", "https://127.0.0.1:\(p)/inv"])
+            let authed = try await runProcess(["curl", "-sk", "-H", "Authorization: Bearer \(TestTokens.read)", "https://127.0.0.1:\(p)/inv"])
             #expect(authed.stdout.contains("yamlhost"))
-            let plain = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(p)/healthz"])
+            let plain = try await runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(p)/healthz"])
             #expect(plain.stdout != "200")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -89,11 +90,10 @@ import Testing
         try "ci write \(TestTokens.write)\nro read \(TestTokens.read)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
         chmod(tokens, 0o600)
         let log = f.dir + "/serve.log"
-        let pid = try spawnDaemon([Self.ottoBinary, "serve", "--dir", f.dir, "--listen", "127.0.0.1:0", "--tokens", tokens,
-                                   "--max-body", "65536"], logPath: log,
-                                  environment: ProcessInfo.processInfo.environment.merging(["OTTO_TEST_PDNS_KEY": pdns.apiKey]) { _, b in b })
-        var stopped = false
-        defer { if !stopped { kill(pid, SIGKILL); waitForExit(pid) } }
+        let serve = try await ChildProcess.start([Self.ottoBinary, "serve", "--dir", f.dir, "--listen", "127.0.0.1:0", "--tokens", tokens,
+                                                  "--max-body", "65536"], logPath: log,
+                                                 environment: ProcessInfo.processInfo.environment.merging(["OTTO_TEST_PDNS_KEY": pdns.apiKey]) { _, b in b })
+        defer { serve.kill(SIGKILL) }
         var base: String?
         for _ in 0..<400 where base == nil {
             try await Task.sleep(for: .milliseconds(25))
@@ -101,10 +101,10 @@ import Testing
             if let line = text.split(separator: "\n").first(where: { $0.contains("otto serve: listening on ") }) {
                 base = line.components(separatedBy: "listening on ").last
             }
-            try #require(isRunning(pid), "otto serve exited: \(text)")
+            try #require(serve.isRunning, "otto serve exited: \(text)")
         }
         let url = try #require(base, "otto serve did not report its address")
-        let run = try runProcess([schemathesis, "run", url + "/openapi.json",
+        let run = try await runProcess([schemathesis, "run", url + "/openapi.json",
                                   "--header", "Authorization: Bearer \(TestTokens.write)",
                                   "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                                   "--max-examples", "40", "--seed", "1", "--request-timeout", "10", "--no-color"],
@@ -112,9 +112,8 @@ import Testing
         let out = run.stdout + run.stderr
         try? out.write(toFile: "/tmp/otto-schemathesis.log", atomically: true, encoding: .utf8)
         #expect(run.status == 0, "schemathesis: \(out.suffix(6000))")
-        kill(pid, SIGTERM)
-        #expect(waitForExit(pid) == 0, "otto serve did not shut down cleanly")
-        stopped = true
+        serve.kill(SIGTERM)
+        #expect(await serve.waitForExit() == 0, "otto serve did not shut down cleanly")
         let serveLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(!serveLog.contains(TestTokens.write) && !serveLog.contains(TestTokens.read))
     }

@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import OttoTestSupport
 import Testing
 @testable import OttoState
 

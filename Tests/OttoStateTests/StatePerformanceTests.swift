@@ -1,10 +1,12 @@
 import Foundation
 import OttoCore
+import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoState
 
 /// Timings are printed for the report, not asserted (the machine is shared); the contents are asserted.
-@Suite("State performance", .serialized)
+@Suite("State performance", .serialized, .tags(.performance), .endToEnd)
 struct StatePerformanceTests {
     static func record(_ i: Int) -> ResourceRecord {
         ResourceRecord(

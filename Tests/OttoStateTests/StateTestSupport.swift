@@ -2,20 +2,6 @@ import Foundation
 import OttoCore
 @testable import OttoState
 
-/// A fresh directory under the system temp dir, removed by `cleanup()`.
-struct TempDir {
-    let path: String
-
-    init() throws {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("otto-state-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-
-    func cleanup() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Runs a program to completion and returns its exit status and standard error.
 @discardableResult
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {

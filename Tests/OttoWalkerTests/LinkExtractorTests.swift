@@ -47,20 +47,4 @@ import Testing
         #expect(links("") == [])
         #expect(links("<") == [])
     }
-
-    @Test func walkParametersParseAsTheConfigurationWritesThem() throws {
-        let p = try WalkParameters.parse("every=10m;depth=2;max_pages=50;allow=cdn.shop.test,img.shop.test;start=http://shop.test/x")
-        #expect(p == WalkParameters(every: .seconds(600), depth: 2, maxPages: 50, allow: ["cdn.shop.test", "img.shop.test"],
-                                    start: "http://shop.test/x"))
-        let json = try WalkParameters.parse(#"{"every": "1h30m", "depth": 0, "allow": ["A.test"]}"#)
-        #expect(json == WalkParameters(every: .seconds(5400), depth: 0, allow: ["a.test"]))
-        for bad in ["depht=2", "every=5", "every=0s", "depth=-1", "max_pages=0", "start=ftp://x/", "allow=bad host", "depth=2;depth=3",
-                    "{not json", "depth"] {
-            #expect(throws: (any Error).self, "\(bad)") { try WalkParameters.parse(bad) }
-        }
-        let applied = p.applied(to: WalkConfiguration(start: "http://shop.test/"), every: .seconds(300))
-        #expect(applied.every == .seconds(600) && applied.configuration.depth == 2 && applied.configuration.start == "http://shop.test/x")
-        #expect(WalkParameters.parseDuration("500ms") == .milliseconds(500))
-        #expect(WalkParameters.parseDuration("1m1h") == nil)
-    }
 }

@@ -15,56 +15,63 @@ import Foundation
 public final class FaultProxy: Sendable {
     /// `http://127.0.0.1:PORT`: point the client here instead of at the target.
     public let endpoint: String
+    /// The proxy's process.
+    public let process: ChildProcess
     /// The proxy's process id.
-    public let pid: Int32
+    public var pid: Int32 { process.pid }
     private let directory: String
 
+    private init(endpoint: String, process: ChildProcess, directory: String) {
+        self.endpoint = endpoint
+        self.process = process
+        self.directory = directory
+    }
+
     /// Starts a proxy forwarding to `target` (`http://127.0.0.1:PORT`); waits (up to 30 s) until it answers.
-    public init(target: String) throws {
+    public static func start(target: String) async throws -> FaultProxy {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-proxy-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try Self.script.write(toFile: dir + "/proxy.py", atomically: true, encoding: .utf8)
+        try script.write(toFile: dir + "/proxy.py", atomically: true, encoding: .utf8)
         let port = freeLoopbackPort()
-        pid = try spawnDaemon(["python3", dir + "/proxy.py", String(port), target], logPath: dir + "/proxy.log")
-        endpoint = "http://127.0.0.1:\(port)"
-        directory = dir
+        let process = try await ChildProcess.start(["python3", dir + "/proxy.py", String(port), target], logPath: dir + "/proxy.log")
+        let proxy = FaultProxy(endpoint: "http://127.0.0.1:\(port)", process: process, directory: dir)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if !isRunning(pid) {
+            if !process.isRunning {
                 let text = (try? String(contentsOfFile: dir + "/proxy.log", encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(atPath: dir)
                 throw MotoServerError("the fault proxy exited during startup: \(text.suffix(2000))")
             }
-            if let hits = try? hits(), hits >= 0 { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            if let hits = try? await proxy.hits(), hits >= 0 { return proxy }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        stop()
-        throw MotoServerError("the fault proxy did not answer on \(endpoint) within 30 s")
+        proxy.stop()
+        throw MotoServerError("the fault proxy did not answer on \(proxy.endpoint) within 30 s")
     }
 
-    /// Adds a rule (see the type's description). Blocks the calling thread.
+    /// Adds a rule (see the type's description).
     public func inject(_ mode: String, matching text: String, count: Int = 1, status: Int = 503, body: String = "",
-                       seconds: Double = 2) throws {
+                       seconds: Double = 2) async throws {
         let rule = try JSONSerialization.data(withJSONObject: ["mode": mode, "match": text, "count": count, "status": status, "body": body,
                                                                "seconds": seconds])
-        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_fault"],
+        let result = try await runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_fault"],
                                     input: String(decoding: rule, as: UTF8.self))
         guard result.status == 0 else { throw MotoServerError("could not add a fault rule: \(result.stderr)") }
     }
 
     /// Random faults on every forwarded call from now on: `errorRate` answered 500, `hangRate` held for `hangSeconds`
     /// and then dropped, and every `throttleEvery`-th call (0: none) answered 429 with `Retry-After: retryAfter`.
-    public func chaos(errorRate: Double, hangRate: Double, hangSeconds: Double, throttleEvery: Int, retryAfter: Int = 1) throws {
+    public func chaos(errorRate: Double, hangRate: Double, hangSeconds: Double, throttleEvery: Int, retryAfter: Int = 1) async throws {
         let config = try JSONSerialization.data(withJSONObject: ["error_rate": errorRate, "hang_rate": hangRate, "hang_seconds": hangSeconds,
                                                                  "throttle_every": throttleEvery, "retry_after": retryAfter])
-        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_chaos"],
+        let result = try await runProcess(["curl", "-s", "-f", "--max-time", "10", "-X", "POST", "--data-binary", "@-", endpoint + "/_chaos"],
                                     input: String(decoding: config, as: UTF8.self))
         guard result.status == 0 else { throw MotoServerError("could not set chaos: \(result.stderr)") }
     }
 
     /// How many faults of each kind chaos injected (`500`, `hang`, `429`).
-    public func chaosCounts() throws -> [String: Int] {
-        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_chaos"])
+    public func chaosCounts() async throws -> [String: Int] {
+        let result = try await runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_chaos"])
         guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Int] else {
             throw MotoServerError("the fault proxy did not answer: \(result.stderr)")
         }
@@ -72,17 +79,17 @@ public final class FaultProxy: Sendable {
     }
 
     /// How many requests a rule has applied to so far.
-    public func hits() throws -> Int {
-        let result = try runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_fault"])
+    public func hits() async throws -> Int {
+        let result = try await runProcess(["curl", "-s", "-f", "--max-time", "10", endpoint + "/_fault"])
         guard result.status == 0, let count = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw MotoServerError("the fault proxy did not answer: \(result.stderr)")
         }
         return count
     }
 
-    /// Kills the proxy by PID and removes its directory.
+    /// Kills the proxy by PID and removes its directory (swift-subprocess reaps it).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 { waitForExit(pid) }
+        process.kill(SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

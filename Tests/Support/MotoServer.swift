@@ -9,8 +9,10 @@ public final class MotoServer: Sendable {
     public let endpoint: String
     /// The port it listens on.
     public let port: Int
+    /// The server's process.
+    public let process: ChildProcess
     /// The server's process id.
-    public let pid: Int32
+    public var pid: Int32 { process.pid }
     /// Directory holding the server's log.
     public let directory: String
     /// The server's log (requests and Python errors).
@@ -28,8 +30,15 @@ public final class MotoServer: Sendable {
     /// `<package>/.venv/bin/moto_server`.
     public static var binary: String { packageRoot + "/.venv/bin/moto_server" }
 
-    /// Starts the server and waits (up to 60 s) until it answers (a reset).
-    public init(environment extra: [String: String] = [:]) throws {
+    private init(port: Int, process: ChildProcess, directory: String) {
+        self.endpoint = "http://127.0.0.1:\(port)"
+        self.port = port
+        self.process = process
+        self.directory = directory
+    }
+
+    /// Starts a server and waits (up to 60 s) until it answers (a reset).
+    public static func start(environment extra: [String: String] = [:]) async throws -> MotoServer {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw MotoServerError("moto_server is missing at \(Self.binary); run scripts/install-deps.sh (`make test` does) to create the project venv with moto[server]")
         }
@@ -39,37 +48,44 @@ public final class MotoServer: Sendable {
         environment["MOTO_ENABLE_AMI_VALIDATION"] = "true"
         environment["PYTHONUNBUFFERED"] = "1"
         for (key, value) in extra { environment[key] = value }
-        directory = dir
         // Servers of this process start one at a time, so two cannot pick the same free port and the one that lost
         // the race answer for both. Another process can still take the port first: then try another.
-        Self.startLock.lock()
-        defer { Self.startLock.unlock() }
+        await startGate.enter()
+        do {
+            let server = try await launch(directory: dir, environment: environment)
+            await startGate.leave()
+            return server
+        } catch {
+            await startGate.leave()
+            throw error
+        }
+    }
+
+    private static func launch(directory dir: String, environment: [String: String]) async throws -> MotoServer {
         var attempt = 0
         while true {
             attempt += 1
             let port = freeLoopbackPort()
             try? FileManager.default.removeItem(atPath: dir + "/moto.log")
-            let pid: Int32
+            let process: ChildProcess
             do {
-                pid = try spawnDaemon([Self.binary, "-H", "127.0.0.1", "-p", String(port)], logPath: dir + "/moto.log",
-                                      environment: environment)
+                process = try await ChildProcess.start([Self.binary, "-H", "127.0.0.1", "-p", String(port)], logPath: dir + "/moto.log",
+                                                       environment: environment)
             } catch {
                 try? FileManager.default.removeItem(atPath: dir)
                 throw error
             }
-            switch Self.waitUntilAnswering(pid: pid, endpoint: "http://127.0.0.1:\(port)") {
-            case .ready where isRunning(pid):
-                self.endpoint = "http://127.0.0.1:\(port)"
-                self.port = port
-                self.pid = pid
-                return
+            switch await Self.waitUntilAnswering(process, endpoint: "http://127.0.0.1:\(port)") {
+            case .ready where process.isRunning:
+                return MotoServer(port: port, process: process, directory: dir)
             case .ready, .exited:
                 let log = (try? String(contentsOfFile: dir + "/moto.log", encoding: .utf8)) ?? ""
                 if log.contains("Address already in use") && attempt < 5 { continue }
                 try? FileManager.default.removeItem(atPath: dir)
                 throw MotoServerError("moto_server exited during startup: \(log.suffix(2000))")
             case .silent:
-                if kill(pid, SIGKILL) == 0 { waitForExit(pid) }
+                process.kill(SIGKILL)
+                await process.waitForExit()
                 try? FileManager.default.removeItem(atPath: dir)
                 throw MotoServerError("moto_server did not answer on 127.0.0.1:\(port) within 60 s")
             }
@@ -78,53 +94,65 @@ public final class MotoServer: Sendable {
 
     private enum Startup { case ready, exited, silent }
 
-    private static let startLock = NSLock()
+    /// Lets one server of this process start at a time.
+    private static let startGate = StartGate()
 
     /// Waits up to 60 s until the server answers a reset.
-    private static func waitUntilAnswering(pid: Int32, endpoint: String) -> Startup {
+    private static func waitUntilAnswering(_ process: ChildProcess, endpoint: String) async -> Startup {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if !isRunning(pid) { return .exited }
-            if (try? reset(endpoint)) != nil { return .ready }
-            Thread.sleep(forTimeInterval: 0.05)
+            if !process.isRunning { return .exited }
+            if (try? await reset(endpoint)) != nil { return .ready }
+            try? await Task.sleep(for: .milliseconds(50))
         }
         return .silent
     }
 
-    /// Starts a server on a dedicated thread (startup blocks while it waits), so async tests do not hold a
-    /// cooperative-pool thread meanwhile.
-    public static func start(environment: [String: String] = [:]) async throws -> MotoServer {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try MotoServer(environment: environment) }) }.start()
-        }
-    }
+    /// Forgets every resource (`POST /moto-api/reset`).
+    public func reset() async throws { try await Self.reset(endpoint) }
 
-    /// Forgets every resource (`POST /moto-api/reset`). Blocks the calling thread.
-    public func reset() throws { try Self.reset(endpoint) }
-
-    private static func reset(_ endpoint: String) throws {
-        let result = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "POST",
+    private static func reset(_ endpoint: String) async throws {
+        let result = try await runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-X", "POST",
                                      endpoint + "/moto-api/reset"])
         guard result.stdout == "200" else { throw MotoServerError("POST /moto-api/reset answered \(result.stdout) \(result.stderr)") }
     }
 
     /// Sends one SigV4-signed request with curl (`--aws-sigv4`), as a client outside otto would: for resources the
     /// test makes behind otto's back. `service` is `ec2` or `route53`; returns the response body.
-    public func awsCurl(service: String, method: String = "POST", path: String = "/", form: String? = nil, xml: String? = nil) throws -> String {
+    public func awsCurl(service: String, method: String = "POST", path: String = "/", form: String? = nil, xml: String? = nil) async throws -> String {
         var argv = ["curl", "-s", "--max-time", "30", "--aws-sigv4", "aws:amz:us-east-1:\(service)", "--user", "AKIDOUTSIDE:outside-secret",
                     "-X", method]
         if let form { argv += ["-H", "Content-Type: application/x-www-form-urlencoded", "--data-binary", form] }
         if let xml { argv += ["-H", "Content-Type: application/xml", "--data-binary", xml] }
         argv.append(endpoint + path)
-        let result = try runProcess(argv)
+        let result = try await runProcess(argv)
         guard result.status == 0 else { throw MotoServerError("curl \(method) \(path) failed: \(result.stderr)") }
         return result.stdout
     }
 
-    /// Kills the server by PID (SIGKILL: its state is thrown away anyway), reaps it and removes its directory.
+    /// Kills the server by PID (SIGKILL: its state is thrown away anyway) and removes its directory
+    /// (swift-subprocess reaps it).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 { waitForExit(pid) }
+        process.kill(SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// One at a time through an async section: `enter` waits while another task is inside, `leave` lets the next in.
+private actor StartGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }
 

@@ -10,15 +10,23 @@ public final class NginxServer: Sendable {
     public let directory: String
     /// The document root (`directory/www`).
     public var root: String { directory + "/www" }
+    /// nginx's process.
+    public let process: ChildProcess
     /// nginx's process id.
-    public let pid: Int32
+    public var pid: Int32 { process.pid }
 
     /// `http://127.0.0.1:PORT`.
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    private init(port: Int, directory: String, process: ChildProcess) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+    }
+
     /// Writes `files` (path under the root → content) and starts nginx with `locations` (raw directives inside the
     /// server block, e.g. `location = /boom { return 500; }`); waits (up to 10 s) until it answers.
-    public init(files: [String: String], locations: String = "") throws {
+    public static func start(files: [String: String], locations: String = "") async throws -> NginxServer {
         guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else {
             throw NginxServerError("nginx is not installed (/usr/sbin/nginx); run scripts/install-deps.sh")
         }
@@ -60,30 +68,21 @@ public final class NginxServer: Sendable {
 
             """
         try config.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        let pid = try spawnDaemon(["/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
-                                  logPath: dir + "/stderr.log")
-        self.port = port
-        self.directory = dir
-        self.pid = pid
+        let process = try await ChildProcess.start(["/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
+                                                   logPath: dir + "/stderr.log")
+        let server = NginxServer(port: port, directory: dir, process: process)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            guard isRunning(pid) else {
+            guard process.isRunning else {
                 let log = (try? String(contentsOfFile: dir + "/error.log", encoding: .utf8)) ?? ""
                 try? FileManager.default.removeItem(atPath: dir)
                 throw NginxServerError("nginx exited during startup: \(log.suffix(2000))")
             }
-            if Self.accepts(port: port) { return }
-            Thread.sleep(forTimeInterval: 0.02)
+            if Self.accepts(port: port) { return server }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        stop()
+        server.stop()
         throw NginxServerError("nginx did not listen on 127.0.0.1:\(port) within 10 s")
-    }
-
-    /// Starts a server on a dedicated thread (startup blocks while it waits), so async tests keep the pool free.
-    public static func start(files: [String: String], locations: String = "") async throws -> NginxServer {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try NginxServer(files: files, locations: locations) }) }.start()
-        }
     }
 
     /// Every request so far as `METHOD URI STATUS`, in order (nginx writes the line when the request ends).
@@ -92,9 +91,9 @@ public final class NginxServer: Sendable {
         return text.split(separator: "\n").map(String.init)
     }
 
-    /// Kills nginx by PID, reaps it and removes its directory.
+    /// Kills nginx by PID and removes its directory (swift-subprocess reaps it).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 { waitForExit(pid) }
+        process.kill(SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

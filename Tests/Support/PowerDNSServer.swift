@@ -14,8 +14,10 @@ public final class PowerDNSServer: Sendable {
     public let apiKey: String
     /// The server's working directory (config, database, log).
     public let directory: String
+    /// The server's process.
+    public let process: ChildProcess
     /// The server's process id.
-    public let pid: Int32
+    public var pid: Int32 { process.pid }
 
     /// Where Debian puts the sqlite schema.
     public static let schemaPaths = [
@@ -23,15 +25,24 @@ public final class PowerDNSServer: Sendable {
         "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql",
     ]
 
-    /// Starts the server and waits (up to 60 s) until its API answers.
-    public init(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))") throws {
+    private init(apiURL: String, apiPort: Int, dnsPort: Int, apiKey: String, directory: String, process: ChildProcess) {
+        self.apiURL = apiURL
+        self.apiPort = apiPort
+        self.dnsPort = dnsPort
+        self.apiKey = apiKey
+        self.directory = directory
+        self.process = process
+    }
+
+    /// Starts a server and waits (up to 60 s) until its API answers.
+    public static func start(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))") async throws -> PowerDNSServer {
         guard let schema = Self.schemaPaths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw PowerDNSServerError("the PowerDNS sqlite schema is missing; install pdns-backend-sqlite3")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-pdns-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let database = dir + "/pdns.sqlite3"
-        let created = try runProcess(["sqlite3", database], input: try String(contentsOfFile: schema, encoding: .utf8))
+        let created = try await runProcess(["sqlite3", database], input: try String(contentsOfFile: schema, encoding: .utf8))
         guard created.status == 0 else { throw PowerDNSServerError("sqlite3 could not create the database: \(created.stderr)") }
 
         let apiPort = freeLoopbackPort()
@@ -61,21 +72,10 @@ public final class PowerDNSServer: Sendable {
             """
         try config.write(toFile: dir + "/pdns.conf", atomically: true, encoding: .utf8)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/pdns_server")
-        process.arguments = ["--config-dir=\(dir)"]
-        _ = FileManager.default.createFile(atPath: dir + "/pdns.log", contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/pdns.log"))
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-
-        self.apiURL = "http://127.0.0.1:\(apiPort)"
-        self.apiPort = apiPort
-        self.dnsPort = dnsPort
-        self.apiKey = apiKey
-        self.directory = dir
-        self.pid = process.processIdentifier
+        let process = try await ChildProcess.start(["/usr/sbin/pdns_server", "--config-dir=\(dir)"], logPath: dir + "/pdns.log")
+        let apiURL = "http://127.0.0.1:\(apiPort)"
+        let server = PowerDNSServer(apiURL: apiURL, apiPort: apiPort, dnsPort: dnsPort, apiKey: apiKey, directory: dir,
+                                    process: process)
 
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
@@ -84,38 +84,25 @@ public final class PowerDNSServer: Sendable {
                 try? FileManager.default.removeItem(atPath: dir)
                 throw PowerDNSServerError("pdns_server exited during startup: \(text.suffix(2000))")
             }
-            let probe = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-API-Key: \(apiKey)",
+            let probe = try await runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-API-Key: \(apiKey)",
                                         "\(apiURL)/api/v1/servers/localhost"])
-            if probe.stdout == "200" { return }
-            Thread.sleep(forTimeInterval: 0.05)
+            if probe.stdout == "200" { return server }
+            try await Task.sleep(for: .milliseconds(50))
         }
-        stop()
+        server.stop()
         throw PowerDNSServerError("the PowerDNS API did not answer on \(apiURL) within 60 s")
     }
 
-    /// Starts a server on a dedicated thread (startup blocks while it waits for the API), so async tests
-    /// do not hold a cooperative-pool thread meanwhile.
-    public static func start() async throws -> PowerDNSServer {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try PowerDNSServer() }) }.start()
-        }
-    }
-
-    /// Kills the server by PID (SIGKILL: its database is thrown away anyway), reaps it and removes its directory.
+    /// Kills the server by PID (SIGKILL: its database is thrown away anyway) and removes its directory
+    /// (swift-subprocess reaps it).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 {
-            for _ in 0..<100 {
-                var status: Int32 = 0
-                if waitpid(pid, &status, WNOHANG) == pid || kill(pid, 0) != 0 { break }
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-        }
+        process.kill(SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Runs `dig @127.0.0.1 -p DNSPORT NAME TYPE +short` and returns the answer lines, sorted.
-    public func dig(_ name: String, _ type: String) throws -> [String] {
-        let result = try runProcess(["dig", "@127.0.0.1", "-p", String(dnsPort), name, type, "+short", "+time=2", "+tries=2"])
+    public func dig(_ name: String, _ type: String) async throws -> [String] {
+        let result = try await runProcess(["dig", "@127.0.0.1", "-p", String(dnsPort), name, type, "+short", "+time=2", "+tries=2"])
         guard result.status == 0 else { throw PowerDNSServerError("dig failed: \(result.stdout) \(result.stderr)") }
         return result.stdout.split(separator: "\n").map { String($0) }.filter { !$0.isEmpty }.sorted()
     }

@@ -19,25 +19,32 @@ public final class SSHServer: Sendable {
     public var authorizedKeysPath: String { directory + "/authorized_keys" }
 
     private struct State {
-        var pid: Int32
+        var process: ChildProcess?
         var hostKey: String
     }
     private let state: Mutex<State>
 
     /// The server's host key, `"ssh-ed25519 AAAA..."`.
     public var hostKey: String { state.withLock { $0.hostKey } }
-    /// The listening sshd's process id.
-    public var pid: Int32 { state.withLock { $0.pid } }
+    /// The listening sshd's process id (0 while it is stopped).
+    public var pid: Int32 { state.withLock { $0.process?.pid ?? 0 } }
+
+    private init(port: Int, directory: String, hostKey: String) {
+        self.port = port
+        self.directory = directory
+        self.clientKeyPath = directory + "/client_ed25519"
+        self.state = Mutex(State(process: nil, hostKey: hostKey))
+    }
 
     /// Generates keys, writes the config and starts sshd; waits (up to 10 s) until it accepts connections.
-    public init() throws {
+    public static func start() async throws -> SSHServer {
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-sshd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         do {
             let port = freeLoopbackPort()
-            try Self.keygen(dir + "/client_ed25519")
-            let hostKey = try Self.newHostKey(dir)
+            try await Self.keygen(dir + "/client_ed25519")
+            let hostKey = try await Self.newHostKey(dir)
             try FileManager.default.copyItem(atPath: dir + "/client_ed25519.pub", toPath: dir + "/authorized_keys")
             let config = """
                 Port \(port)
@@ -58,21 +65,12 @@ public final class SSHServer: Sendable {
 
                 """
             try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
-            self.port = port
-            self.directory = dir
-            self.clientKeyPath = dir + "/client_ed25519"
-            self.state = Mutex(State(pid: 0, hostKey: hostKey))
-            try launch()
+            let server = SSHServer(port: port, directory: dir, hostKey: hostKey)
+            try await server.launch()
+            return server
         } catch {
             try? FileManager.default.removeItem(atPath: dir)
             throw error
-        }
-    }
-
-    /// Starts a server on a dedicated thread (startup blocks), so async tests do not hold a cooperative thread.
-    public static func start() async throws -> SSHServer {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try SSHServer() }) }.start()
         }
     }
 
@@ -95,63 +93,68 @@ public final class SSHServer: Sendable {
     /// Kills the server (and its connections), optionally gives it a NEW host key, and starts it again on the
     /// same port. Returns the host key now in use.
     @discardableResult
-    public func restart(newHostKey: Bool = true) throws -> String {
-        killAll()
+    public func restart(newHostKey: Bool = true) async throws -> String {
+        await killAll()
         if newHostKey {
-            let key = try Self.newHostKey(directory)
+            let key = try await Self.newHostKey(directory)
             state.withLock { $0.hostKey = key }
         }
-        try launch()
+        try await launch()
         return hostKey
     }
 
-    /// Kills the listening sshd and every connection it forked, by PID, and keeps the directory.
-    public func killAll() {
-        let root = pid
-        guard root > 0 else { return }
-        let victims = [root] + Self.descendants(of: root)
-        for victim in victims { kill(victim, SIGKILL) }
-        waitForExit(root)
-        state.withLock { $0.pid = 0 }
+    /// Kills the listening sshd and every connection it forked, by PID, waits until sshd has exited, and keeps
+    /// the directory.
+    public func killAll() async {
+        guard let root = killProcesses() else { return }
+        await root.waitForExit()
     }
 
-    /// Kills the server and its connections by PID and removes the directory.
+    /// Kills the server and its connections by PID and removes the directory (swift-subprocess reaps sshd).
     public func stop() {
-        killAll()
+        _ = killProcesses()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private func launch() throws {
+    /// Sends SIGKILL to sshd and every process below it; returns sshd's process (nil when none was running).
+    private func killProcesses() -> ChildProcess? {
+        guard let root = state.withLock({ state in defer { state.process = nil }; return state.process }) else { return nil }
+        for victim in Self.descendants(of: root.pid) { kill(victim, SIGKILL) }
+        root.kill(SIGKILL)
+        return root
+    }
+
+    private func launch() async throws {
         try? FileManager.default.removeItem(atPath: directory + "/sshd.pid")
-        let pid = try spawnDaemon(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], logPath: logPath)
-        state.withLock { $0.pid = pid }
+        let process = try await ChildProcess.start(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], logPath: logPath)
+        state.withLock { $0.process = process }
 
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if !isRunning(pid) {
-                state.withLock { $0.pid = 0 }
+            if !process.isRunning {
+                state.withLock { $0.process = nil }
                 let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
                 throw SSHServerError("sshd exited during startup: \(text.suffix(2000))")
             }
             if Self.accepts(port: port) { return }
-            Thread.sleep(forTimeInterval: 0.02)
+            try await Task.sleep(for: .milliseconds(20))
         }
-        killAll()
+        await killAll()
         throw SSHServerError("sshd did not accept connections on 127.0.0.1:\(port) within 10 s")
     }
 
     /// Writes a new ed25519 host key into `dir` and returns it as `"ssh-ed25519 AAAA..."`.
-    private static func newHostKey(_ dir: String) throws -> String {
+    private static func newHostKey(_ dir: String) async throws -> String {
         let path = dir + "/ssh_host_ed25519_key"
         try? FileManager.default.removeItem(atPath: path)
         try? FileManager.default.removeItem(atPath: path + ".pub")
-        try keygen(path)
+        try await keygen(path)
         return try SSHHostKey.read(publicKeyFile: path + ".pub")
     }
 
     /// `ssh-keygen -q -t ed25519 -N '' -f path`.
-    public static func keygen(_ path: String, type: String = "ed25519", extra: [String] = []) throws {
-        let result = try spawnAndWait(["ssh-keygen", "-q", "-t", type, "-N", "", "-C", "otto-test", "-f", path] + extra)
+    public static func keygen(_ path: String, type: String = "ed25519", extra: [String] = []) async throws {
+        let result = try await runProcess(["ssh-keygen", "-q", "-t", type, "-N", "", "-C", "otto-test", "-f", path] + extra)
         guard result.status == 0 else { throw SSHServerError("ssh-keygen failed: \(result.stderr)") }
     }
 

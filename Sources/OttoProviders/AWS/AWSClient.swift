@@ -57,7 +57,7 @@ struct AWSClient: Sendable {
     /// `idempotent` says whether the HTTP client may resend it after a failure the server may have acted on:
     /// true for Describe*, tags, terminate, authorize/revoke (a repeat fails harmlessly or does nothing).
     /// - Throws: `AWSServiceError` when EC2 answered with an error, `HTTPError` when it did not answer.
-    func ec2(_ action: String, _ query: EC2Query = EC2Query(), idempotent: Bool) async throws -> AWSXMLElement {
+    func ec2(_ action: String, _ query: EC2Query = EC2Query(), idempotent: Bool) async throws -> XMLTree {
         var request = HTTPRequest(method: .post, url: ec2URL,
                                   headers: ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"],
                                   body: Array(query.body(action: action, version: Self.ec2Version).utf8), timeout: timeout,
@@ -69,7 +69,7 @@ struct AWSClient: Sendable {
     /// Calls Route53: `path` below `/2013-04-01` (`/hostedzone`), query parameters, an XML body.
     /// - Throws: `AWSServiceError` when Route53 answered with an error, `HTTPError` when it did not answer.
     func route53(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: String? = nil,
-                 idempotent: Bool? = nil) async throws -> AWSXMLElement {
+                 idempotent: Bool? = nil) async throws -> XMLTree {
         var url = route53URL + path
         if !query.isEmpty {
             url += "?" + query.map { SigV4Signer.uriEncode($0.0) + "=" + SigV4Signer.uriEncode($0.1) }.joined(separator: "&")
@@ -84,13 +84,13 @@ struct AWSClient: Sendable {
 
     /// Sends, parses the XML answer, and retries (up to 5 times, with backoff) when AWS says to slow down with a
     /// status the HTTP client does not retry (Route53's 400 `Throttling`): such a request was not processed.
-    private func exchange(_ request: HTTPRequest) async throws -> AWSXMLElement {
+    private func exchange(_ request: HTTPRequest) async throws -> XMLTree {
         var throttled = 0
         while true {
             do {
                 let response = try await http.send(request)
-                guard !response.body.isEmpty else { return AWSXMLElement(name: "") }
-                return try AWSXMLElement.parse(response.body)
+                guard !response.body.isEmpty else { return XMLTree(name: "") }
+                return try XMLTree.parse(response.body)
             } catch let error as HTTPError where error.code == "http.status" {
                 let aws = AWSServiceError(error)
                 guard aws.isThrottling, throttled < 5 else { throw aws }

@@ -1,3 +1,5 @@
+import OttoHTTP
+
 /// An EC2 instance, as DescribeInstances and RunInstances report it.
 struct EC2Instance: Sendable, Hashable {
     var id: String
@@ -19,7 +21,7 @@ struct EC2Instance: Sendable, Hashable {
     /// Terminated and terminating instances count as gone.
     var isGone: Bool { state == "terminated" || state == "shutting-down" }
 
-    init(_ item: AWSXMLElement) {
+    init(_ item: XMLTree) {
         id = item.string("instanceId") ?? ""
         imageID = item.string("imageId") ?? ""
         instanceType = item.string("instanceType") ?? ""
@@ -52,7 +54,7 @@ struct EC2KeyPair: Sendable, Hashable {
     var publicKey: String?
     var tags: [String: String]
 
-    init(_ item: AWSXMLElement) {
+    init(_ item: XMLTree) {
         id = item.string("keyPairId") ?? ""
         name = item.string("keyName") ?? ""
         fingerprint = item.string("keyFingerprint") ?? ""
@@ -71,7 +73,7 @@ struct EC2SecurityGroup: Sendable, Hashable {
     /// Inbound rules, one per (protocol, port range, CIDR).
     var ingress: [IngressRule]
 
-    init(_ item: AWSXMLElement) {
+    init(_ item: XMLTree) {
         id = item.string("groupId") ?? ""
         name = item.string("groupName") ?? ""
         description = item.string("groupDescription") ?? ""
@@ -112,7 +114,7 @@ struct IngressRule: Sendable, Hashable, Comparable {
 /// Reading and writing EC2 tags.
 enum EC2Tags {
     /// The `tagSet` of an item as a dictionary.
-    static func read(_ item: AWSXMLElement) -> [String: String] {
+    static func read(_ item: XMLTree) -> [String: String] {
         var tags: [String: String] = [:]
         for tag in item.items("tagSet") {
             if let key = tag.string("key") { tags[key] = tag.child("value")?.text ?? "" }

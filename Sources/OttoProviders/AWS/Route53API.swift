@@ -78,7 +78,7 @@ extension AWSClient {
     }
 
     /// The delegation set's name servers of a GetHostedZone / CreateHostedZone answer, FQDNs with the dot, sorted.
-    static func nameServers(_ answer: AWSXMLElement) -> [String] {
+    static func nameServers(_ answer: XMLTree) -> [String] {
         (answer.find("DelegationSet", "NameServers")?.children("NameServer") ?? [])
             .map { Route53RecordValues.fqdn($0.text.trimmingXMLSpace()) }
             .sorted()

@@ -1,3 +1,5 @@
+import OttoHTTP
+
 /// A Route53 hosted zone, as ListHostedZones, GetHostedZone and CreateHostedZone report it.
 struct Route53Zone: Sendable, Hashable {
     /// The id without the `/hostedzone/` prefix (`Z0123456789ABC`): otto's providerID for a zone.
@@ -8,7 +10,7 @@ struct Route53Zone: Sendable, Hashable {
     var comment: String?
     var isPrivate: Bool
 
-    init(_ element: AWSXMLElement) {
+    init(_ element: XMLTree) {
         id = Route53Zone.bareID(element.string("Id") ?? "")
         name = Route53Names.decode(element.string("Name") ?? "")
         callerReference = element.string("CallerReference") ?? ""
@@ -47,7 +49,7 @@ struct Route53RecordSet: Sendable, Hashable {
         self.values = values
     }
 
-    init(_ element: AWSXMLElement) {
+    init(_ element: XMLTree) {
         name = Route53Names.decode(element.string("Name") ?? "")
         type = (element.string("Type") ?? "").uppercased()
         ttl = element.string("TTL").flatMap { Int($0) }

@@ -1,11 +1,15 @@
 import Foundation
 import OttoCore
-#if canImport(Glibc)
-import Glibc
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
 #endif
 
 /// Runs host commands (ip, mount, debootstrap, chroot, ssh-keygen, ...) as argv, never through a shell string,
-/// each on its own dedicated thread so the cooperative pool never blocks.
+/// through swift-subprocess: the child's exit and its output are awaited (pidfd and epoll on swift-subprocess's own
+/// monitor thread), so the cooperative pool never blocks.
 enum LocalCommand {
     /// The result of a finished command.
     struct Output: Sendable {
@@ -15,13 +19,40 @@ enum LocalCommand {
         var text: String
     }
 
+    /// The most output `run` collects from one command (tools this chatty write to a `log` instead).
+    static let outputLimit = 16 << 20
+
     /// Runs `argv` and returns its output; throws when it exits non-zero (unless `check` is false).
     ///
     /// `log`, when set, receives the output instead (appended), for long chatty tools like debootstrap.
     @discardableResult
     static func run(_ argv: [String], environment: [String: String]? = nil, log: String? = nil,
                     check: Bool = true) async throws -> Output {
-        let out = try await offPool { try runBlocking(argv, environment: environment, log: log) }
+        let executable = Executable.path(FilePath(try resolve(argv[0])))
+        let arguments = Arguments(Array(argv.dropFirst()))
+        var env = environment ?? ProcessInfo.processInfo.environment
+        if env["PATH"] == nil { env["PATH"] = defaultPath }
+        let childEnvironment = Environment.custom(subprocessEnvironment(env))
+        let out: Output
+        do {
+            if let log {
+                let file = try openLog(log)
+                let result = try await Subprocess.run(executable, arguments: arguments, environment: childEnvironment,
+                                                      input: .none, output: .fileDescriptor(file, closeAfterSpawningProcess: true),
+                                                      error: .combinedWithOutput)
+                out = Output(status: exitStatus(result.terminationStatus), text: "")
+            } else {
+                let result = try await Subprocess.run(executable, arguments: arguments, environment: childEnvironment,
+                                                      input: .none, output: .bytes(limit: outputLimit),
+                                                      error: .combinedWithOutput)
+                out = Output(status: exitStatus(result.terminationStatus),
+                             text: String(decoding: result.standardOutput, as: UTF8.self))
+            }
+        } catch let error as OttoError {
+            throw error
+        } catch {
+            throw OttoError("provider.local.command", "cannot run \(argv[0])", cause: error)
+        }
         if check && out.status != 0 {
             var tail = out.text.count > 2000 ? "…" + String(out.text.suffix(2000)) : out.text
             if let log { tail += (tail.isEmpty ? "" : "\n") + "(full output in \(log))" }
@@ -32,7 +63,8 @@ enum LocalCommand {
         return out
     }
 
-    /// Runs `body` on a new dedicated thread and resumes with its result.
+    /// Runs `body` (a blocking call that is not a child process: a file lock, a socket probe) on a new dedicated
+    /// thread and resumes with its result.
     static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
             let thread = Thread {
@@ -41,42 +73,6 @@ enum LocalCommand {
             thread.stackSize = 1 << 20
             thread.start()
         }
-    }
-
-    /// The blocking part of `run`: spawn, read output to EOF, wait.
-    static func runBlocking(_ argv: [String], environment: [String: String]? = nil, log: String? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try resolve(argv[0]))
-        process.arguments = Array(argv.dropFirst())
-        var env = environment ?? ProcessInfo.processInfo.environment
-        if env["PATH"] == nil { env["PATH"] = defaultPath }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        if let log {
-            if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
-            guard let handle = FileHandle(forWritingAtPath: log) else {
-                throw OttoError("provider.local.command", "cannot write the log file \(log)")
-            }
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
-            do { try process.run() } catch {
-                throw OttoError("provider.local.command", "cannot run \(argv[0])", cause: error)
-            }
-            process.waitUntilExit()
-            try? handle.close()
-            return Output(status: process.terminationStatus, text: "")
-        }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch {
-            throw OttoError("provider.local.command", "cannot run \(argv[0])", cause: error)
-        }
-        try? pipe.fileHandleForWriting.close()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, text: String(decoding: data, as: UTF8.self))
     }
 
     /// PATH used when the environment has none.
@@ -93,34 +89,45 @@ enum LocalCommand {
     }
 
     /// Starts `argv` as a daemon that outlives otto: through `setsid --fork` (own session, reparented away from
-    /// otto), stdin /dev/null, stdout and stderr appended to `log`. Descriptors without close-on-exec are inherited:
-    /// the daemon must close what it does not need first (the supervisor script does).
-    ///
-    /// Not Foundation's `Process`: it detects a child's exit through a socket the child inherits, which a daemon
-    /// would keep open forever.
+    /// otto), stdin /dev/null, stdout and stderr appended to `log`. `setsid --fork` exits at once and is what is
+    /// awaited; its child carries on as the daemon. swift-subprocess watches the exit of the process it started
+    /// (a pidfd), not a descriptor the daemon inherits, so the daemon keeps nothing of otto's open.
     static func spawnDaemon(_ argv: [String], log: String) async throws {
         let setsid = try resolve("setsid")
-        try await offPool {
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_APPEND | O_CREAT, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            let args = [setsid, "--fork"] + argv
-            var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-            defer { for p in cArgs { free(p) } }
-            let envText: [String] = ["PATH=\(defaultPath)", "LC_ALL=C"]
-            var env: [UnsafeMutablePointer<CChar>?] = envText.map { strdup($0) } + [nil]
-            defer { for p in env { free(p) } }
-            var pid: pid_t = 0
-            let rc = posix_spawn(&pid, setsid, &actions, nil, &cArgs, &env)
-            guard rc == 0 else {
-                throw OttoError("provider.local.command", "cannot start \(argv.first ?? "?"): \(String(cString: strerror(rc)))")
-            }
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            // setsid --fork exits at once; its child carries on as the daemon
+        let environment: [String: String] = ["PATH": defaultPath, "LC_ALL": "C"]
+        let file = try openLog(log)
+        do {
+            _ = try await Subprocess.run(.path(FilePath(setsid)), arguments: Arguments(["--fork"] + argv),
+                                         environment: .custom(subprocessEnvironment(environment)), input: .none,
+                                         output: .fileDescriptor(file, closeAfterSpawningProcess: true),
+                                         error: .combinedWithOutput)
+        } catch {
+            throw OttoError("provider.local.command", "cannot start \(argv.first ?? "?")", cause: error)
+        }
+    }
+
+    /// `log` opened for appending (created with mode 0600 when missing).
+    private static func openLog(_ log: String) throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(FilePath(log), .writeOnly, options: [.append, .create, .closeOnExec],
+                                           permissions: [.ownerReadWrite])
+        } catch {
+            throw OttoError("provider.local.command", "cannot write the log file \(log)", cause: error)
+        }
+    }
+
+    /// An environment as swift-subprocess takes it.
+    private static func subprocessEnvironment(_ environment: [String: String]) -> [Environment.Key: String] {
+        var out: [Environment.Key: String] = [:]
+        for (key, value) in environment { if let key = Environment.Key(rawValue: key) { out[key] = value } }
+        return out
+    }
+
+    /// Exit status, or 128 + the signal that ended the process (as a shell reports it).
+    private static func exitStatus(_ status: TerminationStatus) -> Int32 {
+        switch status {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
         }
     }
 }
