@@ -25,6 +25,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let plan: Plan
+        var sources: [ResourceAddress: ResourceSource] = [:]
         do {
             let ctx = try ProjectContext.load(global)
             let options = try scope.planOptions(destroy: destroy)
@@ -32,9 +33,10 @@ struct PlanCommand: AsyncParsableCommand {
                 try await makePlan(ctx, options: options, providers: global.providerFilter)
             }
             if let out { try PlanFile.write(plan, to: out) }
+            if json { for r in ctx.resources { sources[r.address] = r.source } }
         } catch { throw fail(error) }
         if json {
-            Terminal.out(String(decoding: try PlanFile.encode(plan), as: UTF8.self) + "\n")
+            Terminal.out(try JSONLines.line(PlanDocument(plan, sources: sources)))
         } else {
             Terminal.out(PlanRenderer.render(plan, color: Terminal.color))
             if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }
