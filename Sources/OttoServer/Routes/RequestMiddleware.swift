@@ -70,7 +70,9 @@ struct RequestMiddleware: ServerMiddleware {
         }
         if operationID == OpenAPIDocument.operationID, answer.0.status == .ok {
             // The document exactly as written from openapi.yaml, not its re-encoding by the generated serializer.
-            return (answer.0, HTTPBody(OpenAPIDocument.text))
+            var response = answer.0
+            response.headerFields[.contentLength] = String(OpenAPIDocument.text.utf8.count)
+            return (response, HTTPBody(OpenAPIDocument.text))
         }
         if let token, request.method != .get {
             logger.info("api write", metadata: ["route": "\(operation)", "token": "\(token.name)", "status": "\(answer.0.status.code)"])
