@@ -85,6 +85,9 @@ public struct APIOperation: Sendable, Hashable, CustomStringConvertible {
         var description: String
     }
 
+    /// The keys of a path item that are operations.
+    static let httpMethods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+
     /// Reads the operations of a JSON OpenAPI 3.0 document (`$ref`s to `#/components/parameters` resolved).
     static func read(from json: Data) throws -> [APIOperation] {
         guard let doc = try JSONSerialization.jsonObject(with: json) as? [String: Any],
@@ -103,7 +106,7 @@ public struct APIOperation: Sendable, Hashable, CustomStringConvertible {
         for path in paths.keys.sorted() {
             guard let item = paths[path] as? [String: Any] else { continue }
             let shared = (item["parameters"] as? [Any] ?? []).map(resolve)
-            for (key, value) in item.sorted(by: { $0.key < $1.key }) where key != "parameters" {
+            for (key, value) in item.sorted(by: { $0.key < $1.key }) where httpMethods.contains(key) {
                 guard let op = value as? [String: Any], let id = op["operationId"] as? String else {
                     throw DocumentError(description: "\(key.uppercased()) \(path) has no operationId")
                 }
