@@ -2,7 +2,8 @@ import Foundation
 import NIOCore
 
 /// `JSON` as a Codable value, so that the generated API can send the bodies the server renders itself (the schemas
-/// openapi-generator-config.yaml maps to `JSON`). Objects keep their keys in order when encoded; `null` is written.
+/// openapi-generator-config.yaml maps to `JSON`). Keys are encoded in order (the API's encoder sorts them); `null` is
+/// written, not left out.
 extension JSON: Codable, Hashable {
     /// Any string as a coding key.
     struct Key: CodingKey {

@@ -2,7 +2,8 @@ import Foundation
 import NIOCore
 import OttoCore
 
-/// A JSON value with ordered object keys, and its compact UTF-8 encoding: every response body the API sends is one.
+/// A JSON value with ordered object keys, and its compact UTF-8 encoding: the error bodies and the bodies the server
+/// renders itself (desired state, walks), which the generated API sends through its `Codable` conformance.
 public enum JSON: Sendable {
     /// `null`.
     case null
