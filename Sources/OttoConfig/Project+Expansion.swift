@@ -4,7 +4,12 @@ extension Project {
     /// Expands every site into resources and checks `depends_on` addresses against the result.
     func expand(into r: ConfigReader) -> [Resource] {
         var out: [Resource] = []
-        for site in sites + apiSites { expand(site, into: &out) }
+        for site in sites + apiSites {
+            let first = out.count
+            expand(site, into: &out)
+            // Each resource belongs to its site's lock and serial, except what is shared by every site of an account.
+            for i in first..<out.count where !Self.accountWideKinds.contains(out[i].kind) { out[i].site = site.name }
+        }
         // Two declarations of one address (a repeated rrset or unit, a repeated site name) are reported by
         // validation; the first declaration is kept.
         var known = Set<ResourceAddress>()
@@ -104,6 +109,9 @@ extension Project {
                                 location: record.location))
         }
     }
+
+    /// Kinds that belong to a provider account rather than to the site that asked for them (one SSH key per provider).
+    static let accountWideKinds: Set<String> = ["ssh_key"]
 
     static func sshKeyAddress(_ provider: String) -> ResourceAddress { ResourceAddress(kind: "ssh_key", name: provider) }
     static func securityGroupAddress(_ site: String) -> ResourceAddress { ResourceAddress(kind: "security_group", name: site) }

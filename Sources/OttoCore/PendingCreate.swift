@@ -15,10 +15,16 @@ public struct PendingCreate: Sendable, Hashable, Codable {
     public var dependencies: [ResourceAddress]
     /// When the create started (seconds since 1970).
     public var since: Double
+    /// The site of the resource (nil: account-wide).
+    public var site: String?
+
+    /// The lock and serial that cover it.
+    public var scope: StateScope { StateScope(site: site) }
 
     /// Creates a pending create.
     public init(address: ResourceAddress, provider: String, key: String, attributes: [String: Value],
-                dependencies: [ResourceAddress] = [], since: Double) {
+                dependencies: [ResourceAddress] = [], since: Double, site: String? = nil) {
+        self.site = site
         self.address = address
         self.provider = provider
         self.key = key

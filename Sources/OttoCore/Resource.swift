@@ -12,13 +12,19 @@ public struct Resource: Sendable, Hashable, Codable {
     public var lifecycle: Lifecycle
     /// Where the resource was declared.
     public var location: SourceLocation?
+    /// The site that declares it; nil for what belongs to no single site (a provider account's SSH key).
+    public var site: String?
 
     /// The resource kind (`address.kind`).
     public var kind: String { address.kind }
+    /// The lock and serial that cover it.
+    public var scope: StateScope { StateScope(site: site) }
 
     /// Creates a resource.
     public init(address: ResourceAddress, provider: String, attributes: [String: Value],
-                dependencies: [Dependency] = [], lifecycle: Lifecycle = Lifecycle(), location: SourceLocation? = nil) {
+                dependencies: [Dependency] = [], lifecycle: Lifecycle = Lifecycle(), location: SourceLocation? = nil,
+                site: String? = nil) {
+        self.site = site
         self.address = address
         self.provider = provider
         self.attributes = attributes

@@ -63,6 +63,11 @@ public struct ResourceChange: Sendable, Codable, Hashable {
     public var reason: String
     /// Resources that must be handled before this one (for deletes: after it, in reverse).
     public var dependencies: [ResourceAddress]
+    /// The site the resource belongs to (from the configuration, else the state); nil: account-wide.
+    public var site: String?
+
+    /// The lock and serial that cover it.
+    public var scope: StateScope { StateScope(site: site) }
 
     /// Creates a change.
     public init(address: ResourceAddress, provider: String, action: Action, replaceOrder: ReplaceOrder? = nil,
@@ -134,13 +139,28 @@ public struct PlanOptions: Sendable, Codable, Hashable {
     public var replace: [ResourceAddress]
     /// Observe what exists first (default). When false, state is trusted as it is.
     public var refresh: Bool
+    /// Limit to the resources of these sites and what they need (for destroy: what depends on them); empty: every site.
+    public var sites: [String]
 
     /// Creates options; the defaults are a normal plan with refresh.
-    public init(mode: PlanMode = .normal, targets: [String] = [], replace: [ResourceAddress] = [], refresh: Bool = true) {
+    public init(mode: PlanMode = .normal, targets: [String] = [], replace: [ResourceAddress] = [], refresh: Bool = true,
+                sites: [String] = []) {
         self.mode = mode
         self.targets = targets
         self.replace = replace
         self.refresh = refresh
+        self.sites = sites
+    }
+
+    private enum CodingKeys: String, CodingKey { case mode, targets, replace, refresh, sites }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        mode = try c.decode(PlanMode.self, forKey: .mode)
+        targets = try c.decode([String].self, forKey: .targets)
+        replace = try c.decode([ResourceAddress].self, forKey: .replace)
+        refresh = try c.decode(Bool.self, forKey: .refresh)
+        sites = try c.decodeIfPresent([String].self, forKey: .sites) ?? []
     }
 }
 
@@ -154,6 +174,9 @@ public struct Plan: Sendable, Codable {
     public var stateLineage: String
     /// See `stateLineage`.
     public var stateSerial: Int
+    /// The serial of each scope the plan was made under (`StateScope.key` → serial): applying a saved plan is refused
+    /// when one of them moved. Plans of earlier versions have none (then `stateSerial` is compared).
+    public var stateSerials: [String: Int]
     /// When it was made.
     public var createdAt: Date
     /// One change per resource in scope, sorted by address; includes no-ops.
@@ -175,6 +198,7 @@ public struct Plan: Sendable, Codable {
         self.options = options
         self.stateLineage = stateLineage
         self.stateSerial = stateSerial
+        self.stateSerials = [:]
         self.createdAt = createdAt
         self.changes = changes
         self.drift = drift
@@ -183,7 +207,7 @@ public struct Plan: Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case formatVersion, options, stateLineage, stateSerial, createdAt, changes, drift, handlers, abandonedCreates, refresh
+        case formatVersion, options, stateLineage, stateSerial, stateSerials, createdAt, changes, drift, handlers, abandonedCreates, refresh
     }
 
     public init(from decoder: any Decoder) throws {
@@ -192,12 +216,25 @@ public struct Plan: Sendable, Codable {
         options = try c.decode(PlanOptions.self, forKey: .options)
         stateLineage = try c.decode(String.self, forKey: .stateLineage)
         stateSerial = try c.decode(Int.self, forKey: .stateSerial)
+        stateSerials = try c.decodeIfPresent([String: Int].self, forKey: .stateSerials) ?? [:]
         createdAt = try c.decode(Date.self, forKey: .createdAt)
         changes = try c.decode([ResourceChange].self, forKey: .changes)
         drift = try c.decode([Drift].self, forKey: .drift)
         handlers = try c.decodeIfPresent([Handler].self, forKey: .handlers) ?? []
         abandonedCreates = try c.decodeIfPresent([ResourceAddress].self, forKey: .abandonedCreates) ?? []
         refresh = try c.decodeIfPresent(RefreshSummary.self, forKey: .refresh)
+    }
+
+    /// The scopes of the resources the plan covers.
+    public var scopes: Set<StateScope> { Set(changes.map(\.scope)) }
+
+    /// The scopes whose state applying the plan writes: those of its actions and of what its refresh found.
+    public var scopesWritten: Set<StateScope> {
+        let site = Dictionary(changes.map { ($0.address, $0.scope) }, uniquingKeysWith: { a, _ in a })
+        var out = Set(actionable.map(\.scope))
+        for d in drift { out.insert(site[d.address] ?? .account) }
+        for a in abandonedCreates { out.insert(site[a] ?? .account) }
+        return out
     }
 
     /// Changes that do something.

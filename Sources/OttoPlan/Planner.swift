@@ -175,6 +175,11 @@ public enum Planner {
             }
         }
         if problems.hasErrors { throw PlanError(problems.all) }
+        // Each change belongs to its resource's site: the configuration's word, else what the state recorded.
+        let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
+        for a in changes.keys {
+            changes[a]!.site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
+        }
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
                     changes: changes.values.sorted { $0.address < $1.address }, drift: drift,
@@ -251,7 +256,26 @@ public enum Planner {
     /// The addresses the plan covers: everything, or the targets plus what they need
     /// (for destroy: the targets plus what depends on them).
     static func scope(_ input: PlannerInput, graph: DependencyGraph, problems: inout DiagnosticBag) -> Set<ResourceAddress> {
-        let all = Set(input.desired.map(\.address)).union(input.state.keys).union(input.pending.keys)
+        var all = Set(input.desired.map(\.address)).union(input.state.keys).union(input.pending.keys)
+        if !input.options.sites.isEmpty {
+            // The sites' own resources, then (as for targets) what they need, or for destroy what depends on them.
+            let wanted = Set(input.options.sites)
+            var own = Set<ResourceAddress>()
+            for r in input.desired where r.site.map(wanted.contains) == true { own.insert(r.address) }
+            for (a, r) in input.state where r.site.map(wanted.contains) == true { own.insert(a) }
+            for (a, p) in input.pending where p.site.map(wanted.contains) == true { own.insert(a) }
+            let known = Set(input.desired.compactMap(\.site)).union(input.state.values.compactMap(\.site))
+            for site in input.options.sites where !known.contains(site) {
+                problems.error(nil, "--site \(site): no site of that name is in the configuration or the state")
+            }
+            if input.options.mode == .destroy {
+                let stateGraph = DependencyGraph(nodes: Array(all), edges: input.state.values.flatMap { r in r.dependencies.map { (r.address, $0, nil) } }
+                                                 + graph.edges.map { ($0.from, $0.to, $0.location) })
+                all = stateGraph.closure(dependentsOf: own)
+            } else {
+                all = graph.closure(dependenciesOf: own).union(own)
+            }
+        }
         guard !input.options.targets.isEmpty else { return all }
         var matched = Set<ResourceAddress>()
         for t in input.options.targets { matched.formUnion(all.filter { $0.matches(t) }) }

@@ -4,7 +4,7 @@ import OttoCore
 
 extension SQLiteStateStore: APIItemStore {
     public func apiItems() throws -> [APIItem] {
-        try read("read the API items") { db in
+        try readBlocking("read the API items") { db in
             try Row.fetchAll(db, sql: "SELECT kind, name, provider, document, updated_at FROM api_items ORDER BY kind, name")
                 .compactMap { row -> APIItem? in
                     // A kind this otto does not know (written by a newer one) is skipped rather than misread.
@@ -17,7 +17,7 @@ extension SQLiteStateStore: APIItemStore {
 
     public func writeAPIItems(put: [APIItem], remove: [APIItemKey]) throws {
         guard !put.isEmpty || !remove.isEmpty else { return }
-        try write("write the API items") { db in
+        try writeBlocking("write the API items") { db in
             for key in remove {
                 try db.execute(sql: "DELETE FROM api_items WHERE kind = ? AND name = ?", arguments: [key.kind.rawValue, key.name])
             }

@@ -2,59 +2,155 @@ import Foundation
 import GRDB
 import OttoCore
 
-extension SQLiteStateStore {
-    public func acquireLock(command: String) throws -> LockInfo {
-        // `since` in whole seconds, so the LockInfo read back from the table equals the one returned here.
-        let mine = LockInfo(id: UUID().uuidString.lowercased(), pid: ProcessIdentity.pid, host: ProcessIdentity.host,
-                            user: ProcessIdentity.user, command: command,
-                            since: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
-        // One IMMEDIATE transaction: the insert into the single-row table either takes the lock or, when a row is
-        // there, we read the holder under the same write lock, so two processes can never both succeed.
-        let holder: LockInfo? = try write("take the lock") { db in
-            try db.execute(sql: """
-                INSERT INTO lock (singleton, id, pid, host, user, command, since) VALUES (1, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (singleton) DO NOTHING
-                """, arguments: [mine.id, mine.pid, mine.host, mine.user, mine.command,
-                                 mine.since.timeIntervalSince1970])
-            return db.changesCount == 1 ? nil : try Self.fetchLock(db)
+extension SQLiteStateStore: StateLocker {
+    /// How often a waiting `lock` tries again.
+    static let lockRetryInterval: Duration = .milliseconds(50)
+
+    /// The lock file of `scope`: `PATH.locks/account.lock` or `PATH.locks/site-NAME.lock` (NAME percent-encoded
+    /// outside letters, digits, `.`, `_` and `-`).
+    public func lockFile(_ scope: StateScope) -> String {
+        let name: String
+        switch scope {
+        case .account: name = "account"
+        case .site(let site):
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "._-")
+            let encoded = site.addingPercentEncoding(withAllowedCharacters: allowed) ?? site
+            name = "site-" + (encoded.hasPrefix(".") ? "%2E" + encoded.dropFirst() : encoded)
         }
-        if let holder {
-            let gone = holder.host == ProcessIdentity.host && !ProcessIdentity.isAlive(holder.pid)
-            throw StateLockedError(holder: holder, holderIsGone: gone)
-        }
-        return mine
+        return (locksDirectory as NSString).appendingPathComponent(name + ".lock")
     }
 
-    public func releaseLock(id: String) throws {
-        try write("release the lock") { db in
-            try db.execute(sql: "DELETE FROM lock WHERE id = ?", arguments: [id])
+    public func lock(_ scopes: Set<StateScope>, command: String, timeout: Duration) async throws -> any StateLease {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var taken: [(FileLock, LockInfo)] = []
+        func giveBack() async {
+            await deleteLockRows(taken.map(\.1.id))
+            taken.forEach { $0.0.unlock() }
         }
-    }
-
-    public func forceUnlock(id: String) throws {
-        try write("remove the lock") { db in
-            guard let current = try Self.fetchLock(db) else {
-                throw OttoError("state.unlock", "the state is not locked, so there is no lock \(id) to remove",
-                                causeText: nil)
+        for scope in scopes.sorted() {
+            while true {
+                let file: FileLock?
+                do { file = try FileLock.tryLock(lockFile(scope)) } catch {
+                    await giveBack()
+                    throw OttoError("state.lock", "cannot lock \(scope) of the state \(path)", cause: error)
+                }
+                if let file {
+                    // `since` in whole seconds, so the LockInfo read back from the table equals the one returned here.
+                    let mine = LockInfo(id: UUID().uuidString.lowercased(), scope: scope, pid: ProcessIdentity.pid,
+                                        host: ProcessIdentity.host, user: ProcessIdentity.user, command: command,
+                                        since: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+                    do {
+                        // A row left by a holder that died is replaced: the flock says it is gone.
+                        try await write("take the lock of \(scope)") { db in
+                            try db.execute(sql: """
+                                INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES (?, ?, ?, ?, ?, ?, ?)
+                                ON CONFLICT (scope) DO UPDATE SET id = excluded.id, pid = excluded.pid, host = excluded.host,
+                                    user = excluded.user, command = excluded.command, since = excluded.since
+                                """, arguments: [scope.key, mine.id, mine.pid, mine.host, mine.user, mine.command,
+                                                 mine.since.timeIntervalSince1970])
+                        }
+                    } catch {
+                        file.unlock()
+                        await giveBack()
+                        throw error
+                    }
+                    taken.append((file, mine))
+                    break
+                }
+                let waited = clock.now - started
+                if waited >= timeout || Task.isCancelled {
+                    let holder = await holder(of: scope)
+                    await giveBack()
+                    let gone = holder.host == ProcessIdentity.host && !ProcessIdentity.isAlive(holder.pid)
+                    throw StateLockedError(holder: holder, holderIsGone: gone, waited: timeout)
+                }
+                try? await Task.sleep(for: min(Self.lockRetryInterval, timeout - waited))
             }
-            guard current.id == id else {
-                throw OttoError("state.unlock", "lock id \(id) does not match the current lock \(current.id) "
-                                + "(held by `\(current.command)`, pid \(current.pid) on host \(current.host)); "
-                                + "nothing was removed", causeText: nil)
+        }
+        return SQLiteStateLease(store: self, entries: taken)
+    }
+
+    /// Who holds the flock of `scope`, from its row. The row is written just after the flock is taken, so a missing
+    /// row is waited for briefly; a process that locked the file without writing a row is reported as unknown.
+    func holder(of scope: StateScope) async -> LockInfo {
+        for attempt in 0..<10 {
+            if let row = try? await read("read the lock of \(scope)", { db in try Self.fetchLock(db, scope: scope) }) {
+                return row
             }
-            try db.execute(sql: "DELETE FROM lock WHERE id = ?", arguments: [id])
+            if attempt < 9 { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        return LockInfo(id: "unknown", scope: scope, pid: 0, host: "unknown", user: "unknown",
+                        command: "a process that did not record itself", since: Date())
+    }
+
+    public func forceUnlock(id: String) async throws {
+        let rows = try await locks(includingStale: true)
+        guard let row = rows.first(where: { $0.id == id }) else {
+            let current = rows.isEmpty ? "the state holds no lock"
+                : "the locks are " + rows.map { "\($0.id) (\($0.scope), `\($0.command)`)" }.joined(separator: ", ")
+            throw OttoError("state.unlock", "there is no lock \(id) to remove: \(current); nothing was removed", causeText: nil)
+        }
+        // A lock whose holder still lives cannot be taken from it; one whose holder is gone has no flock any more.
+        guard let file = try? FileLock.tryLock(lockFile(row.scope)) else {
+            throw OttoError("state.unlock", "lock \(id) of \(row.scope) is held by a running process (`\(row.command)`, pid "
+                            + "\(row.pid) on host \(row.host)); stop that process to release it; nothing was removed", causeText: nil)
+        }
+        defer { file.unlock() }
+        try await write("remove lock \(id)") { db in
+            try db.execute(sql: "DELETE FROM locks WHERE id = ?", arguments: [id])
         }
     }
 
-    public func currentLock() throws -> LockInfo? {
-        try read("read the lock") { db in try Self.fetchLock(db) }
+    public func locks() async throws -> [LockInfo] {
+        try await locks(includingStale: false)
     }
 
-    static func fetchLock(_ db: Database) throws -> LockInfo? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT id, pid, host, user, command, since FROM lock") else {
+    /// The rows of the `locks` table; without `includingStale`, only those whose holder may still live (a row of a
+    /// process of this host that is gone is left over from a holder that was killed: its flock is free).
+    func locks(includingStale: Bool) async throws -> [LockInfo] {
+        let rows = try await read("read the locks") { db in
+            try Row.fetchAll(db, sql: "SELECT scope FROM locks").compactMap { StateScope(key: $0[0]) }
+                .compactMap { try Self.fetchLock(db, scope: $0) }
+        }
+        return rows.filter { includingStale || $0.host != ProcessIdentity.host || ProcessIdentity.isAlive($0.pid) }
+            .sorted { $0.scope < $1.scope }
+    }
+
+    /// Removes the row of each of `ids` (a lease's release).
+    func deleteLockRows(_ ids: [String]) async {
+        try? await write("release locks") { db in
+            for id in ids { try db.execute(sql: "DELETE FROM locks WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    static func fetchLock(_ db: Database, scope: StateScope) throws -> LockInfo? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT id, pid, host, user, command, since FROM locks WHERE scope = ?",
+                                         arguments: [scope.key]) else {
             return nil
         }
-        return LockInfo(id: row[0], pid: row[1], host: row[2], user: row[3], command: row[4],
+        return LockInfo(id: row[0], scope: scope, pid: row[1], host: row[2], user: row[3], command: row[4],
                         since: Date(timeIntervalSince1970: row[5]))
+    }
+}
+
+/// The locks one command took from an `SQLiteStateStore`: released by `release()`, or (flock only, the rows stay as
+/// harmless leftovers) when the lease is freed or the process ends.
+final class SQLiteStateLease: StateLease {
+    let locks: [LockInfo]
+    private let files: [FileLock]
+    private let store: SQLiteStateStore
+
+    init(store: SQLiteStateStore, entries: [(FileLock, LockInfo)]) {
+        self.store = store
+        self.files = entries.map(\.0)
+        self.locks = entries.map(\.1)
+    }
+
+    func release() async {
+        // Rows first, while the flocks still guarantee that they are ours.
+        await store.deleteLockRows(locks.map(\.id))
+        files.forEach { $0.unlock() }
     }
 }

@@ -2,20 +2,24 @@ import Foundation
 import GRDB
 import OttoCore
 
-extension SQLiteStateStore {
+extension SQLiteStateStore: StateReader, StateWriter {
     static let upsertSQL = """
-        INSERT INTO resources (address, kind, provider, provider_id, attributes, dependencies, updated_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO resources (address, kind, provider, provider_id, attributes, dependencies, updated_at, site)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (address) DO UPDATE SET kind = excluded.kind, provider = excluded.provider,
             provider_id = excluded.provider_id, attributes = excluded.attributes,
-            dependencies = excluded.dependencies, updated_at = excluded.updated_at
+            dependencies = excluded.dependencies, updated_at = excluded.updated_at, site = excluded.site
         """
     static let bumpSerialSQL = "UPDATE meta SET serial = serial + 1 WHERE singleton = 1"
-    static let deleteSQL = "DELETE FROM resources WHERE address = ?"
-    static let clearPendingSQL = "DELETE FROM pending_creates WHERE address = ?"
+    static let bumpScopeSerialSQL = """
+        INSERT INTO serials (scope, serial) VALUES (?, 1) ON CONFLICT (scope) DO UPDATE SET serial = serial + 1
+        """
+    static let deleteSQL = "DELETE FROM resources WHERE address = ? RETURNING site"
+    static let clearPendingSQL = "DELETE FROM pending_creates WHERE address = ? RETURNING site"
 
-    public func snapshot() throws -> StateSnapshot {
-        try read("read the resources") { db in
+    public func snapshot() async throws -> StateSnapshot {
+        let path = self.path
+        return try await read("read the resources") { db in
             guard let meta = try Row.fetchOne(db, sql: "SELECT lineage, serial FROM meta WHERE singleton = 1") else {
                 throw OttoError("state.corrupt", "the state database \(path) has no lineage row in `meta`",
                                 causeText: nil)
@@ -23,82 +27,95 @@ extension SQLiteStateStore {
             var records: [ResourceAddress: ResourceRecord] = [:]
             records.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM resources") ?? 0)
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT address, provider, provider_id, attributes, dependencies FROM resources
+                SELECT address, provider, provider_id, attributes, dependencies, site FROM resources
                 """)
             while let row = try rows.next() {
-                let record = try decodeRecord(row)
+                let record = try Self.decodeRecord(row, path: path)
                 records[record.address] = record
             }
             var pending: [ResourceAddress: PendingCreate] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT address, provider, key, attributes, dependencies, since FROM pending_creates") {
-                let p = try decodePending(row)
+            for row in try Row.fetchAll(db, sql: "SELECT address, provider, key, attributes, dependencies, since, site FROM pending_creates") {
+                let p = try Self.decodePending(row, path: path)
                 pending[p.address] = p
             }
-            return StateSnapshot(lineage: meta[0], serial: meta[1], records: records, pending: pending)
+            var serials: [StateScope: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT scope, serial FROM serials") {
+                if let scope = StateScope(key: row[0]) { serials[scope] = row[1] }
+            }
+            return StateSnapshot(lineage: meta[0], serial: meta[1], records: records, pending: pending, serials: serials)
         }
     }
 
-    public func put(_ record: ResourceRecord) throws {
-        let now = Date().timeIntervalSince1970
-        let arguments = try encodeRecord(record, now: now)
-        try write("record \(record.address)") { db in
-            try db.cachedStatement(sql: Self.upsertSQL).execute(arguments: arguments)
-            try db.cachedStatement(sql: Self.clearPendingSQL).execute(arguments: [record.address.description])
-            try db.cachedStatement(sql: Self.bumpSerialSQL).execute()
+    public func scopes() async throws -> Set<StateScope> {
+        try await read("read the scopes") { db in
+            let sites = try Optional<String>.fetchAll(db, sql: "SELECT DISTINCT site FROM resources UNION SELECT DISTINCT site FROM pending_creates")
+            return Set(sites.map(StateScope.init(site:)))
         }
     }
 
-    public func putPending(_ pending: PendingCreate) throws {
+    public func putPending(_ pending: PendingCreate) async throws {
         let attributes: String
         do { attributes = try ValueJSON.encode(pending.attributes) } catch {
             throw OttoError("state.write", "cannot encode the attributes of \(pending.address) as JSON", cause: error)
         }
-        try write("record the pending create of \(pending.address)") { db in
+        try await write("record the pending create of \(pending.address)") { db in
             try db.execute(sql: """
-                INSERT INTO pending_creates (address, provider, key, attributes, dependencies, since) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO pending_creates (address, provider, key, attributes, dependencies, since, site) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (address) DO UPDATE SET provider = excluded.provider, key = excluded.key,
-                    attributes = excluded.attributes, dependencies = excluded.dependencies, since = excluded.since
+                    attributes = excluded.attributes, dependencies = excluded.dependencies, since = excluded.since,
+                    site = excluded.site
                 """, arguments: [pending.address.description, pending.provider, pending.key, attributes,
-                                 ValueJSON.encode(pending.dependencies), pending.since])
-            try db.cachedStatement(sql: Self.bumpSerialSQL).execute()
+                                 ValueJSON.encode(pending.dependencies), pending.since, pending.site])
+            try Self.bumpSerials(db, [pending.scope])
         }
     }
 
-    public func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
+    public func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) async throws {
         guard !records.isEmpty || !removing.isEmpty || !handlers.isEmpty else { return }
         let now = Date().timeIntervalSince1970
-        let encoded = try records.map { try encodeRecord($0, now: now) }
+        let encoded = try records.map { try Self.encodeRecord($0, now: now) }
         let encodedHandlers: [StatementArguments] = try handlers.map { h in
             do { return [h.id, h.provider, h.name, try ValueJSON.encode(h.attributes), now] } catch {
                 throw OttoError("state.write", "cannot encode handler \(h.id) as JSON", cause: error)
             }
         }
-        try write("record \(records.count) resources") { db in
+        let what = records.count == 1 && removing.isEmpty ? "record \(records[0].address)"
+            : removing.count == 1 && records.isEmpty ? "remove \(removing[0])" : "record \(records.count) resources"
+        try await write(what) { db in
             let addHandler = try db.cachedStatement(sql: """
                 INSERT INTO handlers (id, provider, name, attributes, since) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET attributes = excluded.attributes
                 """)
             for arguments in encodedHandlers { try addHandler.execute(arguments: arguments) }
+            var scopes = Set<StateScope>()
             let upsert = try db.cachedStatement(sql: Self.upsertSQL)
             let clearPending = try db.cachedStatement(sql: Self.clearPendingSQL)
             for (record, arguments) in zip(records, encoded) {
                 try upsert.execute(arguments: arguments)
-                try clearPending.execute(arguments: [record.address.description])
+                _ = try Row.fetchOne(clearPending, arguments: [record.address.description])
+                scopes.insert(record.scope)
             }
-            var changed = !records.isEmpty
             let delete = try db.cachedStatement(sql: Self.deleteSQL)
             for address in removing {
-                try delete.execute(arguments: [address.description])
-                changed = changed || db.changesCount > 0
-                try clearPending.execute(arguments: [address.description])
-                changed = changed || db.changesCount > 0
+                // The row says whose serial moves (a removed address is not in the configuration any more).
+                if let row = try Row.fetchOne(delete, arguments: [address.description]) { scopes.insert(StateScope(site: row[0])) }
+                if let row = try Row.fetchOne(clearPending, arguments: [address.description]) { scopes.insert(StateScope(site: row[0])) }
             }
-            if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
+            try Self.bumpSerials(db, scopes)
         }
     }
 
-    public func pendingHandlers() throws -> [Handler] {
-        try read("read pending handlers") { db in
+    /// Increments the lineage-wide serial and the serial of each of `scopes` (nothing when `scopes` is empty).
+    static func bumpSerials(_ db: Database, _ scopes: Set<StateScope>) throws {
+        guard !scopes.isEmpty else { return }
+        try db.cachedStatement(sql: bumpSerialSQL).execute()
+        let bump = try db.cachedStatement(sql: bumpScopeSerialSQL)
+        for scope in scopes { try bump.execute(arguments: [scope.key]) }
+    }
+
+    public func pendingHandlers() async throws -> [Handler] {
+        let path = self.path
+        return try await read("read pending handlers") { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, provider, name, attributes FROM handlers ORDER BY since, id")
             return try rows.map { row in
                 let text: String = row[3]
@@ -112,23 +129,13 @@ extension SQLiteStateStore {
         }
     }
 
-    public func handlerRan(id: String) throws {
-        try write("clear handler \(id)") { db in
+    public func handlerRan(id: String) async throws {
+        try await write("clear handler \(id)") { db in
             try db.execute(sql: "DELETE FROM handlers WHERE id = ?", arguments: [id])
         }
     }
 
-    public func remove(_ address: ResourceAddress) throws {
-        try write("remove \(address)") { db in
-            try db.cachedStatement(sql: Self.deleteSQL).execute(arguments: [address.description])
-            var changed = db.changesCount > 0
-            try db.cachedStatement(sql: Self.clearPendingSQL).execute(arguments: [address.description])
-            changed = changed || db.changesCount > 0
-            if changed { try db.cachedStatement(sql: Self.bumpSerialSQL).execute() }
-        }
-    }
-
-    func encodeRecord(_ record: ResourceRecord, now: Double) throws -> StatementArguments {
+    static func encodeRecord(_ record: ResourceRecord, now: Double) throws -> StatementArguments {
         let attributes: String
         let dependencies: String
         do {
@@ -138,10 +145,10 @@ extension SQLiteStateStore {
             throw OttoError("state.write", "cannot encode the attributes of \(record.address) as JSON", cause: error)
         }
         return [record.address.description, record.kind, record.provider, record.providerID,
-                attributes, dependencies, now]
+                attributes, dependencies, now, record.site]
     }
 
-    func decodePending(_ row: Row) throws -> PendingCreate {
+    static func decodePending(_ row: Row, path: String) throws -> PendingCreate {
         let text: String = row[0]
         guard let address = ResourceAddress(parsing: text) else {
             throw OttoError("state.corrupt", "the state database \(path) holds a pending create whose address `\(text)` is not KIND.NAME",
@@ -152,14 +159,14 @@ extension SQLiteStateStore {
             let dependenciesText: String = row[4]
             return PendingCreate(address: address, provider: row[1], key: row[2],
                                  attributes: try ValueJSON.decodeAttributes(attributesText),
-                                 dependencies: try ValueJSON.decodeAddresses(dependenciesText), since: row[5])
+                                 dependencies: try ValueJSON.decodeAddresses(dependenciesText), since: row[5], site: row[6])
         } catch {
             throw OttoError("state.corrupt", "the state database \(path) holds unreadable JSON for the pending create of \(address)",
                             cause: error)
         }
     }
 
-    func decodeRecord(_ row: Row) throws -> ResourceRecord {
+    static func decodeRecord(_ row: Row, path: String) throws -> ResourceRecord {
         let text: String = row[0]
         guard let address = ResourceAddress(parsing: text) else {
             throw OttoError("state.corrupt", "the state database \(path) holds a row whose address `\(text)` is "
@@ -171,7 +178,7 @@ extension SQLiteStateStore {
             let attributes = try ValueJSON.decodeAttributes(attributesText)
             let dependencies = try ValueJSON.decodeAddresses(dependenciesText)
             return ResourceRecord(address: address, provider: row[1], providerID: row[2],
-                                  attributes: attributes, dependencies: dependencies)
+                                  attributes: attributes, dependencies: dependencies, site: row[5])
         } catch {
             throw OttoError("state.corrupt", "the state database \(path) holds unreadable JSON for \(address)",
                             cause: error)

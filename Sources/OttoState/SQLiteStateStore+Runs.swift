@@ -3,16 +3,17 @@ import GRDB
 import OttoCore
 
 extension SQLiteStateStore {
-    public func startRun(command: String, user: String) throws -> Int64 {
-        try write("record the start of a run") { db in
+    public func startRun(command: String, user: String) async throws -> Int64 {
+        try await write("record the start of a run") { db in
             try db.execute(sql: "INSERT INTO runs (command, user, host, started) VALUES (?, ?, ?, ?)",
                            arguments: [command, user, ProcessIdentity.host, Date().timeIntervalSince1970])
             return db.lastInsertedRowID
         }
     }
 
-    public func finishRun(id: Int64, outcome: String, summary: String) throws {
-        try write("record the end of run \(id)") { db in
+    public func finishRun(id: Int64, outcome: String, summary: String) async throws {
+        let path = self.path
+        try await write("record the end of run \(id)") { db in
             try db.execute(sql: "UPDATE runs SET finished = ?, outcome = ?, summary = ? WHERE id = ?",
                            arguments: [Date().timeIntervalSince1970, outcome, summary, id])
             if db.changesCount == 0 {
@@ -21,8 +22,8 @@ extension SQLiteStateStore {
         }
     }
 
-    public func runs(limit: Int) throws -> [RunRecord] {
-        try read("read the run history") { db in
+    public func runs(limit: Int) async throws -> [RunRecord] {
+        try await read("read the run history") { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, command, user, host, started, finished, outcome, summary FROM runs
                 ORDER BY id DESC LIMIT ?

@@ -3,8 +3,9 @@ import GRDB
 import OttoCore
 
 extension SQLiteStateStore {
-    /// The schema, one migration per version. Migrations are idempotent (`IF NOT EXISTS`, `OR IGNORE`)
-    /// so that two processes creating the same new state at once both succeed (see `migrate`).
+    /// The schema, one migration per version. Processes that open the same state at once run them one after the
+    /// other (under `PATH.locks/open.lock`); the early ones are idempotent (`IF NOT EXISTS`, `OR IGNORE`) as well, from
+    /// before that lock.
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -126,6 +127,39 @@ extension SQLiteStateStore {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v6-scopes") { db in
+            // Per-scope locks and serials: each resource and pending create remembers its site (NULL: account-wide),
+            // `serials` counts the writes of each scope, `locks` says who holds the flock of each scope. The single-row
+            // `lock` table of earlier versions goes (its holder's lock is not honoured by this otto: it had no flock).
+            for table in ["resources", "pending_creates"] where !(try db.columns(in: table).contains { $0.name == "site" }) {
+                try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN site TEXT")
+            }
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS serials (
+                    scope TEXT PRIMARY KEY NOT NULL,
+                    serial INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS locks (
+                    scope TEXT PRIMARY KEY NOT NULL,
+                    id TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    host TEXT NOT NULL,
+                    user TEXT NOT NULL,
+                    command TEXT NOT NULL,
+                    since REAL NOT NULL
+                ) WITHOUT ROWID;
+                DROP TABLE IF EXISTS lock;
+                """)
+            // Rows written before sites were recorded: every address otto made then starts with its site's name
+            // (`machine.SITE.web[0]`, `dns_zone.SITE`), except account-wide SSH keys.
+            for table in ["resources", "pending_creates"] {
+                for address in try String.fetchAll(db, sql: "SELECT address FROM \(table) WHERE site IS NULL") {
+                    guard let parsed = ResourceAddress(parsing: address), parsed.kind != "ssh_key" else { continue }
+                    let site = parsed.name.prefix { $0 != "." && $0 != "[" }
+                    try db.execute(sql: "UPDATE \(table) SET site = ? WHERE address = ?", arguments: [String(site), address])
+                }
+            }
+        }
         return migrator
     }()
 
@@ -150,12 +184,7 @@ extension SQLiteStateStore {
             throw OttoError("state.open", "\(path) was written by a newer otto (its schema has migrations this "
                             + "otto does not know); upgrade otto", causeText: nil)
         }
-        do {
-            try migrator.migrate(queue)
-        } catch {
-            // Another process may have applied the same migration between our check and our write:
-            // the idempotent SQL ran, then recording the migration hit its primary key. Once more sees it applied.
-            try migrator.migrate(queue)
-        }
+        // The caller holds the open lock: no other otto migrates this file at the same time.
+        try migrator.migrate(queue)
     }
 }

@@ -40,7 +40,7 @@ extension SQLiteStateStore: WalkHistoryStore {
         } catch {
             throw OttoError("state.write", "cannot encode the walk of site \(report.site) as JSON", cause: error)
         }
-        return try write("record a walk of site \(report.site)") { db in
+        return try writeBlocking("record a walk of site \(report.site)") { db in
             try db.cachedStatement(sql: Self.insertWalkSQL).execute(arguments: walkArguments)
             let id = db.lastInsertedRowID
             let insert = try db.cachedStatement(sql: Self.insertPageSQL)
@@ -55,7 +55,7 @@ extension SQLiteStateStore: WalkHistoryStore {
     }
 
     public func recentWalks(site: String?, limit: Int) throws -> [WalkSummary] {
-        try read("read the walk history") { db in
+        try readBlocking("read the walk history") { db in
             let rows: [Row]
             if let site {
                 rows = try Row.fetchAll(db, sql: "SELECT \(Self.walkColumns) FROM walks WHERE site = ? ORDER BY id DESC LIMIT ?",
@@ -69,13 +69,13 @@ extension SQLiteStateStore: WalkHistoryStore {
     }
 
     public func walkIDs(site: String, limit: Int) throws -> [Int64] {
-        try read("read the walks of site \(site)") { db in
+        try readBlocking("read the walks of site \(site)") { db in
             try Int64.fetchAll(db, sql: "SELECT id FROM walks WHERE site = ? ORDER BY id DESC LIMIT ?", arguments: [site, max(0, limit)])
         }
     }
 
     public func lastWalk(site: String) throws -> WalkReport? {
-        try read("read the last walk of site \(site)") { db in
+        try readBlocking("read the last walk of site \(site)") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.walkColumns) FROM walks WHERE site = ? ORDER BY id DESC LIMIT 1",
                                              arguments: [site]) else { return nil }
             return try fullWalk(db, row)
@@ -83,7 +83,7 @@ extension SQLiteStateStore: WalkHistoryStore {
     }
 
     public func walk(id: Int64) throws -> WalkReport? {
-        try read("read walk \(id)") { db in
+        try readBlocking("read walk \(id)") { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.walkColumns) FROM walks WHERE id = ?", arguments: [id]) else { return nil }
             return try fullWalk(db, row)
         }
@@ -91,7 +91,7 @@ extension SQLiteStateStore: WalkHistoryStore {
 
     @discardableResult
     public func pruneWalks(keepLast: Int, site: String?) throws -> Int {
-        try write("prune the walk history") { db in
+        try writeBlocking("prune the walk history") { db in
             let sites = try site.map { [$0] } ?? String.fetchAll(db, sql: "SELECT DISTINCT site FROM walks")
             var removed = 0
             for s in sites { removed += try Self.prune(db, site: s, keepLast: keepLast) }

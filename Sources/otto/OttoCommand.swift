@@ -42,12 +42,42 @@ struct GlobalOptions: ParsableArguments {
         let names = text.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         return names.isEmpty ? nil : Set(names)
     }
+
+    @Option(name: .long, help: "How long to wait for a site's lock another otto holds, e.g. 30s, 5m, 500ms (default 0: fail at once, naming the holder).")
+    var lockTimeout: String = "0"
+
+    /// `--lock-timeout` as a duration.
+    func lockWait() throws -> Duration {
+        try DurationText.parse(lockTimeout, flag: "--lock-timeout")
+    }
+}
+
+/// Durations written on the command line: a number with `ms`, `s`, `m` or `h` (a bare number is seconds).
+enum DurationText {
+    static func parse(_ text: String, flag: String) throws -> Duration {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = Substring(t)
+        var scale = 1.0
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            number = t.dropLast(suffix.count)
+            scale = factor
+            break
+        }
+        guard let value = Double(number), value >= 0, value.isFinite else {
+            throw OttoError("cli.flags", "\(flag) \(text): not a duration (a number with ms, s, m or h, e.g. 30s)")
+        }
+        return .milliseconds(Int64((value * scale * 1000).rounded()))
+    }
 }
 
 /// Options that select what a plan covers.
 struct PlanScopeOptions: ParsableArguments {
     @Option(name: .long, help: "Limit to this address (or prefix) and what it depends on. Repeatable.")
     var target: [String] = []
+
+    @Option(name: .long, help: "Limit to this site's resources and what they need; only that site is locked, so applies on other sites can run at the same time. Repeatable.")
+    var site: [String] = []
 
     @Option(name: .long, help: "Replace this resource even if nothing changed. Repeatable.")
     var replace: [String] = []

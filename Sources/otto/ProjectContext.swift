@@ -8,7 +8,7 @@ import OttoState
 
 /// A loaded project: configuration, desired resources and the state store. The only place that turns
 /// inventory into concrete provider instances.
-struct ProjectContext {
+struct ProjectContext: Sendable {
     let root: String
     let project: Project
     let resources: [Resource]
@@ -16,7 +16,12 @@ struct ProjectContext {
     /// The one HTTP client every provider of this run shares (connection reuse, request counts by provider).
     let http: HTTPClient
 
-    /// Loads and validates the configuration and opens the state.
+    /// `load` on a dispatch thread: reading YAML and opening the state never block the cooperative pool.
+    static func open(_ g: GlobalOptions) async throws -> ProjectContext {
+        try await Blocking.run { try load(g) }
+    }
+
+    /// Loads and validates the configuration and opens the state. Blocks on disk: from async code use `open`.
     static func load(_ g: GlobalOptions) throws -> ProjectContext {
         let root = (g.dir as NSString).standardizingPath
         var isDir: ObjCBool = false
@@ -110,16 +115,19 @@ struct ProjectContext {
         return out
     }
 
-    /// Runs `body` holding the state lock; releases it however `body` ends.
-    func withLock<T>(_ command: String, _ body: () async throws -> T) async throws -> T {
-        let lock = try store.acquireLock(command: command)
-        do {
-            let result = try await body()
-            try? store.releaseLock(id: lock.id)
-            return result
-        } catch {
-            try? store.releaseLock(id: lock.id)
-            throw error
-        }
+    /// What the apply pipeline works on for this project: its resources, its providers, and `--providers` turned into
+    /// targets once the state is read.
+    func applyInput(providers filter: Set<String>?) -> ApplyInput {
+        let ctx = self
+        let http = self.http
+        return ApplyInput(resources: resources, providers: { try ctx.providers(for: $0) }, options: { options, snap in
+            var options = options
+            if let targets = try ctx.providerTargets(filter, state: snap.records) {
+                options.targets = options.targets.isEmpty ? targets
+                    : options.targets.filter { t in targets.contains { ResourceAddress(parsing: $0)?.matches(t) ?? false } }
+                if options.targets.isEmpty { throw OttoError("cli.providers", "--target and --providers select nothing together") }
+            }
+            return options
+        }, requestCounts: { http.requestCounts })
     }
 }

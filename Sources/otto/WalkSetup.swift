@@ -55,9 +55,7 @@ enum WalkSetup {
         return { siteName, configuration in
             var c = configuration
             if let site = await project().sites.first(where: { $0.name == siteName }), let start = WalkURL(c.start) {
-                let records = try await withCheckedThrowingContinuation { continuation in
-                    DispatchQueue.global().async { continuation.resume(with: Result { try store.snapshot().records }) }
-                }
+                let records = try await store.snapshot().records
                 let taken = Set(c.resolve.map { "\($0.host):\($0.port)" })
                 c.resolve += statePins(for: site, start: start, allow: c.allow, state: records)
                     .map(\.entry).filter { !taken.contains("\($0.host):\($0.port)") }

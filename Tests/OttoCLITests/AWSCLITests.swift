@@ -191,8 +191,8 @@ import Testing
         #expect(made >= 3 && made < 6, "killed too late to test anything: \(made) instances")
         #expect(p.stateCount("pending_creates") >= 3)
 
-        let lock = try #require(DigitalOceanCLITests.lockID(p))
-        #expect(try await p.run("force-unlock", lock).status == 0)
+        // The killed otto's lock died with it: no force-unlock before the next apply.
+        #expect(DigitalOceanCLITests.lockID(p)?.isEmpty == false)
         let r = try await p.run("apply", "--auto-approve")
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         let instances = try Self.ours(moto.endpoint)

@@ -16,7 +16,7 @@ import Testing
         #expect(child.terminationStatus == 1)
         let recorded = p.stateCount("resources")
         #expect(recorded >= 20 && recorded < 806)
-        #expect(p.stateCount("lock") == 0)                    // a clean stop releases the lock
+        #expect(p.stateCount("locks") == 0)                   // a clean stop releases the lock
         #expect(p.stateCount("runs WHERE outcome = 'interrupted'") == 1)
         // Everything recorded exists, so the next plan creates only the rest.
         let plan = try p.otto("plan")

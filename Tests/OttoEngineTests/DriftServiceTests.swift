@@ -36,8 +36,8 @@ import Testing
         /// `blog` reports, everything else is corrected.
         func input(policy: @escaping @Sendable (ResourceAddress) -> DriftPolicy = { $0.name.hasPrefix("blog.") ? .report : .correct })
             -> ReconcileInput {
-            ReconcileInput(resources: desired, policy: policy, providers: ["rec": provider], store: store,
-                           writer: StateStoreWriter(store: store))
+            let provider = self.provider
+            return ReconcileInput(apply: ApplyInput(resources: desired, providers: { _ in ["rec": provider] }), policy: policy, store: store)
         }
     }
 
@@ -59,7 +59,7 @@ import Testing
         let record = try #require(second.items.first { $0.address == "record.blog.www" })
         #expect(!record.corrected && record.policy == .report)
         // Every run is in the state's history, with its summary.
-        let runs = try f.store.runs(limit: 10)
+        let runs = try await f.store.runs(limit: 10)
         #expect(runs.count == 2)
         #expect(runs.first?.summary?.contains("1 corrected") == true)
         #expect(runs.first?.outcome == "ok")
@@ -67,12 +67,12 @@ import Testing
 
     @Test func aLockedStateSkipsTheRun() async throws {
         let f = try Fixture()
-        let lock = try f.store.acquireLock(command: "otto apply")
+        let lease = try await f.store.lock([.account], command: "otto apply", timeout: .zero)
         let run = await Reconciler().run(f.input())
         #expect(run.outcome == .busy)
         #expect(run.message?.contains("otto apply") == true)
         #expect(f.provider.calls.isEmpty)
-        try f.store.releaseLock(id: lock.id)
+        await lease.release()
     }
 
     @Test func metricsCountDriftFoundAndCorrected() async throws {
@@ -127,7 +127,7 @@ import Testing
             load: {
                 started.withLock { $0 += 1 }
                 var input = f.input { _ in .correct }
-                input.providers = ["rec": slow]
+                input.apply.providers = { _ in ["rec": slow] }
                 return input
             })
         try await testGracefulShutdown { trigger in
@@ -142,7 +142,7 @@ import Testing
         // The run finished its creates and recorded them; no second run started.
         #expect(started.withLock { $0 } == 1)
         #expect(slow.cloud.count == 2)
-        #expect(try f.store.snapshot().records.count == 2)
+        #expect(try await f.store.snapshot().records.count == 2)
         #expect(await history.recent().first?.outcome == .ok)
     }
 }

@@ -1,20 +1,20 @@
 import OttoCore
 import OttoEngine
 import OttoPlan
+import OttoState
 import OttoTestSupport
 import Synchronization
 import Testing
 
-extension MemoryStateWriter: ApplyStateWriter {
-    public func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws { put(record); handlers.forEach(addHandler) }
-    public func recordDeleted(_ address: ResourceAddress) throws { remove(address) }
-    public func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
-        records.forEach(put)
-        removing.forEach(remove)
+extension MemoryStateWriter: StateWriter {
+    public func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) async throws {
+        records.forEach { put($0) }
+        removing.forEach { remove($0) }
         handlers.forEach(addHandler)
     }
-    public func recordHandlerRan(_ id: String) throws { removeHandler(id) }
-    public func recordPendingCreate(_ pending: PendingCreate) throws { putPending(pending) }
+    public func handlerRan(id: String) async throws { removeHandler(id) }
+    public func startRun(command: String, user: String) async throws -> Int64 { 1 }
+    public func finishRun(id: Int64, outcome: String, summary: String) async throws {}
 }
 
 private let schemas = [KindSchema(kind: "zone"), KindSchema(kind: "record", forceNew: ["name"]),
@@ -174,17 +174,17 @@ private func run(_ desired: [Resource], provider: RecordingProvider, state: Memo
 }
 
 /// A state writer whose every transaction takes a while, like a real disk commit.
-final class SlowWriter: ApplyStateWriter {
+final class SlowWriter: StateWriter {
     let inner = MemoryStateWriter()
     let batches = Mutex<[Int]>([])
-    func recordApplied(_ record: ResourceRecord, handlers: [Handler]) throws { usleep(3_000); inner.put(record); batches.withLock { $0.append(1) } }
-    func recordDeleted(_ address: ResourceAddress) throws { usleep(3_000); inner.remove(address); batches.withLock { $0.append(1) } }
-    func recordHandlerRan(_ id: String) throws {}
-    func recordPendingCreate(_ pending: PendingCreate) throws { inner.putPending(pending) }
-    func recordBatch(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) throws {
-        usleep(3_000)
-        records.forEach(inner.put)
-        removing.forEach(inner.remove)
+    func handlerRan(id: String) async throws {}
+    func putPending(_ pending: PendingCreate) async throws { inner.putPending(pending) }
+    func startRun(command: String, user: String) async throws -> Int64 { 1 }
+    func finishRun(id: Int64, outcome: String, summary: String) async throws {}
+    func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) async throws {
+        try await Task.sleep(for: .milliseconds(3))
+        records.forEach { inner.put($0) }
+        removing.forEach { inner.remove($0) }
         batches.withLock { $0.append(records.count + removing.count) }
     }
 }

@@ -6,15 +6,15 @@ import Testing
 @Suite("SQLiteStateStore")
 struct SQLiteStateStoreTests {
     @Test("records with every Value case round-trip")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
         let records = [recordWithEveryValue("demo.www.A"), recordWithEveryValue("demo.mail.MX"),
                        ResourceRecord(address: "machine.demo.web[0]", provider: "local", providerID: "m-1",
                                       attributes: [:], dependencies: [])]
-        for record in records { try store.put(record) }
-        let snapshot = try store.snapshot()
+        for record in records { try await store.put(record) }
+        let snapshot = try await store.snapshot()
         #expect(snapshot.records.count == 3)
         for record in records {
             #expect(snapshot.records[record.address] == record)
@@ -22,72 +22,72 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("put replaces the row with the same address")
-    func upsert() throws {
+    func upsert() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
         var record = recordWithEveryValue("demo.www.A")
-        try store.put(record)
+        try await store.put(record)
         record.providerID = "changed"
         record.attributes = ["ttl": .int(60)]
         record.dependencies = []
-        try store.put(record)
-        let snapshot = try store.snapshot()
+        try await store.put(record)
+        let snapshot = try await store.snapshot()
         #expect(snapshot.records.count == 1)
         #expect(snapshot.records[record.address] == record)
     }
 
     @Test("a new state starts at serial 0 with a UUID lineage; writes increment the serial")
-    func serial() throws {
+    func serial() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        let first = try store.snapshot()
+        let first = try await store.snapshot()
         #expect(first.serial == 0)
         #expect(UUID(uuidString: first.lineage) != nil)
         #expect(first.records.isEmpty)
 
-        try store.put(recordWithEveryValue("a.A"))
-        #expect(try store.snapshot().serial == 1)
-        try store.put(recordWithEveryValue("b.A"))
-        #expect(try store.snapshot().serial == 2)
-        try store.put([recordWithEveryValue("c.A"), recordWithEveryValue("d.A")], removing: ["dns_record.a.A"])
-        #expect(try store.snapshot().serial == 3)
-        try store.remove("dns_record.b.A")
-        #expect(try store.snapshot().serial == 4)
+        try await store.put(recordWithEveryValue("a.A"))
+        #expect(try await store.snapshot().serial == 1)
+        try await store.put(recordWithEveryValue("b.A"))
+        #expect(try await store.snapshot().serial == 2)
+        try await store.put([recordWithEveryValue("c.A"), recordWithEveryValue("d.A")], removing: ["dns_record.a.A"])
+        #expect(try await store.snapshot().serial == 3)
+        try await store.remove("dns_record.b.A")
+        #expect(try await store.snapshot().serial == 4)
         // Nothing changed: the serial stays, so a plan made at 4 is still valid.
-        try store.remove("dns_record.not.there")
-        try store.put([], removing: [])
-        try store.put([], removing: ["dns_record.not.there"])
-        let last = try store.snapshot()
+        try await store.remove("dns_record.not.there")
+        try await store.put([], removing: [])
+        try await store.put([], removing: ["dns_record.not.there"])
+        let last = try await store.snapshot()
         #expect(last.serial == 4)
         #expect(last.lineage == first.lineage)
         #expect(Set(last.records.keys) == ["dns_record.c.A", "dns_record.d.A"])
     }
 
     @Test("two new states get different lineages")
-    func distinctLineages() throws {
+    func distinctLineages() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let a = try SQLiteStateStore(path: dir.file("a.db")).snapshot().lineage
-        let b = try SQLiteStateStore(path: dir.file("b.db")).snapshot().lineage
+        let a = try await SQLiteStateStore(path: dir.file("a.db")).snapshot().lineage
+        let b = try await SQLiteStateStore(path: dir.file("b.db")).snapshot().lineage
         #expect(a != b)
     }
 
     @Test("reopening after the store is released gives the same state")
-    func reopen() throws {
+    func reopen() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("nested/dir/state.db")
         let before: StateSnapshot
         do {
             let store = try SQLiteStateStore(path: path)
-            try store.put(recordWithEveryValue("demo.www.A"))
-            try store.put(recordWithEveryValue("demo.www.AAAA"))
-            before = try store.snapshot()
+            try await store.put(recordWithEveryValue("demo.www.A"))
+            try await store.put(recordWithEveryValue("demo.www.AAAA"))
+            before = try await store.snapshot()
         } // the store is released here, which closes its connection
         let reopened = try SQLiteStateStore(path: path)
-        let after = try reopened.snapshot()
+        let after = try await reopened.snapshot()
         #expect(after.lineage == before.lineage)
         #expect(after.serial == before.serial)
         #expect(after.records == before.records)
@@ -95,15 +95,15 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("two store instances on one file see each other's writes")
-    func twoInstances() throws {
+    func twoInstances() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let a = try SQLiteStateStore(path: dir.file("state.db"))
         let b = try SQLiteStateStore(path: dir.file("state.db"))
-        try a.put(recordWithEveryValue("x.A"))
-        try b.put(recordWithEveryValue("y.A"))
-        let seenByA = try a.snapshot()
-        let seenByB = try b.snapshot()
+        try await a.put(recordWithEveryValue("x.A"))
+        try await b.put(recordWithEveryValue("y.A"))
+        let seenByA = try await a.snapshot()
+        let seenByB = try await b.snapshot()
         #expect(seenByA.serial == 2)
         #expect(seenByA.lineage == seenByB.lineage)
         #expect(seenByA.records == seenByB.records)
@@ -119,14 +119,10 @@ struct SQLiteStateStoreTests {
             let outcomes = await withTaskGroup(of: String.self) { group in
                 for _ in 0..<6 {
                     group.addTask {
-                        await withCheckedContinuation { continuation in
-                            DispatchQueue.global().async {
-                                do {
-                                    continuation.resume(returning: try SQLiteStateStore(path: path).snapshot().lineage)
-                                } catch {
-                                    continuation.resume(returning: "error: \(error)")
-                                }
-                            }
+                        do {
+                            return try await SQLiteStateStore.open(path: path).snapshot().lineage
+                        } catch {
+                            return "error: \(error)"
                         }
                     }
                 }
@@ -141,7 +137,7 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("a file that is not a database gives state.open")
-    func notADatabase() throws {
+    func notADatabase() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("state.db")
@@ -160,7 +156,7 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("a directory in place of the file gives state.open")
-    func directoryInstead() throws {
+    func directoryInstead() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("state.db")
@@ -170,7 +166,7 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("an SQLite database of something else gives state.open", .enabled(if: hasSQLite3CLI))
-    func foreignDatabase() throws {
+    func foreignDatabase() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("other.db")
@@ -182,17 +178,17 @@ struct SQLiteStateStoreTests {
     }
 
     @Test("run history")
-    func runHistory() throws {
+    func runHistory() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        #expect(try store.runs(limit: 10).isEmpty)
-        let first = try store.startRun(command: "otto apply", user: "alice")
-        let second = try store.startRun(command: "otto destroy", user: "bob")
+        #expect(try await store.runs(limit: 10).isEmpty)
+        let first = try await store.startRun(command: "otto apply", user: "alice")
+        let second = try await store.startRun(command: "otto destroy", user: "bob")
         #expect(second > first)
-        try store.finishRun(id: first, outcome: "ok", summary: "3 created, 1 deleted")
+        try await store.finishRun(id: first, outcome: "ok", summary: "3 created, 1 deleted")
 
-        let runs = try store.runs(limit: 10)
+        let runs = try await store.runs(limit: 10)
         #expect(runs.map(\.id) == [second, first])
         #expect(runs[0].command == "otto destroy")
         #expect(runs[0].user == "bob")
@@ -205,11 +201,93 @@ struct SQLiteStateStoreTests {
         #expect(runs[1].summary == "3 created, 1 deleted")
         let finished = try #require(runs[1].finished)
         #expect(finished >= runs[1].started)
-        #expect(try store.runs(limit: 1).map(\.id) == [second])
+        #expect(try await store.runs(limit: 1).map(\.id) == [second])
 
-        let error = #expect(throws: OttoError.self) { try store.finishRun(id: 9999, outcome: "ok", summary: "") }
+        let error = await #expect(throws: OttoError.self) { try await store.finishRun(id: 9999, outcome: "ok", summary: "") }
         #expect(error?.code == "state.run")
         // Runs do not change the resources, so the serial stays.
-        #expect(try store.snapshot().serial == 0)
+        #expect(try await store.snapshot().serial == 0)
+    }
+}
+
+@Suite("SQLiteStateStore scopes")
+struct StateScopeTests {
+    func record(_ address: ResourceAddress, site: String?) -> ResourceRecord {
+        ResourceRecord(address: address, provider: "p", providerID: "id", attributes: [:], site: site)
+    }
+
+    @Test("each scope has its own serial: a write moves the serials of the scopes it touches and no other")
+    func serials() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let store = try SQLiteStateStore(path: dir.file("state.db"))
+        try await store.put(record("machine.shop.web[0]", site: "shop"))
+        try await store.put(record("machine.blog.web[0]", site: "blog"))
+        try await store.put([record("dns_zone.shop", site: "shop"), record("ssh_key.do", site: nil)], removing: [])
+        var snap = try await store.snapshot()
+        #expect(snap.serial == 3)
+        #expect(snap.serials == [.site("shop"): 2, .site("blog"): 1, .account: 1])
+        #expect(snap.records["machine.shop.web[0]"]?.site == "shop")
+        #expect(snap.records["ssh_key.do"]?.site == nil)
+        #expect(try await store.scopes() == [.site("shop"), .site("blog"), .account])
+        // A removal moves the serial of the scope the row belonged to (the caller need not know it).
+        try await store.remove("machine.blog.web[0]")
+        try await store.putPending(PendingCreate(address: "machine.news.web[0]", provider: "p", key: "k", attributes: [:],
+                                                 since: 0, site: "news"))
+        snap = try await store.snapshot()
+        #expect(snap.serials == [.site("shop"): 2, .site("blog"): 2, .account: 1, .site("news"): 1])
+        #expect(snap.serial(of: .site("nowhere")) == 0)
+        #expect(snap.pending["machine.news.web[0]"]?.site == "news")
+        #expect(snap.scopes == [.site("shop"), .account, .site("news")])
+    }
+
+    @Test("a state written before scopes existed gets each row's site from its address; its old lock table goes",
+          .enabled(if: hasSQLite3CLI))
+    func migratesOldRows() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let path = dir.file("state.db")
+        // The schema as otto before v6 made it, with rows and a lock.
+        let old = """
+            CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+            INSERT INTO grdb_migrations VALUES ('v1'), ('v2-handlers'), ('v3-pending-creates'), ('v4-walks'), ('v5-api-items');
+            CREATE TABLE meta (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), lineage TEXT NOT NULL, serial INTEGER NOT NULL);
+            INSERT INTO meta VALUES (1, 'old-lineage', 7);
+            CREATE TABLE resources (address TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, provider TEXT NOT NULL,
+                provider_id TEXT NOT NULL, attributes TEXT NOT NULL, dependencies TEXT NOT NULL, updated_at REAL NOT NULL) WITHOUT ROWID;
+            INSERT INTO resources VALUES ('machine.demo.web[0]', 'machine', 'local', 'm0', '{}', '[]', 0),
+                ('dns_zone.demo', 'dns_zone', 'pdns', 'demo.', '{}', '[]', 0), ('ssh_key.do', 'ssh_key', 'do', '1', '{}', '[]', 0);
+            CREATE TABLE lock (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), id TEXT NOT NULL, pid INTEGER NOT NULL,
+                host TEXT NOT NULL, user TEXT NOT NULL, command TEXT NOT NULL, since REAL NOT NULL);
+            INSERT INTO lock VALUES (1, 'old', 1, 'h', 'u', 'otto apply', 0);
+            CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT NOT NULL, user TEXT NOT NULL, host TEXT NOT NULL,
+                started REAL NOT NULL, finished REAL, outcome TEXT, summary TEXT);
+            CREATE TABLE handlers (id TEXT PRIMARY KEY NOT NULL, provider TEXT NOT NULL, name TEXT NOT NULL, attributes TEXT NOT NULL, since REAL NOT NULL);
+            CREATE TABLE pending_creates (address TEXT PRIMARY KEY NOT NULL, provider TEXT NOT NULL, key TEXT NOT NULL,
+                attributes TEXT NOT NULL, dependencies TEXT NOT NULL, since REAL NOT NULL) WITHOUT ROWID;
+            INSERT INTO pending_creates VALUES ('machine.shop.db[0]', 'do', 'k', '{}', '[]', 0);
+            CREATE TABLE walks (id INTEGER PRIMARY KEY AUTOINCREMENT, site TEXT NOT NULL, start_url TEXT NOT NULL, started REAL NOT NULL,
+                finished REAL NOT NULL, depth INTEGER NOT NULL, max_pages INTEGER NOT NULL, page_count INTEGER NOT NULL,
+                broken_count INTEGER NOT NULL, truncated INTEGER NOT NULL, interrupted INTEGER NOT NULL, requests INTEGER NOT NULL,
+                connections INTEGER NOT NULL, resolve TEXT NOT NULL, broken TEXT NOT NULL);
+            CREATE TABLE walk_pages (walk_id INTEGER NOT NULL, seq INTEGER NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
+                kind TEXT NOT NULL, method TEXT NOT NULL, status INTEGER, time_ms REAL NOT NULL, size INTEGER NOT NULL, content_type TEXT,
+                redirects TEXT, links TEXT, error_code TEXT, error_message TEXT, PRIMARY KEY (walk_id, seq)) WITHOUT ROWID;
+            CREATE TABLE api_items (kind TEXT NOT NULL, name TEXT NOT NULL, provider TEXT, document TEXT NOT NULL,
+                updated_at REAL NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID;
+            """
+        let made = try runProcess(sqlite3Path, [path, old])
+        #expect(made.status == 0, "\(made.stderr)")
+        let store = try SQLiteStateStore(path: path)
+        let snap = try await store.snapshot()
+        #expect(snap.lineage == "old-lineage")
+        #expect(snap.serial == 7)
+        #expect(snap.records["machine.demo.web[0]"]?.site == "demo")
+        #expect(snap.records["dns_zone.demo"]?.site == "demo")
+        #expect(snap.records["ssh_key.do"]?.site == nil)
+        #expect(snap.pending["machine.shop.db[0]"]?.site == "shop")
+        #expect(try await store.locks().isEmpty)
+        let lease = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        await lease.release()
     }
 }

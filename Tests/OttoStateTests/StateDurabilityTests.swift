@@ -12,17 +12,17 @@ struct StateDurabilityTests {
 
     @Test("the child writer (runs only inside the durability test's child process)",
           .enabled(if: ProcessInfo.processInfo.environment[childDatabaseVariable] != nil))
-    func childWriter() throws {
+    func childWriter() async throws {
         let path = ProcessInfo.processInfo.environment[Self.childDatabaseVariable]!
         let store = try SQLiteStateStore(path: path)
         for i in 0..<1_000_000 {
-            try store.put(StatePerformanceTests.record(i))
+            try await store.put(StatePerformanceTests.record(i))
             FileHandle.standardOutput.write(Data("PUT \(i)\n".utf8)) // unbuffered: one write(2) per line
         }
     }
 
     @Test("every put that returned survives SIGKILL of the writer")
-    func killedWriterLosesNothing() throws {
+    func killedWriterLosesNothing() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("state.db")
@@ -59,7 +59,7 @@ struct StateDurabilityTests {
         let last = try #require(completed.max())
 
         print("DURABILITY: \(completed.count) puts reported before SIGKILL, last \(last)")
-        let state = try SQLiteStateStore(path: path).snapshot()
+        let state = try await SQLiteStateStore(path: path).snapshot()
         for i in 0...last {
             let expected = StatePerformanceTests.record(i)
             #expect(state.records[expected.address] == expected, "put \(i) was reported done but is missing")

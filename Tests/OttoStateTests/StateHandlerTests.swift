@@ -4,7 +4,7 @@ import Testing
 @testable import OttoState
 
 @Suite struct StateHandlerTests {
-    @Test func handlersArePersistedWithTheChangeAndClearedWhenRun() throws {
+    @Test func handlersArePersistedWithTheChangeAndClearedWhenRun() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let reload = Handler(id: "reload nginx on machine.demo.web[0]", provider: "host", name: "reload nginx",
@@ -12,15 +12,15 @@ import Testing
         let record = ResourceRecord(address: "nginx_site.demo.web[0]", provider: "host", providerID: "x", attributes: ["a": 1])
         do {
             let store = try SQLiteStateStore(path: dir.file("state.db"))
-            try store.put([record], removing: [], handlers: [reload, reload])
-            #expect(try store.pendingHandlers() == [reload])
-            #expect(try store.snapshot().records[record.address] == record)
+            try await store.put([record], removing: [], handlers: [reload, reload])
+            #expect(try await store.pendingHandlers() == [reload])
+            #expect(try await store.snapshot().records[record.address] == record)
         }
         // A new process (a new store on the same file) still sees the pending handler.
         let reopened = try SQLiteStateStore(path: dir.file("state.db"))
-        #expect(try reopened.pendingHandlers() == [reload])
-        try reopened.handlerRan(id: reload.id)
-        #expect(try reopened.pendingHandlers().isEmpty)
-        try reopened.handlerRan(id: reload.id)  // running twice is harmless
+        #expect(try await reopened.pendingHandlers() == [reload])
+        try await reopened.handlerRan(id: reload.id)
+        #expect(try await reopened.pendingHandlers().isEmpty)
+        try await reopened.handlerRan(id: reload.id)  // running twice is harmless
     }
 }

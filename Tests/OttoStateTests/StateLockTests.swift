@@ -3,117 +3,205 @@ import OttoCore
 import Testing
 @testable import OttoState
 
-@Suite("State lock")
+/// A process of its own holding the flock of one lock file (util-linux `flock --no-fork FILE sleep 60`: the sleep itself
+/// holds it), as another otto would.
+final class ForeignHolder {
+    let process = Process()
+
+    init(lockFile: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        process.arguments = ["--exclusive", "--no-fork", lockFile, "/bin/sleep", "60"]
+        try process.run()
+        // Held once `flock -n` on the same file fails.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if try runProcess("/usr/bin/flock", ["--nonblock", lockFile, "/bin/true"]).status != 0 { return }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        throw OttoError("test.flock", "flock did not take \(lockFile)")
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// SIGKILLs the holder and waits for it.
+    func kill() {
+        Glibc.kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { kill() } }
+}
+
+let hasFlockCLI = FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")
+
+/// Plants a lock row the way a holder writes it.
+func plantLockRow(_ store: SQLiteStateStore, scope: StateScope, id: String, pid: Int32, host: String = ProcessIdentity.host,
+                  command: String = "otto apply", since: Double = 0) async throws {
+    try await store.write("plant a lock row") { db in
+        try db.execute(sql: """
+            INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES (?, ?, ?, ?, 'root', ?, ?)
+            ON CONFLICT (scope) DO UPDATE SET id = excluded.id, pid = excluded.pid, host = excluded.host, command = excluded.command
+            """, arguments: [scope.key, id, pid, host, command, since])
+    }
+}
+
+@Suite("State locks")
 struct StateLockTests {
-    @Test("the lock is taken, and a second acquire fails at once naming the holder")
-    func secondAcquireFails() throws {
+    @Test("a site's lock is taken, and a second lock of it fails at once naming the holder")
+    func secondAcquireFails() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        #expect(try store.currentLock() == nil)
-        let lock = try store.acquireLock(command: "otto apply")
+        #expect(try await store.locks().isEmpty)
+        let lease = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        let lock = try #require(lease.locks.first)
+        #expect(lease.locks.count == 1)
+        #expect(lock.scope == .site("demo"))
         #expect(lock.pid == getpid())
         #expect(lock.host == ProcessIdentity.host)
         #expect(UUID(uuidString: lock.id) != nil)
-        #expect(try store.currentLock() == lock)
+        #expect(try await store.locks() == [lock])
 
-        // Same instance, then a second instance on the same file (a separate SQLite connection,
-        // which SQLite locks exactly like another process).
+        // Same instance, then a second instance on the same file (its own open file description, which flock
+        // excludes exactly like another process).
         let other = try SQLiteStateStore(path: dir.file("state.db"))
         for contender in [store, other] {
             let started = Date()
             do {
-                _ = try contender.acquireLock(command: "otto destroy")
+                _ = try await contender.lock([.site("demo")], command: "otto destroy", timeout: .zero)
                 Issue.record("a second lock was granted")
             } catch let error as StateLockedError {
-                #expect(Date().timeIntervalSince(started) < 2, "acquire must not wait for the holder")
+                #expect(Date().timeIntervalSince(started) < 2, "lock must not wait for the holder")
                 #expect(error.holder == lock)
                 #expect(!error.holderIsGone)
                 let text = error.description
-                #expect(text.hasPrefix("state is locked by `otto apply` (pid \(lock.pid) on host \(lock.host), "
+                #expect(text.hasPrefix("site demo is locked by `otto apply` (pid \(lock.pid) on host \(lock.host), "
                                        + "user \(lock.user), since "))
                 #expect(text.contains("lock id \(lock.id))"))
-                #expect(text.contains("run `otto force-unlock \(lock.id)`"))
-                #expect(!text.contains("no longer running"))
+                #expect(text.contains("pass --lock-timeout"))
                 #expect(error.asOttoError.code == "state.locked")
                 #expect(error.asOttoError.message == text)
             }
         }
-        try store.releaseLock(id: lock.id)
-        #expect(try other.currentLock() == nil)
-        let again = try other.acquireLock(command: "otto destroy")
-        #expect(again.id != lock.id)
-        #expect(try store.currentLock()?.command == "otto destroy")
+        await lease.release()
+        #expect(try await other.locks().isEmpty)
+        let again = try await other.lock([.site("demo")], command: "otto destroy", timeout: .zero)
+        #expect(again.locks.first?.id != lock.id)
+        #expect(try await store.locks().first?.command == "otto destroy")
+        await again.release()
     }
 
-    @Test("racing acquirers on separate connections: exactly one wins")
+    @Test("locks of different sites do not exclude each other; the account scope is a lock of its own")
+    func perSite() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let a = try SQLiteStateStore(path: dir.file("state.db"))
+        let b = try SQLiteStateStore(path: dir.file("state.db"))
+        let first = try await a.lock([.site("shop")], command: "otto apply --site shop", timeout: .zero)
+        let second = try await b.lock([.site("blog")], command: "otto apply --site blog", timeout: .zero)
+        let account = try await b.lock([.account], command: "otto apply", timeout: .zero)
+        #expect(try await a.locks().map(\.scope) == [.site("blog"), .site("shop"), .account])
+        // A lock of several scopes fails as a whole when one is held, and keeps none of the others.
+        await #expect(throws: StateLockedError.self) {
+            _ = try await b.lock([.site("news"), .site("shop")], command: "otto apply", timeout: .zero)
+        }
+        let news = try await a.lock([.site("news")], command: "otto apply --site news", timeout: .zero)
+        await news.release()
+        await first.release()
+        await second.release()
+        await account.release()
+        #expect(try await a.locks().isEmpty)
+    }
+
+    @Test("racing lockers on separate connections: exactly one wins")
     func race() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("state.db")
         _ = try SQLiteStateStore(path: path)
         let stores = try (0..<8).map { _ in try SQLiteStateStore(path: path) }
-        let outcomes = await withTaskGroup(of: Bool.self) { group in
+        let leases = await withTaskGroup(of: (any StateLease)?.self) { group in
             for store in stores {
-                group.addTask {
-                    await withCheckedContinuation { continuation in
-                        DispatchQueue.global().async {
-                            continuation.resume(returning: (try? store.acquireLock(command: "otto apply")) != nil)
-                        }
-                    }
-                }
+                group.addTask { try? await store.lock([.site("demo"), .account], command: "otto apply", timeout: .zero) }
             }
-            var results: [Bool] = []
-            for await won in group { results.append(won) }
+            var results: [(any StateLease)?] = []
+            for await lease in group { results.append(lease) }
             return results
         }
-        #expect(outcomes.filter { $0 }.count == 1)
-        #expect(outcomes.count == 8)
+        #expect(leases.count == 8)
+        #expect(leases.compactMap { $0 }.count == 1)
+        for lease in leases.compactMap({ $0 }) { await lease.release() }
     }
 
-    @Test("a lock held by another process (sqlite3 CLI) is refused and named", .enabled(if: hasSQLite3CLI))
-    func lockFromAnotherProcess() throws {
+    @Test("--lock-timeout waits for the holder, and fails after it naming the holder and the wait")
+    func waits() async throws {
+        let dir = try TempDir()
+        defer { dir.cleanup() }
+        let store = try SQLiteStateStore(path: dir.file("state.db"))
+        let other = try SQLiteStateStore(path: dir.file("state.db"))
+        let held = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StateLockedError.self) {
+            _ = try await other.lock([.site("demo")], command: "otto plan", timeout: .milliseconds(300))
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(300))
+        #expect(error?.waited ?? .zero >= .milliseconds(300))
+        #expect(error?.description.contains("waited 0.3 s for it") == true)
+        // Released while the second waits: it gets the lock.
+        Task {
+            try await Task.sleep(for: .milliseconds(200))
+            await held.release()
+        }
+        let waited = try await other.lock([.site("demo")], command: "otto plan", timeout: .seconds(10))
+        #expect(waited.locks.first?.command == "otto plan")
+        await waited.release()
+    }
+
+    @Test("a lock held by another process (flock CLI, row written with sqlite3) is refused and named",
+          .enabled(if: hasSQLite3CLI && hasFlockCLI))
+    func lockFromAnotherProcess() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("state.db")
         let store = try SQLiteStateStore(path: path)
-
-        // A live process stands in as the holder.
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        try sleeper.run()
-        defer {
-            kill(sleeper.processIdentifier, SIGKILL)
-            sleeper.waitUntilExit()
-        }
+        let holder = try ForeignHolder(lockFile: store.lockFile(.site("demo")))
         let since = try Date("2026-11-22T20:30:00Z", strategy: .iso8601)
-        let insert = "INSERT INTO lock (singleton, id, pid, host, user, command, since) VALUES "
-            + "(1, 'cli-lock', \(sleeper.processIdentifier), '\(ProcessIdentity.host)', 'root', 'otto apply', "
+        let insert = "INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES "
+            + "('site:demo', 'cli-lock', \(holder.pid), '\(ProcessIdentity.host)', 'root', 'otto apply', "
             + "\(since.timeIntervalSince1970));"
         let taken = try runProcess(sqlite3Path, ["-cmd", ".timeout 5000", path, insert])
         #expect(taken.status == 0, "\(taken.stderr)")
 
-        let error = #expect(throws: StateLockedError.self) { try store.acquireLock(command: "otto plan") }
-        #expect(error?.description == "state is locked by `otto apply` (pid \(sleeper.processIdentifier) on host "
+        let error = await #expect(throws: StateLockedError.self) {
+            _ = try await store.lock([.site("demo")], command: "otto plan", timeout: .zero)
+        }
+        #expect(error?.description == "site demo is locked by `otto apply` (pid \(holder.pid) on host "
                 + "\(ProcessIdentity.host), user root, since 2026-11-22T20:30:00Z, lock id cli-lock); "
-                + "if that process is gone, run `otto force-unlock cli-lock`")
+                + "wait for it to finish, or pass --lock-timeout DURATION to wait for it")
+        // force-unlock cannot take a lock from a running process.
+        let refused = await #expect(throws: OttoError.self) { try await store.forceUnlock(id: "cli-lock") }
+        #expect(refused?.code == "state.unlock")
+        #expect(refused?.message.contains("held by a running process") == true)
+        #expect(refused?.message.contains("pid \(holder.pid)") == true)
 
-        // And the other way round: while we hold it, the other process cannot insert a second lock row.
-        try store.forceUnlock(id: "cli-lock")
-        let mine = try store.acquireLock(command: "otto apply")
-        let refused = try runProcess(sqlite3Path, ["-cmd", ".timeout 5000", path, insert])
-        #expect(refused.status != 0)
-        #expect(refused.stderr.contains("UNIQUE constraint failed"))
-        #expect(try store.currentLock() == mine)
+        // The holder is SIGKILLed: its lock dies with it; no force-unlock is needed, and the stale row is replaced.
+        holder.kill()
+        let mine = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        #expect(try await store.locks() == mine.locks)
+
+        // And the other way round: while we hold it, another process cannot take the flock.
+        let probe = try runProcess("/usr/bin/flock", ["--nonblock", store.lockFile(.site("demo")), "/bin/true"])
+        #expect(probe.status != 0)
+        await mine.release()
+        let free = try runProcess("/usr/bin/flock", ["--nonblock", store.lockFile(.site("demo")), "/bin/true"])
+        #expect(free.status == 0)
     }
 
-    @Test("a lock whose process is gone says so")
-    func staleLock() throws {
+    @Test("a row left by a holder that died does not lock anything, and is not listed")
+    func staleRow() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
-        let path = dir.file("state.db")
-        let store = try SQLiteStateStore(path: path)
+        let store = try SQLiteStateStore(path: dir.file("state.db"))
         // A process that has exited: its pid is free (and not reused within this test in practice).
         let done = Process()
         done.executableURL = URL(fileURLWithPath: "/bin/true")
@@ -121,51 +209,42 @@ struct StateLockTests {
         done.waitUntilExit()
         let deadPID = done.processIdentifier
         #expect(!ProcessIdentity.isAlive(deadPID))
-        try store.write("plant a stale lock") { db in
-            try db.execute(sql: """
-                INSERT INTO lock (singleton, id, pid, host, user, command, since) VALUES (1, 'stale', ?, ?, 'root',
-                'otto apply', 0)
-                """, arguments: [deadPID, ProcessIdentity.host])
-        }
-        let error = #expect(throws: StateLockedError.self) { try store.acquireLock(command: "otto apply") }
-        #expect(error?.holderIsGone == true)
-        #expect(error?.description.contains("that process is no longer running") == true)
-        #expect(error?.description.contains("otto force-unlock stale") == true)
+        try await plantLockRow(store, scope: .site("demo"), id: "stale", pid: deadPID)
+        #expect(try await store.locks().isEmpty)
+        #expect(try await store.locks(includingStale: true).map(\.id) == ["stale"])
+        let lease = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        #expect(try await store.locks() == lease.locks)
+        await lease.release()
 
-        // On another host we cannot tell, so we do not claim it is gone.
-        try store.forceUnlock(id: "stale")
-        try store.write("plant a remote lock") { db in
-            try db.execute(sql: """
-                INSERT INTO lock (singleton, id, pid, host, user, command, since) VALUES (1, 'remote', ?,
-                'some-other-host', 'root', 'otto apply', 0)
-                """, arguments: [deadPID])
-        }
-        let remote = #expect(throws: StateLockedError.self) { try store.acquireLock(command: "otto apply") }
-        #expect(remote?.holderIsGone == false)
-        #expect(remote?.description.contains("no longer running") == false)
+        // On another host we cannot tell whether the holder lives, so its row is listed.
+        try await plantLockRow(store, scope: .account, id: "remote", pid: deadPID, host: "some-other-host")
+        #expect(try await store.locks().map(\.id) == ["remote"])
+        // Its flock is free here, so force-unlock removes the row.
+        try await store.forceUnlock(id: "remote")
+        #expect(try await store.locks(includingStale: true).isEmpty)
     }
 
-    @Test("force-unlock with the wrong id fails and keeps the lock; the right id removes it")
-    func forceUnlock() throws {
+    @Test("force-unlock of an unknown id fails naming the locks; of a live lock it refuses; a live lock stays")
+    func forceUnlock() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        let none = #expect(throws: OttoError.self) { try store.forceUnlock(id: "anything") }
+        let none = await #expect(throws: OttoError.self) { try await store.forceUnlock(id: "anything") }
         #expect(none?.code == "state.unlock")
+        #expect(none?.message.contains("the state holds no lock") == true)
 
-        let lock = try store.acquireLock(command: "otto apply")
-        let wrong = #expect(throws: OttoError.self) { try store.forceUnlock(id: "not-the-id") }
-        #expect(wrong?.code == "state.unlock")
-        #expect(wrong?.message.contains(lock.id) == true)
-        #expect(try store.currentLock() == lock)
-
-        // releaseLock with another id leaves someone else's lock alone.
-        try store.releaseLock(id: "not-the-id")
-        #expect(try store.currentLock() == lock)
-
+        let lease = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
+        let lock = try #require(lease.locks.first)
+        let wrong = await #expect(throws: OttoError.self) { try await store.forceUnlock(id: "not-the-id") }
+        #expect(wrong?.message.contains("\(lock.id) (site demo, `otto apply`)") == true)
+        #expect(try await store.locks() == [lock])
         let other = try SQLiteStateStore(path: dir.file("state.db"))
-        try other.forceUnlock(id: lock.id)
-        #expect(try store.currentLock() == nil)
-        _ = try other.acquireLock(command: "otto apply")
+        let live = await #expect(throws: OttoError.self) { try await other.forceUnlock(id: lock.id) }
+        #expect(live?.message.contains("held by a running process") == true)
+        #expect(try await store.locks() == [lock])
+        await lease.release()
+        // Releasing twice does nothing.
+        await lease.release()
+        _ = try await other.lock([.site("demo")], command: "otto apply", timeout: .zero)
     }
 }

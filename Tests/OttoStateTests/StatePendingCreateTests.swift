@@ -8,54 +8,54 @@ import Testing
                                         attributes: ["name": "demo-web-0", "size": "s-1vcpu-1gb"],
                                         dependencies: ["ssh_key.do"], since: 1_700_000_000)
 
-    @Test func pendingCreateSurvivesAReopenAndBumpsTheSerial() throws {
+    @Test func pendingCreateSurvivesAReopenAndBumpsTheSerial() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         do {
             let store = try SQLiteStateStore(path: dir.file("state.db"))
-            try store.putPending(pending)
-            #expect(try store.snapshot().serial == 1)
+            try await store.putPending(pending)
+            #expect(try await store.snapshot().serial == 1)
         }
-        let reopened = try SQLiteStateStore(path: dir.file("state.db")).snapshot()
+        let reopened = try await SQLiteStateStore(path: dir.file("state.db")).snapshot()
         #expect(reopened.pending[pending.address] == pending)
         #expect(reopened.records.isEmpty)
     }
 
-    @Test func recordingTheResourceClearsItsPendingCreate() throws {
+    @Test func recordingTheResourceClearsItsPendingCreate() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        try store.putPending(pending)
-        try store.put(ResourceRecord(address: pending.address, provider: "do", providerID: "42", attributes: ["name": "demo-web-0"]))
-        #expect(try store.snapshot().pending.isEmpty)
+        try await store.putPending(pending)
+        try await store.put(ResourceRecord(address: pending.address, provider: "do", providerID: "42", attributes: ["name": "demo-web-0"]))
+        #expect(try await store.snapshot().pending.isEmpty)
 
-        try store.putPending(pending)
-        try store.put([ResourceRecord(address: pending.address, provider: "do", providerID: "43", attributes: [:])], removing: [])
-        #expect(try store.snapshot().pending.isEmpty)
+        try await store.putPending(pending)
+        try await store.put([ResourceRecord(address: pending.address, provider: "do", providerID: "43", attributes: [:])], removing: [])
+        #expect(try await store.snapshot().pending.isEmpty)
     }
 
-    @Test func removingTheAddressClearsItsPendingCreate() throws {
+    @Test func removingTheAddressClearsItsPendingCreate() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        try store.putPending(pending)
-        try store.put([], removing: [pending.address])
-        #expect(try store.snapshot().pending.isEmpty)
-        try store.putPending(pending)
-        let serial = try store.snapshot().serial
-        try store.remove(pending.address)
-        let after = try store.snapshot()
+        try await store.putPending(pending)
+        try await store.put([], removing: [pending.address])
+        #expect(try await store.snapshot().pending.isEmpty)
+        try await store.putPending(pending)
+        let serial = try await store.snapshot().serial
+        try await store.remove(pending.address)
+        let after = try await store.snapshot()
         #expect(after.pending.isEmpty && after.serial == serial + 1)
     }
 
-    @Test func aNewerPendingCreateReplacesTheOlder() throws {
+    @Test func aNewerPendingCreateReplacesTheOlder() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
-        try store.putPending(pending)
+        try await store.putPending(pending)
         var newer = pending
         newer.key = "ffffffffffffffffffff"
-        try store.putPending(newer)
-        #expect(try store.snapshot().pending == [pending.address: newer])
+        try await store.putPending(newer)
+        #expect(try await store.snapshot().pending == [pending.address: newer])
     }
 }

@@ -18,31 +18,31 @@ struct StatePerformanceTests {
     }
 
     @Test("10,000 individual puts, one transaction each")
-    func tenThousandPuts() throws {
+    func tenThousandPuts() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
         let records = (0..<10_000).map(Self.record)
         let clock = ContinuousClock()
-        let elapsed = try clock.measure {
-            for record in records { try store.put(record) }
+        let elapsed = try await clock.measure {
+            for record in records { try await store.put(record) }
         }
         print("STATE-PERF: 10000 individual put() calls took \(elapsed) (\(elapsed / 10_000) per put)")
-        let snapshot = try store.snapshot()
+        let snapshot = try await store.snapshot()
         #expect(snapshot.serial == 10_000)
         #expect(snapshot.records.count == 10_000)
     }
 
     @Test("snapshot of 100,000 rows")
-    func hundredThousandSnapshot() throws {
+    func hundredThousandSnapshot() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
         let records = (0..<100_000).map(Self.record)
         let clock = ContinuousClock()
-        let writing = try clock.measure { try store.put(records, removing: []) }
+        let writing = try await clock.measure { try await store.put(records, removing: []) }
         var snapshot: StateSnapshot?
-        let reading = try clock.measure { snapshot = try store.snapshot() }
+        let reading = try await clock.measure { snapshot = try await store.snapshot() }
         print("STATE-PERF: put of 100000 rows in one transaction took \(writing); snapshot() of them took \(reading)")
         #expect(snapshot?.records.count == 100_000)
         #expect(snapshot?.records[records[54_321].address] == records[54_321])

@@ -6,7 +6,7 @@ import Testing
 @Suite("StateURL")
 struct StateURLTests {
     @Test("sqlite: URLs and plain paths resolve against the root")
-    func paths() throws {
+    func paths() async throws {
         #expect(try StateURL.sqlitePath("sqlite:state/x.db", root: "/proj") == "/proj/state/x.db")
         #expect(try StateURL.sqlitePath("sqlite:/var/lib/otto.db", root: "/proj") == "/var/lib/otto.db")
         #expect(try StateURL.sqlitePath("sqlite:///var/lib/otto.db", root: "/proj") == "/var/lib/otto.db")
@@ -17,7 +17,7 @@ struct StateURLTests {
     }
 
     @Test("other schemes are refused with the supported forms listed")
-    func unsupported() throws {
+    func unsupported() async throws {
         for url in ["postgres://otto@127.0.0.1/otto", "s3://bucket/state", "http://127.0.0.1/state"] {
             let error = #expect(throws: OttoError.self) { try StateURL.open(url, root: "/nonexistent") }
             #expect(error?.code == "state.url")
@@ -27,13 +27,13 @@ struct StateURLTests {
     }
 
     @Test("open creates the default database and its directory")
-    func openDefault() throws {
+    func openDefault() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try StateURL.open("", root: dir.path)
-        try store.put(recordWithEveryValue("demo.www.A"))
+        try await store.put(recordWithEveryValue("demo.www.A"))
         #expect(FileManager.default.fileExists(atPath: dir.file(".otto/state.db")))
         let again = try StateURL.open("sqlite:.otto/state.db", root: dir.path)
-        #expect(try again.snapshot().records.count == 1)
+        #expect(try await again.snapshot().records.count == 1)
     }
 }

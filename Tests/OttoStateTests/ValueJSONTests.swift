@@ -8,7 +8,7 @@ struct ValueJSONTests {
     static let attributes = recordWithEveryValue("demo.www.A").attributes
 
     @Test("round trip of every Value case, including whole doubles")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         var attributes = Self.attributes
         attributes["whole"] = .double(2)
         attributes["negzero"] = .double(-0.0)
@@ -22,14 +22,14 @@ struct ValueJSONTests {
     }
 
     @Test("JSONDecoder reads what ValueJSON writes, as Value's Codable would")
-    func readableByJSONDecoder() throws {
+    func readableByJSONDecoder() async throws {
         let text = try ValueJSON.encode(Self.attributes)
         let decoded = try JSONDecoder().decode([String: Value].self, from: Data(text.utf8))
         #expect(decoded == Self.attributes)
     }
 
     @Test("ValueJSON reads what JSONEncoder writes for Value")
-    func readsJSONEncoderOutput() throws {
+    func readsJSONEncoderOutput() async throws {
         for formatting: JSONEncoder.OutputFormatting in [[], [.prettyPrinted, .sortedKeys]] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = formatting
@@ -42,13 +42,13 @@ struct ValueJSONTests {
     }
 
     @Test("keys are written sorted, so equal maps give equal text")
-    func sortedKeys() throws {
+    func sortedKeys() async throws {
         let text = try ValueJSON.encode(["b": .int(1), "a": .map(["z": .null, "y": .bool(true)])])
         #expect(text == #"{"a":{"y":true,"z":null},"b":1}"#)
     }
 
     @Test("escapes and surrogate pairs are decoded")
-    func escapes() throws {
+    func escapes() async throws {
         let text = #"{"s":"a\u00e9\ud83d\ude00\/\b\f\n","n":-12,"e":1E3,"f":-1.5e-2}"#
         #expect(try ValueJSON.decodeAttributes(text) == [
             "s": .string("aé😀/\u{8}\u{c}\n"), "n": .int(-12), "e": .double(1000), "f": .double(-0.015),

@@ -36,7 +36,7 @@ import Testing
                           truncated: pages > 3, requests: list.count + 1, connections: 2, resolve: ["\(site).test:80:127.0.0.1"])
     }
 
-    @Test func recordsAndReadsBackWholeWalks() throws {
+    @Test func recordsAndReadsBackWholeWalks() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
@@ -57,7 +57,7 @@ import Testing
         #expect(try reopened.walk(id: id)?.pages.count == 7)
     }
 
-    @Test func listsRecentWalksPerSiteAndAcrossSites() throws {
+    @Test func listsRecentWalksPerSiteAndAcrossSites() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
@@ -77,7 +77,7 @@ import Testing
         #expect(try store.lastWalk(site: "blog")?.id == ids["blog"]![2])
     }
 
-    @Test func prunesToTheNewestWalksPerSiteWithTheirPages() throws {
+    @Test func prunesToTheNewestWalksPerSiteWithTheirPages() async throws {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))

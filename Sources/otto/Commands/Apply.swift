@@ -4,6 +4,7 @@ import OttoCore
 import OttoEngine
 import OttoPlan
 import OttoState
+import Synchronization
 
 /// `otto apply [PLANFILE]`: make it so.
 struct Apply: AsyncParsableCommand {
@@ -47,55 +48,44 @@ struct ApplyRunOptions: ParsableArguments {
     var json = false
 }
 
-/// Shared body of apply and destroy.
+/// Shared body of apply and destroy: the apply pipeline with the plan shown and confirmed on the terminal, progress
+/// printed as it happens, and Ctrl-C letting actions in flight finish.
 func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: ApplyRunOptions, planFile: String?,
               command: String) async throws {
     let summary: ApplySummary
     do {
         guard run.parallelism >= 1 else { throw OttoError("cli.flags", "--parallelism must be at least 1") }
-        let ctx = try ProjectContext.load(global)
+        let ctx = try await ProjectContext.open(global)
         let saved = try planFile.map(PlanFile.read)
         let opts = try options()
-        summary = try await ctx.withLock(command) { () async throws -> ApplySummary in
-            let snap = try ctx.store.snapshot()
-            let plan: Plan
-            if let saved {
-                guard saved.stateLineage == snap.lineage else {
-                    throw OttoError("plan.stale", "the plan was made against a different state (lineage \(saved.stateLineage), this state is \(snap.lineage)); run `otto plan` again")
-                }
-                guard saved.stateSerial == snap.serial else {
-                    throw OttoError("plan.stale", "the state changed since the plan was made (serial \(saved.stateSerial), now \(snap.serial)); run `otto plan` again")
-                }
-                plan = saved
-            } else {
-                plan = try await makePlan(ctx, options: opts, providers: global.providerFilter)
-                if !run.json { Terminal.out(PlanRenderer.render(plan, color: Terminal.color)) }
-                if plan.hasChanges && !run.autoApprove {
-                    guard Terminal.stdinIsTTY else {
-                        throw OttoError("apply.confirm", "refusing to apply without confirmation: there is no terminal to ask on; pass --auto-approve, or save a plan with `otto plan -out FILE` and apply that")
+        let style: ProgressReporter.Style = run.json ? .json : (Terminal.stdoutIsTTY ? .live : .plain)
+        let cancel = CancellationFlag()
+        let live = LiveApply(style: style)
+        let json = run.json
+        let autoApprove = run.autoApprove
+        let request = ApplyRequest(
+            command: command, user: currentUser(), options: opts, saved: saved, parallelism: run.parallelism,
+            lockTimeout: try global.lockWait(),
+            review: { plan in
+                if saved == nil {
+                    if !json { Terminal.out(PlanRenderer.render(plan, color: Terminal.color)) }
+                    if plan.hasChanges && !autoApprove {
+                        guard Terminal.stdinIsTTY else {
+                            throw OttoError("apply.confirm", "refusing to apply without confirmation: there is no terminal to ask on; pass --auto-approve, or save a plan with `otto plan -out FILE` and apply that")
+                        }
+                        let q = plan.options.mode == .destroy ? "Destroy these resources?" : "Apply these changes?"
+                        guard Terminal.confirm(q) else { throw OttoError("apply.cancelled", "apply cancelled; nothing was changed") }
                     }
-                    let q = plan.options.mode == .destroy ? "Destroy these resources?" : "Apply these changes?"
-                    guard Terminal.confirm(q) else { throw OttoError("apply.cancelled", "apply cancelled; nothing was changed") }
                 }
-            }
-            guard plan.hasChanges || !plan.drift.isEmpty || !plan.abandonedCreates.isEmpty else { return ApplySummary() }
-            let providers = try ctx.providers(for: Set(plan.changes.map(\.provider)).union(snap.records.values.map(\.provider)))
-            let runID = try? ctx.store.startRun(command: command, user: currentUser())
-            let style: ProgressReporter.Style = run.json ? .json : (Terminal.stdoutIsTTY ? .live : .plain)
-            let reporter = ProgressReporter(style: style, total: plan.actionable.count)
-            let cancel = CancellationFlag()
-            let signals = InterruptHandler(cancel)
-            let executor = Executor(providers: providers, parallelism: run.parallelism, state: StateStoreWriter(store: ctx.store),
-                                    cancellation: cancel, onEvent: reporter.handle)
-            let summary = await executor.apply(plan, recorded: snap.records)
-            signals.stop()
-            reporter.finish()
-            if let runID {
-                try? ctx.store.finishRun(id: runID, outcome: summary.ok ? "ok" : (summary.interrupted ? "interrupted" : "failed"),
-                                         summary: summary.line)
-            }
-            return summary
-        }
+                if plan.hasChanges || !plan.drift.isEmpty || !plan.abandonedCreates.isEmpty {
+                    live.start(total: plan.actionable.count, cancel: cancel)
+                }
+                return plan
+            },
+            cancellation: cancel, onEvent: { live.handle($0) })
+        let result = try await ApplyPipeline(store: ctx.store).apply(ctx.applyInput(providers: global.providerFilter), request)
+        live.finish()
+        summary = result.summary
     } catch { throw fail(error) }
     if run.json {
         Terminal.out(try JSONLines.line(ApplySummaryLine(ApplySummaryDocument(summary))))
@@ -103,6 +93,37 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
         Terminal.out("\nApply \(summary.ok ? "complete" : (summary.interrupted ? "interrupted" : "finished with errors")): \(summary.line).\n")
     }
     if !summary.ok { throw ExitCode.failure }
+}
+
+/// The terminal side of one apply: the progress reporter and the interrupt handler, both made once the plan is
+/// confirmed (Ctrl-C before that ends otto as usual).
+final class LiveApply: Sendable {
+    private struct Parts {
+        var reporter: ProgressReporter?
+        var signals: InterruptHandler?
+    }
+    private let style: ProgressReporter.Style
+    private let parts = Mutex(Parts())
+
+    init(style: ProgressReporter.Style) { self.style = style }
+
+    /// Starts reporting `total` actions and catching Ctrl-C.
+    func start(total: Int, cancel: CancellationFlag) {
+        let reporter = ProgressReporter(style: style, total: total)
+        let signals = InterruptHandler(cancel)
+        parts.withLock { $0 = Parts(reporter: reporter, signals: signals) }
+    }
+
+    func handle(_ event: ApplyEvent) {
+        parts.withLock { $0.reporter }?.handle(event)
+    }
+
+    /// Stops catching Ctrl-C and ends the progress display.
+    func finish() {
+        let p = parts.withLock { p -> Parts in defer { p = Parts() }; return p }
+        p.signals?.stop()
+        p.reporter?.finish()
+    }
 }
 
 func currentUser() -> String {

@@ -11,7 +11,7 @@ struct Graph: AsyncParsableCommand {
     func run() async throws {
         do {
             guard format == "dot" || format == "json" else { throw OttoError("cli.flags", "--format must be dot or json, not \(format)") }
-            let ctx = try ProjectContext.load(global)
+            let ctx = try await ProjectContext.open(global)
             let graph = DependencyGraph(ctx.resources)
             do { _ = try graph.topologicalOrder() } catch { throw DiagnosticsError(error.diagnostics) }
             if format == "json" {

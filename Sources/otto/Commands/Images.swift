@@ -20,7 +20,7 @@ struct Images: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let ctx = try ProjectContext.load(global)
+                let ctx = try await ProjectContext.open(global)
                 let images = ctx.project.images
                 let locals = ctx.project.inventory.providers.values.filter { $0.type == "local" }.sorted { $0.name < $1.name }
                 let config: ProviderConfig?

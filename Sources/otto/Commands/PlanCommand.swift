@@ -27,11 +27,10 @@ struct PlanCommand: AsyncParsableCommand {
         let plan: Plan
         var sources: [ResourceAddress: ResourceSource] = [:]
         do {
-            let ctx = try ProjectContext.load(global)
+            let ctx = try await ProjectContext.open(global)
             let options = try scope.planOptions(destroy: destroy)
-            plan = try await ctx.withLock("otto plan") {
-                try await makePlan(ctx, options: options, providers: global.providerFilter)
-            }
+            plan = try await ApplyPipeline(store: ctx.store).plan(ctx.applyInput(providers: global.providerFilter), options: options,
+                                                                  command: "otto plan", lockTimeout: try global.lockWait())
             if let out { try PlanFile.write(plan, to: out) }
             if json { for r in ctx.resources { sources[r.address] = r.source } }
         } catch { throw fail(error) }
@@ -55,23 +54,8 @@ extension PlanScopeOptions {
         if destroy && refreshOnly { throw OttoError("cli.flags", "--destroy and --refresh-only cannot be combined") }
         if refreshOnly && !refresh { throw OttoError("cli.flags", "--refresh-only needs refresh; drop --refresh=false") }
         return PlanOptions(mode: destroy ? .destroy : (refreshOnly ? .refreshOnly : .normal), targets: target,
-                           replace: replaces, refresh: refresh)
+                           replace: replaces, refresh: refresh, sites: site)
     }
-}
-
-/// Refreshes and plans under the lock the caller holds; `--providers` narrows the plan to those providers' resources.
-func makePlan(_ ctx: ProjectContext, options: PlanOptions, providers: Set<String>? = nil) async throws -> Plan {
-    let snap = try ctx.store.snapshot()
-    var options = options
-    if let targets = try ctx.providerTargets(providers, state: snap.records) {
-        options.targets = options.targets.isEmpty ? targets : options.targets.filter { t in targets.contains { ResourceAddress(parsing: $0)?.matches(t) ?? false } }
-        if options.targets.isEmpty { throw OttoError("cli.providers", "--target and --providers select nothing together") }
-    }
-    let engine = Engine(providers: try ctx.providers(state: snap.records, pending: snap.pending))
-    let before = ctx.http.requestCounts
-    return try await engine.plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
-                                 options: options, pendingHandlers: try ctx.store.pendingHandlers(), pendingCreates: snap.pending)
-        .withAPICalls(since: before, now: ctx.http.requestCounts)
 }
 
 /// Saved plans: JSON, written atomically with mode 0600 (they hold attribute values).

@@ -12,8 +12,8 @@ struct StateCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         func run() async throws {
             do {
-                let store = try openStore(global)
-                let snap = try store.snapshot()
+                let store = try await openStore(global)
+                let snap = try await store.snapshot()
                 for a in snap.records.keys.sorted() { Terminal.out("\(a)\n") }
             } catch { throw fail(error) }
         }
@@ -25,9 +25,9 @@ struct StateCommand: AsyncParsableCommand {
         @Argument var address: String
         func run() async throws {
             do {
-                let store = try openStore(global)
+                let store = try await openStore(global)
                 let a = try parseAddress(address)
-                guard let r = try store.snapshot().records[a] else { throw OttoError("state.missing", "\(a) is not in the state") }
+                guard let r = try await store.snapshot().records[a] else { throw OttoError("state.missing", "\(a) is not in the state") }
                 var out = "\(r.address)\n  provider:    \(r.provider)\n  provider id: \(r.providerID)\n"
                 if !r.dependencies.isEmpty { out += "  depends on:  \(r.dependencies.map(\.description).joined(separator: ", "))\n" }
                 for k in r.attributes.keys.sorted() { out += "  \(k) = \(r.attributes[k]!)\n" }
@@ -42,12 +42,18 @@ struct StateCommand: AsyncParsableCommand {
         @Argument var address: String
         func run() async throws {
             do {
-                let store = try openStore(global)
+                let store = try await openStore(global)
                 let a = try parseAddress(address)
-                let lock = try store.acquireLock(command: "otto state rm")
-                defer { try? store.releaseLock(id: lock.id) }
-                guard try store.snapshot().records[a] != nil else { throw OttoError("state.missing", "\(a) is not in the state") }
-                try store.remove(a)
+                guard let found = try await store.snapshot().records[a] else { throw OttoError("state.missing", "\(a) is not in the state") }
+                let lease = try await store.lock([found.scope], command: "otto state rm", timeout: try global.lockWait())
+                do {
+                    guard try await store.snapshot().records[a] != nil else { throw OttoError("state.missing", "\(a) is not in the state") }
+                    try await store.remove(a)
+                    await lease.release()
+                } catch {
+                    await lease.release()
+                    throw error
+                }
                 Terminal.out("Removed \(a) from the state; the resource itself was not touched.\n")
             } catch { throw fail(error) }
         }
@@ -60,13 +66,14 @@ struct StateCommand: AsyncParsableCommand {
         @Argument var id: String
         func run() async throws {
             do {
-                let ctx = try ProjectContext.load(global)
+                let ctx = try await ProjectContext.open(global)
                 let a = try parseAddress(address)
                 guard let r = ctx.resources.first(where: { $0.address == a }) else {
                     throw OttoError("import.address", "\(a) is not in the configuration; add it to a site first, then import it")
                 }
-                try await ctx.withLock("otto state import") {
-                    if try ctx.store.snapshot().records[a] != nil {
+                let lease = try await ctx.store.lock([r.scope], command: "otto state import", timeout: try global.lockWait())
+                do {
+                    if try await ctx.store.snapshot().records[a] != nil {
                         throw OttoError("import.exists", "\(a) is already in the state; `otto state rm \(a)` first to import another")
                     }
                     let providers = try ctx.providers(for: [r.provider])
@@ -75,10 +82,14 @@ struct StateCommand: AsyncParsableCommand {
                         throw OttoError("import.missing", "provider `\(r.provider)` has no \(a.kind) with id \(id)"
                                         + (found[a].map { " (the configuration matches id \($0.providerID))" } ?? ""))
                     }
-                    try ctx.store.put(ResourceRecord(address: a, provider: r.provider, providerID: o.providerID, attributes: o.attributes,
-                                                     dependencies: r.dependencies.map(\.address)))
-                    Terminal.out("Imported \(a) (id \(id)). Run `otto plan` to see how it differs from the configuration.\n")
+                    try await ctx.store.put(ResourceRecord(address: a, provider: r.provider, providerID: o.providerID, attributes: o.attributes,
+                                                           dependencies: r.dependencies.map(\.address), site: r.site))
+                    await lease.release()
+                } catch {
+                    await lease.release()
+                    throw error
                 }
+                Terminal.out("Imported \(a) (id \(id)). Run `otto plan` to see how it differs from the configuration.\n")
             } catch { throw fail(error) }
         }
     }
@@ -86,13 +97,14 @@ struct StateCommand: AsyncParsableCommand {
 
 /// `otto force-unlock LOCK_ID`.
 struct ForceUnlock: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "force-unlock", abstract: "Remove a lock left by a process that died.")
+    static let configuration = CommandConfiguration(commandName: "force-unlock",
+                                                    abstract: "Remove the record of a lock whose holder died (the lock itself dies with its holder).")
     @OptionGroup var global: GlobalOptions
     @Argument var lockID: String
     func run() async throws {
         do {
-            let store = try openStore(global)
-            try store.forceUnlock(id: lockID)
+            let store = try await openStore(global)
+            try await store.forceUnlock(id: lockID)
             Terminal.out("Lock \(lockID) removed.\n")
         } catch { throw fail(error) }
     }
@@ -104,6 +116,9 @@ func parseAddress(_ text: String) throws -> ResourceAddress {
 }
 
 import OttoState
-func openStore(_ g: GlobalOptions) throws -> any StateStore {
-    try StateURL.open(g.stateURL, root: (g.dir as NSString).standardizingPath)
+/// Opens the state of `--state` (off the cooperative pool).
+func openStore(_ g: GlobalOptions) async throws -> any StateStore {
+    let url = g.stateURL
+    let root = (g.dir as NSString).standardizingPath
+    return try await Blocking.run { try StateURL.open(url, root: root) }
 }

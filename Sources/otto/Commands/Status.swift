@@ -24,8 +24,8 @@ struct Status: AsyncParsableCommand {
         var rows: [Row] = []
         var backends: [Backend] = []
         do {
-            let ctx = try ProjectContext.load(global)
-            let snap = try ctx.store.snapshot()
+            let ctx = try await ProjectContext.open(global)
+            let snap = try await ctx.store.snapshot()
             let providers = try ctx.providers(state: snap.records, pending: snap.pending)
             let targets = try ctx.providerTargets(global.providerFilter, state: snap.records) ?? []
             let plan = try await Engine(providers: providers).plan(desired: ctx.resources, state: snap.records, lineage: snap.lineage,

@@ -8,7 +8,7 @@ struct Validate: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let ctx = try ProjectContext.load(global)
+            let ctx = try await ProjectContext.open(global)
             do { _ = try DependencyGraph(ctx.resources).topologicalOrder() } catch { throw DiagnosticsError(error.diagnostics) }
             let sites = ctx.project.sites.count
             Terminal.out("The configuration is valid: \(ctx.resources.count) resources in \(sites) site\(sites == 1 ? "" : "s").\n")

@@ -50,7 +50,7 @@ struct Walk: AsyncParsableCommand {
         let report: WalkReport
         let pins: [WalkSetup.Pin]
         do {
-            let ctx = try ProjectContext.load(global)
+            let ctx = try await ProjectContext.open(global)
             guard let site = ctx.project.sites.first(where: { $0.name == self.site }) else {
                 let known = ctx.project.sites.map(\.name).sorted()
                 throw OttoError("walk.site", "there is no site `\(self.site)` in sites/"
@@ -59,7 +59,7 @@ struct Walk: AsyncParsableCommand {
             guard let history = ctx.store as? any WalkHistoryStore else {
                 throw OttoError("walk.history", "this state store cannot keep walk history")
             }
-            let state = systemDNS ? [:] : try ctx.store.snapshot().records
+            let state = systemDNS ? [:] : try await ctx.store.snapshot().records
             let setup = WalkSetup.configuration(for: site, state: state, pinFromState: !systemDNS,
                                                 manualPins: resolve.compactMap(ResolveEntry.init(parsing:)))
             var configuration = setup.configuration

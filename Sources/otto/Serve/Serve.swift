@@ -107,7 +107,7 @@ struct Serve: AsyncParsableCommand {
             guard let walkHistory = store as? any WalkHistoryStore else {
                 throw OttoError("serve.state", "this state store cannot keep walk history")
             }
-            let startup = try ProjectContext.load(global)
+            let startup = try await ProjectContext.open(global)
             let loader = ServeReconcileLoader(global: global)
             let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) },
                                                                                                store: store))

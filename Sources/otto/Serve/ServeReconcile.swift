@@ -25,9 +25,9 @@ actor ServeReconcileLoader {
 
     /// The input of the next run.
     func input() async throws -> ReconcileInput {
-        let fresh = try ProjectContext.load(global)
+        let fresh = try await ProjectContext.open(global)
         latestProject = fresh.project
-        let snap = try fresh.store.snapshot()
+        let snap = try await fresh.store.snapshot()
         let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
         if inventory != fresh.project.inventory || !needed.isSubset(of: Set(providers.keys)) || context == nil {
             let old = Array(providers.values)
@@ -38,8 +38,13 @@ actor ServeReconcileLoader {
         }
         let project = fresh.project
         let http = context!.http
-        return ReconcileInput(resources: fresh.resources, policy: { project.site(of: $0)?.drift ?? .correct }, providers: providers,
-                              store: fresh.store, writer: StateStoreWriter(store: fresh.store), requestCounts: { http.requestCounts })
+        let kept = providers
+        let input = ApplyInput(resources: fresh.resources, providers: { names in
+            // The providers kept from run to run; one the state needs since the last load is made afresh.
+            let missing = names.subtracting(kept.keys)
+            return missing.isEmpty ? kept : kept.merging(try fresh.providers(for: missing)) { a, _ in a }
+        }, requestCounts: { http.requestCounts })
+        return ReconcileInput(apply: input, policy: { project.site(of: $0)?.drift ?? .correct }, store: fresh.store)
     }
 
     /// Load balancer backends and haproxy's view of their health, for the haproxy resources of `plan` that exist.

@@ -15,18 +15,18 @@ struct StoreWalkService: OttoServer.WalkService {
 
     func recentWalks(limit: Int) async throws -> [OttoServer.WalkSummary] {
         let store = self.store
-        return try await offPool { try store.recentWalks(site: nil, limit: limit) }.map(Self.summary)
+        return try await Blocking.run { try store.recentWalks(site: nil, limit: limit) }.map(Self.summary)
     }
 
     func walks(site: String) async throws -> [OttoServer.WalkSummary] {
         let store = self.store
-        return try await offPool { try store.recentWalks(site: site, limit: WalkHistory.defaultKeep) }.map(Self.summary)
+        return try await Blocking.run { try store.recentWalks(site: site, limit: WalkHistory.defaultKeep) }.map(Self.summary)
     }
 
     func walk(site: String, id: String) async throws -> OttoServer.WalkReport? {
         guard let number = Int64(id) else { return nil }
         let store = self.store
-        guard let report = try await offPool({ try store.walk(id: number) }), report.site == site else { return nil }
+        guard let report = try await Blocking.run({ try store.walk(id: number) }), report.site == site else { return nil }
         let pages = report.pages.map { p in
             OttoServer.WalkPage(url: p.url, status: p.status ?? 0, milliseconds: p.timeMs, bytes: p.size,
                                 redirects: p.redirects.map(\.location), links: p.links, error: p.error?.description)
@@ -63,12 +63,6 @@ struct StoreWalkService: OttoServer.WalkService {
                             allow: w.configuration.allow, start: w.configuration.start,
                             location: SourceLocation(file: w.source == "api" ? "api:/site/walk/\(w.site)" : "sites/", line: 1, column: 1))
         return WalkerInfo(site: w.site, source: w.source == "api" ? "api" : "yaml", spec: spec)
-    }
-
-    private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
     }
 }
 
