@@ -28,6 +28,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.5.0"),
+        // The API is generated from Sources/OttoServer/openapi.yaml (issue 9): types and routing by the generator's
+        // build plugin, served over Hummingbird; Yams turns the same file into the served /openapi.json at build time.
+        .package(url: "https://github.com/apple/swift-openapi-generator", from: "1.14.3"),
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -61,7 +67,16 @@ let package = Package(
                                                   .product(name: "HTTPTypes", package: "swift-http-types"),
                                                   .product(name: "NIOCore", package: "swift-nio"),
                                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                                                  .product(name: "Crypto", package: "swift-crypto")]),
+                                                  .product(name: "Crypto", package: "swift-crypto"),
+                                                  .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                                                  .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird")],
+                plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator"),
+                          .plugin(name: "OpenAPIDocumentPlugin")]),
+        // Build-time only: turns openapi.yaml into the JSON text `GET /openapi.json` serves (OpenAPIDocument+JSON.swift).
+        .executableTarget(name: "OpenAPIDocumentTool", dependencies: [.product(name: "Yams", package: "Yams")],
+                          path: "Plugins/OpenAPIDocumentTool"),
+        .plugin(name: "OpenAPIDocumentPlugin", capability: .buildTool(), dependencies: ["OpenAPIDocumentTool"],
+                path: "Plugins/OpenAPIDocumentPlugin"),
         .target(name: "OttoWalker", dependencies: ["OttoCore", "OttoHTTP"]),
         .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +115,8 @@ let package = Package(
                                                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "HTTPTypes", package: "swift-http-types"),
-                                                           .product(name: "NIOCore", package: "swift-nio")]),
+                                                           .product(name: "NIOCore", package: "swift-nio"),
+                                                           .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")]),
         .testTarget(name: "OttoWalkerTests", dependencies: ["OttoWalker", "OttoHTTP", "OttoState", "OttoCore", "OttoTestSupport"]),
     ]
 )

@@ -1,7 +1,7 @@
 import Foundation
 
-/// A JSON value with ordered object keys, and its compact UTF-8 encoding: every response body the API sends is one,
-/// and so is every document of desired state written over the API.
+/// A JSON value with ordered object keys, and its compact UTF-8 encoding: the error bodies and the bodies the server
+/// renders itself (desired state, walks), which the generated API sends through its `Codable` conformance.
 public enum JSON: Sendable {
     /// `null`.
     case null
@@ -111,8 +111,9 @@ public enum JSON: Sendable {
 }
 
 /// ISO 8601 timestamps as the API writes them.
-enum ISO8601 {
-    static func string(_ date: Date) -> String {
+public enum ISO8601 {
+    /// `2025-01-31T12:00:00.000Z`.
+    public static func string(_ date: Date) -> String {
         // Date.ISO8601FormatStyle is a value type, so concurrent use is safe.
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }

@@ -83,6 +83,19 @@ import Testing
         #expect(changes.count == 6)
         #expect(changes.allSatisfy { $0["action"] as? String == "create" })
         #expect(!json.contains(pdns.apiKey))
+        // The API's shapes (docs/api.md): a Plan, then one RunEvent per line and the RunOutcome as "summary".
+        #expect((obj["counts"] as? [String: Int])?["create"] == 6 && obj["has_changes"] as? Bool == true)
+        let apply = try await p.otto("apply", "--auto-approve", "--json")
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let lines = try apply.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let events = lines.dropLast()
+        #expect(events.map { $0["seq"] as? Int } == (1...events.count).map { $0 })
+        #expect(events.filter { $0["type"] as? String == "finished" }.count == 6)
+        #expect(events.allSatisfy { Set($0.keys) == ["seq", "at", "type", "address", "action", "message", "seconds"] })
+        let summary = try #require(lines.last)
+        #expect(summary["type"] as? String == "summary" && summary["created"] as? Int == 6 && summary["ok"] as? Bool == true)
     }
 }
 

@@ -7,7 +7,7 @@ import Testing
 /// Every route × no token / a bad token / a read token / a write token.
 @Suite struct AuthMatrixTests {
     /// A concrete request for each route (a harmless one: the point is the auth answer, not the route's work).
-    static func sample(_ route: RouteSpec) -> (uri: String, body: String?) {
+    static func sample(_ route: APIOperation) -> (uri: String, body: String?) {
         var uri = route.path.replacingOccurrences(of: "{item}", with: "web9")
             .replacingOccurrences(of: "{domain}", with: "example.org").replacingOccurrences(of: "{site}", with: "blog")
             .replacingOccurrences(of: "{walkid}", with: "w1").replacingOccurrences(of: "{id}", with: "1")
@@ -28,7 +28,7 @@ import Testing
     @Test func matrix() async throws {
         let f = try ServerFixture()
         try await f.withClient { c in
-            for route in RouteTable.all {
+            for route in APIOperation.all {
                 let (uri, body) = Self.sample(route)
                 for caller in Caller.allCases {
                     let r = try await c.call(route.method, uri, as: caller, body: body)

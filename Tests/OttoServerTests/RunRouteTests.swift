@@ -1,4 +1,5 @@
 import Foundation
+import OttoEngine
 import OttoPlan
 import Testing
 
@@ -40,6 +41,37 @@ import Testing
         }
         #expect(f.runs.seen.first?.parallelism == 4)
         #expect(f.runs.seen.first?.options.mode == .destroy)
+    }
+
+    /// `/v1/plan` answers a `PlanDocument` and a run's events and outcome are `ApplyEventDocument`s and an
+    /// `ApplySummaryDocument`: the shapes `otto plan --json` and `otto apply --json` print.
+    @Test func plansAndRunsHaveTheCLIShapes() async throws {
+        let f = try ServerFixture()
+        try await f.withClient { c in
+            var r = try await c.post("/v1/plan", #"{"refresh": false}"#)
+            let document = try JSONDecoder().decode(PlanDocument.self, from: Data(r.text.utf8))
+            let plan = try await f.runs.plan(RunRequest())
+            var expected = PlanDocument(plan, sources: ["dns_record.shop.www.A": .yaml])
+            #expect(abs(expected.createdAt.timeIntervalSince(document.createdAt)) < 60)
+            expected.createdAt = document.createdAt  // the double makes a new plan, with its own time, on each call
+            #expect(document == expected)
+            #expect(document.changes.first?.attributes.first { $0.name == "content" }?.after == .init(.string("(sensitive)")))
+            r = try await c.post("/v1/apply", "{}")
+            let id = try #require(r.object["id"] as? String)
+            await f.runs.book.waitForRunning()
+            r = try await c.get("/v1/runs/\(id)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(r.text.utf8)) as? [String: Any])
+            let events = try JSONDecoder().decode([ApplyEventDocument].self,
+                                                  from: JSONSerialization.data(withJSONObject: object["events"] ?? []))
+            #expect(events.map(\.type) == ["started", "finished"])
+            #expect(events.map(\.seq) == [1, 2])
+            #expect(events.last?.seconds == 0.01)
+            #expect((object["events"] as? [[String: Any]])?.first?.keys.sorted()
+                    == ["action", "address", "at", "message", "seconds", "seq", "type"])
+            let outcome = try JSONDecoder().decode(ApplySummaryDocument.self,
+                                                   from: JSONSerialization.data(withJSONObject: object["outcome"] ?? [:]))
+            #expect(outcome.created == 1 && outcome.ok)
+        }
     }
 
     @Test func emptyBodyIsDefaults() async throws {

@@ -1,14 +1,13 @@
 import HTTPTypes
 import Foundation
-import Hummingbird
 
-/// The bearer-token check every route goes through.
+/// The bearer-token check every operation goes through (in ``RequestMiddleware``).
 enum Authorization {
     /// The token of `request` when `scope` is needed: 401 (`auth.missing`, `auth.invalid`) without a valid
     /// `Authorization: Bearer SECRET`, 403 (`auth.scope`) when the token's scope is too small. Nil for open routes.
-    static func check(_ request: Request, needs scope: Scope?, tokens: TokenSet) throws(APIError) -> TokenSet.Token? {
+    static func check(_ headers: HTTPFields, needs scope: Scope?, tokens: TokenSet) throws(APIError) -> TokenSet.Token? {
         guard let scope else { return nil }
-        guard let header = request.headers[.authorization] else {
+        guard let header = headers[.authorization] else {
             throw APIError(.unauthorized, "auth.missing", "this route needs a bearer token (Authorization: Bearer SECRET)",
                            headers: challenge(invalid: false))
         }

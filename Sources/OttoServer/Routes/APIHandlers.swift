@@ -1,33 +1,32 @@
-import Hummingbird
+import Foundation
+import Logging
+import OttoCore
 
-/// The handler of each route in ``RouteTable``.
-enum APIHandlers {
-    static func handler(for route: RouteSpec) -> APIHandler {
-        switch (route.method, route.path) {
-        case (.get, "/inv"): return listInventory
-        case (.get, "/inv/{item}"): return getHost
-        case (.post, "/inv/{item}"): return postHost
-        case (.delete, "/inv/{item}"): return deleteHost
-        case (.get, "/dom/ns/{domain}"): return getNameservers
-        case (.post, "/dom/ns/{domain}"): return postNameservers
-        case (.delete, "/dom/ns/{domain}"): return deleteNameservers
-        case (.get, "/dom/dns/{domain}"): return getRecords
-        case (.put, "/dom/dns/{domain}"): return putRecords
-        case (.delete, "/dom/dns/{domain}"): return deleteRecords
-        case (.get, "/site/walk/"): return recentWalks
-        case (.get, "/site/walk/{site}/"): return siteWalks
-        case (.get, "/site/walk/{site}/{walkid}"): return oneWalk
-        case (.put, "/site/walk/{site}"): return scheduleWalks
-        case (.delete, "/site/walk/{site}"): return unscheduleWalks
-        case (.post, "/v1/plan"): return plan
-        case (.post, "/v1/apply"): return apply
-        case (.get, "/v1/runs/{id}"): return getRun
-        case (.get, "/v1/status"): return status
-        case (.get, "/healthz"): return healthz
-        case (.get, "/metrics"): return metrics
-        case (.get, "/"): return statusPage
-        case (.get, "/openapi.json"): return openAPI
-        default: preconditionFailure("no handler for \(route)")
+/// The handlers of the API: an implementation of the `APIProtocol` swift-openapi-generator makes from openapi.yaml,
+/// one method per operation (`registerHandlers(on:)` routes to them). ``RequestMiddleware`` has checked the token, the
+/// query and the body by then; errors are thrown as ``APIError`` and answered as JSON by ``FallbackMiddleware``.
+struct APIHandlers: APIProtocol {
+    let environment: APIEnvironment
+
+    var desired: DesiredStateAPI { environment.desired }
+
+    /// The body's bytes (see ``APIRequestContext``).
+    func body() throws(APIError) -> [UInt8] { try APIRequestContext.get().body }
+
+    /// A domain from the path, normalized (lowercase, no trailing dot); 400 `name.invalid` when it is not a valid name.
+    static func domain(_ text: String) throws(APIError) -> String {
+        guard let domain = DNSPresentation.normalizedDomain(text) else {
+            throw APIError.badRequest("name.invalid", "invalid domain name \(JSONQuoted(text))")
+        }
+        return domain
+    }
+
+    /// Runs a service call, mapping what it throws to an answer.
+    static func call<T: Sendable>(_ body: () async throws -> T) async throws(APIError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw APIError.from(error)
         }
     }
 }

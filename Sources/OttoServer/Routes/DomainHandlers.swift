@@ -1,72 +1,66 @@
+import OttoCore
 import Foundation
-import Hummingbird
 
 /// `/dom/ns/{domain}` and `/dom/dns/{domain}`: a zone's nameservers and records.
 extension APIHandlers {
-    static func getNameservers(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let domain = try r.domain()
-        guard let body = r.environment.desired.snapshot.nameserverBodies[domain] else {
+    func getNameservers(_ input: Operations.getNameservers.Input) async throws -> Operations.getNameservers.Output {
+        let domain = try Self.domain(input.path.domain)
+        guard let body = desired.snapshot.nameserverBodies[domain] else {
             throw APIError.notFound("no nameservers are defined for zone `\(domain).`")
         }
-        return Responses.json(.ok, body)
+        return .ok(.init(body: .json(try JSON(rendered: body))))
     }
 
     /// `POST ?ns=ns1.example.net,ns2.example.net[&provider=NAME]`.
-    static func postNameservers(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: ["ns", "provider"])
-        let domain = try r.domain()
-        guard let list = r.query["ns"] else {
-            throw APIError.badRequest("query.missing", "give the nameservers as ?ns=ns1.example.net,ns2.example.net")
-        }
-        let nameservers = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    func setNameservers(_ input: Operations.setNameservers.Input) async throws -> Operations.setNameservers.Output {
+        let domain = try Self.domain(input.path.domain)
+        let nameservers = input.query.ns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !nameservers.isEmpty else {
             throw APIError.badRequest("query.ns", "?ns= is empty; give at least one nameserver (DELETE removes them)")
         }
-        let written = try await r.environment.desired.setNameservers(domain, nameservers: nameservers, provider: r.query["provider"])
-        return Responses.written(written.created, written.snapshot.nameserverBodies[domain], location: "/dom/ns/" + domain)
+        let written = try await desired.setNameservers(domain, nameservers: nameservers, provider: input.query.provider)
+        let body = try written.snapshot.nameserverBodies[domain].map { buffer throws(APIError) in try JSON(rendered: buffer) } ?? .object([])
+        if written.created { return .created(.init(headers: .init(Location: "/dom/ns/" + domain), body: .json(body))) }
+        return .ok(.init(body: .json(body)))
     }
 
-    static func deleteNameservers(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        try await r.environment.desired.deleteNameservers(try r.domain())
-        return Responses.noContent()
+    func deleteNameservers(_ input: Operations.deleteNameservers.Input) async throws -> Operations.deleteNameservers.Output {
+        try await desired.deleteNameservers(try Self.domain(input.path.domain))
+        return .noContent(.init())
     }
 
-    static func getRecords(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let domain = try r.domain()
-        guard let body = r.environment.desired.snapshot.recordBodies[domain] else {
+    func getRecords(_ input: Operations.getRecords.Input) async throws -> Operations.getRecords.Output {
+        let domain = try Self.domain(input.path.domain)
+        guard let body = desired.snapshot.recordBodies[domain] else {
             throw APIError.notFound("no records are defined for zone `\(domain).`")
         }
-        return Responses.json(.ok, body)
+        return .ok(.init(body: .json(try JSON(rendered: body))))
     }
 
     /// `PUT` with a JSON body `{"ttl": 300, "records": [...]}` (replaces every API record of the zone), or with
     /// `?rec=NAME [TTL] TYPE VALUE` (repeatable; sets those rrsets, keeps the others). `&provider=NAME` picks the DNS
     /// provider for a new zone.
-    static func putRecords(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: ["rec", "provider"], repeatable: ["rec"])
-        let domain = try r.domain()
-        let body = try await r.body()
-        let recs = try r.query.all("rec").map { text throws(APIError) in try RecordQuery(text, needsValue: true) }
+    func putRecords(_ input: Operations.putRecords.Input) async throws -> Operations.putRecords.Output {
+        let domain = try Self.domain(input.path.domain)
+        let body = try body()
+        let recs = try (input.query.rec ?? []).map { text throws(APIError) in try RecordQuery(text, needsValue: true) }
         if !body.isEmpty && !recs.isEmpty {
             throw APIError.badRequest("request.ambiguous", "give the records either as a JSON body or as ?rec=, not both")
         }
         if body.isEmpty && recs.isEmpty {
             throw APIError.badRequest("body.missing", "give the records as a JSON body {\"records\": [...]} or as ?rec=NAME TYPE VALUE")
         }
-        let written = try await r.environment.desired.putRecords(domain, body: body.isEmpty ? nil : body, recs: recs,
-                                                                 provider: r.query["provider"])
-        return Responses.written(written.created, written.snapshot.recordBodies[domain], location: "/dom/dns/" + domain)
+        let written = try await desired.putRecords(domain, body: body.isEmpty ? nil : body, recs: recs, provider: input.query.provider)
+        let records = try written.snapshot.recordBodies[domain].map { buffer throws(APIError) in try JSON(rendered: buffer) } ?? .object([])
+        if written.created { return .created(.init(headers: .init(Location: "/dom/dns/" + domain), body: .json(records))) }
+        return .ok(.init(body: .json(records)))
     }
 
     /// `DELETE` (every API record of the zone) or `DELETE ?rec=NAME TYPE` (those rrsets only).
-    static func deleteRecords(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: ["rec"], repeatable: ["rec"])
-        let domain = try r.domain()
-        let recs = try r.query.all("rec").map { text throws(APIError) in try RecordQuery(text, needsValue: false) }
-        try await r.environment.desired.deleteRecords(domain, recs: recs)
-        return Responses.noContent()
+    func deleteRecords(_ input: Operations.deleteRecords.Input) async throws -> Operations.deleteRecords.Output {
+        let domain = try Self.domain(input.path.domain)
+        let recs = try (input.query.rec ?? []).map { text throws(APIError) in try RecordQuery(text, needsValue: false) }
+        try await desired.deleteRecords(domain, recs: recs)
+        return .noContent(.init())
     }
 }

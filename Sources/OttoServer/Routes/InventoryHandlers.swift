@@ -1,32 +1,27 @@
-import Hummingbird
+import OttoCore
 
 /// `/inv`: inventory hosts, from YAML (read-only) and from the API.
 extension APIHandlers {
-    static func listInventory(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        return Responses.json(.ok, r.environment.desired.snapshot.inventoryBody)
+    func listInventory(_ input: Operations.listInventory.Input) async throws -> Operations.listInventory.Output {
+        .ok(.init(body: .json(try JSON(rendered: desired.snapshot.inventoryBody))))
     }
 
-    static func getHost(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let name = try r.parameter("item")
-        guard let body = r.environment.desired.snapshot.hostBodies[name] else {
-            throw APIError.notFound("no inventory host `\(name)`")
-        }
-        return Responses.json(.ok, body)
+    func getHost(_ input: Operations.getHost.Input) async throws -> Operations.getHost.Output {
+        let name = input.path.item
+        guard let body = desired.snapshot.hostBodies[name] else { throw APIError.notFound("no inventory host `\(name)`") }
+        return .ok(.init(body: .json(try JSON(rendered: body))))
     }
 
-    static func postHost(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let name = try r.parameter("item")
-        let body = try await r.body()
-        let written = try await r.environment.desired.putHost(name, body: body)
-        return Responses.written(written.created, written.snapshot.hostBodies[name], location: "/inv/" + name)
+    func postHost(_ input: Operations.postHost.Input) async throws -> Operations.postHost.Output {
+        let name = input.path.item
+        let written = try await desired.putHost(name, body: try body())
+        let host = try written.snapshot.hostBodies[name].map { buffer throws(APIError) in try JSON(rendered: buffer) } ?? .object([])
+        if written.created { return .created(.init(headers: .init(Location: "/inv/" + name), body: .json(host))) }
+        return .ok(.init(body: .json(host)))
     }
 
-    static func deleteHost(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        try await r.environment.desired.deleteHost(try r.parameter("item"))
-        return Responses.noContent()
+    func deleteHost(_ input: Operations.deleteHost.Input) async throws -> Operations.deleteHost.Output {
+        try await desired.deleteHost(input.path.item)
+        return .noContent(.init())
     }
 }

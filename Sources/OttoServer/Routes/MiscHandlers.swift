@@ -1,24 +1,20 @@
-import Hummingbird
+import OpenAPIRuntime
 
 /// `/healthz`, `/metrics`, `/` and `/openapi.json`.
 extension APIHandlers {
-    static func healthz(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        return Responses.json(.ok, .object([("status", .string("ok"))]))
+    func healthz(_ input: Operations.healthz.Input) async throws -> Operations.healthz.Output {
+        .ok(.init(body: .json(.init(status: .ok))))
     }
 
-    static func metrics(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        return Responses.text(await r.environment.metrics(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    func metrics(_ input: Operations.metrics.Input) async throws -> Operations.metrics.Output {
+        .ok(.init(body: .text_plain_charset_utf_hyphen_8_version__0_period_0_period_4(HTTPBody(await environment.metrics()))))
     }
 
-    static func statusPage(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        return Responses.text(await r.environment.statusPage(), contentType: "text/html; charset=utf-8")
+    func statusPage(_ input: Operations.statusPage.Input) async throws -> Operations.statusPage.Output {
+        .ok(.init(body: .text_html_charset_utf_hyphen_8(HTTPBody(await environment.statusPage()))))
     }
 
-    static func openAPI(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        return Responses.json(.ok, OpenAPIDocument.buffer)
+    func openapi(_ input: Operations.openapi.Input) async throws -> Operations.openapi.Output {
+        .ok(.init(body: .json(OpenAPIDocument.object)))
     }
 }

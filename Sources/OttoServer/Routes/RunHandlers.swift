@@ -1,39 +1,33 @@
-import HTTPTypes
-import Hummingbird
 import OttoCore
 import OttoPlan
 
 /// `/v1`: plans, applies, runs and status, through the ``RunService`` the CLI provides.
 extension APIHandlers {
-    static func plan(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let request = try runRequest(try await r.body(), apply: false)
-        let plan = try await call { try await r.environment.runs.plan(request) }
-        return Responses.json(.ok, PlanRendering.json(plan, resources: r.environment.desired.snapshot.resources))
+    func plan(_ input: Operations.plan.Input) async throws -> Operations.plan.Output {
+        let request = try Self.runRequest(try body(), apply: false)
+        let plan = try await Self.call { try await environment.runs.plan(request) }
+        var sources: [ResourceAddress: ResourceSource] = [:]
+        for r in desired.snapshot.resources { sources[r.address] = r.source }
+        return .ok(.init(body: .json(PlanDocument(plan, sources: sources))))
     }
 
-    static func apply(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let request = try runRequest(try await r.body(), apply: true)
-        let run = try await call { try await r.environment.runs.startApply(request) }
-        var headers = HTTPFields()
-        headers[.location] = "/v1/runs/" + run.id
-        return Responses.json(.accepted, run.json, headers: headers)
+    func apply(_ input: Operations.apply.Input) async throws -> Operations.apply.Output {
+        let request = try Self.runRequest(try body(), apply: true)
+        let run = try await Self.call { try await environment.runs.startApply(request) }
+        return .accepted(.init(headers: .init(Location: "/v1/runs/" + run.id), body: .json(run)))
     }
 
-    static func getRun(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let id = try r.parameter("id")
-        guard let run = try await call({ try await r.environment.runs.run(id: id) }) else {
+    func getRun(_ input: Operations.getRun.Input) async throws -> Operations.getRun.Output {
+        let id = input.path.id
+        guard let run = try await Self.call({ try await environment.runs.run(id: id) }) else {
             throw APIError.notFound("no run \(JSONQuoted(id))")
         }
-        return Responses.json(.ok, run.json)
+        return .ok(.init(body: .json(run)))
     }
 
-    static func status(_ r: APIRequest) async throws(APIError) -> Response {
-        try r.query.check(allowed: [])
-        let report = try await call { try await r.environment.runs.status() }
-        return Responses.json(.ok, report.json)
+    func status(_ input: Operations.status.Input) async throws -> Operations.status.Output {
+        let report = try await Self.call { try await environment.runs.status() }
+        return .ok(.init(body: .json(try report.document)))
     }
 
     /// Reads `{"targets", "replace", "destroy", "refresh_only", "refresh", "parallelism"}` (all optional; an empty body

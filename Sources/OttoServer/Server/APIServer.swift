@@ -57,7 +57,7 @@ public struct APIServer: Service {
         let listen = configuration.listen
         let callback = onListening
         let desired = environment.desired
-        var app = Application(router: APIRouter.build(environment), server: server,
+        var app = Application(router: try APIRouter.build(environment), server: server,
                               configuration: ApplicationConfiguration(address: .hostname(listen.host, port: listen.port)),
                               onServerRunning: { channel in
                                   let port = channel.localAddress?.port ?? listen.port

@@ -40,7 +40,4 @@ public struct APIServerConfiguration: Sendable {
         }
         guard maxBodyBytes > 0 else { throw OttoError("serve.config", "the body size limit must be positive") }
     }
-
-    /// The scope a route needs under this configuration (nil: open).
-    func scope(of route: RouteSpec) -> Scope? { openPaths.contains(route.path) ? nil : route.scope }
 }

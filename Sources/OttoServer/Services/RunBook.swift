@@ -66,12 +66,11 @@ public final class RunBook: Sendable {
         }
     }
 
-    /// Adds an event to a running run.
-    func record(_ id: String, type: String, address: String?, action: String?, message: String?) {
+    /// Adds an event to a running run; `event` makes it from its sequence number.
+    func record(_ id: String, _ event: (_ seq: Int) -> RunEvent) {
         book.withLock { b in
             guard var run = b.runs[id] else { return }
-            run.events.append(RunEvent(seq: run.events.count + 1, at: Date(), type: type, address: address, action: action,
-                                       message: message))
+            run.events.append(event(run.events.count + 1))
             b.runs[id] = run
         }
     }
@@ -97,12 +96,11 @@ public struct RunRecorder: Sendable {
 
     /// Records an executor event.
     public func handle(_ event: ApplyEvent) {
-        let f = RunEvent.fields(event)
-        book.record(id, type: f.type, address: f.address, action: f.action, message: f.message)
+        book.record(id) { seq in RunEvent(event, seq: seq) }
     }
 
     /// Records a free-form message (`type` e.g. `planned`, `message`).
     public func note(_ message: String, type: String = "message") {
-        book.record(id, type: type, address: nil, action: nil, message: message)
+        book.record(id) { seq in RunEvent(seq: seq, at: Date(), type: type, message: message) }
     }
 }

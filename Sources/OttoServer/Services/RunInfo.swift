@@ -4,7 +4,7 @@ import OttoEngine
 import OttoPlan
 
 /// One run (an apply started over the API, or a drift-correction run) as `GET /v1/runs/{id}` shows it.
-public struct RunInfo: Sendable {
+public struct RunInfo: Sendable, Encodable, Hashable {
     /// Where a run is.
     public enum State: String, Sendable {
         /// Still going.
@@ -47,103 +47,54 @@ public struct RunInfo: Sendable {
         self.error = error
     }
 
-    /// `{"id", "kind", "state", "started_at", "finished_at", "events", "outcome", "error"}`.
-    public var json: JSON {
-        .object([
-            ("id", .string(id)), ("kind", .string(kind)), ("state", .string(state.rawValue)),
-            ("started_at", .date(startedAt)), ("finished_at", .date(finishedAt)),
-            ("events", .array(events.map(\.json))),
-            ("outcome", outcome?.json ?? .null),
-            ("error", error.map { .object([("code", .string($0.code)), ("message", .string($0.message))]) } ?? .null),
-        ])
-    }
-}
-
-/// One event of a run: `{"seq", "at", "type", "address", "action", "message"}` (the last three may be null).
-public struct RunEvent: Sendable {
-    /// 1, 2, 3, ... within the run.
-    public var seq: Int
-    /// When it happened.
-    public var at: Date
-    /// `planned`, `started`, `finished`, `failed`, `skipped`, `interrupted`, `handler_started`, `handler_finished`,
-    /// `handler_failed`, or `message`.
-    public var type: String
-    /// The resource it is about.
-    public var address: String?
-    /// The action (`create`, `update`, `replace`, `delete`).
-    public var action: String?
-    /// Details: a failure's message, a skip's cause, a handler's name, seconds taken.
-    public var message: String?
-
-    /// Creates an event.
-    public init(seq: Int, at: Date, type: String, address: String? = nil, action: String? = nil, message: String? = nil) {
-        self.seq = seq
-        self.at = at
-        self.type = type
-        self.address = address
-        self.action = action
-        self.message = message
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, events, outcome, error
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
     }
 
-    /// The event's JSON.
-    public var json: JSON {
-        .object([("seq", .int(seq)), ("at", .date(at)), ("type", .string(type)), ("address", .string(address)),
-                 ("action", .string(action)), ("message", .string(message))])
+    enum ErrorKeys: String, CodingKey {
+        case code, message
     }
 
-    /// The fields of an executor event (seq and time are set by the run book).
-    static func fields(_ event: ApplyEvent) -> (type: String, address: String?, action: String?, message: String?) {
-        switch event {
-        case .started(let a, let action): return ("started", a.description, action.rawValue, nil)
-        case .finished(let a, let action, let seconds): return ("finished", a.description, action.rawValue, String(format: "%.3f s", seconds))
-        case .failed(let a, let action, let message): return ("failed", a.description, action.rawValue, message)
-        case .skipped(let a, let action, let because): return ("skipped", a.description, action.rawValue, "because \(because) did not succeed")
-        case .interrupted(let a, let action): return ("interrupted", a.description, action.rawValue, nil)
-        case .handlerStarted(let h): return ("handler_started", nil, nil, h.id)
-        case .handlerFinished(let h, let failure):
-            return failure.map { ("handler_failed", nil, nil, "\(h.id): \($0)") } ?? ("handler_finished", nil, nil, h.id)
+    /// `{"id", "kind", "state", "started_at", "finished_at", "events", "outcome", "error"}` (the `Run` of
+    /// openapi.yaml): every key written, null when it does not apply; events and outcome in the shapes
+    /// `otto apply --json` prints.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(state.rawValue, forKey: .state)
+        try c.encode(ISO8601.string(startedAt), forKey: .startedAt)
+        try c.encode(finishedAt.map(ISO8601.string), forKey: .finishedAt)
+        try c.encode(events, forKey: .events)
+        try c.encode(outcome, forKey: .outcome)
+        if let error {
+            var e = c.nestedContainer(keyedBy: ErrorKeys.self, forKey: .error)
+            try e.encode(error.code, forKey: .code)
+            try e.encode(error.message, forKey: .message)
+        } else {
+            try c.encodeNil(forKey: .error)
         }
     }
-}
 
-/// How a run ended: counts by action and the one-line summary.
-public struct RunOutcome: Sendable {
-    /// True when everything succeeded.
-    public var ok: Bool
-    /// `3 created, 1 updated, ...`
-    public var summary: String
-    /// Succeeded creates, updates, replaces, deletes.
-    public var created = 0, updated = 0, replaced = 0, deleted = 0
-    /// Failed and skipped actions.
-    public var failed = 0, skipped = 0
-    /// True when a shutdown stopped it.
-    public var interrupted = false
-    /// Wall time in seconds.
-    public var seconds: Double = 0
-
-    /// Creates an outcome.
-    public init(ok: Bool, summary: String) {
-        self.ok = ok
-        self.summary = summary
+    public static func == (a: RunInfo, b: RunInfo) -> Bool {
+        a.id == b.id && a.kind == b.kind && a.state == b.state && a.startedAt == b.startedAt && a.finishedAt == b.finishedAt
+            && a.events == b.events && a.outcome == b.outcome && a.error?.code == b.error?.code
+            && a.error?.message == b.error?.message
     }
 
-    /// The outcome of an executor run.
-    public init(_ s: ApplySummary) {
-        self.init(ok: s.ok, summary: s.line)
-        created = s.count(.create)
-        updated = s.count(.update)
-        replaced = s.count(.replace)
-        deleted = s.count(.delete)
-        failed = s.failed
-        skipped = s.skipped
-        interrupted = s.interrupted
-        seconds = s.seconds
-    }
-
-    /// The outcome's JSON.
-    public var json: JSON {
-        .object([("ok", .bool(ok)), ("summary", .string(summary)), ("created", .int(created)), ("updated", .int(updated)),
-                 ("replaced", .int(replaced)), ("deleted", .int(deleted)), ("failed", .int(failed)), ("skipped", .int(skipped)),
-                 ("interrupted", .bool(interrupted)), ("seconds", .double(seconds))])
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(state)
+        hasher.combine(events.count)
     }
 }
+
+/// One event of a run: the shape `otto apply --json` prints (see ``ApplyEventDocument``).
+public typealias RunEvent = ApplyEventDocument
+
+/// How a run ended: the shape of the last line of `otto apply --json` (see ``ApplySummaryDocument``).
+public typealias RunOutcome = ApplySummaryDocument
+
+

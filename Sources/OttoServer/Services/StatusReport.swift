@@ -55,18 +55,19 @@ public struct StatusReport: Sendable {
         self.backends = backends
     }
 
-    /// The report's JSON.
-    public var json: JSON {
-        .object([
-            ("generated_at", .date(generatedAt)),
-            ("resources", .array(resources.map {
-                .object([("address", .string($0.address)), ("status", .string($0.status)), ("detail", .string($0.detail)),
-                         ("source", .string($0.source))])
-            })),
-            ("backends", .array(backends.map {
-                .object([("load_balancer", .string($0.loadBalancer)), ("server", .string($0.server)), ("health", .string($0.health))])
-            })),
-            ("summary", .object([("total", .int(resources.count)), ("in_sync", .int(resources.filter { $0.status == "ok" }.count))])),
-        ])
+    /// The report as the API sends it (`Status` in openapi.yaml).
+    var document: Components.Schemas.Status {
+        get throws(APIError) {
+            let rows = try resources.map { row throws(APIError) in
+                guard let source = Components.Schemas.Status.resourcesPayloadPayload.sourcePayload(rawValue: row.source) else {
+                    throw APIError(.internalServerError, "internal", "resource \(row.address) has source \(JSONQuoted(row.source)); expected yaml or api")
+                }
+                return Components.Schemas.Status.resourcesPayloadPayload(address: row.address, status: row.status, detail: row.detail, source: source)
+            }
+            return Components.Schemas.Status(
+                generated_at: generatedAt, resources: rows,
+                backends: backends.map { .init(load_balancer: $0.loadBalancer, server: $0.server, health: $0.health) },
+                summary: .init(total: resources.count, in_sync: resources.filter { $0.status == "ok" }.count))
+        }
     }
 }

@@ -88,14 +88,7 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
         summary = result.summary
     } catch { throw fail(error) }
     if run.json {
-        let obj: [String: Any] = ["event": "summary", "created": summary.count(.create), "updated": summary.count(.update),
-                                  "replaced": summary.count(.replace), "deleted": summary.count(.delete),
-                                  "failed": summary.failed, "skipped": summary.skipped, "interrupted": summary.interrupted,
-                                  "seconds": summary.seconds, "state_write_seconds": summary.stateWriteSeconds,
-                                  "state_transactions": summary.stateTransactions,
-                                  "state_write_cpu_seconds": summary.stateWriteCPUSeconds]
-        let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-        Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
+        Terminal.out(try JSONLines.line(ApplySummaryLine(ApplySummaryDocument(summary))))
     } else {
         Terminal.out("\nApply \(summary.ok ? "complete" : (summary.interrupted ? "interrupted" : "finished with errors")): \(summary.line).\n")
     }

@@ -25,15 +25,17 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let plan: Plan
+        var sources: [ResourceAddress: ResourceSource] = [:]
         do {
             let ctx = try await ProjectContext.open(global)
             let options = try scope.planOptions(destroy: destroy)
             plan = try await ApplyPipeline(store: ctx.store).plan(ctx.applyInput(providers: global.providerFilter), options: options,
                                                                   command: "otto plan", lockTimeout: try global.lockWait())
             if let out { try PlanFile.write(plan, to: out) }
+            if json { for r in ctx.resources { sources[r.address] = r.source } }
         } catch { throw fail(error) }
         if json {
-            Terminal.out(String(decoding: try PlanFile.encode(plan.redacted()), as: UTF8.self) + "\n")
+            Terminal.out(try JSONLines.line(PlanDocument(plan.redacted(), sources: sources)))
         } else {
             Terminal.out(PlanRenderer.render(plan, color: Terminal.color))
             if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }

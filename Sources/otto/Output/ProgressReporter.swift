@@ -5,11 +5,11 @@ import OttoPlan
 import Synchronization
 
 /// Shows apply progress: a line per finished resource, plus a live counter on a terminal;
-/// plain lines without a terminal; one JSON object per event with `--json`.
+/// plain lines without a terminal; with `--json`, one ``ApplyEventDocument`` per line (what the API shows of a run).
 final class ProgressReporter: Sendable {
     enum Style: Sendable { case live, plain, json }
 
-    private struct Counts { var done = 0; var failed = 0; var skipped = 0; var running = 0 }
+    private struct Counts { var done = 0; var failed = 0; var skipped = 0; var running = 0; var seq = 0 }
     private let style: Style
     private let total: Int
     private let counts = Mutex(Counts())
@@ -68,21 +68,12 @@ final class ProgressReporter: Sendable {
     /// Ends the live counter line.
     func finish() { if style == .live { Terminal.out("\r\u{1B}[K") } }
 
+    /// One `ApplyEventDocument` line per event (the shape of a run's events in the API).
     private func emitJSON(_ e: ApplyEvent) {
-        var obj: [String: Any] = [:]
-        switch e {
-        case .started(let a, let act): obj = ["event": "started", "address": a.description, "action": act.rawValue]
-        case .finished(let a, let act, let s): obj = ["event": "finished", "address": a.description, "action": act.rawValue, "seconds": s]
-        case .failed(let a, let act, let m): obj = ["event": "failed", "address": a.description, "action": act.rawValue, "message": m]
-        case .skipped(let a, let act, let b): obj = ["event": "skipped", "address": a.description, "action": act.rawValue, "because": b.description]
-        case .interrupted(let a, let act): obj = ["event": "interrupted", "address": a.description, "action": act.rawValue]
-        case .handlerStarted(let h): obj = ["event": "handler_started", "handler": h.id]
-        case .handlerFinished(let h, let failure):
-            obj = ["event": failure == nil ? "handler_finished" : "handler_failed", "handler": h.id]
-            if let failure { obj["message"] = failure }
+        let seq = counts.withLock { c in
+            c.seq += 1
+            return c.seq
         }
-        if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
-            Terminal.out(String(decoding: data, as: UTF8.self) + "\n")
-        }
+        if let line = try? JSONLines.line(ApplyEventDocument(e, seq: seq)) { Terminal.out(line) }
     }
 }
