@@ -51,7 +51,7 @@ let package = Package(
                                                      .product(name: "Crypto", package: "swift-crypto"),
                                                      .product(name: "Subprocess", package: "swift-subprocess"),
                                                      systemPackage]),
-        .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoConfig", "OttoPlan", "OttoState",
+        .target(name: "OttoEngine", dependencies: ["OttoCore", "OttoPlan", "OttoState",
                                                   .product(name: "Metrics", package: "swift-metrics"),
                                                   .product(name: "Logging", package: "swift-log"),
                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),

@@ -1,5 +1,4 @@
 import Foundation
-import OttoConfig
 import OttoCore
 import OttoPlan
 

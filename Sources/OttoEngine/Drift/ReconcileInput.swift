@@ -1,4 +1,3 @@
-import OttoConfig
 import OttoCore
 import OttoState
 
