@@ -110,7 +110,7 @@ public struct Executor: Sendable {
         }
         summary.interrupted = cancellation.isCancelled
         summary.seconds = Self.seconds(clock.now - started)
-        summary.stateWriteSeconds = Self.seconds(writer.time.withLock { $0 })
+        summary.stateWriteSeconds = Self.seconds(writer.wallTime)
         summary.stateTransactions = writer.transactions.withLock { $0 }
         summary.stateWriteCPUSeconds = Self.seconds(writer.cpuTime)
         return summary

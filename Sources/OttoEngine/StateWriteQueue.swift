@@ -17,7 +17,7 @@ final class StateWriteQueue: Sendable {
     }
 
     let writer: any StateWriter
-    /// Total wall time spent in state writes.
+    /// Wall time from each write's call to its return.
     let time = Mutex<Duration>(.zero)
     /// Number of transactions committed.
     let transactions = Mutex(0)
@@ -33,6 +33,13 @@ final class StateWriteQueue: Sendable {
 
     /// CPU time the writer's threads spent in this queue's commits (zero for a writer that does not count).
     var cpuTime: Duration { writer.statistics.cpuTime - statisticsAtStart.cpuTime }
+
+    /// Wall time of this queue's commits: inside the transactions when the writer counts it (what a commit costs),
+    /// else from the call to its return (which includes the wait to be scheduled again).
+    var wallTime: Duration {
+        let counted = writer.statistics.wallTime - statisticsAtStart.wallTime
+        return counted > .zero ? counted : time.withLock { $0 }
+    }
 
     /// A created, updated or replaced resource and the handlers its change triggered.
     func applied(_ r: ResourceRecord, handlers: [Handler] = []) async throws {

@@ -123,9 +123,11 @@ public final class SQLiteStateStore: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.asyncWriteWithoutTransaction { [self] db in
                 let cpu0 = Self.threadCPUTime()
+                let wall0 = ContinuousClock.now
                 let result = Result { try self.immediateTransaction(db, what, body) }
+                let wall = ContinuousClock.now - wall0
                 let cpu = Self.threadCPUTime() - cpu0
-                self.counters.withLock { $0.transactions += 1; $0.cpuTime += cpu }
+                self.counters.withLock { $0.transactions += 1; $0.cpuTime += cpu; $0.wallTime += wall }
                 continuation.resume(with: result)
             }
         }

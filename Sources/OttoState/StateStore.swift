@@ -52,11 +52,15 @@ public struct StateWriteStatistics: Sendable, Equatable {
     public var transactions: Int
     /// CPU time of the threads that ran them, inside the transactions.
     public var cpuTime: Duration
+    /// Wall time inside the transactions (from taking the write lock to the commit), on the store's own threads: what
+    /// the writes cost, without the time their callers waited to be scheduled again.
+    public var wallTime: Duration
 
     /// Creates figures.
-    public init(transactions: Int = 0, cpuTime: Duration = .zero) {
+    public init(transactions: Int = 0, cpuTime: Duration = .zero, wallTime: Duration = .zero) {
         self.transactions = transactions
         self.cpuTime = cpuTime
+        self.wallTime = wallTime
     }
 }
 
