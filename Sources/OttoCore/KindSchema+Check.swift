@@ -5,15 +5,15 @@ extension KindSchema {
     /// the resource and the attribute; a sensitive value never appears in one. Untyped schemas check nothing.
     public func check(_ resource: Resource) -> [Diagnostic] {
         guard let attributes else { return [] }
-        let declared = Dictionary(attributes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let settable = attributes.filter { $0.origin != .computed }.map(\.name)
+        // A kind declares a handful of attributes: a scan is cheaper than building an index for every resource.
+        func declared(_ name: String) -> AttributeSchema? { attributes.first { $0.name == name } }
         var out: [Diagnostic] = []
         func error(_ message: String) {
             out.append(Diagnostic(.error, at: resource.location, "\(resource.address): \(message)"))
         }
-        for name in resource.attributes.keys.sorted() {
-            let value = resource.attributes[name]!
-            guard let attribute = declared[name] else {
+        for (name, value) in resource.attributes.sorted(by: { $0.key < $1.key }) {
+            guard let attribute = declared(name) else {
+                let settable = attributes.filter { $0.origin != .computed }.map(\.name)
                 let hint = Self.nearest(name, in: settable).map { "; did you mean `\($0)`?" }
                     ?? "; it takes \(settable.sorted().map { "`\($0)`" }.joined(separator: ", "))"
                 error("kind `\(kind)` has no attribute `\(name)`\(hint)")

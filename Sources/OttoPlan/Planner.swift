@@ -179,21 +179,21 @@ public enum Planner {
             }
         }
         if problems.hasErrors { throw PlanError(problems.all) }
-        // Each change belongs to its resource's site: the configuration's word, else what the state recorded.
-        let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
-        for a in changes.keys {
-            changes[a]!.site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
-        }
-
-        // Every change and drift entry carries its kind's sensitive attributes, so renderers can hide their values.
+        // Each change belongs to its resource's site (the configuration's word, else what the state recorded) and
+        // carries its kind's sensitive attributes, so renderers can hide their values. One pass over the sorted list,
+        // changed in place (mutating the dictionary while iterating it would copy every change).
         func sensitive(_ a: ResourceAddress, _ provider: String?) -> Set<String> {
             provider.flatMap { input.schemas[SchemaKey(provider: $0, kind: a.kind)]?.sensitive } ?? []
         }
-        for (a, c) in changes {
-            var marked = c
-            marked.sensitive = sensitive(a, c.provider)
-            for i in marked.changes.indices { marked.changes[i].sensitive = marked.sensitive.contains(marked.changes[i].name) }
-            changes[a] = marked
+        let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
+        var list = changes.values.sorted { $0.address < $1.address }
+        changes = [:]
+        for i in list.indices {
+            let a = list[i].address
+            list[i].site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
+            let marked = sensitive(a, list[i].provider)
+            list[i].sensitive = marked
+            for j in list[i].changes.indices { list[i].changes[j].sensitive = marked.contains(list[i].changes[j].name) }
         }
         for i in drift.indices {
             let a = drift[i].address
@@ -201,7 +201,7 @@ public enum Planner {
         }
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
-                    changes: changes.values.sorted { $0.address < $1.address }, drift: drift,
+                    changes: list, drift: drift,
                     handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [],
                     abandonedCreates: abandoned.sorted())
     }

@@ -18,9 +18,17 @@ enum ProviderSchemas {
 
     /// Checks every resource of `project` against its provider's schema (what the planner checks, without providers).
     static func check(_ project: Project) -> [Diagnostic] {
-        project.resources.flatMap { r -> [Diagnostic] in
+        var out: [Diagnostic] = []
+        for r in project.resources {
             let type = r.provider == "host" ? "host" : project.inventory.providerType(r.provider)
-            return type.flatMap { byType[$0] }?.first { $0.kind == r.kind }?.check(r) ?? []
+            guard let schema = type.flatMap({ byTypeAndKind[$0]?[r.kind] }) else { continue }
+            out += schema.check(r)
         }
+        return out
+    }
+
+    /// `byType` indexed by kind.
+    private static let byTypeAndKind: [String: [String: KindSchema]] = byType.mapValues { schemas in
+        Dictionary(schemas.map { ($0.kind, $0) }, uniquingKeysWith: { a, _ in a })
     }
 }
