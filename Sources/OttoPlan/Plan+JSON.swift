@@ -8,8 +8,8 @@ import OttoCore
 ///   "delete"}, "changes": [{"address", "provider", "action", "reason", "source", "attributes": [{"name", "before",
 ///   "after", "forces_replace"}]}], "drift": [addresses], "refresh": {"seconds", "resources", "api_calls"} | null}`.
 ///
-/// `changes` lists what does something (no-ops are only counted). Values of ``sensitiveAttributes`` are shown as
-/// `"(sensitive)"`. Dates are ISO 8601 with milliseconds, UTC, whatever the encoder's date strategy. The saved plan
+/// `changes` lists what does something (no-ops are only counted). Values of sensitive attributes (the kind's schema,
+/// and always ``sensitiveAttributes``) are shown as `"(sensitive)"`. Dates are ISO 8601 with milliseconds, UTC, whatever the encoder's date strategy. The saved plan
 /// file (`otto plan -out`) is ``Plan``'s own Codable form, not this one.
 public struct PlanDocument: Codable, Sendable, Hashable {
     /// State lineage the plan was made against.
@@ -173,9 +173,11 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     /// The document of `plan`; `sources` says where each resource is defined (`yaml` when not listed).
     public init(_ plan: Plan, sources: [ResourceAddress: ResourceSource] = [:]) {
         let counts = plan.counts
-        func shown(_ name: String, _ v: Value?) -> JSONValue? {
+        // The kind's schema marks sensitive attributes (`AttributeChange.sensitive`, set by the planner); the fixed
+        // names stay hidden too, for kinds whose schema is untyped.
+        func shown(_ a: AttributeChange, _ v: Value?) -> JSONValue? {
             guard let v else { return nil }
-            return Self.sensitiveAttributes.contains(name) ? JSONValue(.string("(sensitive)")) : JSONValue(v)
+            return a.sensitive || Self.sensitiveAttributes.contains(a.name) ? JSONValue(.string("(sensitive)")) : JSONValue(v)
         }
         lineage = plan.stateLineage
         serial = plan.stateSerial
@@ -188,7 +190,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
             Change(address: c.address.description, provider: c.provider, action: c.action,
                    reason: String(describing: c.reason), source: sources[c.address] ?? .yaml,
                    attributes: c.changes.map { a in
-                       Attribute(name: a.name, before: shown(a.name, a.before), after: shown(a.name, a.after),
+                       Attribute(name: a.name, before: shown(a, a.before), after: shown(a, a.after),
                                  forcesReplace: a.forcesReplace)
                    })
         }
