@@ -135,7 +135,7 @@ public struct ApplyPipeline: Sendable {
         let lease = try await store.lock(try await scopes(input, options: options), command: command, timeout: lockTimeout)
         do {
             let snap = try await store.snapshot()
-            let plan = try await makePlan(input, options: options, snap: snap, locked: Set(lease.locks.map(\.scope)))
+            let (plan, _) = try await makePlan(input, options: options, snap: snap, locked: Set(lease.locks.map(\.scope)))
             await lease.release()
             return plan
         } catch {
@@ -168,11 +168,12 @@ public struct ApplyPipeline: Sendable {
             let snap = try await store.snapshot()
             let locked = Set(leases.flatMap { $0.locks.map(\.scope) })
             let plan: Plan
+            var providers: [String: any Provider] = [:]
             if let saved = request.saved {
                 try Self.check(saved, against: snap)
                 plan = saved
             } else {
-                plan = try await makePlan(input, options: request.options, snap: snap, locked: locked)
+                (plan, providers) = try await makePlan(input, options: request.options, snap: snap, locked: locked)
             }
             // What the plan writes beyond what was locked (a change in a site the scope pulled in): locked now, in order.
             let missing = plan.scopesWritten.subtracting(locked)
@@ -183,8 +184,10 @@ public struct ApplyPipeline: Sendable {
             var result = ApplyResult(plan: plan, recorded: Set(snap.records.keys), locks: leases.flatMap(\.locks))
             if let chosen = try await request.review(plan) {
                 if chosen.hasChanges || !chosen.drift.isEmpty || !chosen.abandonedCreates.isEmpty {
+                    // The providers that refreshed (their sessions and connections are open) apply too.
                     let names = Set(chosen.changes.map(\.provider)).union(snap.records.values.map(\.provider))
-                    let providers = try input.providers(names)
+                    let missing = names.subtracting(providers.keys)
+                    if !missing.isEmpty { providers.merge(try input.providers(missing)) { a, _ in a } }
                     if request.recording == .whenApplying {
                         runID = try? await store.startRun(command: request.command, user: request.user)
                     }
@@ -215,18 +218,21 @@ public struct ApplyPipeline: Sendable {
         return Set(input.resources.map(\.scope)).union(try await store.scopes())
     }
 
-    /// Refreshes and plans against `snap`, recording the serial of every locked scope the plan covers.
-    func makePlan(_ input: ApplyInput, options: PlanOptions, snap: StateSnapshot, locked: Set<StateScope>) async throws -> Plan {
+    /// Refreshes and plans against `snap`, recording the serial of every locked scope the plan covers; returns the plan
+    /// and the providers that refreshed it.
+    func makePlan(_ input: ApplyInput, options: PlanOptions, snap: StateSnapshot, locked: Set<StateScope>) async throws
+        -> (Plan, [String: any Provider]) {
         let options = try input.options(options, snap)
         let names = Set(input.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
-        let engine = Engine(providers: try input.providers(names))
+        let providers = try input.providers(names)
+        let engine = Engine(providers: providers)
         let handlers = try await store.pendingHandlers()
         let before = input.requestCounts()
         var plan = try await engine.plan(desired: input.resources, state: snap.records, lineage: snap.lineage, serial: snap.serial,
                                          options: options, pendingHandlers: handlers, pendingCreates: snap.pending)
             .withAPICalls(since: before, now: input.requestCounts())
         for scope in locked.union(plan.scopes) { plan.stateSerials[scope.key] = snap.serial(of: scope) }
-        return plan
+        return (plan, providers)
     }
 
     /// Refuses a saved plan made against another state, or when a scope it covers moved since.

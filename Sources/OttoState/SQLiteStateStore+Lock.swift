@@ -25,49 +25,59 @@ extension SQLiteStateStore: StateLocker {
         let clock = ContinuousClock()
         let started = clock.now
         var taken: [(FileLock, LockInfo)] = []
+        var unrecorded: [LockInfo] = []
         func giveBack() async {
             await deleteLockRows(taken.map(\.1.id))
             taken.forEach { $0.0.unlock() }
         }
-        for scope in scopes.sorted() {
-            while true {
-                let file: FileLock?
-                do { file = try FileLock.tryLock(lockFile(scope)) } catch {
-                    await giveBack()
-                    throw OttoError("state.lock", "cannot lock \(scope) of the state \(path)", cause: error)
+        // The rows of the flocks taken so far, in one transaction (a row left by a holder that died is replaced: the
+        // flock says it is gone). Written before any wait, so others waiting meanwhile can name this holder.
+        func record() async throws {
+            guard !unrecorded.isEmpty else { return }
+            let rows = unrecorded
+            unrecorded = []
+            try await write("take the locks of \(rows.map(\.scope.description).joined(separator: ", "))") { db in
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (scope) DO UPDATE SET id = excluded.id, pid = excluded.pid, host = excluded.host,
+                        user = excluded.user, command = excluded.command, since = excluded.since
+                    """)
+                for row in rows {
+                    try upsert.execute(arguments: [row.scope.key, row.id, row.pid, row.host, row.user, row.command,
+                                                   row.since.timeIntervalSince1970])
                 }
-                if let file {
-                    // `since` in whole seconds, so the LockInfo read back from the table equals the one returned here.
-                    let mine = LockInfo(id: UUID().uuidString.lowercased(), scope: scope, pid: ProcessIdentity.pid,
-                                        host: ProcessIdentity.host, user: ProcessIdentity.user, command: command,
-                                        since: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
-                    do {
-                        // A row left by a holder that died is replaced: the flock says it is gone.
-                        try await write("take the lock of \(scope)") { db in
-                            try db.execute(sql: """
-                                INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES (?, ?, ?, ?, ?, ?, ?)
-                                ON CONFLICT (scope) DO UPDATE SET id = excluded.id, pid = excluded.pid, host = excluded.host,
-                                    user = excluded.user, command = excluded.command, since = excluded.since
-                                """, arguments: [scope.key, mine.id, mine.pid, mine.host, mine.user, mine.command,
-                                                 mine.since.timeIntervalSince1970])
-                        }
-                    } catch {
-                        file.unlock()
-                        await giveBack()
-                        throw error
-                    }
-                    taken.append((file, mine))
-                    break
-                }
-                let waited = clock.now - started
-                if waited >= timeout || Task.isCancelled {
-                    let holder = await holder(of: scope)
-                    await giveBack()
-                    let gone = holder.host == ProcessIdentity.host && !ProcessIdentity.isAlive(holder.pid)
-                    throw StateLockedError(holder: holder, holderIsGone: gone, waited: timeout)
-                }
-                try? await Task.sleep(for: min(Self.lockRetryInterval, timeout - waited))
             }
+        }
+        do {
+            for scope in scopes.sorted() {
+                while true {
+                    let file: FileLock?
+                    do { file = try FileLock.tryLock(lockFile(scope)) } catch {
+                        throw OttoError("state.lock", "cannot lock \(scope) of the state \(path)", cause: error)
+                    }
+                    if let file {
+                        // `since` in whole seconds, so the LockInfo read back from the table equals the one returned here.
+                        let mine = LockInfo(id: UUID().uuidString.lowercased(), scope: scope, pid: ProcessIdentity.pid,
+                                            host: ProcessIdentity.host, user: ProcessIdentity.user, command: command,
+                                            since: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down)))
+                        taken.append((file, mine))
+                        unrecorded.append(mine)
+                        break
+                    }
+                    let waited = clock.now - started
+                    if waited >= timeout || Task.isCancelled {
+                        let holder = await holder(of: scope)
+                        let gone = holder.host == ProcessIdentity.host && !ProcessIdentity.isAlive(holder.pid)
+                        throw StateLockedError(holder: holder, holderIsGone: gone, waited: timeout)
+                    }
+                    try await record()
+                    try? await Task.sleep(for: min(Self.lockRetryInterval, timeout - waited))
+                }
+            }
+            try await record()
+        } catch {
+            await giveBack()
+            throw error
         }
         return SQLiteStateLease(store: self, entries: taken)
     }

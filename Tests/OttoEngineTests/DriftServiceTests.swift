@@ -84,7 +84,7 @@ import Testing
         f.provider.tamper("record.blog.www", nil)
         let run = await Reconciler().run(f.input { _ in .correct })
         driftMetrics.record(run, consecutiveFailures: 0)
-        #expect(run.driftFound == 2 && run.corrected == 2)
+        #expect(run.driftFound == 2 && run.corrected == 2, "\(run.outcome): \(run.message ?? "") \(run.items)")
         #expect(try metrics.expectCounter("otto_drift_found_total").totalValue == 2)
         #expect(try metrics.expectCounter("otto_drift_corrected_total").totalValue == 2)
         #expect(try metrics.expectCounter("otto_runs_total", [("outcome", "ok")]).totalValue == 1)
