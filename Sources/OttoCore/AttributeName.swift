@@ -117,6 +117,70 @@ public enum AttributeName {
         public static let healthIntervalMS = "health_interval_ms"
     }
 
+    /// An application deployed onto a machine group behind the site's haproxy (`app`).
+    public enum App {
+        /// The app's name.
+        public static let name = "name"
+        /// The version that should serve.
+        public static let version = "version"
+        /// sha256 of the bundle (hex): the release's identity.
+        public static let digest = "digest"
+        /// The bundle: a directory or tarball in the project (absolute path), write-only.
+        public static let bundlePath = "bundle_path"
+        /// The bundle: an https URL (checked against `digest` on the machine).
+        public static let bundleURL = "bundle_url"
+        /// The command line (mustache, see `AppRunContext`).
+        public static let exec = "exec"
+        /// The user it runs as.
+        public static let user = "user"
+        /// Environment variables (sensitive).
+        public static let environment = "environment"
+        /// Base port: odd releases listen on it, even releases on the next.
+        public static let port = "port"
+        /// Health check: HTTP path.
+        public static let healthPath = "health_path"
+        /// Health check: expected status.
+        public static let healthStatus = "health_status"
+        /// Health check: text the body must contain.
+        public static let healthBody = "health_body"
+        /// Health check: interval (ms).
+        public static let healthIntervalMS = "health_interval_ms"
+        /// Health check: timeout of one check (ms).
+        public static let healthTimeoutMS = "health_timeout_ms"
+        /// How long a new release must pass its checks before it gets traffic (ms).
+        public static let minHealthyMS = "min_healthy_ms"
+        /// How long a new release may take to become healthy before the deploy fails (ms).
+        public static let healthyDeadlineMS = "healthy_deadline_ms"
+        /// Hooks in the bundle: `before_start`, `after_start`, `before_stop` → relative path.
+        public static let hooks = "hooks"
+        /// `blue-green`, `rolling:N` or `rolling:P%`.
+        public static let strategy = "strategy"
+        /// Releases kept on disk.
+        public static let keep = "keep"
+        /// Longest wait for connections to the old release to finish (ms).
+        public static let drainTimeoutMS = "drain_timeout_ms"
+        /// How long after the switch haproxy's figures are watched (ms).
+        public static let watchMS = "watch_ms"
+        /// Share of 5xx answers from the new release that rolls it back, in per mille.
+        public static let watchMax5xxPerMille = "watch_max_5xx_per_mille"
+        /// Connection errors to the new release that roll it back.
+        public static let watchMaxConnectionErrors = "watch_max_connection_errors"
+        /// The machines that run it: maps with `name` and the connection attributes of `Host`.
+        public static let machines = "machines"
+        /// The haproxy machines that route to it: maps with `name` and the connection attributes.
+        public static let balancers = "balancers"
+        /// A machine's name (`demo-web-0`) inside `machines` / `balancers`.
+        public static let machineName = "name"
+        /// The haproxy backend (`app_NAME`).
+        public static let backend = "backend"
+        /// Reported: per machine `{name, version, digest, running, intact, serving}` of the release that should serve.
+        public static let live = "live"
+        /// Reported: the release number serving now (0: none).
+        public static let current = "current"
+        /// Derived: what a deploy will do (one line per step), for the plan.
+        public static let rollout = "rollout"
+    }
+
     /// A machine (`machine`), as site expansion writes it and machine providers report it.
     public enum Machine {
         /// Host name / instance name.

@@ -1,0 +1,204 @@
+import Foundation
+import OttoCore
+
+/// The admin state of a haproxy server slot, set over haproxy's runtime API.
+public enum AppServerState: String, Sendable, Hashable {
+    /// Takes traffic (when its health check passes).
+    case ready
+    /// Takes no new connections; those open finish.
+    case drain
+    /// Out of service: no traffic, no health checks.
+    case maint
+}
+
+/// What haproxy reports about one server slot, summed over the balancers.
+public struct AppServerStats: Sendable, Hashable {
+    /// Connections open now.
+    public var sessions = 0
+    /// HTTP responses so far.
+    public var responses = 0
+    /// 5xx responses so far.
+    public var http5xx = 0
+    /// Connection and response errors so far (`econ` + `eresp`).
+    public var connectionErrors = 0
+    /// haproxy's status of the server on the first balancer (`UP`, `DOWN`, `MAINT`, `DRAIN`, ...).
+    public var status = ""
+
+    public init(sessions: Int = 0, responses: Int = 0, http5xx: Int = 0, connectionErrors: Int = 0, status: String = "") {
+        self.sessions = sessions
+        self.responses = responses
+        self.http5xx = http5xx
+        self.connectionErrors = connectionErrors
+        self.status = status
+    }
+}
+
+/// The haproxy side of a deploy: every balancer of the app, moved together.
+protocol AppTraffic: Sendable {
+    /// Sets servers of `backend` on every balancer, all of one balancer's changes in one round trip (so a switch
+    /// is as close to atomic as haproxy allows).
+    func set(_ backend: String, _ changes: [(server: String, state: AppServerState)]) async throws
+    /// Every server of `backend`, by name.
+    func stats(_ backend: String) async throws -> [String: AppServerStats]
+}
+
+/// The machine side of a deploy, one machine at a time.
+protocol AppMachineOps: Sendable {
+    /// Unpacks the release (unless already there), writes its unit and environment.
+    func prepare(_ machine: AppDefinition.Machine, release: Int, slot: AppSlot) async throws
+    /// Runs the before-start hook and starts the release's unit.
+    func start(_ machine: AppDefinition.Machine, release: Int) async throws
+    /// Waits until the release passes its health check for `min_healthy_time`; throws after `healthy_deadline`.
+    func awaitHealthy(_ machine: AppDefinition.Machine, release: Int, slot: AppSlot) async throws
+    /// Runs the after-start hook.
+    func afterStart(_ machine: AppDefinition.Machine, release: Int) async throws
+    /// Runs the before-stop hook and stops the release.
+    func stop(_ machine: AppDefinition.Machine, release: Int) async throws
+    /// Records the release serving on the machine and removes releases not in `keep`.
+    func finish(_ machine: AppDefinition.Machine, current: Int, keep: [Int]) async throws
+}
+
+/// Carries out one release of an app: the state machine of totem's deployer (NEW → STARTED → PROMOTED, or FAILED)
+/// over otto's machines and haproxy's runtime API.
+///
+/// Traffic moves only through haproxy's admin states, so every step is idempotent and a deploy killed at any
+/// moment is finished by the next run: the new release is started beside the old one on the other slot, gets
+/// traffic only once healthy, and the old one keeps running (drained) until the new one has passed its watch.
+struct AppDeployer: Sendable {
+    let app: AppDefinition
+    let machines: any AppMachineOps
+    let traffic: any AppTraffic
+    /// Progress lines for the apply's output.
+    let log: @Sendable (String) -> Void
+    /// Sleeps between watch and drain polls (a test can shorten it).
+    var pollInterval: Duration = .milliseconds(500)
+
+    /// How a deploy ended when it did not succeed.
+    enum Failure: Error, CustomStringConvertible {
+        /// The new release never became healthy: it got no traffic, the old one serves.
+        case unhealthy(String)
+        /// The new release failed during its watch; all traffic went back to the previous release.
+        case rolledBack(String)
+
+        var description: String {
+            switch self {
+            case .unhealthy(let s), .rolledBack(let s): return s
+            }
+        }
+    }
+
+    /// Deploys `release` into `slot`. `serving` maps each machine to the release it serves now (absent: none).
+    func deploy(release n: Int, slot: AppSlot, serving: [String: Int], rollout: AppRollout) async throws {
+        let byName = Dictionary(uniqueKeysWithValues: app.machines.map { ($0.name, $0) })
+        var switched: [AppDefinition.Machine] = []
+        var started: [AppDefinition.Machine] = []
+        let old = slot.other
+        for (i, names) in rollout.batches.enumerated() {
+            let batch = names.compactMap { byName[$0] }
+            let label = rollout.batches.count == 1 ? "" : " (batch \(i + 1)/\(rollout.batches.count))"
+            // A fresh haproxy enables every slot it has never seen; the new one must get nothing before its checks pass.
+            try await traffic.set(app.backend, batch.map { (slot.serverName(machine: $0.name), .maint) })
+            do {
+                try await eachMachine(batch) { try await machines.prepare($0, release: n, slot: slot) }
+                started += batch
+                try await eachMachine(batch) { try await machines.start($0, release: n) }
+                log("app \(app.name): release \(n) (\(app.version)) started on \(names.joined(separator: ", "))\(label); waiting until healthy")
+                try await eachMachine(batch) { try await machines.awaitHealthy($0, release: n, slot: slot) }
+                try await eachMachine(batch) { try await machines.afterStart($0, release: n) }
+            } catch {
+                // Nothing reached the new release: put back what earlier batches switched, stop what started.
+                if !switched.isEmpty {
+                    try? await traffic.set(app.backend, switched.flatMap { [(old.serverName(machine: $0.name), AppServerState.ready),
+                                                                         (slot.serverName(machine: $0.name), .maint)] })
+                }
+                await stopAll(started, release: n)
+                throw Failure.unhealthy("app \(app.name): release \(n) (\(app.version)) did not become healthy\(label): \(error); "
+                                        + (serving.isEmpty ? "nothing was serving" : "the previous release keeps serving"))
+            }
+            var changes = batch.map { (server: slot.serverName(machine: $0.name), state: AppServerState.ready) }
+            changes += batch.filter { serving[$0.name] != nil }.map { (old.serverName(machine: $0.name), .drain) }
+            try await traffic.set(app.backend, changes)
+            switched += batch
+            log("app \(app.name): traffic on release \(n) for \(names.joined(separator: ", "))\(label)")
+        }
+        try await watch(release: n, slot: slot, serving: serving)
+        try await retire(slot: slot, serving: serving)
+        let keep = keepList(current: n, serving: serving)
+        try await eachMachine(app.machines) { try await machines.finish($0, current: n, keep: keep) }
+    }
+
+    /// Watches haproxy's figures for the new slots; past a threshold, all traffic goes back to the old slots at once.
+    private func watch(release n: Int, slot: AppSlot, serving: [String: Int]) async throws {
+        guard app.watch.durationMS > 0 else { return }
+        let servers = Set(app.machines.map { slot.serverName(machine: $0.name) })
+        let base = try await traffic.stats(app.backend)
+        let end = ContinuousClock.now + .milliseconds(app.watch.durationMS)
+        log("app \(app.name): watching release \(n) for \(app.watch.durationMS / 1000) s")
+        while ContinuousClock.now < end {
+            try await Task.sleep(for: pollInterval)
+            let now = try await traffic.stats(app.backend)
+            var responses = 0, errors5xx = 0, connErrors = 0
+            for s in servers {
+                let a = now[s] ?? AppServerStats(), b = base[s] ?? AppServerStats()
+                responses += a.responses - b.responses
+                errors5xx += a.http5xx - b.http5xx
+                connErrors += a.connectionErrors - b.connectionErrors
+            }
+            let tooMany5xx = errors5xx > 0 && errors5xx * 1000 > app.watch.max5xxPerMille * max(responses, 1)
+            let tooManyConnErrors = connErrors > app.watch.maxConnectionErrors
+            guard tooMany5xx || tooManyConnErrors else { continue }
+            let why = tooMany5xx ? "\(errors5xx) of \(responses) responses were 5xx (limit \(app.watch.max5xxPerMille) per mille)"
+                : "\(connErrors) connection errors (limit \(app.watch.maxConnectionErrors))"
+            let back = app.machines.filter { serving[$0.name] != nil }
+            guard !back.isEmpty else {
+                throw Failure.rolledBack("app \(app.name): release \(n) failed its watch: \(why); there is no earlier release to go back to")
+            }
+            try await traffic.set(app.backend, back.flatMap { [(slot.other.serverName(machine: $0.name), AppServerState.ready),
+                                                              (slot.serverName(machine: $0.name), .maint)] })
+            log("app \(app.name): release \(n) failed its watch (\(why)); all traffic is back on the previous release")
+            await stopAll(app.machines, release: n)
+            throw Failure.rolledBack("app \(app.name): release \(n) (\(app.version)) was rolled back: \(why)")
+        }
+    }
+
+    /// Lets the old slots drain (up to `drain_timeout`), takes them out of service and stops the old releases.
+    private func retire(slot: AppSlot, serving: [String: Int]) async throws {
+        let old = slot.other
+        let olds = app.machines.filter { serving[$0.name] != nil }
+        guard !olds.isEmpty else { return }
+        let names = Set(olds.map { old.serverName(machine: $0.name) })
+        let end = ContinuousClock.now + .milliseconds(app.drainTimeoutMS)
+        while ContinuousClock.now < end {
+            let stats = try await traffic.stats(app.backend)
+            if names.allSatisfy({ (stats[$0]?.sessions ?? 0) == 0 }) { break }
+            try await Task.sleep(for: pollInterval)
+        }
+        try await traffic.set(app.backend, olds.map { (old.serverName(machine: $0.name), .maint) })
+        try await eachMachine(olds) { m in try await machines.stop(m, release: serving[m.name]!) }
+    }
+
+    /// The releases kept on disk: the new one, the ones serving before it, then the newest others up to `keep`.
+    private func keepList(current n: Int, serving: [String: Int]) -> [Int] {
+        var keep = [n] + Set(serving.values).sorted(by: >)
+        var next = n - 1
+        while keep.count < app.keep + 1, next > 0 { if !keep.contains(next) { keep.append(next) }; next -= 1 }
+        return keep
+    }
+
+    private func stopAll(_ list: [AppDefinition.Machine], release n: Int) async {
+        for m in list { try? await machines.stop(m, release: n) }
+    }
+
+    /// Runs `body` on every machine at once; the first error is thrown after all have finished.
+    private func eachMachine(_ list: [AppDefinition.Machine],
+                             _ body: @escaping @Sendable (AppDefinition.Machine) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for m in list { group.addTask { try await body(m) } }
+            var first: (any Error)?
+            while let next = await group.nextResult() {
+                if case .failure(let e) = next, first == nil { first = e }
+            }
+            if let first { throw first }
+        }
+    }
+}
