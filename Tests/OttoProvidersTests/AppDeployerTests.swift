@@ -76,8 +76,9 @@ import Testing
                                  previous: AppReleaseRef(number: 3, version: "1.0"))
         try await deployer(app, m, t).deploy(release: 4, slot: .b, serving: ["w-0": 3, "w-1": 3], rollout: rollout)
         let log = t.log.withLock { $0 }
-        // new slots out of service first, then one switch for the whole set, then the old slots out of service
-        #expect(log.first == "w-0_b=maint w-1_b=maint")
+        // old slots ready and new slots out of service first, then one switch for the whole set, then the old slots
+        // out of service
+        #expect(log.first == "w-0_a=ready w-1_a=ready w-0_b=maint w-1_b=maint")
         #expect(log.contains("w-0_b=ready w-1_b=ready w-0_a=drain w-1_a=drain"))
         #expect(log.last == "w-0_a=maint w-1_a=maint")
         #expect(m.running.withLock { $0 } == ["w-0": [4], "w-1": [4]])
@@ -90,8 +91,10 @@ import Testing
         let rollout = AppRollout(release: 2, version: "1.1", slot: .b, machines: ["w-0", "w-1", "w-2"], strategy: .rolling(.count(1)),
                                  basePort: 8080, previous: AppReleaseRef(number: 1, version: "1.0"))
         try await deployer(app, m, t).deploy(release: 2, slot: .b, serving: ["w-0": 1, "w-1": 1, "w-2": 1], rollout: rollout)
-        let switches = t.log.withLock { $0 }.filter { $0.contains("=ready") }
-        #expect(switches == ["w-0_b=ready w-0_a=drain", "w-1_b=ready w-1_a=drain", "w-2_b=ready w-2_a=drain"])
+        #expect(t.log.withLock { $0 } == ["w-0_a=ready w-0_b=maint", "w-0_b=ready w-0_a=drain",
+                                          "w-1_a=ready w-1_b=maint", "w-1_b=ready w-1_a=drain",
+                                          "w-2_a=ready w-2_b=maint", "w-2_b=ready w-2_a=drain",
+                                          "w-0_a=maint w-1_a=maint w-2_a=maint"])
     }
 
     @Test func aReleaseThatNeverGetsHealthyGetsNoTrafficAndIsStopped() async throws {
@@ -102,8 +105,9 @@ import Testing
         await #expect(throws: AppDeployer.Failure.self) {
             try await deployer(app, m, t).deploy(release: 4, slot: .b, serving: ["w-0": 3, "w-1": 3], rollout: rollout)
         }
-        #expect(t.states.withLock { $0 }.filter { $0.value == .ready }.isEmpty)   // no new slot was ever made ready
-        #expect(t.log.withLock { $0 } == ["w-0_b=maint w-1_b=maint"])
+        // no new slot was ever made ready
+        #expect(t.states.withLock { $0 } == ["w-0_a": .ready, "w-1_a": .ready, "w-0_b": .maint, "w-1_b": .maint])
+        #expect(t.log.withLock { $0 } == ["w-0_a=ready w-1_a=ready w-0_b=maint w-1_b=maint"])
         #expect(m.running.withLock { $0 } == ["w-0": [3], "w-1": [3]])              // old keeps running, new stopped
         #expect(m.current.withLock { $0 } == ["w-0": 3, "w-1": 3])
     }
@@ -123,6 +127,19 @@ import Testing
         #expect(t.log.withLock { $0 }.last == "w-0_a=ready w-0_b=maint w-1_a=ready w-1_b=maint")
         #expect(m.running.withLock { $0 } == ["w-0": [3], "w-1": [3]])
         #expect(m.current.withLock { $0 } == ["w-0": 3, "w-1": 3])
+    }
+
+    @Test func aDeployKilledAfterItsSwitchKeepsTheNewSlotsInTrafficWhenRunAgain() async throws {
+        let app = try Self.app(watchMS: 0)
+        let m = Machines(serving: ["w-0": 3, "w-1": 3]), t = Traffic()
+        let rollout = AppRollout(release: 4, version: "1.1", slot: .b, machines: ["w-0", "w-1"], strategy: .blueGreen, basePort: 8080,
+                                 previous: AppReleaseRef(number: 3, version: "1.0"))
+        try await deployer(app, m, t).deploy(release: 4, slot: .b, serving: ["w-0": 3, "w-1": 3], inTraffic: ["w-0_b", "w-1_b"],
+                                             rollout: rollout)
+        let log = t.log.withLock { $0 }
+        #expect(log.first == "w-0_a=ready w-1_a=ready")       // never a moment with neither slot in traffic
+        #expect(!log.joined(separator: " ").contains("_b=maint"))
+        #expect(t.states.withLock { $0 } == ["w-0_a": .maint, "w-1_a": .maint, "w-0_b": .ready, "w-1_b": .ready])
     }
 
     @Test func aFailedSecondBatchPutsTheFirstBack() async throws {

@@ -87,8 +87,10 @@ struct AppDeployer: Sendable {
         }
     }
 
-    /// Deploys `release` into `slot`. `serving` maps each machine to the release it serves now (absent: none).
-    func deploy(release n: Int, slot: AppSlot, serving: [String: Int], rollout: AppRollout) async throws {
+    /// Deploys `release` into `slot`. `serving` maps each machine to the release it serves now (absent: none);
+    /// `inTraffic` names the server slots haproxy sends traffic to now (a deploy killed after its switch left the new
+    /// slots there: they stay, and the old ones are made ready again until the new ones have passed their checks).
+    func deploy(release n: Int, slot: AppSlot, serving: [String: Int], inTraffic: Set<String> = [], rollout: AppRollout) async throws {
         let byName = Dictionary(uniqueKeysWithValues: app.machines.map { ($0.name, $0) })
         var switched: [AppDefinition.Machine] = []
         var started: [AppDefinition.Machine] = []
@@ -96,8 +98,12 @@ struct AppDeployer: Sendable {
         for (i, names) in rollout.batches.enumerated() {
             let batch = names.compactMap { byName[$0] }
             let label = rollout.batches.count == 1 ? "" : " (batch \(i + 1)/\(rollout.batches.count))"
-            // A fresh haproxy enables every slot it has never seen; the new one must get nothing before its checks pass.
-            try await traffic.set(app.backend, batch.map { (slot.serverName(machine: $0.name), .maint) })
+            // A fresh haproxy enables every slot it has never seen; the new one must get nothing before its checks pass,
+            // and the old one serves (again, after a deploy that was killed half-way) until then.
+            var before = batch.filter { serving[$0.name] != nil }.map { (server: old.serverName(machine: $0.name), state: AppServerState.ready) }
+            before += batch.filter { !inTraffic.contains(slot.serverName(machine: $0.name)) }
+                .map { (slot.serverName(machine: $0.name), .maint) }
+            try await traffic.set(app.backend, before)
             do {
                 try await eachMachine(batch) { try await machines.prepare($0, release: n, slot: slot) }
                 started += batch

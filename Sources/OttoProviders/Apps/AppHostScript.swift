@@ -208,8 +208,9 @@ enum AppHostScript {
         return "mkdir -p \(d) && echo \(n) > \(d)/current.tmp && mv \(d)/current.tmp \(d)/current"
     }
 
-    /// Removes every release not in `keep`: its unit, directory and records.
-    static func prune(_ app: AppDefinition, keep: [Int]) -> String {
+    /// Stops every release but `current` (0: all of them), and removes those not in `keep`: units, directories and
+    /// records. No process or port of an earlier release is left behind.
+    static func prune(_ app: AppDefinition, current: Int, keep: [Int]) -> String {
         let d = q(app.root), unitPrefix = "otto-app-\(app.name)-"
         let keepList = keep.map(String.init).joined(separator: " ")
         return """
@@ -217,9 +218,11 @@ enum AppHostScript {
             for m in "$d"/meta/*.release; do
               [ -f "$m" ] || continue
               n=${m##*/}; n=${n%.release}
-              case " \(keepList) " in *" $n "*) continue;; esac
+              [ "$n" = \(current) ] && continue
               u=\(q(unitPrefix))"$n".service
-              systemctl stop "$u" 2>/dev/null; systemctl disable "$u" >/dev/null 2>&1
+              if systemctl is-active --quiet "$u"; then systemctl stop "$u"; fi
+              systemctl disable "$u" >/dev/null 2>&1 || true
+              case " \(keepList) " in *" $n "*) continue;; esac
               rm -f "/etc/systemd/system/$u"
               rm -rf "$d/releases/$n" "$d/meta/$n.release" "$d/meta/$n.manifest" "$d/meta/$n.env" "$d/meta/$n.tar.gz"
             done

@@ -200,7 +200,7 @@ public final class AppProvider: Provider {
                 try await ops.start(m, release: n)
                 try await ops.awaitHealthy(m, release: n, slot: slot)
                 if !app.balancers.isEmpty {
-                    try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready)])
+                    try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready), (slot.other.serverName(machine: m.name), .maint)])
                 }
                 try await ops.finish(m, current: n, keep: [n] + (f.releases.keys.sorted(by: >).filter { $0 != n }.prefix(app.keep)))
             }
@@ -232,7 +232,7 @@ public final class AppProvider: Provider {
         let deployer = AppDeployer(app: app, machines: ops, traffic: traffic, log: log)
         for line in rollout.steps { log("app \(app.name): \(line)") }
         do {
-            try await deployer.deploy(release: n, slot: slot, serving: usable, rollout: rollout)
+            try await deployer.deploy(release: n, slot: slot, serving: usable, inTraffic: serving, rollout: rollout)
             try await recorder?.finish(site: app.site, app: app.name, number: n, succeeded: true, rolledBack: false, reason: "deployed")
         } catch let failure as AppDeployer.Failure {
             var rolledBack = false

@@ -57,7 +57,7 @@ struct SSHAppMachines: AppMachineOps {
 
     func finish(_ m: AppDefinition.Machine, current n: Int, keep: [Int]) async throws {
         if n > 0 { _ = try await run(m, AppHostScript.markCurrent(app, release: n)) }
-        _ = try await run(m, AppHostScript.prune(app, keep: keep))
+        _ = try await run(m, AppHostScript.prune(app, current: n, keep: keep))
     }
 }
 
