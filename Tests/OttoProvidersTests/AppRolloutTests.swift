@@ -12,6 +12,7 @@ import Testing
         #expect(ParallelLimit.count(5).batchSize(of: 3) == 3)
         #expect(ParallelLimit.percent(50).batchSize(of: 4) == 2)
         #expect(ParallelLimit.percent(10).batchSize(of: 4) == 1)
+        #expect(ParallelLimit.percent(30).batchSize(of: 4) == 2)
         #expect(RolloutStrategy(attribute: "rolling:25%") == .rolling(.percent(25)))
         #expect(RolloutStrategy(attribute: "blue-green") == .blueGreen)
         #expect(RolloutStrategy(attribute: "canary") == nil)

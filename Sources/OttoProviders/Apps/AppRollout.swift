@@ -3,7 +3,7 @@ import Foundation
 public enum ParallelLimit: Sendable, Hashable {
     /// At most this many machines.
     case count(Int)
-    /// At most this share of the machines, in percent (rounded down, at least one).
+    /// At most this share of the machines, in percent (rounded up).
     case percent(Int)
 
     /// Parses `2` or `50%`; nil for anything else (zero, negative, over 100 %).
@@ -22,7 +22,7 @@ public enum ParallelLimit: Sendable, Hashable {
     public func batchSize(of machines: Int) -> Int {
         switch self {
         case .count(let n): return max(1, min(n, machines))
-        case .percent(let p): return max(1, machines * p / 100)
+        case .percent(let p): return max(1, min(machines, (machines * p + 99) / 100))
         }
     }
 
