@@ -34,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Templates (`templates:` in a site): parsed at load time (OttoConfig), rendered by the host provider.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -42,12 +44,13 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         .target(name: "OttoCore"),
-        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML"]),
+        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML", .product(name: "Mustache", package: "swift-mustache")]),
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH",
+                                                     .product(name: "Mustache", package: "swift-mustache"),
                                                      .product(name: "Crypto", package: "swift-crypto"),
                                                      .product(name: "Subprocess", package: "swift-subprocess"),
                                                      systemPackage]),

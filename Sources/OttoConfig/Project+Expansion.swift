@@ -168,6 +168,24 @@ extension Project {
                                        AttributeName.Host.hostKey: AttributeName.Host.hostKey,
                                        AttributeName.Host.knownHosts: AttributeName.Host.knownHosts]
 
+    /// The variables a template (or any mustache text otto renders for a machine, e.g. a release's command line)
+    /// sees on machine `i` of `group`: `vars` (the inventory's vars of the machine's host, Ansible group vars
+    /// included, under the site's `vars:`, as a play's vars override the inventory's in Ansible), `site`, `machine`
+    /// (its name), `address` and `group.addresses` (references to the machines' `ipv4`, resolved like any other
+    /// reference), `group.name`. Release variables are added to this map by whoever renders for a release.
+    func templateVariables(_ site: Site, _ group: MachineGroup, _ i: Int) -> [String: Value] {
+        let machines = (0..<group.count).map { Self.machineAddress(site.name, group.name, $0) }
+        let hosts = inventory.groups[group.name] ?? []
+        let isStatic = inventory.providerType((group.provider ?? site.provider)?.value ?? "") == "static"
+        var vars = isStatic && i < hosts.count ? inventory.hosts[hosts[i]]?.vars ?? [:] : [:]
+        vars.merge(site.vars) { _, site in site }
+        return [
+            "vars": .map(vars), "site": .string(site.name), "machine": .string("\(site.name)-\(group.name)-\(i)"),
+            "address": .ref(Value.Reference(machines[i], M.ipv4)),
+            "group": .map(["name": .string(group.name), "addresses": .list(machines.map { .ref(Value.Reference($0, M.ipv4)) })]),
+        ]
+    }
+
     /// Host configuration: files, directories, packages, services, units, nginx and haproxy on each machine.
     private func expandHost(_ site: Site, into out: inout [Resource]) {
         let s = site.name
@@ -205,8 +223,22 @@ extension Project {
         }
         for f in site.files {
             perMachine(f.on, kind: "file", name: f.path, location: f.location, spec: f.lifecycle) { _ in
-                [F.path: .string(f.path), F.content: .string(f.content), F.mode: .string(f.mode),
-                 F.owner: .string(f.owner), F.group: .string(f.group)]
+                var attrs: [String: Value] = [F.path: .string(f.path), F.content: .string(f.content), F.mode: .string(f.mode),
+                                              F.owner: .string(f.owner), F.group: .string(f.group)]
+                if f.sensitive { attrs[F.sensitive] = .bool(true) }
+                return attrs
+            }
+        }
+        for t in site.templates {
+            guard let group = site.group(t.on.value) else { continue }
+            let machines = (0..<group.count).map { Self.machineAddress(s, group.name, $0) }
+            perMachine(t.on, kind: "template", name: t.path, location: t.location, spec: t.lifecycle,
+                       dependencies: { i in machines.enumerated().filter { $0.offset != i }.map { Dependency($0.element, at: t.on.location) } }) { i in
+                var attrs: [String: Value] = [F.path: .string(t.path), AttributeName.Template.template: .string(t.text),
+                                              AttributeName.Template.variables: .map(templateVariables(site, group, i)), F.mode: .string(t.mode),
+                                              F.owner: .string(t.owner), F.group: .string(t.group)]
+                if t.sensitive { attrs[F.sensitive] = .bool(true) }
+                return attrs
             }
         }
         if let n = site.nginx {

@@ -103,7 +103,8 @@ extension Project {
                 seen[key] = e.location
             }
         }
-        unique(site.files.map { ("file `\($0.path)`", $0.on, $0.location) })
+        // A path is one file or one template per group.
+        unique(site.templates.map { ("file `\($0.path)`", $0.on, $0.location) } + site.files.map { ("file `\($0.path)`", $0.on, $0.location) })
         unique(site.services.map { ("service `\($0.name)`", $0.on, $0.location) })
         for u in site.units {
             checkGroup(u.on, in: site, "unit `\(u.name)`", into: r)

@@ -41,6 +41,18 @@ public enum AttributeName {
         public static let owner = "owner"
         /// Owning group.
         public static let group = "group"
+        /// `sensitive: true` on a `file` or `template`: its text (and a template's variables) is never shown.
+        public static let sensitive = "sensitive"
+    }
+
+    /// A file rendered from a mustache template on the machine (`template`; also `path`, `mode`, `owner`, `group`,
+    /// `sensitive`, and the derived `content` and `content_sha256` of `File`).
+    public enum Template {
+        /// The mustache text of a `template` (a project file, read at load time).
+        public static let template = "template"
+        /// The variables it is rendered with: a map (site and inventory `vars`, machine facts, later a release's),
+        /// whose values may be references to machines' addresses, resolved like any other reference.
+        public static let variables = "variables"
     }
 
     /// A directory synced from the project (`directory`).

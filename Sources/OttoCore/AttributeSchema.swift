@@ -78,10 +78,40 @@ public struct AttributeSchema: Sendable, Hashable {
     public var ignoredInDiff: Bool
     /// A list compared as a set (order does not matter).
     public var unordered: Bool
+    /// Sensitive only for resources whose attribute of this name is set (true, or a non-empty string, list or map),
+    /// e.g. a file's `content` when it says `sensitive: true`, a unit's rendered text when it has an environment.
+    /// `sensitive` (always) wins over it.
+    public var sensitiveWhen: String?
+    /// How plans show a change of it (its value, a text's diff, a listing's changed names).
+    public var presentation: Presentation
+
+    /// How plans show a change of an attribute.
+    public enum Presentation: Sendable, Hashable {
+        /// The values before and after.
+        case value
+        /// The attribute is the sha256 of the text attribute `text`: a change shows as the unified diff of the texts.
+        case digest(of: String)
+        /// A map of file names to what identifies each file's content: a change shows the names added, removed and changed.
+        case listing
+    }
+
+    /// True when the attribute's values are hidden for a resource with these attributes.
+    public func isSensitive(in attributes: [String: Value]) -> Bool {
+        if sensitive { return true }
+        guard let flag = sensitiveWhen, let v = attributes[flag] else { return false }
+        switch v {
+        case .null, .bool(false): return false
+        case .string(let s): return !s.isEmpty
+        case .list(let l): return !l.isEmpty
+        case .map(let m): return !m.isEmpty
+        default: return true  // a reference or an unknown value may turn out set
+        }
+    }
 
     /// Creates an attribute.
     public init(_ name: String, _ type: AttributeType, _ origin: Origin, sensitive: Bool = false, forceNew: Bool = false,
-                ignoredInDiff: Bool = false, unordered: Bool = false) {
+                ignoredInDiff: Bool = false, unordered: Bool = false, sensitiveWhen: String? = nil,
+                presentation: Presentation = .value) {
         self.name = name
         self.type = type
         self.origin = origin
@@ -89,24 +119,29 @@ public struct AttributeSchema: Sendable, Hashable {
         self.forceNew = forceNew
         self.ignoredInDiff = ignoredInDiff
         self.unordered = unordered
+        self.sensitiveWhen = sensitiveWhen
+        self.presentation = presentation
     }
 
     /// A required attribute.
     public static func required(_ name: String, _ type: AttributeType, sensitive: Bool = false, forceNew: Bool = false,
-                                ignoredInDiff: Bool = false, unordered: Bool = false) -> AttributeSchema {
-        AttributeSchema(name, type, .required, sensitive: sensitive, forceNew: forceNew, ignoredInDiff: ignoredInDiff, unordered: unordered)
+                                ignoredInDiff: Bool = false, unordered: Bool = false, sensitiveWhen: String? = nil) -> AttributeSchema {
+        AttributeSchema(name, type, .required, sensitive: sensitive, forceNew: forceNew, ignoredInDiff: ignoredInDiff, unordered: unordered,
+                        sensitiveWhen: sensitiveWhen)
     }
 
     /// An optional attribute.
     public static func optional(_ name: String, _ type: AttributeType, sensitive: Bool = false, forceNew: Bool = false,
-                                ignoredInDiff: Bool = false, unordered: Bool = false) -> AttributeSchema {
-        AttributeSchema(name, type, .optional, sensitive: sensitive, forceNew: forceNew, ignoredInDiff: ignoredInDiff, unordered: unordered)
+                                ignoredInDiff: Bool = false, unordered: Bool = false, sensitiveWhen: String? = nil) -> AttributeSchema {
+        AttributeSchema(name, type, .optional, sensitive: sensitive, forceNew: forceNew, ignoredInDiff: ignoredInDiff, unordered: unordered,
+                        sensitiveWhen: sensitiveWhen)
     }
 
     /// A computed attribute (reported or derived by the provider). `ignoredInDiff` says whether the planner compares
     /// it (derived values such as a content hash are compared; ids the provider assigns are not).
     public static func computed(_ name: String, _ type: AttributeType, sensitive: Bool = false, ignoredInDiff: Bool = true,
-                                unordered: Bool = false) -> AttributeSchema {
-        AttributeSchema(name, type, .computed, sensitive: sensitive, ignoredInDiff: ignoredInDiff, unordered: unordered)
+                                unordered: Bool = false, sensitiveWhen: String? = nil, presentation: Presentation = .value) -> AttributeSchema {
+        AttributeSchema(name, type, .computed, sensitive: sensitive, ignoredInDiff: ignoredInDiff, unordered: unordered,
+                        sensitiveWhen: sensitiveWhen, presentation: presentation)
     }
 }

@@ -21,7 +21,8 @@ public struct KindSchema: Sendable, Hashable {
     /// `unordered` and `sensitive` follow from them). Nil for an untyped schema (a test's recording provider): its
     /// resources are not checked. Every provider otto ships declares its kinds' attributes.
     public var attributes: [AttributeSchema]?
-    /// Attributes whose values are never shown: renderers print `(sensitive)` instead.
+    /// Attributes whose values are never shown: renderers print `(sensitive)` instead. Attributes sensitive only for
+    /// some resources (`AttributeSchema.sensitiveWhen`) are not in it: see `sensitive(in:)`.
     public var sensitive: Set<String>
 
     /// Creates an untyped schema (attributes not declared, resources not checked), for tests and recording providers.
@@ -51,6 +52,25 @@ public struct KindSchema: Sendable, Hashable {
 
     /// The declared attribute called `name`.
     public func attribute(_ name: String) -> AttributeSchema? { attributes?.first { $0.name == name } }
+
+    /// The attributes whose values are hidden for a resource with these attributes: `sensitive`, plus those sensitive
+    /// when a flag of the resource is set (`AttributeSchema.sensitiveWhen`). Give every version of the resource
+    /// known (desired, observed, recorded): an attribute hidden in one is hidden in all. The hash of a hidden text
+    /// (`AttributeSchema.Presentation.digest`) is hidden with it.
+    public func sensitive(in versions: [[String: Value]]) -> Set<String> {
+        var out = sensitive
+        for a in attributes ?? [] where a.sensitiveWhen != nil && !out.contains(a.name) {
+            if versions.contains(where: a.isSensitive(in:)) { out.insert(a.name) }
+        }
+        // The hash of a hidden text is hidden too: a change of it shows as `(sensitive) changed`, never as a diff.
+        for a in attributes ?? [] {
+            if case .digest(of: let text) = a.presentation, out.contains(text) { out.insert(a.name) }
+        }
+        return out
+    }
+
+    /// How plans show a change of `name` (`.value` for undeclared attributes).
+    public func presentation(of name: String) -> AttributeSchema.Presentation { attribute(name)?.presentation ?? .value }
 }
 
 /// What exists for one resource, as a provider reports it.

@@ -6,10 +6,13 @@ import OttoCore
 ///
 /// `{"lineage", "serial", "mode", "created_at", "has_changes", "counts": {"noop", "create", "update", "replace",
 ///   "delete"}, "changes": [{"address", "provider", "action", "reason", "source", "attributes": [{"name", "before",
-///   "after", "forces_replace"}]}], "drift": [addresses], "refresh": {"seconds", "resources", "api_calls"} | null}`.
+///   "after", "forces_replace", "diff"?, "note"?, "files"?}]}], "drift": [addresses], "refresh": {"seconds", "resources",
+///   "api_calls"} | null}`.
 ///
 /// `changes` lists what does something (no-ops are only counted). Values of sensitive attributes (the kind's schema,
-/// and always ``sensitiveAttributes``) are shown as `"(sensitive)"`. Dates are ISO 8601 with milliseconds, UTC, whatever the encoder's date strategy. The saved plan
+/// and always ``sensitiveAttributes``) are shown as `"(sensitive)"`. A changed text (a file's, a template's, a rendered
+/// configuration's hash) that is not sensitive carries its unified diff in `diff`, or in `note` why it cannot be shown;
+/// a directory's changed files are listed in `files` (`added`, `removed`, `changed`). Dates are ISO 8601 with milliseconds, UTC, whatever the encoder's date strategy. The saved plan
 /// file (`otto plan -out`) is ``Plan``'s own Codable form, not this one.
 public struct PlanDocument: Codable, Sendable, Hashable {
     /// State lineage the plan was made against.
@@ -31,7 +34,8 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     /// The refresh the plan was made from; nil without refresh.
     public var refresh: Refresh?
 
-    /// Attributes whose values are never shown (files and cloud-init may hold secrets).
+    /// Attributes whose values are never shown as values, whatever the kind's schema says (files and cloud-init may
+    /// hold secrets). A text that is not sensitive for its resource shows as the `diff` of its hash attribute instead.
     public static let sensitiveAttributes: Set<String> = ["content", "user_data"]
 
     /// Changes per action.
@@ -74,19 +78,39 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         public var after: JSONValue?
         /// True when this difference forces a replace.
         public var forcesReplace: Bool
+        /// The unified diff of a changed text (absent for other attributes and for sensitive ones).
+        public var diff: String? = nil
+        /// Why a changed text is not shown as a diff (binary or too large), with the hashes.
+        public var note: String? = nil
+        /// A directory's changed file names.
+        public var files: Files? = nil
+
+        /// A directory's file names that differ.
+        public struct Files: Codable, Sendable, Hashable {
+            /// New files.
+            public var added: [String]
+            /// Files that go away.
+            public var removed: [String]
+            /// Files whose content or mode changes.
+            public var changed: [String]
+        }
 
         enum CodingKeys: String, CodingKey {
-            case name, before, after
+            case name, before, after, diff, note, files
             case forcesReplace = "forces_replace"
         }
 
-        /// Writes `before` and `after` as null when absent (they are always present in the document).
+        /// Writes `before` and `after` as null when absent (they are always present in the document); `diff`, `note`
+        /// and `files` only when there is one.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(name, forKey: .name)
             try c.encode(before, forKey: .before)
             try c.encode(after, forKey: .after)
             try c.encode(forcesReplace, forKey: .forcesReplace)
+            try c.encodeIfPresent(diff, forKey: .diff)
+            try c.encodeIfPresent(note, forKey: .note)
+            try c.encodeIfPresent(files, forKey: .files)
         }
     }
 
@@ -190,8 +214,18 @@ public struct PlanDocument: Codable, Sendable, Hashable {
             Change(address: c.address.description, provider: c.provider, action: c.action,
                    reason: String(describing: c.reason), source: sources[c.address] ?? .yaml,
                    attributes: c.changes.map { a in
-                       Attribute(name: a.name, before: shown(a, a.before), after: shown(a, a.after),
-                                 forcesReplace: a.forcesReplace)
+                       var out = Attribute(name: a.name, before: shown(a, a.before), after: shown(a, a.after),
+                                           forcesReplace: a.forcesReplace)
+                       if !a.sensitive {
+                           switch a.detail {
+                           case .diff(let text)?: out.diff = text
+                           case .unavailable(let why)?: out.note = why
+                           case .files(let added, let removed, let changed)?:
+                               out.files = Attribute.Files(added: added, removed: removed, changed: changed)
+                           case nil: break
+                           }
+                       }
+                       return out
                    })
         }
         drift = plan.drift.map(\.address.description)

@@ -45,12 +45,14 @@ extension ResourceChange {
 }
 
 extension AttributeChange {
-    /// The difference as it may be shown: both values `(sensitive)` when the attribute is sensitive.
+    /// The difference as it may be shown: both values `(sensitive)`, and no detail (diff), when the attribute is
+    /// sensitive.
     public func redacted() -> AttributeChange {
         guard sensitive else { return self }
         var c = self
         c.before = before.map { _ in Sensitive.value }
         c.after = after.map { _ in Sensitive.value }
+        c.detail = nil
         return c
     }
 }

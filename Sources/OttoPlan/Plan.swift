@@ -35,15 +35,30 @@ public struct AttributeChange: Sendable, Codable, Hashable {
     public var forcesReplace: Bool
     /// The attribute is sensitive (`AttributeSchema.sensitive`): its values are never shown (see `Plan.redacted`).
     public var sensitive: Bool
+    /// How the change reads better than its two values (a text's diff, a listing's changed names); nil for plain
+    /// values and for sensitive attributes.
+    public var detail: ChangeDetail?
 
     /// Creates a change.
-    public init(name: String, before: Value?, after: Value?, forcesReplace: Bool = false, sensitive: Bool = false) {
+    public init(name: String, before: Value?, after: Value?, forcesReplace: Bool = false, sensitive: Bool = false,
+                detail: ChangeDetail? = nil) {
         self.name = name
         self.before = before
         self.after = after
         self.forcesReplace = forcesReplace
         self.sensitive = sensitive
+        self.detail = detail
     }
+}
+
+/// What a change of a file's text or of a directory's files is shown as (`AttributeSchema.Presentation`).
+public enum ChangeDetail: Sendable, Codable, Hashable {
+    /// The unified diff (`TextDiff`) from the text on the machine to the planned one (from nothing for a new file).
+    case diff(String)
+    /// The text cannot be shown (binary, larger than `TextDiff.maxBytes`, or not read): why, in words.
+    case unavailable(String)
+    /// A directory's file names: added, removed and changed (content or mode), each sorted.
+    case files(added: [String], removed: [String], changed: [String])
 }
 
 /// The planned action for one resource, with the evidence for it.

@@ -182,8 +182,10 @@ public enum Planner {
         // Each change belongs to its resource's site (the configuration's word, else what the state recorded) and
         // carries its kind's sensitive attributes, so renderers can hide their values. One pass over the sorted list,
         // changed in place (mutating the dictionary while iterating it would copy every change).
-        func sensitive(_ a: ResourceAddress, _ provider: String?) -> Set<String> {
-            provider.flatMap { input.schemas[SchemaKey(provider: $0, kind: a.kind)]?.sensitive } ?? []
+        // An attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
+        func sensitive(_ a: ResourceAddress, _ provider: String?, _ versions: [[String: Value]?]) -> Set<String> {
+            let known = versions.compactMap { $0 } + [desired[a]?.attributes, input.state[a]?.attributes].compactMap { $0 }
+            return provider.flatMap { input.schemas[SchemaKey(provider: $0, kind: a.kind)]?.sensitive(in: known) } ?? []
         }
         let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
         var list = changes.values.sorted { $0.address < $1.address }
@@ -191,13 +193,22 @@ public enum Planner {
         for i in list.indices {
             let a = list[i].address
             list[i].site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
-            let marked = sensitive(a, list[i].provider)
+            let marked = sensitive(a, list[i].provider, [list[i].after?.attributes, list[i].before?.attributes])
             list[i].sensitive = marked
-            for j in list[i].changes.indices { list[i].changes[j].sensitive = marked.contains(list[i].changes[j].name) }
+            let schema = input.schemas[SchemaKey(provider: list[i].provider, kind: a.kind)]
+            for j in list[i].changes.indices {
+                let hidden = marked.contains(list[i].changes[j].name)
+                list[i].changes[j].sensitive = hidden
+                if !hidden, let schema {
+                    list[i].changes[j].detail = detail(list[i].changes[j], schema: schema, before: list[i].before, after: list[i].after,
+                                                       refreshed: input.observed != nil)
+                }
+            }
         }
         for i in drift.indices {
             let a = drift[i].address
-            drift[i].sensitive = sensitive(a, desired[a]?.provider ?? input.state[a]?.provider ?? input.pending[a]?.provider)
+            drift[i].sensitive = sensitive(a, desired[a]?.provider ?? input.state[a]?.provider ?? input.pending[a]?.provider,
+                                           [drift[i].recorded?.attributes, drift[i].observed?.attributes])
         }
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
@@ -258,6 +269,36 @@ public enum Planner {
         }
         return ResourceChange(address: r.address, provider: r.provider, action: .update, before: current, after: r,
                               changes: diffs, reason: reason, dependencies: deps)
+    }
+
+    /// How a change reads (`AttributeSchema.Presentation`): the diff of a file's text, whose hash is what changed (from
+    /// nothing for a new file; the text on the machine is what refresh read), or a directory's changed file names.
+    static func detail(_ change: AttributeChange, schema: KindSchema, before: ObservedResource?, after: Resource?,
+                       refreshed: Bool) -> ChangeDetail? {
+        switch schema.presentation(of: change.name) {
+        case .value:
+            return nil
+        case .digest(of: let textName):
+            guard let newHash = change.after?.stringValue, let after else { return nil }  // unknown yet, or deleted
+            let path = after.attributes[AttributeName.File.path]?.stringValue ?? after.address.description
+            let newText = after.attributes[textName]?.stringValue
+            let oldHash = change.before?.stringValue
+            let oldText: String? = oldHash == nil ? "" : before?.attributes[textName]?.stringValue
+            let hashes = "sha256 \(oldHash.map { String($0.prefix(12)) } ?? "(none)") → \(newHash.prefix(12))"
+            guard let newText, let oldText else {
+                return .unavailable(refreshed || oldHash == nil ? "binary or too large, \(hashes)" : "not read without refresh, \(hashes)")
+            }
+            guard newText.utf8.count <= TextDiff.maxBytes, oldText.utf8.count <= TextDiff.maxBytes else {
+                return .unavailable("binary or too large, \(hashes)")
+            }
+            return TextDiff.unified(oldText, newText, from: oldHash == nil ? "/dev/null" : "before: \(path)", to: "after: \(path)")
+                .map(ChangeDetail.diff)
+        case .listing:
+            guard let new = change.after?.mapValue else { return nil }
+            let old = change.before?.mapValue ?? [:]
+            return .files(added: new.keys.filter { old[$0] == nil }.sorted(), removed: old.keys.filter { new[$0] == nil }.sorted(),
+                          changed: new.keys.filter { old[$0] != nil && old[$0] != new[$0] }.sorted())
+        }
     }
 
     /// Equality for planning: unknown never equals anything; unordered lists compare as multisets.

@@ -42,6 +42,47 @@ import Testing
         #expect(facts[4].packages["surely-not-a-package"] == nil)
     }
 
+    @Test func textsOfChangedFilesAreReadForDiffs() async throws {
+        let scratch = try TempDir(prefix: "otto-texts")
+        defer { scratch.cleanup() }
+        let dir = scratch.path
+        try "hello\nworld\n".write(toFile: dir + "/motd", atomically: true, encoding: .utf8)
+        try Data([0x61, 0x00, 0x62]).write(to: URL(fileURLWithPath: dir + "/binary"))
+        try Data(repeating: 0x61, count: HostProbe.maxTextBytes + 1).write(to: URL(fileURLWithPath: dir + "/big"))
+        try "it's here\n".write(toFile: dir + "/it's", atomically: true, encoding: .utf8)
+        let script = HostProbe.textScript([(0, dir + "/motd"), (1, dir + "/binary"), (2, dir + "/big"), (3, dir + "/none"), (4, dir + "/it's")])
+        let r = try await runProcess(["/bin/sh", "-s"], input: script)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(HostProbe.texts(r.stdout, count: 5) == [0: "hello\nworld\n", 4: "it's here\n"])
+    }
+
+    @Test func templatesRenderAsPlainTextWithTheirVariables() throws {
+        let text = try HostRender.template("""
+            # {{machine}} <{{address}}>
+            {{#group.addresses}}
+            server {{.}}:80
+            {{/group.addresses}}
+            limit={{vars.limits.max}} on={{#vars.on}}yes{{/vars.on}} missing=[{{vars.nope}}] & {{{vars.amp}}} {{vars.amp}}
+            """, variables: ["machine": "demo-web-0", "address": "10.0.0.1", "group": ["addresses": ["10.0.0.1", "10.0.0.2"]],
+                             "vars": ["limits": ["max": 3], "on": true, "amp": "a&b<c>", "null": nil]])
+        #expect(text == """
+            # demo-web-0 <10.0.0.1>
+            server 10.0.0.1:80
+            server 10.0.0.2:80
+            limit=3 on=yes missing=[] & a&b<c> a&b<c>
+            """)
+        #expect(throws: (any Error).self) { try HostRender.template("{{#open}}never closed", variables: [:]) }
+        // Rendered once its references are resolved; until then unknown.
+        let p = HostProvider(projectRoot: "/nonexistent")
+        let r = Resource(address: "template.s./etc/x.web[0]", provider: "host", attributes: [
+            "path": "/etc/x", "template": "at {{address}}\n", "variables": ["address": .ref(.init("machine.s.web[0]", "ipv4"))]])
+        #expect(p.derive(r).attributes["content_sha256"] == .unknown)
+        var resolved = r
+        resolved.attributes["variables"] = ["address": "10.213.0.9"]
+        #expect(p.derive(resolved).attributes["content"] == "at 10.213.0.9\n")
+        #expect(p.derive(resolved).attributes["content_sha256"] == .string(HostProvider.sha256(Array("at 10.213.0.9\n".utf8))))
+    }
+
     @Test func nginxRenderingQuotesWhatIsNotAToken() throws {
         let text = try #require(HostRender.nginx(["name": "demo", "server_name": "demo.test www.demo.test", "root": "/srv/www/my site",
                                                   "listen": 80, "directives": ["ssi on;"]]))
@@ -112,9 +153,9 @@ import Testing
     }
 
     @Test func everyHostKindIsRegisteredOnce() {
-        #expect(HostKinds.all.map(\.kind) == ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy"])
+        #expect(HostKinds.all.map(\.kind) == ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy", "template"])
         #expect(HostKinds.table.count == HostKinds.all.count)
-        #expect(HostKinds.all.filter(\.isRendered).map(\.kind) == ["unit", "nginx_site", "haproxy"])
+        #expect(HostKinds.all.filter(\.isRendered).map(\.kind) == ["unit", "nginx_site", "haproxy", "template"])
         #expect(HostKinds.all.compactMap(\.handlerService) == ["nginx", "haproxy"])
     }
 }

@@ -23,6 +23,7 @@ import Testing
         "images/base.yml": "image: base\nbase: { suite: bookworm }\n",
         "images/web.yml": "image: web\nfrom: base\npackages: [nginx]\n",
         "sites/www/index.html": "hi\n",
+        "templates/motd.mustache": "{{machine}} at {{address}} says {{vars.greeting}}\n",
         "sites/demo.yml": """
             site: demo
             domain: demo.test
@@ -40,7 +41,9 @@ import Testing
             units:
               - { name: w.service, on: web, exec: /bin/true, restart: always, user: nobody, environment: { TOKEN: x } }
             packages: [ { on: web, names: [curl] } ]
-            files: [ { on: web, path: /etc/motd, content: "hi\\n", mode: 600 } ]
+            files: [ { on: web, path: /etc/motd, content: "hi\\n", mode: 600, sensitive: true } ]
+            vars: { greeting: hello }
+            templates: [ { on: web, path: /etc/hello, template: templates/motd.mustache } ]
             services: [ { on: web, name: cron, enabled: false, running: false } ]
             dns:
               provider: powerdns
@@ -97,14 +100,15 @@ import Testing
         for (type, schemas) in Self.schemasByType {
             for s in schemas { #expect(s.attributes?.isEmpty == false, "\(type) \(s.kind) declares no attributes") }
         }
-        #expect(Set(HostProvider.kindSchemas.map(\.kind)) == ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy"])
+        #expect(Set(HostProvider.kindSchemas.map(\.kind)) == ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy",
+                                                              "template"])
     }
 
     @Test func everyExpandedResourcePassesItsProvidersSchema() throws {
         let project = try Self.load()
         let kinds = Set(project.resources.map(\.kind))
         #expect(kinds == ["machine", "ssh_key", "security_group", "dns_zone", "dns_record", "file", "directory", "package", "service",
-                          "unit", "nginx_site", "haproxy"])
+                          "unit", "nginx_site", "haproxy", "template"])
         for r in project.resources {
             let type = r.provider == "host" ? "host" : project.inventory.providerType(r.provider)
             let schema = try #require(type.flatMap { Self.schemasByType[$0] }?.first { $0.kind == r.kind }, "\(r.address): no schema")
@@ -126,20 +130,38 @@ import Testing
         #expect(schema("aws", "ssh_key")?.computed == ["fingerprint", "id", "owned"])
         #expect(schema("aws", "security_group")?.computed == ["id", "vpc_id", "owned"])
         #expect(schema("aws", "dns_zone")?.computed == ["delegation_set"])
-        for kind in ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy"] {
+        for kind in ["file", "directory", "package", "service", "unit", "nginx_site", "haproxy", "template"] {
             let computed = schema("host", kind)?.computed ?? []
-            #expect(computed.isSubset(of: ["content", "source", "unreachable_reason"]), "\(kind): \(computed)")
-            #expect(schema("host", kind)?.forceNew == (kind == "file" || kind == "directory" ? ["path"] : []))
+            // Inputs that are never compared: a file's text (compared by its hash), a directory's source, whether a
+            // file is sensitive, a template's text and variables (compared by the rendering's hash).
+            #expect(computed.isSubset(of: ["content", "source", "unreachable_reason", "sensitive", "template", "variables"]), "\(kind): \(computed)")
+            #expect(schema("host", kind)?.forceNew == (["file", "directory", "template"].contains(kind) ? ["path"] : []))
         }
+        #expect(schema("host", "template")?.computed == ["content", "unreachable_reason", "sensitive", "template", "variables"])
     }
 
     @Test func sensitiveAttributesAreTheOnesThatMayHoldSecrets() {
         func sensitive(_ type: String, _ kind: String) -> Set<String> { Self.schemasByType[type]?.first { $0.kind == kind }?.sensitive ?? [] }
         #expect(sensitive("digitalocean", "machine") == ["user_data"])
         #expect(sensitive("aws", "machine") == ["user_data"])
-        #expect(sensitive("host", "file") == ["content"])
-        #expect(sensitive("host", "unit") == ["content", "environment"])
-        #expect(sensitive("host", "nginx_site") == ["content"])
+        func hidden(_ kind: String, _ attributes: [String: Value]) -> Set<String> {
+            Self.schemasByType["host"]?.first { $0.kind == kind }?.sensitive(in: [attributes]) ?? []
+        }
+        // A file's or template's text (and its hash, and a template's variables) only when it says `sensitive: true`.
+        #expect(sensitive("host", "file").isEmpty)
+        #expect(hidden("file", ["content": "x"]).isEmpty)
+        #expect(hidden("file", ["content": "x", "sensitive": false]).isEmpty)
+        #expect(hidden("file", ["content": "x", "sensitive": true]) == ["content", "content_sha256"])
+        #expect(hidden("template", ["template": "x"]).isEmpty)
+        #expect(hidden("template", ["template": "x", "sensitive": true]) == ["content", "content_sha256", "template", "variables"])
+        // A unit's environment always; its text when it has an environment.
+        #expect(sensitive("host", "unit") == ["environment"])
+        #expect(hidden("unit", ["name": "w.service"]) == ["environment"])
+        #expect(hidden("unit", ["name": "w.service", "environment": ["TOKEN": "x"]]) == ["environment", "content", "content_sha256"])
+        #expect(hidden("unit", ["name": "w.service", "environment": [:]]) == ["environment"])
+        // Rendered nginx and haproxy configurations are not sensitive.
+        #expect(sensitive("host", "nginx_site").isEmpty && sensitive("host", "haproxy").isEmpty)
+        #expect(hidden("nginx_site", ["name": "x"]).isEmpty)
         #expect(sensitive("powerdns", "dns_record").isEmpty)
     }
 
@@ -157,5 +179,7 @@ import Testing
         #expect(nginx.contains("    ssi on;\n") && nginx.contains("server_name demo.test;"))
         let text = host.derive(resolved(unit)).attributes["content"]?.stringValue ?? ""
         #expect(text.contains("Environment=\"TOKEN=x\"") && text.contains("User=nobody") && text.contains("ExecStart=/bin/true"))
+        let template = try #require(project.resources.first { $0.address.description == "template.demo./etc/hello.web[1]" })
+        #expect(host.derive(resolved(template)).attributes["content"] == "demo-web-1 at 10.213.0.2 says hello\n")
     }
 }

@@ -27,7 +27,7 @@ extension ConfigReader {
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
         guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
-                                                       "packages", "files", "services", "drift"],
+                                                       "packages", "files", "services", "drift", "vars", "templates"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -63,6 +63,11 @@ extension ConfigReader {
             return items.compactMap(item)
         }
         let packages = list("packages", package), files = list("files", file), services = list("services", service)
+        let templates = list("templates", template)
+        var vars: [String: Value] = [:]
+        if let v = f["vars"] {
+            if case .map(let m) = v.value { vars = m } else { error(v.location, "expected vars (a mapping), got \(v.kindDescription)") }
+        }
         guard let name, let domain else { return nil }
         var out = Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
                        units: units, dns: dns, walk: walk, location: root.location,
@@ -70,6 +75,8 @@ extension ConfigReader {
         out.packages = packages
         out.files = files
         out.services = services
+        out.templates = templates
+        out.vars = vars
         if let node = f["drift"], let text = string(node) {
             if let policy = DriftPolicy(rawValue: text) { out.drift = policy } else {
                 error(node.location, "drift must be `correct` or `report`, got \(Value.string(text))"
@@ -91,14 +98,10 @@ extension ConfigReader {
     }
 
     func file(_ node: YAMLNode) -> FileSpec? {
-        guard let f = fields(node, "a files entry", allowed: ["on", "path", "content", "source", "mode", "owner", "group"] + Self.lifecycleKeys,
+        guard let f = fields(node, "a files entry", allowed: ["on", "path", "content", "source", "mode", "owner", "group", "sensitive"]
+                                + Self.lifecycleKeys,
                              required: ["on", "path"]) else { return nil }
-        var path: String?
-        if let p = f["path"], let text = string(p) {
-            if text.hasPrefix("/") && !text.hasSuffix("/") && !text.contains("\0") { path = text } else {
-                error(p.location, "path must be an absolute file path, got \(Value.string(text))")
-            }
-        }
+        let path = machinePath(f["path"])
         var content: String?
         switch (f["content"], f["source"]) {
         case (let c?, nil): content = string(c)
@@ -114,8 +117,49 @@ extension ConfigReader {
         }
         let mode = mode(f["mode"]) ?? "0644"
         guard let on = groupRef(f, "on", in: "files"), let path, let content else { return nil }
-        return FileSpec(on: on, path: path, content: content, mode: mode, owner: f["owner"].flatMap(string) ?? "root",
-                        group: f["group"].flatMap(string) ?? "root", lifecycle: lifecycle(f), location: node.location)
+        var spec = FileSpec(on: on, path: path, content: content, mode: mode, owner: f["owner"].flatMap(string) ?? "root",
+                            group: f["group"].flatMap(string) ?? "root", lifecycle: lifecycle(f), location: node.location)
+        spec.sensitive = bool(f["sensitive"]) ?? false
+        return spec
+    }
+
+    /// An absolute file path on a machine (`path:` of files and templates).
+    func machinePath(_ node: YAMLNode?) -> String? {
+        guard let node, let text = string(node) else { return nil }
+        guard text.hasPrefix("/") && !text.hasSuffix("/") && !text.contains("\0") else {
+            error(node.location, "path must be an absolute file path, got \(Value.string(text))")
+            return nil
+        }
+        return text
+    }
+
+    /// One `templates:` entry: `{ on, path, template, mode, owner, group, sensitive }`; the template file is read and
+    /// parsed now, so a template that does not parse is an error at its `template:` entry.
+    func template(_ node: YAMLNode) -> TemplateSpec? {
+        guard let f = fields(node, "a templates entry", allowed: ["on", "path", "template", "mode", "owner", "group", "sensitive"]
+                                + Self.lifecycleKeys, required: ["on", "path", "template"]) else { return nil }
+        let path = machinePath(f["path"])
+        var source: String?, text: String?
+        if let t = f["template"], let rel = string(t) {
+            source = rel
+            if !onDisk { error(t.location, "template: needs a project directory on disk") } else {
+                let full = rel.hasPrefix("/") ? rel : root + "/" + rel
+                if let data = FileManager.default.contents(atPath: full), let body = String(data: data, encoding: .utf8) {
+                    if let problem = TemplateSyntax.problem(body) {
+                        error(t.location, "template \(Value.string(rel)) does not parse: \(problem)")
+                    } else {
+                        text = body
+                    }
+                } else {
+                    error(t.location, "cannot read template file \(Value.string(rel)) (relative to the project root, UTF-8 text)")
+                }
+            }
+        }
+        let mode = mode(f["mode"]) ?? "0644"
+        guard let on = groupRef(f, "on", in: "templates"), let path, let source, let text else { return nil }
+        return TemplateSpec(on: on, path: path, source: source, text: text, mode: mode, owner: f["owner"].flatMap(string) ?? "root",
+                            group: f["group"].flatMap(string) ?? "root", sensitive: bool(f["sensitive"]) ?? false,
+                            lifecycle: lifecycle(f), location: node.location)
     }
 
     /// A file mode: an octal string like "0644" or "644" (an unquoted 0644 reads as a number in YAML; accepted too).

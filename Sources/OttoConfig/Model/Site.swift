@@ -26,6 +26,10 @@ public struct Site: Sendable, Hashable {
     public var files: [FileSpec] = []
     /// `services:`: systemd services to keep enabled and running (or not).
     public var services: [ServiceSpec] = []
+    /// `vars:`: the site's variables (any YAML values), which templates see as `vars.NAME`.
+    public var vars: [String: Value] = [:]
+    /// `templates:`: files rendered on machine groups from mustache templates in the project.
+    public var templates: [TemplateSpec] = []
     /// `drift:`: what the drift-correction service does with differences it finds (default `correct`).
     public var drift: DriftPolicy = .correct
     /// Where the site's mapping starts (its file is `location.file`).
@@ -103,6 +107,34 @@ public struct FileSpec: Sendable, Hashable {
     public var owner: String
     /// `group:` (default root).
     public var group: String
+    /// `sensitive: true`: the content is never shown (plans show no diff, only that it changed).
+    public var sensitive: Bool = false
+    /// Lifecycle settings.
+    public var lifecycle: LifecycleSpec
+    /// Where it is declared.
+    public var location: SourceLocation
+}
+
+/// One `templates:` entry: a file rendered from a mustache template on every machine of a group (Ansible's
+/// `template` module). Variables: `vars.*` (the inventory's vars of the machine's host, overridden by the site's
+/// `vars:`), `site`, `machine` (its name), `address` (its IPv4 address), `group.name`, `group.addresses`.
+public struct TemplateSpec: Sendable, Hashable {
+    /// The machine group.
+    public var on: Located<String>
+    /// Absolute path on the machine.
+    public var path: String
+    /// `template:`, the project-relative path of the template file.
+    public var source: String
+    /// The template's text (parsed at load time: a template that does not parse is a configuration error).
+    public var text: String
+    /// `mode:` as four octal digits (default `0644`).
+    public var mode: String
+    /// `owner:` (default root).
+    public var owner: String
+    /// `group:` (default root).
+    public var group: String
+    /// `sensitive: true`: the rendered text and the variables are never shown.
+    public var sensitive: Bool
     /// Lifecycle settings.
     public var lifecycle: LifecycleSpec
     /// Where it is declared.

@@ -43,7 +43,7 @@ extension HostKind {
 enum HostKinds {
     /// The kinds in the order the provider lists their schemas.
     static let all: [any HostKind] = [HostFileKind(), HostDirectoryKind(), HostPackageKind(), HostServiceKind(), HostUnitKind(),
-                                      HostNginxSiteKind(), HostHAProxyKind()]
+                                      HostNginxSiteKind(), HostHAProxyKind(), HostTemplateKind()]
     /// The kinds by name.
     static let table: [String: any HostKind] = Dictionary(uniqueKeysWithValues: all.map { ($0.kind, $0) })
 }
@@ -93,12 +93,18 @@ enum HostShared {
         ] + own)
     }
 
-    /// The attributes of a file otto renders (`nginx_site`, `haproxy`, `unit`): its path and text follow from the
-    /// others. The text is sensitive: a unit's carries its environment.
-    static let rendered: [AttributeSchema] = [
-        .computed(F.path, .string, ignoredInDiff: false), .computed(F.content, .string, sensitive: true),
-        .computed(F.contentSHA256, .string, ignoredInDiff: false),
-    ]
+    /// The attributes of a file otto renders (`nginx_site`, `haproxy`): its path and text follow from the others.
+    /// The text is not sensitive: a change of it plans as a diff.
+    static let rendered: [AttributeSchema] = renderedFile(sensitiveWhen: nil)
+
+    /// The attributes of a rendered file whose text is sensitive when the resource's attribute `flag` is set (a unit's
+    /// text carries its environment; a template's, its variables).
+    static func renderedFile(sensitiveWhen flag: String?) -> [AttributeSchema] {
+        [.computed(F.path, .string, ignoredInDiff: false), .computed(F.content, .string, sensitiveWhen: flag), contentHash]
+    }
+
+    /// The hash of a file's text, compared against the file on the machine; a change of it shows as the texts' diff.
+    static let contentHash = AttributeSchema.computed(F.contentSHA256, .string, ignoredInDiff: false, presentation: .digest(of: F.content))
 
     /// The probe line for a file: its hash and `mode owner group`, or missing.
     static func probeFile(_ index: Int, _ a: [String: Value]) -> String { "f \(index) \(a.shellQuoted(F.path))" }

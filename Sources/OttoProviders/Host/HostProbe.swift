@@ -1,4 +1,6 @@
+import Foundation
 import OttoCore
+import OttoSSH
 
 /// One shell script that reports, in a single round trip, every fact the plan needs about every host resource on
 /// one machine: file hashes and modes, directory listings with hashes, package and service states.
@@ -27,6 +29,33 @@ enum HostProbe {
             s += (HostKinds.table[r.address.kind]?.probe(index: i, r.attributes) ?? "p \(i) missing 1") + "\n"
         }
         return s
+    }
+
+    /// The script that reads the text of the files at `paths` (request index → path), for plans to show a diff: each
+    /// regular file of at most `TextDiff`'s 256 KiB as base64 (`text`), anything else as `big`.
+    static func textScript(_ paths: [(index: Int, path: String)]) -> String {
+        var s = """
+            p() { printf '%s\\t%s\\t%s\\n' "$1" "$2" "$3"; }
+            t() { if [ -f "$2" ] && [ "$(wc -c < "$2")" -le \(maxTextBytes) ]; then p "$1" text "$(base64 -w0 < "$2")"; else p "$1" big 1; fi; }
+
+            """
+        for (i, path) in paths { s += "t \(i) \(ShellQuote.quote(path))\n" }
+        return s
+    }
+
+    /// The largest file whose text is read for a diff (256 KiB, `TextDiff.maxBytes` in OttoPlan).
+    static let maxTextBytes = 256 * 1024
+
+    /// The texts `textScript`'s output carries, by request index: UTF-8 text without NUL bytes only (binary files and
+    /// files too large are left out).
+    static func texts(_ output: String, count: Int) -> [Int: String] {
+        var out: [Int: String] = [:]
+        for (i, f) in parse(output, count: count).enumerated() {
+            guard let b64 = f.values["text"], let data = Data(base64Encoded: b64), !data.contains(0),
+                  let text = String(data: data, encoding: .utf8) else { continue }
+            out[i] = text
+        }
+        return out
     }
 
     /// Parses the script's output into facts per request index.

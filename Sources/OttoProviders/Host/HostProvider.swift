@@ -133,7 +133,31 @@ public final class HostProvider: Provider {
                 out[r.address] = ObservedResource(providerID: providerID(r.address, conn), attributes: attrs)
             }
         }
+        await readTexts(conn, requests, into: &out)
         return out
+    }
+
+    /// For plans to show a diff: the text on the machine (`content`) of each file whose hash differs from the one
+    /// wanted, read in one more exec on the host. Only files whose text is not sensitive, of at most 256 KiB, and text
+    /// (UTF-8 without NUL bytes); without it, a plan shows the hashes. A failure here only costs the diff.
+    private func readTexts(_ conn: HostConnection, _ requests: [ObserveRequest], into out: inout [ResourceAddress: ObservedResource]) async {
+        var wanted: [(address: ResourceAddress, path: String)] = []
+        for r in requests {
+            guard let have = out[r.address]?.attributes, let kind = HostKinds.table[r.address.kind],
+                  kind.schema.presentation(of: F.contentSHA256) == .digest(of: F.content),
+                  !kind.schema.sensitive(in: [r.attributes]).contains(F.content),
+                  let want = r.attributes[F.contentSHA256]?.stringValue, let sha = have[F.contentSHA256]?.stringValue, sha != want,
+                  let path = have[F.path]?.stringValue ?? r.attributes[F.path]?.stringValue else { continue }
+            wanted.append((r.address, path))
+        }
+        guard !wanted.isEmpty else { return }
+        let script = HostProbe.textScript(wanted.enumerated().map { ($0.offset, $0.element.path) })
+        guard let session = try? await pool.session(for: conn.target),
+              let result = try? await session.exec("sh -s", stdin: Array(script.utf8), timeout: .seconds(60)),
+              result.status == 0 else { return }
+        for (i, text) in HostProbe.texts(result.stdoutText, count: wanted.count) {
+            out[wanted[i].address]?.attributes[F.content] = .string(text)
+        }
     }
 
     private func providerID(_ address: ResourceAddress, _ conn: HostConnection) -> String { "\(conn.machine):\(address)" }

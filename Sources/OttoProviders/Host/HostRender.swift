@@ -1,3 +1,4 @@
+import Mustache
 import OttoCore
 
 /// Renders the configuration files host resources manage. Pure: the same attributes give the same bytes, so a
@@ -115,5 +116,37 @@ enum HostRender {
             out += "Environment=\"\(systemdValue(escaped))\"\n"
         }
         return out + "\n[Install]\nWantedBy=multi-user.target\n"
+    }
+
+    /// Renders a mustache template as plain text (no HTML escaping: `{{x}}` and `{{{x}}}` write the same) with
+    /// `variables`; a name no variable has renders empty, as mustache does. Throws when the template does not parse.
+    static func template(_ text: String, variables: [String: Value]) throws -> String {
+        try MustacheTemplate(string: TemplateText.plain(text)).render(TemplateText.context(variables))
+    }
+}
+
+/// How otto reads mustache templates: as plain text (OttoConfig parses them the same way at load time, `TemplateSyntax`).
+enum TemplateText {
+    /// The pragma that turns mustache's HTML escaping off; alone on its first line, it renders as nothing.
+    static let pragma = "{{% CONTENT_TYPE: TEXT}}\n"
+
+    /// `text` with the pragma in front (error line numbers from the parser are one more than the template's).
+    static func plain(_ text: String) -> String { pragma + text }
+
+    /// Variables as mustache sees them: maps, lists, strings, numbers and booleans; nulls and unknown values are absent.
+    static func context(_ variables: [String: Value]) -> [String: Any] {
+        variables.compactMapValues(mustacheValue)
+    }
+
+    static func mustacheValue(_ v: Value) -> Any? {
+        switch v {
+        case .string(let s): return s
+        case .int(let i): return i
+        case .double(let d): return d
+        case .bool(let b): return b
+        case .list(let l): return l.compactMap(mustacheValue)
+        case .map(let m): return m.compactMapValues(mustacheValue)
+        default: return nil
+        }
     }
 }

@@ -31,7 +31,7 @@ struct StateCommand: AsyncParsableCommand {
                 guard let r = try await store.snapshot().records[a] else { throw OttoError("state.missing", "\(a) is not in the state") }
                 var out = "\(r.address)\n  provider:    \(r.provider)\n  provider id: \(r.providerID)\n"
                 if !r.dependencies.isEmpty { out += "  depends on:  \(r.dependencies.map(\.description).joined(separator: ", "))\n" }
-                let hidden = ProviderSchemas.sensitiveNames(kind: a.kind)
+                let hidden = ProviderSchemas.sensitiveNames(kind: a.kind, attributes: r.attributes)
                 for k in r.attributes.keys.sorted() { out += "  \(k) = \(hidden.contains(k) ? Sensitive.shown : r.attributes[k]!.description)\n" }
                 Terminal.out(out)
             } catch { throw fail(error) }

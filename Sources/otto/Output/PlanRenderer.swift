@@ -67,10 +67,19 @@ enum PlanRenderer {
             out += paint("  \(symbol(c.action)) \(c.address)", c.action) + "  (\(c.action.rawValue): \(c.reason))\n"
             for ch in c.changes {
                 let mark = ch.forcesReplace ? "  # forces replacement" : ""
+                if let detail = ch.detail, !ch.sensitive {
+                    out += self.detail(ch.name, detail, mark: mark)
+                    continue
+                }
                 switch c.action {
                 case .create: out += "      \(ch.name) = \(show(ch.after, sensitive: ch.sensitive))\n"
                 case .delete: out += "      \(ch.name) = \(show(ch.before, sensitive: ch.sensitive))\n"
-                default: out += "      \(ch.name): \(show(ch.before, sensitive: ch.sensitive)) → \(show(ch.after, sensitive: ch.sensitive))\(mark)\n"
+                default:
+                    if ch.sensitive && ch.before != nil && ch.after != nil {
+                        out += "      \(ch.name): \(Sensitive.shown) changed\(mark)\n"
+                    } else {
+                        out += "      \(ch.name): \(show(ch.before, sensitive: ch.sensitive)) → \(show(ch.after, sensitive: ch.sensitive))\(mark)\n"
+                    }
                 }
             }
         }
@@ -82,6 +91,27 @@ enum PlanRenderer {
         out += "\n" + totals(plan) + "\n"
         if let r = plan.refresh { out += refreshLine(r) }
         return out
+    }
+
+    /// A change shown by what it means (as `ansible --diff` does): a text's unified diff, why a text is not shown, or a
+    /// directory's changed file names.
+    static func detail(_ name: String, _ detail: ChangeDetail, mark: String) -> String {
+        switch detail {
+        case .diff(let text):
+            return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "      \($0)\n" }.joined()
+        case .unavailable(let why):
+            return "      \(name): \(why)\(mark)\n"
+        case .files(let added, let removed, let changed):
+            var counts: [String] = []
+            if !added.isEmpty { counts.append("\(added.count) added") }
+            if !changed.isEmpty { counts.append("\(changed.count) changed") }
+            if !removed.isEmpty { counts.append("\(removed.count) removed") }
+            var out = "      \(name): \(counts.isEmpty ? "modes changed" : counts.joined(separator: ", "))\(mark)\n"
+            for (sign, names) in [("+", added), ("~", changed), ("-", removed)] {
+                for n in names { out += "        \(sign) \(n)\n" }
+            }
+            return out
+        }
     }
 
     /// Resources that exist as the configuration wants but are not in state yet (made before otto knew them, or by an

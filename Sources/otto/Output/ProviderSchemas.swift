@@ -11,9 +11,10 @@ enum ProviderSchemas {
         "powerdns": PowerDNSProvider.kindSchemas, "digitalocean": DigitalOceanProvider.kindSchemas, "aws": AWSProvider.kindSchemas,
     ]
 
-    /// The sensitive attribute names of `kind`, for any provider (for output that does not know the provider's type).
-    static func sensitiveNames(kind: String) -> Set<String> {
-        byType.values.joined().filter { $0.kind == kind }.reduce(into: Set<String>()) { $0.formUnion($1.sensitive) }
+    /// The sensitive attribute names of a resource of `kind` with these attributes, for any provider (for output
+    /// that does not know the provider's type).
+    static func sensitiveNames(kind: String, attributes: [String: Value]) -> Set<String> {
+        byType.values.joined().filter { $0.kind == kind }.reduce(into: Set<String>()) { $0.formUnion($1.sensitive(in: [attributes])) }
     }
 
     /// Checks every resource of `project` against its provider's schema (what the planner checks, without providers).

@@ -11,7 +11,7 @@ struct HostDirectoryKind: HostKind {
     let schema = HostShared.schema("directory", [
         .required(F.path, .string, forceNew: true), .required(D.source, .string, ignoredInDiff: true),
         .optional(F.mode, .string), .optional(F.owner, .string), .optional(F.group, .string), .optional(D.purge, .bool),
-        .optional(D.dirMode, .string), .computed(D.files, .map(.string), ignoredInDiff: false),
+        .optional(D.dirMode, .string), .computed(D.files, .map(.string), ignoredInDiff: false, presentation: .listing),
     ])
 
     func derive(_ a: inout [String: Value], sources: HostSourceFiles) {

@@ -2,14 +2,15 @@ import Foundation
 import OttoCore
 import OttoSSH
 
-/// `file`: a file with the given content, mode, owner and group.
+/// `file`: a file with the given content, mode, owner and group. Its content is shown in plans (as a diff) unless the
+/// resource says `sensitive: true`.
 struct HostFileKind: HostKind {
     private typealias F = AttributeName.File
     let kind = "file"
     let schema = HostShared.schema("file", [
-        .required(F.path, .string, forceNew: true), .required(F.content, .string, sensitive: true, ignoredInDiff: true),
+        .required(F.path, .string, forceNew: true), .required(F.content, .string, ignoredInDiff: true, sensitiveWhen: F.sensitive),
         .optional(F.mode, .string), .optional(F.owner, .string), .optional(F.group, .string),
-        .computed(F.contentSHA256, .string, ignoredInDiff: false),
+        .optional(F.sensitive, .bool, ignoredInDiff: true), HostShared.contentHash,
     ])
 
     func derive(_ a: inout [String: Value], sources: HostSourceFiles) {

@@ -3,7 +3,7 @@ import OttoCore
 import OttoSSH
 
 /// `unit`: a systemd service unit otto renders, verifies with `systemd-analyze verify` before it is installed, then
-/// enables and starts (restarted when it changed). Its environment is sensitive.
+/// enables and starts (restarted when it changed). Its environment is sensitive, and so is its text when it has one.
 struct HostUnitKind: HostKind {
     private typealias S = AttributeName.Service
     private typealias F = AttributeName.File
@@ -12,7 +12,7 @@ struct HostUnitKind: HostKind {
         .required(S.name, .string), .required(S.exec, .string), .required(S.restart, .string),
         .optional(S.enabled, .bool), .optional(S.running, .bool), .optional(S.user, .string),
         .optional(S.environment, .map(.string), sensitive: true),
-    ] + HostShared.rendered)
+    ] + HostShared.renderedFile(sensitiveWhen: S.environment))
     let isRendered = true
 
     func derive(_ a: inout [String: Value], sources: HostSourceFiles) {
