@@ -2,7 +2,7 @@
 # Installs the Debian packages otto builds and tests with. Safe to rerun: does nothing when all are present.
 set -euo pipefail
 pkgs=(libyaml-dev libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev sqlite3 pdns-server pdns-backend-sqlite3 dnsutils python3 curl
-      systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl chromium nginx wget)
+      systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl chromium nginx wget haproxy socat)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,7 +26,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "otto: installing ${missing[*]}"
-# Packages must not start their daemons (pdns would grab port 53, nginx port 80): tests start their own servers.
+# Packages must not start their daemons (pdns would grab port 53, nginx port 80, haproxy its admin socket): tests start
+# their own servers.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

@@ -127,6 +127,22 @@ public enum AttributeName {
         public static let healthPath = "health_path"
         /// Health check interval in milliseconds.
         public static let healthIntervalMS = "health_interval_ms"
+        /// Applications behind this haproxy (optional): maps with `appName`, `appBind`, `appBalance`,
+        /// `appHealthPath`, `appHealthIntervalMS` and `appSlots`; each gets `frontend app_NAME` and `backend app_NAME`.
+        public static let apps = "apps"
+        /// An app's name (`[a-z0-9-]+`).
+        public static let appName = "name"
+        /// An app's `bind` address, e.g. `:8080`.
+        public static let appBind = "bind"
+        /// An app's balancing algorithm (optional, default `roundrobin`).
+        public static let appBalance = "balance"
+        /// An app's HTTP health check path (optional: without one, the check is a TCP connect).
+        public static let appHealthPath = "health_path"
+        /// An app's health check interval in milliseconds (optional, default 1000).
+        public static let appHealthIntervalMS = "health_interval_ms"
+        /// An app's server slots: maps with `serverName`, `serverAddress`, `serverPort`, two per machine
+        /// (`AppSlot.a` and `AppSlot.b`, see `AppSlot.serverName(machine:)`).
+        public static let appSlots = "slots"
     }
 
     /// An application deployed onto a machine group behind the site's haproxy (`app`).

@@ -31,7 +31,7 @@ final class MachineProject: Sendable {
             """)
         try write("images/base.yml", "image: base\nbase: { suite: bookworm }\npackages: [python3, curl]\n")
         try write("images/web.yml", "image: web\nfrom: base\npackages: [nginx]\nrun: [\"rm -f /etc/nginx/sites-enabled/default\"]\n")
-        try write("images/lb.yml", "image: lb\nfrom: base\npackages: [haproxy]\n")
+        try write("images/lb.yml", "image: lb\nfrom: base\npackages: [haproxy, socat]\n")
         try write("sites/t/www/index.html", "<p>Served by <b><!--# echo var=\"hostname\" --></b></p>\n")
         try write("sites/t/www/about.html", "<p>about</p>\n")
         try write("sites/t/www/robots.txt", "User-agent: *\n")

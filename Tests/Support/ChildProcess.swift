@@ -159,3 +159,25 @@ private func terminationCode(_ status: TerminationStatus) -> Int32 {
     case .signaled(let signal): return 128 + signal
     }
 }
+
+/// Every process below `pid` (children, their children, ...), read from /proc: what a server forked (sshd's
+/// connections, haproxy's workers), to kill by PID.
+public func processDescendants(of pid: Int32) -> [Int32] {
+    var children: [Int32: [Int32]] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let child = Int32(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let parent = Int32(fields[1]) { children[parent, default: []].append(child) }
+    }
+    var result: [Int32] = []
+    var queue = [pid]
+    while let next = queue.popLast() {
+        for child in children[next] ?? [] {
+            result.append(child)
+            queue.append(child)
+        }
+    }
+    return result
+}

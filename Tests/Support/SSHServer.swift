@@ -119,7 +119,7 @@ public final class SSHServer: Sendable {
     /// Sends SIGKILL to sshd and every process below it; returns sshd's process (nil when none was running).
     private func killProcesses() -> ChildProcess? {
         guard let root = state.withLock({ state in defer { state.process = nil }; return state.process }) else { return nil }
-        for victim in Self.descendants(of: root.pid) { kill(victim, SIGKILL) }
+        for victim in processDescendants(of: root.pid) { kill(victim, SIGKILL) }
         root.kill(SIGKILL)
         return root
     }
@@ -166,27 +166,6 @@ public final class SSHServer: Sendable {
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
-    }
-
-    /// Every process below `pid`, read from /proc (sshd forks one or two processes per connection).
-    private static func descendants(of pid: Int32) -> [Int32] {
-        var children: [Int32: [Int32]] = [:]
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let child = Int32(entry),
-                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, let parent = Int32(fields[1]) { children[parent, default: []].append(child) }
-        }
-        var result: [Int32] = []
-        var queue = [pid]
-        while let next = queue.popLast() {
-            for child in children[next] ?? [] {
-                result.append(child)
-                queue.append(child)
-            }
-        }
-        return result
     }
 }
 

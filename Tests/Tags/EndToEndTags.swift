@@ -15,6 +15,8 @@ extension Tag {
     @Tag public static var moto: Self
     /// A real OpenSSH server (sshd).
     @Tag public static var sshd: Self
+    /// A real haproxy (master-worker, on loopback), driven over its runtime API.
+    @Tag public static var haproxy: Self
     /// A live `otto serve` process, driven over HTTP.
     @Tag public static var liveServer: Self
     /// Performance and scale measurements.

@@ -28,6 +28,8 @@ protocol HostKind: Sendable {
     func converge(_ resource: Resource, current: ObservedResource?, on host: HostTarget) async throws
     /// Removes what otto put on the machine for a resource that leaves the configuration (`attributes` as observed).
     func delete(_ attributes: [String: Value], on host: HostTarget) async throws
+    /// Runs on the machine right before the handler reloads a running `handlerService` (not before a first start).
+    func beforeReload(on host: HostTarget) async throws
 }
 
 extension HostKind {
@@ -37,6 +39,7 @@ extension HostKind {
     func render(_ attributes: [String: Value]) -> String? { nil }
     /// Packages stay installed and services as they are: removing them from the configuration only forgets them.
     func delete(_ attributes: [String: Value], on host: HostTarget) async throws {}
+    func beforeReload(on host: HostTarget) async throws {}
 }
 
 /// Every host kind, registered once.

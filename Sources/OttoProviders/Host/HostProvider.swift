@@ -209,14 +209,21 @@ public final class HostProvider: Provider {
         return [Handler(id: "reload \(service) on \(conn.machine)", provider: name, name: "reload \(service)", attributes: attrs)]
     }
 
-    /// Reloads the service, or starts it when it is not running (never a restart).
+    /// Reloads the service, or starts it when it is not running (never a restart). Before a reload, the kinds whose
+    /// handler it is save what the reload must keep (haproxy: the server state set over its runtime API).
     public func run(_ handler: Handler) async throws {
         guard let conn = HostConnection(handler.attributes), let service = handler.attributes["service"]?.stringValue else {
             throw OttoError("host.handler", "handler \(handler.id) lacks its connection or service")
         }
         let s = ShellQuote.quote(service)
         let host = HostTarget(session: try await pool.session(for: conn.target), conn: conn, sources: sources)
-        try await host.run("if systemctl is-active --quiet \(s); then systemctl reload \(s); else systemctl start \(s); fi")
+        let active = try await host.session.exec("systemctl is-active --quiet \(s)", timeout: .seconds(60)).status == 0
+        guard active else {
+            try await host.run("systemctl start \(s)")
+            return
+        }
+        for kind in HostKinds.all where kind.handlerService == service { try await kind.beforeReload(on: host) }
+        try await host.run("systemctl reload \(s)")
     }
 
     /// The health of each backend server of a `haproxy` resource, as haproxy itself reports it (UP, DOWN, ...),

@@ -54,17 +54,21 @@ enum HostRender {
         return out + "}\n"
     }
 
-    /// The whole haproxy.cfg: a frontend, a backend of the named servers with health checks, and a local stats page.
-    static func haproxy(_ a: [String: Value]) -> String? {
+    /// The whole haproxy.cfg: a frontend, a backend of the named servers with health checks, a local stats page, and
+    /// a frontend and backend per app (`apps`, see `haproxyApp`). The runtime state survives reloads: the admin
+    /// socket hands the listeners to the new process (`expose-fd listeners`, for haproxy's master-worker mode, which
+    /// Debian's unit starts with `-Ws`) and the state otto saves before each reload (`HAProxyRuntime.saveServerState`)
+    /// is loaded back (`server-state-file`). `layout` says where those files are (tests use their own).
+    static func haproxy(_ a: [String: Value], layout: HAProxyLayout = .machine) -> String? {
         guard let name = a[H.name]?.stringValue, let bind = a[H.bind]?.stringValue, let balance = a[H.balance]?.stringValue,
               let backend = a[H.backend]?.stringValue, let servers = a[H.servers]?.listValue else { return nil }
-        var out = header + """
-            global
-                log /dev/log local0
-                chroot /var/lib/haproxy
-                stats socket /run/haproxy/admin.sock mode 660 level admin
-                user haproxy
-                group haproxy
+        var out = header + "global\n"
+        if let log = layout.log { out += "    log \(log) local0\n" }
+        if let chroot = layout.chroot { out += "    chroot \(chroot)\n" }
+        out += "    stats socket \(layout.adminSocket) mode 660 level admin expose-fd listeners\n"
+        if let user = layout.user { out += "    user \(user)\n    group \(user)\n" }
+        out += "    server-state-file \(layout.serverStateFile)\n"
+        out += """
 
             defaults
                 log global
@@ -73,9 +77,12 @@ enum HostRender {
                 timeout connect 5s
                 timeout client 30s
                 timeout server 30s
+                retries 3
+                option redispatch
+                load-server-state-from-file global
 
             listen otto-stats
-                bind 127.0.0.1:8404
+                bind \(layout.statsBind)
                 stats enable
                 stats uri /stats
 
@@ -97,7 +104,41 @@ enum HostRender {
                   let port = m[H.serverPort]?.intValue else { return nil }
             out += "    server \(n) \(addr):\(port) check\n"
         }
+        for app in a[H.apps]?.listValue ?? [] {
+            guard let section = haproxyApp(app) else { return nil }
+            out += "\n" + section
+        }
         return out
+    }
+
+    /// One app's `frontend app_NAME` (binding `bind`) and `backend app_NAME`: every slot in `slots` is a server with a
+    /// health check (HTTP GET of `health_path` when set, every `health_interval_ms`). Both slots of every machine are
+    /// listed whichever release is live, so a release never changes the file: traffic moves over the runtime API.
+    /// Nil when a field is missing, not known yet, or not a plain haproxy word.
+    static func haproxyApp(_ value: Value) -> String? {
+        guard let app = value.mapValue, let name = app[H.appName]?.stringValue, isHAProxyWord(name),
+              let bind = app[H.appBind]?.stringValue, isHAProxyWord(bind), let slots = app[H.appSlots]?.listValue else { return nil }
+        let balance = app[H.appBalance]?.stringValue ?? "roundrobin"
+        guard isHAProxyWord(balance) else { return nil }
+        let proxy = AppSlot.proxyName(app: name)
+        var out = "frontend \(proxy)\n    bind \(bind)\n    default_backend \(proxy)\n\n"
+        out += "backend \(proxy)\n    balance \(balance)\n"
+        if let path = app[H.appHealthPath]?.stringValue {
+            guard isHAProxyWord(path) else { return nil }
+            out += "    option httpchk GET \(path)\n"
+        }
+        out += "    default-server inter \(app[H.appHealthIntervalMS]?.intValue ?? 1000)ms fall 2 rise 2\n"
+        for slot in slots {
+            guard let m = slot.mapValue, let n = m[H.serverName]?.stringValue, isHAProxyWord(n),
+                  let addr = m[H.serverAddress]?.stringValue, isHAProxyWord(addr), let port = m[H.serverPort]?.intValue else { return nil }
+            out += "    server \(n) \(addr):\(port) check\n"
+        }
+        return out
+    }
+
+    /// True when `s` can stand in haproxy.cfg as one word: not empty, no whitespace, quotes, `#` or backslashes.
+    static func isHAProxyWord(_ s: String) -> Bool {
+        !s.isEmpty && s.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F && !"\"'#\\".unicodeScalars.contains($0) }
     }
 
     /// Escapes text for a systemd unit value: `%` starts a specifier.

@@ -3,7 +3,7 @@ import OttoCore
 import OttoSSH
 
 /// `haproxy`: haproxy's whole configuration, rendered by otto and checked with `haproxy -c` before it is installed;
-/// a change reloads haproxy once per host.
+/// a change reloads haproxy once per host, after saving the server state set over its runtime API (`HAProxyRuntime`).
 struct HostHAProxyKind: HostKind {
     private typealias H = AttributeName.HAProxy
     private typealias F = AttributeName.File
@@ -11,6 +11,7 @@ struct HostHAProxyKind: HostKind {
     let schema = HostShared.schema("haproxy", [
         .required(H.name, .string), .required(H.bind, .string), .required(H.balance, .string), .required(H.backend, .string),
         .required(H.servers, .list(.map(.any))), .optional(H.healthPath, .string), .optional(H.healthIntervalMS, .int),
+        .optional(H.apps, .list(.map(.any))),
     ] + HostShared.rendered)
     let isRendered = true
     let handlerService: String? = "haproxy"
@@ -39,6 +40,19 @@ struct HostHAProxyKind: HostKind {
                             + text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         try await host.session.upload(content, to: HostRender.haproxyPath, mode: 0o644)
+    }
+
+    /// Saves the server state (drains, maints, weights set over the runtime API) where the reloaded haproxy reads it
+    /// back. A haproxy without its admin socket has no runtime state to keep.
+    func beforeReload(on host: HostTarget) async throws {
+        let transport = HAProxySSHTransport(session: host.session, machine: host.conn.machine)
+        guard try await transport.socketExists() else { return }
+        do {
+            try await HAProxyRuntime(transport: transport).saveServerState()
+        } catch {
+            throw OttoError("host.haproxy.state", "\(host.conn.machine): haproxy was not reloaded: its server state (drains, maints) "
+                            + "could not be saved first, and a reload without it would forget them", cause: error)
+        }
     }
 
     func delete(_ a: [String: Value], on host: HostTarget) async throws {
