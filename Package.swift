@@ -123,6 +123,8 @@ let package = Package(
                                                            .product(name: "HTTPTypes", package: "swift-http-types"),
                                                            .product(name: "NIOCore", package: "swift-nio"),
                                                            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")]),
+        // The load generator and the test app (examples/apps/hello) against each other, on loopback.
+        .testTarget(name: "OttoLoadGeneratorTests", dependencies: ["OttoTestTags", "OttoTestSupport"]),
         .testTarget(name: "OttoWalkerTests", dependencies: ["OttoWalker", "OttoHTTP", "OttoState", "OttoCore", "OttoTestSupport"]),
     ]
 )
