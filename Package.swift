@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "otto", targets: ["otto"]),
         // The fake DigitalOcean API v2 on its own, for benchmarks and manual runs (`otto-fake-do --help`).
         .executable(name: "otto-fake-do", targets: ["OttoFakeDigitalOcean"]),
+        // The HTTP load generator (Tests/Support/LoadGenerator.swift) on its own, for benchmarks and demos (`otto-loadgen --help`).
+        .executable(name: "otto-loadgen", targets: ["OttoLoadGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -87,11 +89,15 @@ let package = Package(
                                                        .product(name: "HTTPTypes", package: "swift-http-types"),
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "Subprocess", package: "swift-subprocess"),
+                                                       .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOPosix", package: "swift-nio"),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
                                                        systemPackage],
                 path: "Tests/Support"),
         // Swift Testing tags of the end-to-end suites and the `.endToEnd` trait `make test-fast` keys on (test targets only).
         .target(name: "OttoTestTags", path: "Tests/Tags"),
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean"),
+        .executableTarget(name: "OttoLoadGenerator", dependencies: ["OttoTestSupport"], path: "Tests/LoadGenerator"),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -120,6 +126,8 @@ let package = Package(
                                                            .product(name: "HTTPTypes", package: "swift-http-types"),
                                                            .product(name: "NIOCore", package: "swift-nio"),
                                                            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")]),
+        // The load generator and the test app (examples/apps/hello) against each other, on loopback.
+        .testTarget(name: "OttoLoadGeneratorTests", dependencies: ["OttoTestTags", "OttoTestSupport"]),
         .testTarget(name: "OttoWalkerTests", dependencies: ["OttoWalker", "OttoHTTP", "OttoState", "OttoCore", "OttoTestSupport"]),
     ]
 )

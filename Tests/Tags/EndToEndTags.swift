@@ -21,6 +21,8 @@ extension Tag {
     @Tag public static var liveServer: Self
     /// Performance and scale measurements.
     @Tag public static var performance: Self
+    /// The load generator driving the test app `examples/apps/hello` (python3 on loopback); quick, in the fast set.
+    @Tag public static var loadGenerator: Self
 }
 
 extension Trait where Self == ConditionTrait {
