@@ -42,7 +42,7 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         .target(name: "OttoCore"),
-        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML"]),
+        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
@@ -98,7 +98,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
-        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport",
+                                                           .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
         .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP", "OttoTestSupport"]),

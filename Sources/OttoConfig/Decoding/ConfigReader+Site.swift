@@ -27,7 +27,7 @@ extension ConfigReader {
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
         guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
-                                                       "packages", "files", "services", "drift"],
+                                                       "packages", "files", "services", "drift", "apps"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -63,6 +63,7 @@ extension ConfigReader {
             return items.compactMap(item)
         }
         let packages = list("packages", package), files = list("files", file), services = list("services", service)
+        let apps = list("apps", app)
         guard let name, let domain else { return nil }
         var out = Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
                        units: units, dns: dns, walk: walk, location: root.location,
@@ -70,6 +71,7 @@ extension ConfigReader {
         out.packages = packages
         out.files = files
         out.services = services
+        out.apps = apps
         if let node = f["drift"], let text = string(node) {
             if let policy = DriftPolicy(rawValue: text) { out.drift = policy } else {
                 error(node.location, "drift must be `correct` or `report`, got \(Value.string(text))"
