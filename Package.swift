@@ -109,7 +109,7 @@ let package = Package(
                                                            .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]),
-        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport"]),
+        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport", "OttoState", "OttoCore"]),
         .testTarget(name: "OttoServerTests", dependencies: ["OttoTestTags", "OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
                                                            "OttoTestSupport",
                                                            .product(name: "Hummingbird", package: "hummingbird"),
