@@ -2,6 +2,7 @@ import Foundation
 import OttoCore
 import OttoState
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// `otto releases APP`: the release ledger on the command line, on a state whose rows the test writes through the store.
@@ -96,6 +97,27 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let first = try #require((object["releases"] as? [[String: Any]])?.first)
         #expect(first["finished"] is NSNull && first["rollback_of"] is NSNull && first["started"] as? String == "2025-12-03T12:00:00.000Z")
+    }
+
+    /// `otto serve`'s status page: each app with its current (newest) and previous release; the API answers the same rows.
+    @Test(.tags(.liveServer)) func statusPageAndAPIShowReleases() async throws {
+        let p = try Self.project()
+        try await Self.rows(p)
+        let serve = try await ServeProcess.start(p, interval: "off")
+        defer { serve.terminate() }
+        let page = try await serve.get("/")
+        #expect(page.status == 200)
+        let apps = try #require(page.body.components(separatedBy: "<section id=\"apps\">").dropFirst().first?.components(separatedBy: "</section>").first,
+                                "\(page.body.prefix(2000))")
+        #expect(apps.contains("demo/hello</td><td>1.2.0 <span class=\"muted\">#4</span> <span class=\"badge warn\">started</span>"), "\(apps)")
+        #expect(apps.contains("<td>1.0.0 <span class=\"muted\">#3</span> <span class=\"badge ok\">succeeded</span><br><span class=\"muted\">2025-12-03 11:02:10 UTC</span></td></tr>"), "\(apps)")
+        #expect(apps.contains("shop/hello</td><td>9 <span class=\"muted\">#1</span> <span class=\"badge bad\">failed</span>"), "\(apps)")
+        #expect(apps.contains("demo/quiet</td><td class=\"muted\">none</td><td class=\"muted\">none</td>"), "\(apps)")
+        let api = try await serve.get("/v1/apps/hello/releases?site=demo&limit=2")
+        #expect(api.status == 200)
+        let list = try JSONDecoder().decode(ReleaseList.self, from: Data(api.body.utf8))
+        #expect(list.releases.map(\.number) == [4, 3])
+        #expect(await serve.stop() == 0, "\(serve.log.suffix(2000))")
     }
 
     @Test func unknownAppOrSiteFails() async throws {
