@@ -46,7 +46,8 @@ let package = Package(
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
 
         .target(name: "OttoCore"),
-        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML", .product(name: "Mustache", package: "swift-mustache"),
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OttoPlan", dependencies: ["OttoCore"]),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")]),
@@ -107,7 +108,8 @@ let package = Package(
         ]),
 
         .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
-        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport"]),
+        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport",
+                                                           .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
         .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport"]),
         .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP", "OttoTestSupport"]),
@@ -117,7 +119,7 @@ let package = Package(
                                                            .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]),
-        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport"]),
+        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport", "OttoState", "OttoCore"]),
         .testTarget(name: "OttoServerTests", dependencies: ["OttoTestTags", "OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
                                                            "OttoTestSupport",
                                                            .product(name: "Hummingbird", package: "hummingbird"),

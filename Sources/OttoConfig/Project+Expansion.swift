@@ -17,7 +17,7 @@ extension Project {
         var out: [Resource] = []
         for site in sites + apiSites {
             let first = out.count
-            expand(site, into: &out)
+            expand(site, into: &out, reader: r)
             // Each resource belongs to its site's lock and serial, except what is shared by every site of an account.
             for i in first..<out.count where !Self.accountWideKinds.contains(out[i].kind) { out[i].site = site.name }
         }
@@ -47,7 +47,7 @@ extension Project {
         spec.dependsOn.compactMap { d in ResourceAddress(parsing: d.value).map { Dependency($0, at: d.location) } }
     }
 
-    private func expand(_ site: Site, into out: inout [Resource]) {
+    private func expand(_ site: Site, into out: inout [Resource], reader r: ConfigReader) {
         let s = site.name
         expandCloud(site, into: &out)
         for group in site.machines {
@@ -92,6 +92,7 @@ extension Project {
             }
         }
         expandHost(site, into: &out)
+        expandApps(site, into: &out, reader: r)
         guard let dns = site.dns else { return }
         let zoneAddress = ResourceAddress(kind: "dns_zone", name: s)
         // Nameservers are managed only when the site lists them; otherwise the zone keeps what its provider serves.
@@ -271,6 +272,12 @@ extension Project {
                                           HA.backend: .string(backend.name), HA.servers: .list(servers)]
             if let path = h.healthPath { attrs[HA.healthPath] = .string(path) }
             if let interval = h.healthInterval { attrs[HA.healthIntervalMS] = .int(interval.milliseconds) }
+            let apps = haproxyApps(site)
+            if !apps.isEmpty { attrs[HA.apps] = .list(apps) }
+            for app in site.apps where app.lb != nil {
+                guard let g = site.group(app.on.value), g.name != backend.name else { continue }
+                deps += (0..<g.count).map { Dependency(Self.machineAddress(s, g.name, $0), at: app.on.location) }
+            }
             perMachine(h.on, kind: "haproxy", name: nil, location: h.location, spec: h.lifecycle, dependencies: { _ in deps }) { _ in attrs }
             perMachine(h.on, kind: "service", name: "haproxy", location: h.location,
                        dependencies: { i in [Dependency(at("haproxy", nil, h.on.value, i), at: h.location)] }) { _ in

@@ -112,6 +112,7 @@ extension Project {
             if let first = unitNames[key] { r.error(u.location, "unit `\(u.name)` on `\(u.on.value)` is already defined at \(first)") }
             else { unitNames[key] = u.location }
         }
+        validateApps(site, into: r)
         guard let dns = site.dns else { return }
         if let p = inventory.providers[dns.provider.value] {
             if !["powerdns", "digitalocean", "aws"].contains(p.type) {
@@ -139,6 +140,45 @@ extension Project {
                 let later = max(cname.1, other.1)
                 r.error(later, "\(name) has a CNAME record, which cannot share its name with other records (\(other.0.rawValue) at \(min(cname.1, other.1)))")
             }
+        }
+    }
+
+    /// `apps:`: groups of the site, unique names, `lb:` only with `haproxy:`, ports that clash with nothing else on the
+    /// same machines (an app takes `port` and `port + 1`), lb binds that clash with nothing else on the haproxy machines.
+    private func validateApps(_ site: Site, into r: ConfigReader) {
+        var names: [String: SourceLocation] = [:]
+        /// Ports taken on each group so far: what takes them, and where.
+        var taken: [String: [(ports: ClosedRange<Int>, what: String, location: SourceLocation)]] = [:]
+        if let n = site.nginx { taken[n.on.value, default: []].append((n.listen...n.listen, "nginx's listen \(n.listen)", n.location)) }
+        if let h = site.haproxy, let port = ConfigReader.bindPort(h.bind) {
+            taken[h.on.value, default: []].append((port...port, "haproxy's bind \(h.bind)", h.location))
+        }
+        for app in site.apps {
+            checkGroup(app.on, in: site, "app `\(app.name)`", into: r)
+            if let first = names[app.name] {
+                r.error(app.nameLocation, "app `\(app.name)` is already defined at \(first)")
+                continue
+            }
+            names[app.name] = app.nameLocation
+            let what = "app `\(app.name)` (ports \(app.port) and \(app.port + 1))"
+            if let clash = taken[app.on.value]?.first(where: { $0.ports.overlaps(app.ports) }) {
+                r.error(app.portLocation, "\(what) clashes with \(clash.what) on machine group `\(app.on.value)` (\(clash.location)); "
+                        + "an app takes port and port + 1: choose a free pair")
+            }
+            taken[app.on.value, default: []].append((app.ports, "app `\(app.name)`'s ports \(app.port) and \(app.port + 1)", app.portLocation))
+        }
+        for app in site.apps where names[app.name] == app.nameLocation {
+            guard let lb = app.lb else { continue }
+            guard let h = site.haproxy else {
+                r.error(lb.location, "app `\(app.name)` has `lb:`, but site `\(site.name)` has no `haproxy:` to carry its frontend; "
+                        + "add `haproxy:` to the site or remove `lb:`")
+                continue
+            }
+            if let clash = taken[h.on.value]?.first(where: { $0.ports.contains(lb.port) }) {
+                r.error(lb.location, "app `\(app.name)`'s lb bind \(lb.bind) clashes with \(clash.what) on machine group `\(h.on.value)` "
+                        + "(\(clash.location))")
+            }
+            taken[h.on.value, default: []].append((lb.port...lb.port, "app `\(app.name)`'s lb bind \(lb.bind)", lb.location))
         }
     }
 

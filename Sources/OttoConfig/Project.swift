@@ -111,3 +111,35 @@ extension Project {
         return sites.first { $0.name == first }
     }
 }
+
+extension Project {
+    /// The YAML sites whose `apps:` declare `app`, in file order.
+    public func sites(declaringApp app: String) -> [Site] {
+        sites.filter { $0.app(app) != nil }
+    }
+
+    /// Every app name declared by some site, sorted, without repeats.
+    public var appNames: [String] { Array(Set(sites.flatMap { $0.apps.map(\.name) })).sorted() }
+
+    /// The sites `otto releases APP [--site S]` and `GET /v1/apps/{app}/releases?site=S` cover: `site` when it declares
+    /// `app`, else every site declaring it. Throws `OttoError` `config.app` (with a did-you-mean) when none does.
+    public func releaseSites(app: String, site: String?) throws -> [Site] {
+        if let site {
+            guard let s = sites.first(where: { $0.name == site }) else {
+                let guess = EditDistance.closest(to: site, in: sites.map(\.name)).map { "; did you mean `\($0)`?" } ?? ""
+                throw OttoError("config.app", "no site `\(site)` is defined in sites/\(guess)")
+            }
+            guard s.app(app) != nil else {
+                let guess = EditDistance.closest(to: app, in: s.apps.map(\.name)).map { "; did you mean `\($0)`?" } ?? ""
+                throw OttoError("config.app", "site `\(site)` declares no app `\(app)`\(guess)")
+            }
+            return [s]
+        }
+        let declaring = sites(declaringApp: app)
+        guard !declaring.isEmpty else {
+            let guess = EditDistance.closest(to: app, in: appNames).map { "; did you mean `\($0)`?" } ?? ""
+            throw OttoError("config.app", "no site declares an app `\(app)` (under `apps:` in sites/)\(guess)")
+        }
+        return declaring
+    }
+}

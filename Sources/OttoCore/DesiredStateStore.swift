@@ -56,6 +56,9 @@ public protocol DesiredStateView: Sendable {
     var resources: [Resource] { get }
     /// The site `name` defined in YAML, nil when there is none.
     func site(named name: String) -> SiteSummary?
+    /// The names of the YAML sites whose `apps:` declare `app` (only `site` when given), in file order; `.notFound`
+    /// (with a did-you-mean) when no site declares it, when `site` does not exist or does not declare it.
+    func releaseSites(app: String, site: String?) throws(DesiredStateError) -> [String]
 }
 
 /// What a write did: whether it created its item (rather than replacing it), and the state after it.

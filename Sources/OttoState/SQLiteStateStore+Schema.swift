@@ -160,6 +160,36 @@ extension SQLiteStateStore {
                 }
             }
         }
+        migrator.registerMigration("v7-releases") { db in
+            // The release ledger: one row per release of an app of a site, numbered from 1 per (site, app). Rows are
+            // append-only: the triggers refuse deleting a row, changing what it says about its start, and changing a
+            // finished row (a finish sets `finished`, `result` and `reason` once).
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS releases (
+                    site TEXT NOT NULL,
+                    app TEXT NOT NULL,
+                    number INTEGER NOT NULL CHECK (number >= 1),
+                    version TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    started REAL NOT NULL,
+                    finished REAL,
+                    result TEXT NOT NULL CHECK (result IN ('started', 'succeeded', 'failed', 'rolled_back')),
+                    hosts TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    rollback_of INTEGER,
+                    PRIMARY KEY (site, app, number)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER IF NOT EXISTS releases_no_delete BEFORE DELETE ON releases
+                BEGIN SELECT RAISE(ABORT, 'the release ledger is append-only: releases are never deleted'); END;
+                CREATE TRIGGER IF NOT EXISTS releases_finish_once BEFORE UPDATE ON releases
+                WHEN OLD.finished IS NOT NULL OR OLD.result IS NOT 'started'
+                    OR NEW.site IS NOT OLD.site OR NEW.app IS NOT OLD.app OR NEW.number IS NOT OLD.number
+                    OR NEW.version IS NOT OLD.version OR NEW.digest IS NOT OLD.digest OR NEW.actor IS NOT OLD.actor
+                    OR NEW.started IS NOT OLD.started OR NEW.hosts IS NOT OLD.hosts OR NEW.rollback_of IS NOT OLD.rollback_of
+                BEGIN SELECT RAISE(ABORT, 'the release ledger is append-only: a release is finished once'); END;
+                """)
+        }
         return migrator
     }()
 

@@ -36,6 +36,12 @@ struct ProjectContext: Sendable {
         return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient())
     }
 
+    /// Who runs this otto, as the release ledger records it (`user@host`).
+    static let actor: String = {
+        let user = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
+        return "\(user)@\(ProcessInfo.processInfo.hostName)"
+    }()
+
     /// Provider instances for every provider the given resources and state records use.
     func providers(for names: Set<String>) throws -> [String: any Provider] {
         var out: [String: any Provider] = [:]
@@ -44,6 +50,11 @@ struct ProjectContext: Sendable {
         for name in names.sorted() {
             if name == "host" {
                 out[name] = HostProvider(name: name, projectRoot: root)
+                continue
+            }
+            if name == "apps" {
+                out[name] = AppProvider(name: name, projectRoot: root, ledger: store as? any ReleaseLedger, actor: Self.actor,
+                                        log: { line in FileHandle.standardError.write(Data(("otto: " + line + "\n").utf8)) })
                 continue
             }
             guard let cfg = project.inventory.providers[name] ?? ProviderConfig.builtIn(name) else {
@@ -94,7 +105,7 @@ struct ProjectContext: Sendable {
     /// are neither touched nor taken for orphans. Nil when there is no filter.
     func providerTargets(_ names: Set<String>?, state: [ResourceAddress: ResourceRecord]) throws -> [String]? {
         guard let names else { return nil }
-        let known = Set(project.inventory.providers.keys).union(Inventory.builtInProviders).union(["host"])
+        let known = Set(project.inventory.providers.keys).union(Inventory.builtInProviders).union(["host", "apps"])
         if let unknown = names.subtracting(known).sorted().first {
             throw OttoError("cli.providers", "--providers: no provider named `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
         }

@@ -18,13 +18,13 @@ import Testing
 
     /// haproxy as far as the deployer sees it: admin states, and stats that a test can make bad.
     final class Traffic: AppTraffic {
-        let states = Mutex<[String: AppServerState]>([:])
+        let states = Mutex<[String: HAProxyAdminState]>([:])
         let log = Mutex<[String]>([])
         /// Servers whose name ends with this slot answer half their requests with 5xx while ready (counters grow by
         /// 100 responses per stats call, as haproxy's do under load).
         let failing = Mutex<AppSlot?>(nil)
         let calls = Mutex(0)
-        func set(_ backend: String, _ changes: [(server: String, state: AppServerState)]) async throws {
+        func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws {
             states.withLock { s in for c in changes { s[c.server] = c.state } }
             log.withLock { $0.append(changes.map { "\($0.server)=\($0.state.rawValue)" }.joined(separator: " ")) }
         }
@@ -36,7 +36,7 @@ import Testing
                 for (name, state) in s {
                     let failingNow = bad.map { name.hasSuffix("_\($0.rawValue)") } ?? false
                     out[name] = AppServerStats(sessions: 0, responses: failingNow && state == .ready ? 100 * n : 0,
-                                               http5xx: failingNow && state == .ready ? 50 * n : 0, status: state == .ready ? "UP" : "MAINT")
+                                               http5xx: failingNow && state == .ready ? 50 * n : 0, up: state == .ready)
                 }
                 return out
             }

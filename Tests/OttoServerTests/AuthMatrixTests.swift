@@ -11,6 +11,7 @@ import Testing
         var uri = route.path.replacingOccurrences(of: "{item}", with: "web9")
             .replacingOccurrences(of: "{domain}", with: "example.org").replacingOccurrences(of: "{site}", with: "blog")
             .replacingOccurrences(of: "{walkid}", with: "w1").replacingOccurrences(of: "{id}", with: "1")
+            .replacingOccurrences(of: "{app}", with: "hello")
         switch (route.method, route.path) {
         case (.post, "/dom/ns/{domain}"): uri += "?ns=ns1.example.net."
         case (.put, "/dom/dns/{domain}"): uri += "?rec=www+A+192.0.2.1"

@@ -58,10 +58,17 @@ final class ServerFixture: Sendable {
     let runs: FakeRunService
     let walks: InMemoryWalkService
 
-    init(inventory: String = TestProject.inventory, sites: [String: String] = ["shop": TestProject.site, "blog": TestProject.plainSite]) throws {
+    /// `files` (project-relative path → text) are written before the project is read (bundles of apps, ...).
+    init(inventory: String = TestProject.inventory, sites: [String: String] = ["shop": TestProject.site, "blog": TestProject.plainSite],
+         files: [String: String] = [:]) throws {
         dir = NSTemporaryDirectory() + "otto-server-\(UUID().uuidString.prefix(8))"
         for folder in ["inventory", "sites"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + folder, withIntermediateDirectories: true)
+        }
+        for (path, text) in files {
+            let full = dir + "/" + path
+            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try text.write(toFile: full, atomically: true, encoding: .utf8)
         }
         try inventory.write(toFile: dir + "/inventory/main.yml", atomically: true, encoding: .utf8)
         for (name, text) in sites { try text.write(toFile: dir + "/sites/\(name).yml", atomically: true, encoding: .utf8) }
@@ -80,7 +87,7 @@ final class ServerFixture: Sendable {
     }
 
     func server(maxBody: Int = 1 << 20) throws -> APIServer {
-        try APIServer(configuration: configuration(maxBody: maxBody), desiredState: desired, runs: runs, walks: walks,
+        try APIServer(configuration: configuration(maxBody: maxBody), desiredState: desired, runs: runs, walks: walks, releases: store,
                       metrics: { "otto_up 1\n" }, statusPage: { "<html>status</html>" })
     }
 

@@ -27,7 +27,7 @@ extension ConfigReader {
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
         guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
-                                                       "packages", "files", "services", "drift", "vars", "templates"],
+                                                       "packages", "files", "services", "drift", "vars", "templates", "apps"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -68,6 +68,7 @@ extension ConfigReader {
         if let v = f["vars"] {
             if case .map(let m) = v.value { vars = m } else { error(v.location, "expected vars (a mapping), got \(v.kindDescription)") }
         }
+        let apps = list("apps", app)
         guard let name, let domain else { return nil }
         var out = Site(name: name, domain: domain, provider: provider, machines: machines, nginx: nginx, haproxy: haproxy,
                        units: units, dns: dns, walk: walk, location: root.location,
@@ -77,6 +78,7 @@ extension ConfigReader {
         out.services = services
         out.templates = templates
         out.vars = vars
+        out.apps = apps
         if let node = f["drift"], let text = string(node) {
             if let policy = DriftPolicy(rawValue: text) { out.drift = policy } else {
                 error(node.location, "drift must be `correct` or `report`, got \(Value.string(text))"

@@ -30,12 +30,17 @@ public struct Site: Sendable, Hashable {
     public var vars: [String: Value] = [:]
     /// `templates:`: files rendered on machine groups from mustache templates in the project.
     public var templates: [TemplateSpec] = []
+    /// `apps:`: application versions delivered onto machine groups, in file order.
+    public var apps: [AppSpec] = []
     /// `drift:`: what the drift-correction service does with differences it finds (default `correct`).
     public var drift: DriftPolicy = .correct
     /// Where the site's mapping starts (its file is `location.file`).
     public var location: SourceLocation
     /// Where `site:` was written.
     public var nameLocation: SourceLocation
+
+    /// The app named `name`.
+    public func app(_ name: String) -> AppSpec? { apps.first { $0.name == name } }
 
     /// The group named `name`.
     public func group(_ name: String) -> MachineGroup? { machines.first { $0.name == name } }

@@ -1,16 +1,6 @@
 import Foundation
 import OttoCore
 
-/// The admin state of a haproxy server slot, set over haproxy's runtime API.
-public enum AppServerState: String, Sendable, Hashable {
-    /// Takes traffic (when its health check passes).
-    case ready
-    /// Takes no new connections; those open finish.
-    case drain
-    /// Out of service: no traffic, no health checks.
-    case maint
-}
-
 /// What haproxy reports about one server slot, summed over the balancers.
 public struct AppServerStats: Sendable, Hashable {
     /// Connections open now.
@@ -21,15 +11,15 @@ public struct AppServerStats: Sendable, Hashable {
     public var http5xx = 0
     /// Connection and response errors so far (`econ` + `eresp`).
     public var connectionErrors = 0
-    /// haproxy's status of the server on the first balancer (`UP`, `DOWN`, `MAINT`, `DRAIN`, ...).
-    public var status = ""
+    /// Up on the first balancer: ready and passing its health check (not in maint, drain or down).
+    public var up = false
 
-    public init(sessions: Int = 0, responses: Int = 0, http5xx: Int = 0, connectionErrors: Int = 0, status: String = "") {
+    public init(sessions: Int = 0, responses: Int = 0, http5xx: Int = 0, connectionErrors: Int = 0, up: Bool = false) {
         self.sessions = sessions
         self.responses = responses
         self.http5xx = http5xx
         self.connectionErrors = connectionErrors
-        self.status = status
+        self.up = up
     }
 }
 
@@ -37,7 +27,7 @@ public struct AppServerStats: Sendable, Hashable {
 protocol AppTraffic: Sendable {
     /// Sets servers of `backend` on every balancer, all of one balancer's changes in one round trip (so a switch
     /// is as close to atomic as haproxy allows).
-    func set(_ backend: String, _ changes: [(server: String, state: AppServerState)]) async throws
+    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws
     /// Every server of `backend`, by name.
     func stats(_ backend: String) async throws -> [String: AppServerStats]
 }
@@ -100,7 +90,7 @@ struct AppDeployer: Sendable {
             let label = rollout.batches.count == 1 ? "" : " (batch \(i + 1)/\(rollout.batches.count))"
             // A fresh haproxy enables every slot it has never seen; the new one must get nothing before its checks pass,
             // and the old one serves (again, after a deploy that was killed half-way) until then.
-            var before = batch.filter { serving[$0.name] != nil }.map { (server: old.serverName(machine: $0.name), state: AppServerState.ready) }
+            var before = batch.filter { serving[$0.name] != nil }.map { (server: old.serverName(machine: $0.name), state: HAProxyAdminState.ready) }
             before += batch.filter { !inTraffic.contains(slot.serverName(machine: $0.name)) }
                 .map { (slot.serverName(machine: $0.name), .maint) }
             try await traffic.set(app.backend, before)
@@ -114,14 +104,14 @@ struct AppDeployer: Sendable {
             } catch {
                 // Nothing reached the new release: put back what earlier batches switched, stop what started.
                 if !switched.isEmpty {
-                    try? await traffic.set(app.backend, switched.flatMap { [(old.serverName(machine: $0.name), AppServerState.ready),
+                    try? await traffic.set(app.backend, switched.flatMap { [(old.serverName(machine: $0.name), HAProxyAdminState.ready),
                                                                          (slot.serverName(machine: $0.name), .maint)] })
                 }
                 await stopAll(started, release: n)
                 throw Failure.unhealthy("app \(app.name): release \(n) (\(app.version)) did not become healthy\(label): \(error); "
                                         + (serving.isEmpty ? "nothing was serving" : "the previous release keeps serving"))
             }
-            var changes = batch.map { (server: slot.serverName(machine: $0.name), state: AppServerState.ready) }
+            var changes = batch.map { (server: slot.serverName(machine: $0.name), state: HAProxyAdminState.ready) }
             changes += batch.filter { serving[$0.name] != nil }.map { (old.serverName(machine: $0.name), .drain) }
             try await traffic.set(app.backend, changes)
             switched += batch
@@ -159,7 +149,7 @@ struct AppDeployer: Sendable {
             guard !back.isEmpty else {
                 throw Failure.rolledBack("app \(app.name): release \(n) failed its watch: \(why); there is no earlier release to go back to")
             }
-            try await traffic.set(app.backend, back.flatMap { [(slot.other.serverName(machine: $0.name), AppServerState.ready),
+            try await traffic.set(app.backend, back.flatMap { [(slot.other.serverName(machine: $0.name), HAProxyAdminState.ready),
                                                               (slot.serverName(machine: $0.name), .maint)] })
             log("app \(app.name): release \(n) failed its watch (\(why)); all traffic is back on the previous release")
             await stopAll(app.machines, release: n)

@@ -3,15 +3,6 @@ import OttoCore
 import OttoSSH
 import Synchronization
 
-/// Numbers releases and records how they end (the state's release ledger, see `ReleaseLedger`).
-public protocol AppReleaseRecorder: Sendable {
-    /// The number of a new release of `app` in `site` (reusing one started with the same digest and never finished,
-    /// so a deploy killed half-way is resumed under its number).
-    func begin(site: String, app: String, version: String, digest: String, hosts: [String], reason: String) async throws -> Int
-    /// Records how release `number` ended.
-    func finish(site: String, app: String, number: Int, succeeded: Bool, rolledBack: Bool, reason: String) async throws
-}
-
 /// Applications on a site's machines (`app`): each release unpacked beside the previous ones, started on the free
 /// slot, health-checked, switched in through haproxy's runtime API, watched, and rolled back at once when it fails.
 ///
@@ -25,7 +16,10 @@ public final class AppProvider: Provider {
     private typealias A = AttributeName.App
     private let pool = SSHPool()
     private let projectRoot: String
-    private let recorder: (any AppReleaseRecorder)?
+    /// The state's release ledger (nil: releases are numbered from what the machines hold, and not recorded).
+    private let ledger: (any ReleaseLedger)?
+    /// Who deploys, for the ledger (`user@host`, `api:<token>`).
+    private let actor: String
     private let bundles = Mutex<[String: [UInt8]]>([:])
     /// Progress lines (the apply prints them).
     private let log: @Sendable (String) -> Void
@@ -49,12 +43,14 @@ public final class AppProvider: Provider {
         .computed(A.rollout, .list(.string)),
     ])
 
-    /// Creates the provider; project bundles are read under `projectRoot`.
-    public init(name: String = "apps", projectRoot: String, recorder: (any AppReleaseRecorder)? = nil,
+    /// Creates the provider; project bundles are read under `projectRoot`; releases are numbered and recorded in
+    /// `ledger` as deployed by `actor`.
+    public init(name: String = "apps", projectRoot: String, ledger: (any ReleaseLedger)? = nil, actor: String = "otto",
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
         self.projectRoot = projectRoot
-        self.recorder = recorder
+        self.ledger = ledger
+        self.actor = actor
         self.log = log
     }
 
@@ -128,7 +124,7 @@ public final class AppProvider: Provider {
     private func servingSlots(_ app: AppDefinition) async throws -> Set<String> {
         guard !app.balancers.isEmpty else { return [] }
         let stats = try await traffic(app).stats(app.backend)
-        return Set(stats.filter { $0.value.status.hasPrefix("UP") }.keys)
+        return Set(stats.filter(\.value.up).keys)
     }
 
     private func observed(_ requested: [String: Value], _ app: AppDefinition, _ facts: [String: AppHostScript.Facts],
@@ -216,13 +212,7 @@ public final class AppProvider: Provider {
         }
         let slot = (servingSlot.max { $0.value < $1.value }?.key)?.other ?? .a
         let previous = servingNow.values.max()
-        let n: Int
-        if let recorder {
-            n = try await recorder.begin(site: app.site, app: app.name, version: app.version, digest: app.digest,
-                                         hosts: app.machines.map(\.name), reason: "deploy")
-        } else {
-            n = (facts.values.flatMap { $0.releases.keys } + facts.values.map(\.current)).max().map { $0 + 1 } ?? 1
-        }
+        let n = try await releaseNumber(app, facts: facts)
         let rollout = AppRollout(release: n, version: app.version, slot: slot, machines: app.machines.map(\.name), strategy: app.strategy,
                                  basePort: app.port, previous: previous.flatMap { p in
                                      facts.values.first { $0.releases[p] != nil }?.releases[p].map { AppReleaseRef(number: p, version: $0.version) } })
@@ -233,20 +223,40 @@ public final class AppProvider: Provider {
         for line in rollout.steps { log("app \(app.name): \(line)") }
         do {
             try await deployer.deploy(release: n, slot: slot, serving: usable, inTraffic: serving, rollout: rollout)
-            try await recorder?.finish(site: app.site, app: app.name, number: n, succeeded: true, rolledBack: false, reason: "deployed")
+            try await finish(app, n, .succeeded, "serving on \(app.machines.count) machine\(app.machines.count == 1 ? "" : "s")")
         } catch let failure as AppDeployer.Failure {
             var rolledBack = false
             if case .rolledBack = failure { rolledBack = true }
-            try? await recorder?.finish(site: app.site, app: app.name, number: n, succeeded: false, rolledBack: rolledBack, reason: failure.description)
+            try? await finish(app, n, rolledBack ? .rolledBack : .failed, failure.description)
             throw OttoError(rolledBack ? "app.rolled_back" : "app.unhealthy", failure.description)
         } catch {
-            try? await recorder?.finish(site: app.site, app: app.name, number: n, succeeded: false, rolledBack: false, reason: "\(error)")
+            try? await finish(app, n, .failed, "\(error)")
             throw error
         }
         return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))
     }
 
     // MARK: parts
+
+    /// The number of the release to deploy: the ledger's unfinished release of this digest when a deploy of it was
+    /// killed (it resumes under its number), else the next one the ledger appends. Without a ledger, one more than
+    /// any release the machines hold.
+    private func releaseNumber(_ app: AppDefinition, facts: [String: AppHostScript.Facts]) async throws -> Int {
+        guard let ledger else {
+            return (facts.values.flatMap { $0.releases.keys } + facts.values.map(\.current)).max().map { $0 + 1 } ?? 1
+        }
+        if let open = try await ledger.latestRelease(site: app.site, app: app.name), open.result == .started,
+           open.digest == app.digest, open.version == app.version {
+            return open.number
+        }
+        return try await ledger.appendRelease(NewRelease(site: app.site, app: app.name, version: app.version, digest: app.digest,
+                                                         actor: actor, hosts: app.machines.map(\.name), reason: "version \(app.version)")).number
+    }
+
+    private func finish(_ app: AppDefinition, _ n: Int, _ result: ReleaseResult, _ reason: String) async throws {
+        guard let ledger else { return }
+        try await ledger.finishRelease(site: app.site, app: app.name, number: n, result: result, finished: Date(), reason: reason)
+    }
 
     private func machineOps(_ app: AppDefinition, config: String = "") -> SSHAppMachines {
         SSHAppMachines(app: app, pool: pool, config: config, bundle: { try await self.bundle(app) })

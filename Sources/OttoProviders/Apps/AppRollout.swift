@@ -1,4 +1,5 @@
 import Foundation
+import OttoCore
 /// How many machines a rolling deploy changes at once: a number, or a percentage of the group.
 public enum ParallelLimit: Sendable, Hashable {
     /// At most this many machines.

@@ -27,6 +27,10 @@ struct DesiredStateAPI: Sendable {
         var resources: [Resource] { view.resources }
         /// The YAML site `name`, if any.
         func site(named name: String) -> SiteSummary? { view.site(named: name) }
+        /// The YAML sites declaring app `app` (only `site` when given); 404 when there are none.
+        func releaseSites(app: String, site: String?) throws(APIError) -> [String] {
+            do { return try view.releaseSites(app: app, site: site) } catch { throw APIError(error) }
+        }
     }
 
     /// One kind of read answer, looked up by host name or domain.

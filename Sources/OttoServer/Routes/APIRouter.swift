@@ -13,6 +13,7 @@ struct APIEnvironment: Sendable {
     let desired: DesiredStateAPI
     let runs: any RunService
     let walks: any WalkService
+    let releases: any ReleaseLedger
     let metrics: @Sendable () async -> String
     let statusPage: @Sendable () async -> String
     let logger: Logger

@@ -1,4 +1,5 @@
 import Foundation
+import OttoCore
 import OttoEngine
 
 /// What the status page at `/` shows: the last run's view of every resource, load balancer backends, the last walk of
@@ -27,6 +28,14 @@ struct StatusPageModel: Sendable {
         var broken: [BrokenLink]
     }
 
+    /// One app of a site and its two newest releases (nil when it has fewer).
+    struct App: Sendable, Hashable {
+        var site: String
+        var app: String
+        var current: ReleaseRecord?
+        var previous: ReleaseRecord?
+    }
+
     var project: String
     var generated: Date
     var interval: Duration
@@ -34,6 +43,7 @@ struct StatusPageModel: Sendable {
     var backends: [Backend]
     var walks: [Walk]
     var runs: [DriftRun]
+    var apps: [App] = []
 }
 
 /// Renders the status page: plain HTML and CSS, no script, readable on a phone and a desktop, refreshing itself.
@@ -63,6 +73,7 @@ enum StatusPage {
             }
             html += "</table></div></section>"
         }
+        html += appsSection(m.apps)
         html += section("dns", "DNS", m.rows.filter { $0.address.hasPrefix("dns_zone.") || $0.address.hasPrefix("dns_record.") })
         html += walksSection(m.walks)
         html += runsSection(m.runs)
@@ -77,6 +88,22 @@ enum StatusPage {
         var html = "<section id=\"\(id)\"><h2>\(esc(title))</h2><div class=\"scroll\"><table><tr><th>Resource</th><th>Status</th><th>Detail</th></tr>"
         for r in rows {
             html += "<tr><td class=\"addr\">\(esc(r.address))</td><td><span class=\"badge \(badge(r.status))\">\(esc(r.status))</span></td><td>\(esc(r.detail))</td></tr>"
+        }
+        return html + "</table></div></section>"
+    }
+
+    /// Each app's current release (its newest) and the one before, with version, number, result and start.
+    static func appsSection(_ apps: [StatusPageModel.App]) -> String {
+        guard !apps.isEmpty else { return "" }
+        var html = "<section id=\"apps\"><h2>Apps</h2><div class=\"scroll\"><table><tr><th>App</th><th>Current release</th><th>Previous release</th></tr>"
+        func cell(_ r: ReleaseRecord?) -> String {
+            guard let r else { return "<td class=\"muted\">none</td>" }
+            let badge = r.result == .succeeded ? "ok" : (r.result == .started ? "warn" : "bad")
+            return "<td>\(esc(r.version)) <span class=\"muted\">#\(r.number)</span> <span class=\"badge \(badge)\">\(esc(r.result.rawValue))</span>"
+                + "<br><span class=\"muted\">\(esc(time(r.started)))</span></td>"
+        }
+        for a in apps {
+            html += "<tr><td class=\"addr\">\(esc(a.site))/\(esc(a.app))</td>\(cell(a.current))\(cell(a.previous))</tr>"
         }
         return html + "</table></div></section>"
     }
@@ -138,7 +165,8 @@ enum StatusPage {
         return out
     }
 
-    private static func time(_ date: Date) -> String {
+    /// `2026-12-03 10:00:00 UTC`.
+    static func time(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")

@@ -107,6 +107,9 @@ struct Serve: AsyncParsableCommand {
             guard let walkHistory = store as? any WalkHistoryStore else {
                 throw OttoError("serve.state", "this state store cannot keep walk history")
             }
+            guard let ledger = store as? any ReleaseLedger else {
+                throw OttoError("serve.state", "this state store keeps no release ledger")
+            }
             let startup = try await ProjectContext.open(global)
             let loader = ServeReconcileLoader(global: global)
             let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) },
@@ -118,11 +121,12 @@ struct Serve: AsyncParsableCommand {
             let pageInterval = interval ?? .zero
             let server = try APIServer(
                 configuration: configuration, desiredState: desired, runs: ServeRunService(global: global, book: book), walks: walks,
-                metrics: { registry.emitToString() },
+                releases: ledger, metrics: { registry.emitToString() },
                 statusPage: {
                     let recent = (try? await walks.recentWalks(limit: 20)) ?? []
+                    let apps = await StatusPageModel.App.all(in: await loader.project(or: startup.project), ledger: ledger)
                     return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
-                                                               walks: recent, reports: walks))
+                                                               walks: recent, reports: walks, apps: apps))
                 },
                 logger: logger,
                 onListening: { address in

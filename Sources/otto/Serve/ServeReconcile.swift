@@ -81,8 +81,8 @@ actor StatusBoard {
     }
 
     /// The page's model: this board, the recent runs, and each site's last walk with its broken links.
-    func model(project: String, interval: Duration, runs: [DriftRun], walks: [OttoServer.WalkSummary], reports: any WalkService) async
-        -> StatusPageModel {
+    func model(project: String, interval: Duration, runs: [DriftRun], walks: [OttoServer.WalkSummary], reports: any WalkService,
+               apps: [StatusPageModel.App] = []) async -> StatusPageModel {
         var lastPerSite: [String: OttoServer.WalkSummary] = [:]
         for w in walks where w.finishedAt != nil {
             if let seen = lastPerSite[w.site], seen.startedAt >= w.startedAt { continue }
@@ -98,6 +98,21 @@ actor StatusBoard {
                                                    broken: broken))
         }
         return StatusPageModel(project: project, generated: Date(), interval: interval, rows: rows, backends: backends,
-                               walks: walkModels, runs: runs)
+                               walks: walkModels, runs: runs, apps: apps)
+    }
+}
+
+extension StatusPageModel.App {
+    /// Every app the project's sites declare, with its two newest releases from `ledger` (an app whose ledger cannot be
+    /// read shows none).
+    static func all(in project: Project, ledger: any ReleaseLedger) async -> [StatusPageModel.App] {
+        var out: [StatusPageModel.App] = []
+        for site in project.sites {
+            for app in site.apps {
+                let newest = (try? await ledger.releases(site: site.name, app: app.name, limit: 2)) ?? []
+                out.append(StatusPageModel.App(site: site.name, app: app.name, current: newest.first, previous: newest.dropFirst().first))
+            }
+        }
+        return out
     }
 }

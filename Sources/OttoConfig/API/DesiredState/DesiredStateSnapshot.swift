@@ -91,6 +91,17 @@ public final class DesiredStateSnapshot: DesiredStateView {
         return SiteSummary(name: site.name, domain: site.domain, walk: site.walk)
     }
 
+    /// The YAML sites declaring app `app` (see ``Project/releaseSites(app:site:)``).
+    public func releaseSites(app: String, site: String?) throws(DesiredStateError) -> [String] {
+        do {
+            return try project.releaseSites(app: app, site: site).map(\.name)
+        } catch let error as OttoError {
+            throw .notFound(error.message)
+        } catch {
+            throw .notFound("\(error)")
+        }
+    }
+
     /// Error diagnostics located in `files` (`api:/inv/web1`, ...).
     func errors(in files: Set<String>) -> [Diagnostic] {
         diagnostics.filter { $0.severity == .error && $0.location.map { files.contains($0.file) } == true }

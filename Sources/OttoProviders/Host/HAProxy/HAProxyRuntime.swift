@@ -20,6 +20,15 @@ public struct HAProxyRuntime: Sendable {
         try await action("set server \(try Self.word(backend))/\(try Self.word(server)) state \(state.rawValue)")
     }
 
+    /// Sets the administrative state of several servers of `backend` in one round trip (haproxy runs `;`-separated
+    /// commands in order, so a switch of many slots is as close to one step as the runtime API allows).
+    public func setStates(_ changes: [(server: String, state: HAProxyAdminState)], backend: String) async throws {
+        guard !changes.isEmpty else { return }
+        let b = try Self.word(backend)
+        let command = try changes.map { "set server \(b)/\(try Self.word($0.server)) state \($0.state.rawValue)" }.joined(separator: ";")
+        try await action(command)
+    }
+
     /// Sets the weight of `backend`/`server` (0 to 256; 0 takes no new connections, like a drain).
     public func setWeight(_ weight: Int, backend: String, server: String) async throws {
         guard (0...256).contains(weight) else {

@@ -30,6 +30,8 @@ public struct HAProxyStat: Sendable, Hashable {
     public var responses2xx: Int
     /// HTTP responses with a 5xx status (`hrsp_5xx`), haproxy's own 502/503/504 included.
     public var responses5xx: Int
+    /// HTTP responses of every class (`hrsp_1xx` to `hrsp_5xx` and `hrsp_other`).
+    public var responses: Int = 0
     /// Connections to the server that failed (`econ`).
     public var connectionErrors: Int
     /// Responses that failed: aborted or unreadable (`eresp`).
@@ -69,6 +71,7 @@ public struct HAProxyStat: Sendable, Hashable {
         let px = try column("pxname"), sv = try column("svname"), type = try column("type"), status = try column("status")
         let scur = try column("scur"), stot = try column("stot"), h2 = try column("hrsp_2xx"), h5 = try column("hrsp_5xx")
         let econ = try column("econ"), eresp = try column("eresp"), check = try column("check_status")
+        let responseColumns = ["hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx", "hrsp_5xx", "hrsp_other"].compactMap { index[$0] }
         var rows: [HAProxyStat] = []
         for line in lines.dropFirst() where !line.hasPrefix("#") {
             let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -83,11 +86,13 @@ public struct HAProxyStat: Sendable, Hashable {
                 }
                 return n
             }
-            rows.append(HAProxyStat(proxy: f[px], name: f[sv], type: t, status: HAProxyStatus(f[status]),
-                                    currentSessions: try count(scur), totalSessions: try count(stot),
-                                    responses2xx: try count(h2), responses5xx: try count(h5),
-                                    connectionErrors: try count(econ), responseErrors: try count(eresp),
-                                    checkStatus: f[check].isEmpty ? nil : f[check]))
+            var row = HAProxyStat(proxy: f[px], name: f[sv], type: t, status: HAProxyStatus(f[status]),
+                                  currentSessions: try count(scur), totalSessions: try count(stot),
+                                  responses2xx: try count(h2), responses5xx: try count(h5),
+                                  connectionErrors: try count(econ), responseErrors: try count(eresp),
+                                  checkStatus: f[check].isEmpty ? nil : f[check])
+            row.responses = try responseColumns.filter { $0 < f.count }.reduce(0) { $0 + (try count($1)) }
+            rows.append(row)
         }
         return rows
     }
