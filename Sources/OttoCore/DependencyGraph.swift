@@ -11,8 +11,13 @@ public struct DependencyGraph: Sendable {
 
     /// Builds the graph; edges to addresses that are not nodes are ignored (callers report dangling references).
     public init(_ resources: [Resource]) {
-        self.init(nodes: resources.map(\.address),
-                  edges: resources.flatMap { r in r.dependencies.map { (r.address, $0.address, $0.location) } })
+        // One array of edges, sized once (not one small array per resource).
+        var edges: [(ResourceAddress, ResourceAddress, SourceLocation?)] = []
+        edges.reserveCapacity(resources.reduce(0) { $0 + $1.dependencies.count })
+        for r in resources {
+            for d in r.dependencies { edges.append((r.address, d.address, d.location)) }
+        }
+        self.init(nodes: resources.map(\.address), edges: edges)
     }
 
     /// Builds the graph from explicit edges `(from, to, where written)`, meaning `from` depends on `to`.

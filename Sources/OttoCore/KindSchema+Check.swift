@@ -7,6 +7,8 @@ extension KindSchema {
         guard let attributes else { return [] }
         // A kind declares a handful of attributes: a scan is cheaper than building an index for every resource.
         func declared(_ name: String) -> AttributeSchema? { attributes.first { $0.name == name } }
+        // Almost every resource fits: say so without sorting its attributes or building a message.
+        if fits(resource, attributes) { return [] }
         var out: [Diagnostic] = []
         func error(_ message: String) {
             out.append(Diagnostic(.error, at: resource.location, "\(resource.address): \(message)"))
@@ -36,6 +38,19 @@ extension KindSchema {
             error("kind `\(kind)` requires attribute `\(attribute.name)` (\(attribute.type))")
         }
         return out
+    }
+
+    /// True when `check` finds nothing: the same rules, without diagnostics.
+    private func fits(_ resource: Resource, _ attributes: [AttributeSchema]) -> Bool {
+        for (name, value) in resource.attributes {
+            guard let attribute = attributes.first(where: { $0.name == name }), attribute.origin != .computed else { return false }
+            if value == .null {
+                if attribute.origin == .required { return false }
+                continue
+            }
+            if !attribute.type.accepts(value) { return false }
+        }
+        return attributes.allSatisfy { $0.origin != .required || resource.attributes[$0.name] != nil }
     }
 
     /// What a value is, with the value itself when it is short (never called for sensitive attributes).

@@ -24,6 +24,10 @@ public struct KindSchema: Sendable, Hashable {
     /// Attributes whose values are never shown: renderers print `(sensitive)` instead. Attributes sensitive only for
     /// some resources (`AttributeSchema.sensitiveWhen`) are not in it: see `sensitive(in:)`.
     public var sensitive: Set<String>
+    /// True when some attribute is sensitive only for some resources (`sensitiveWhen`): `sensitive(in:)` must be asked.
+    public var hasConditionalSensitivity = false
+    /// True when some attribute is shown other than as its value (a text's diff, a directory's file names).
+    public var hasPresentations = false
 
     /// Creates an untyped schema (attributes not declared, resources not checked), for tests and recording providers.
     public init(kind: String, forceNew: Set<String> = [], computed: Set<String> = [], unordered: Set<String> = [],
@@ -48,6 +52,8 @@ public struct KindSchema: Sendable, Hashable {
         self.sensitive = Set(attributes.filter(\.sensitive).map(\.name))
         self.createBeforeDestroy = createBeforeDestroy
         self.keyedCreate = keyedCreate
+        self.hasConditionalSensitivity = attributes.contains { $0.sensitiveWhen != nil }
+        self.hasPresentations = attributes.contains { $0.presentation != .value }
     }
 
     /// The declared attribute called `name`.
@@ -58,6 +64,7 @@ public struct KindSchema: Sendable, Hashable {
     /// known (desired, observed, recorded): an attribute hidden in one is hidden in all. The hash of a hidden text
     /// (`AttributeSchema.Presentation.digest`) is hidden with it.
     public func sensitive(in versions: [[String: Value]]) -> Set<String> {
+        guard hasConditionalSensitivity else { return sensitive }
         var out = sensitive
         for a in attributes ?? [] where a.sensitiveWhen != nil && !out.contains(a.name) {
             if versions.contains(where: a.isSensitive(in:)) { out.insert(a.name) }

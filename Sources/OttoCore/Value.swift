@@ -58,6 +58,16 @@ public indirect enum Value: Sendable, Hashable, Codable, CustomStringConvertible
         }
     }
 
+    /// True when a reference to another resource's attribute appears anywhere in the value (`references` is not empty).
+    public var hasReference: Bool {
+        switch self {
+        case .ref: return true
+        case .list(let l): return l.contains(where: \.hasReference)
+        case .map(let m): return m.values.contains(where: \.hasReference)
+        default: return false
+        }
+    }
+
     /// Replaces references using `resolve`; a reference it cannot resolve becomes `.unknown`.
     public func resolving(_ resolve: (Reference) -> Value?) -> Value {
         switch self {
@@ -70,21 +80,48 @@ public indirect enum Value: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// Compact, deterministic rendering for plans and logs (maps with sorted keys).
     public var description: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    /// Appends `description` to `out` (a plan renders every value into one text, without a string per value).
+    public func write(into out: inout String) {
         switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .int(let i): return String(i)
-        case .double(let d): return String(d)
-        case .string(let s): return Value.quote(s)
-        case .list(let l): return "[" + l.map(\.description).joined(separator: ", ") + "]"
-        case .map(let m): return "{" + m.keys.sorted().map { "\($0): \(m[$0]!)" }.joined(separator: ", ") + "}"
-        case .ref(let r): return "${\(r)}"
-        case .unknown: return "(known after apply)"
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += String(d)
+        case .string(let s): Value.quote(s, into: &out)
+        case .list(let l):
+            out += "["
+            for (i, v) in l.enumerated() {
+                if i > 0 { out += ", " }
+                v.write(into: &out)
+            }
+            out += "]"
+        case .map(let m):
+            out += "{"
+            for (i, key) in m.keys.sorted().enumerated() {
+                if i > 0 { out += ", " }
+                out += key
+                out += ": "
+                m[key]!.write(into: &out)
+            }
+            out += "}"
+        case .ref(let r): out += "${\(r)}"
+        case .unknown: out += "(known after apply)"
         }
     }
 
-    private static func quote(_ s: String) -> String {
-        var out = "\""
+    private static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        // Most strings need no escape: appended whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for ch in s.unicodeScalars {
             switch ch {
             case "\"": out += "\\\""
@@ -96,7 +133,7 @@ public indirect enum Value: Sendable, Hashable, Codable, CustomStringConvertible
                 if ch.value < 0x20 { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
             }
         }
-        return out + "\""
+        out += "\""
     }
 
     // JSON: scalars, lists and maps as themselves; a reference as {"$ref": "ADDR.attr"}; unknown as {"$unknown": true}.

@@ -36,6 +36,7 @@ extension Plan {
 extension ResourceChange {
     /// The change as it may be shown (see `Plan.redacted`).
     public func redacted() -> ResourceChange {
+        guard !sensitive.isEmpty || changes.contains(where: \.sensitive) else { return self }
         var c = self
         if let before { c.before?.attributes = Sensitive.redact(before.attributes, sensitive) }
         if let after { c.after?.attributes = Sensitive.redact(after.attributes, sensitive) }

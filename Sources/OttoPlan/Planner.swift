@@ -51,6 +51,25 @@ public struct SchemaKey: Sendable, Hashable {
     public init(provider: String, kind: String) { self.provider = provider; self.kind = kind }
 }
 
+/// Schemas by provider and kind, remembering the last one found: resources come in runs of one kind, so most lookups
+/// hash nothing.
+struct SchemaLookup {
+    private let schemas: [SchemaKey: KindSchema]
+    private var last: (provider: String, kind: String, schema: KindSchema?)?
+
+    init(_ schemas: [SchemaKey: KindSchema]) { self.schemas = schemas }
+
+    /// The schema of `kind` under provider instance `provider`; nil when there is none.
+    subscript(_ provider: String, _ kind: String) -> KindSchema? {
+        mutating get {
+            if let last, last.provider == provider, last.kind == kind { return last.schema }
+            let schema = schemas[SchemaKey(provider: provider, kind: kind)]
+            last = (provider, kind, schema)
+            return schema
+        }
+    }
+}
+
 /// The planner refused to plan; each diagnostic says why and where.
 public struct PlanError: Error, Sendable, CustomStringConvertible {
     /// The reasons.
@@ -68,19 +87,28 @@ public enum Planner {
     /// (see `Plan.redacted`).
     public static func plan(_ input: PlannerInput) throws(PlanError) -> Plan {
         var problems = DiagnosticBag()
-        let desired = Dictionary(input.desired.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
+        // Desired resources by address (the first declaration of an address wins), as indices: no resource is copied.
+        var desiredIndex: [ResourceAddress: Int] = [:]
+        desiredIndex.reserveCapacity(input.desired.count)
+        for i in input.desired.indices where desiredIndex[input.desired[i].address] == nil {
+            desiredIndex[input.desired[i].address] = i
+        }
+        func desired(_ a: ResourceAddress) -> Resource? { desiredIndex[a].map { input.desired[$0] } }
+        var schemas = SchemaLookup(input.schemas)
         let graph = DependencyGraph(input.desired)
         let order: [ResourceAddress]
         do { order = try graph.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
 
-        for r in input.desired {
-            guard let schema = input.schemas[SchemaKey(provider: r.provider, kind: r.kind)] else {
+        for i in input.desired.indices {
+            guard let schema = schemas[input.desired[i].provider, input.desired[i].kind] else {
+                let r = input.desired[i]
                 problems.error(r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/")
                 continue
             }
-            problems.append(contentsOf: schema.check(r))
+            let found = schema.check(input.desired[i])
+            if !found.isEmpty { problems.append(contentsOf: found) }
         }
-        for a in input.options.replace where desired[a] == nil {
+        for a in input.options.replace where desiredIndex[a] == nil {
             problems.error(nil, "--replace \(a): no such resource in the configuration")
         }
         let scope = Self.scope(input, graph: graph, problems: &problems)
@@ -101,7 +129,7 @@ public enum Planner {
             }
         } else {
             for (a, p) in input.pending where scope.contains(a) && input.state[a] == nil && input.options.mode != .refreshOnly {
-                problems.error(desired[a]?.location, "\(a): an earlier run started creating it (key \(p.key)) and was interrupted; "
+                problems.error(desired(a)?.location, "\(a): an earlier run started creating it (key \(p.key)) and was interrupted; "
                                + "otto cannot tell whether it exists without refreshing: plan with refresh on")
             }
             if problems.hasErrors { throw PlanError(problems.all) }
@@ -116,32 +144,77 @@ public enum Planner {
             }
         }
 
-        var changes: [ResourceAddress: ResourceChange] = [:]
+        // The changes, in planning order, with an index by address; sorted by address once at the end. Each change is
+        // built once and changed in place: a change holds the resource, its differences and its reason, and copying
+        // 100k of them (a dictionary's growth, a sort of the values) was most of the planner's time.
+        var changes: [ResourceChange] = []
+        changes.reserveCapacity(scope.count)
+        var changeIndex: [ResourceAddress: Int] = [:]
+        changeIndex.reserveCapacity(scope.count)
+        // Each change belongs to its resource's site (the configuration's word, else what the state recorded) and
+        // carries its kind's sensitive attributes, so renderers can hide their values.
+        // `desiredSite` is nil when the configuration does not declare the resource, `.some(nil)` when it declares it
+        // without a site (an account-wide resource): only the first falls back to the state's word.
+        func add(_ change: consuming ResourceChange, desiredSite: String??) {
+            let a = change.address
+            change.site = desiredSite ?? input.state[a]?.site ?? input.pending[a]?.site
+            guard let schema = schemas[change.provider, a.kind] else { return insert(change) }
+            // An attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
+            var marked = schema.sensitive
+            if schema.hasConditionalSensitivity {
+                marked = schema.sensitive(in: [change.after?.attributes, change.before?.attributes, desired(a)?.attributes,
+                                               input.state[a]?.attributes].compactMap { $0 })
+            }
+            change.sensitive = marked
+            if !marked.isEmpty || schema.hasPresentations {
+                for j in change.changes.indices {
+                    let hidden = marked.contains(change.changes[j].name)
+                    change.changes[j].sensitive = hidden
+                    if !hidden && schema.hasPresentations {
+                        change.changes[j].detail = Self.detail(change.changes[j], schema: schema, before: change.before, after: change.after,
+                                                               refreshed: input.observed != nil)
+                    }
+                }
+            }
+            insert(change)
+        }
+        func insert(_ change: consuming ResourceChange) {
+            let a = change.address
+            if let i = changeIndex[a] {
+                changes[i] = change
+            } else {
+                changeIndex[a] = changes.count
+                changes.append(change)
+            }
+        }
         let mode = input.options.mode
         let replaceSet = Set(input.options.replace)
 
         if mode == .normal {
             for a in order where scope.contains(a) {
-                let r = desired[a]!
-                let schema = input.schemas[SchemaKey(provider: r.provider, kind: r.kind)]!
+                let r = input.desired[desiredIndex[a]!]
+                let schema = schemas[r.provider, r.kind]!
                 var resolved = r
                 // Known values are substituted now; the rest stay references, resolved by the executor at apply time
-                // (and compare as "known after apply").
-                resolved.attributes = r.attributes.mapValues { v in
-                    v.resolving { ref in
-                        let now = current(ref.address)?.attributes[ref.attribute]
-                        if let planned = changes[ref.address] {
-                            if planned.action == .create || planned.action == .replace { return .ref(ref) }
-                            // What the provider computes may change with an update (a stopped and started instance gets
-                            // a new public address; a booting machine gets its first): known after apply. The executor
-                            // skips the dependent's change if the value turns out the same.
-                            if planned.action == .update,
-                               now == nil || now == .null
-                                || input.schemas[SchemaKey(provider: planned.provider, kind: ref.address.kind)]?.computed.contains(ref.attribute) == true {
-                                return .ref(ref)
+                // (and compare as "known after apply"). Attributes without references stay as they are.
+                if r.attributes.values.contains(where: \.hasReference) {
+                    resolved.attributes = r.attributes.mapValues { v in
+                        v.resolving { ref in
+                            let now = current(ref.address)?.attributes[ref.attribute]
+                            if let i = changeIndex[ref.address] {
+                                let action = changes[i].action
+                                if action == .create || action == .replace { return .ref(ref) }
+                                // What the provider computes may change with an update (a stopped and started instance
+                                // gets a new public address; a booting machine gets its first): known after apply. The
+                                // executor skips the dependent's change if the value turns out the same.
+                                if action == .update,
+                                   now == nil || now == .null
+                                    || schemas[changes[i].provider, ref.address.kind]?.computed.contains(ref.attribute) == true {
+                                    return .ref(ref)
+                                }
                             }
+                            return now ?? .ref(ref)
                         }
-                        return now ?? .ref(ref)
                     }
                 }
                 resolved = input.derive(resolved)
@@ -153,68 +226,70 @@ public enum Planner {
                 if r.lifecycle.preventDestroy && (change.action == .replace) {
                     problems.error(r.location, "\(a) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
                 }
-                changes[a] = change
+                add(change, desiredSite: .some(r.site))
             }
         }
 
         // Resources in state that leave the configuration (or everything, for destroy).
         if mode != .refreshOnly {
-            for (a, p) in foundPending where mode == .destroy || desired[a] == nil {
+            for (a, p) in foundPending where mode == .destroy || desiredIndex[a] == nil {
                 guard let cur = current(a) else { continue }
-                changes[a] = ResourceChange(address: a, provider: p.provider, action: .delete, before: cur, after: nil,
-                                            changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
-                                            reason: mode == .destroy ? .destroyRequestedMadeByInterruptedRun : .madeByInterruptedRunRemoved,
-                                            dependencies: p.dependencies)
+                add(ResourceChange(address: a, provider: p.provider, action: .delete, before: cur, after: nil,
+                                   changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
+                                   reason: mode == .destroy ? .destroyRequestedMadeByInterruptedRun : .madeByInterruptedRunRemoved,
+                                   dependencies: p.dependencies),
+                    desiredSite: desiredIndex[a].map { input.desired[$0].site })
             }
-            for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desired[a] == nil) {
+            for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desiredIndex[a] == nil) {
                 guard let cur = current(a) else { continue }  // already gone: refresh removes it from state
-                if mode == .destroy, let r = desired[a], r.lifecycle.preventDestroy {
+                let r = desired(a)
+                if mode == .destroy, let r, r.lifecycle.preventDestroy {
                     problems.error(r.location, "\(a) has prevent_destroy set and cannot be destroyed; remove prevent_destroy first or leave it out with --target")
                     continue
                 }
-                changes[a] = ResourceChange(address: a, provider: record.provider, action: .delete, before: cur, after: nil,
-                                            changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
-                                            reason: mode == .destroy ? .destroyRequested : .removedFromConfiguration,
-                                            dependencies: record.dependencies)
+                add(ResourceChange(address: a, provider: record.provider, action: .delete, before: cur, after: nil,
+                                   changes: cur.attributes.keys.sorted().map { AttributeChange(name: $0, before: cur.attributes[$0], after: nil) },
+                                   reason: mode == .destroy ? .destroyRequested : .removedFromConfiguration,
+                                   dependencies: record.dependencies),
+                    desiredSite: r.map(\.site))
             }
         }
         if problems.hasErrors { throw PlanError(problems.all) }
-        // Each change belongs to its resource's site (the configuration's word, else what the state recorded) and
-        // carries its kind's sensitive attributes, so renderers can hide their values. One pass over the sorted list,
-        // changed in place (mutating the dictionary while iterating it would copy every change).
-        // An attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
-        func sensitive(_ a: ResourceAddress, _ provider: String?, _ versions: [[String: Value]?]) -> Set<String> {
-            let known = versions.compactMap { $0 } + [desired[a]?.attributes, input.state[a]?.attributes].compactMap { $0 }
-            return provider.flatMap { input.schemas[SchemaKey(provider: $0, kind: a.kind)]?.sensitive(in: known) } ?? []
-        }
-        let desiredSites = Dictionary(input.desired.map { ($0.address, $0.site) }, uniquingKeysWith: { a, _ in a })
-        var list = changes.values.sorted { $0.address < $1.address }
-        changes = [:]
-        for i in list.indices {
-            let a = list[i].address
-            list[i].site = desiredSites[a] ?? input.state[a]?.site ?? input.pending[a]?.site
-            let marked = sensitive(a, list[i].provider, [list[i].after?.attributes, list[i].before?.attributes])
-            list[i].sensitive = marked
-            let schema = input.schemas[SchemaKey(provider: list[i].provider, kind: a.kind)]
-            for j in list[i].changes.indices {
-                let hidden = marked.contains(list[i].changes[j].name)
-                list[i].changes[j].sensitive = hidden
-                if !hidden, let schema {
-                    list[i].changes[j].detail = detail(list[i].changes[j], schema: schema, before: list[i].before, after: list[i].after,
-                                                       refreshed: input.observed != nil)
-                }
-            }
-        }
         for i in drift.indices {
             let a = drift[i].address
-            drift[i].sensitive = sensitive(a, desired[a]?.provider ?? input.state[a]?.provider ?? input.pending[a]?.provider,
-                                           [drift[i].recorded?.attributes, drift[i].observed?.attributes])
+            let provider = desired(a)?.provider ?? input.state[a]?.provider ?? input.pending[a]?.provider
+            guard let schema = provider.flatMap({ schemas[$0, a.kind] }) else { continue }
+            drift[i].sensitive = schema.sensitive(in: [drift[i].recorded?.attributes, drift[i].observed?.attributes,
+                                                       desired(a)?.attributes, input.state[a]?.attributes].compactMap { $0 })
         }
+        Self.sortByAddress(&changes)
 
         return Plan(options: input.options, stateLineage: input.stateLineage, stateSerial: input.stateSerial,
-                    changes: list, drift: drift,
+                    changes: changes, drift: drift,
                     handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [],
                     abandonedCreates: abandoned.sorted())
+    }
+
+    /// Sorts changes by address without moving a change more than once: the addresses are sorted with their
+    /// positions, then the changes are permuted in place, cycle by cycle.
+    static func sortByAddress(_ changes: inout [ResourceChange]) {
+        var keyed = changes.indices.map { (address: changes[$0].address, from: $0) }
+        keyed.sort { $0.address < $1.address }
+        var from = keyed.map(\.from)  // position k receives the change now at from[k]
+        keyed = []
+        changes.withUnsafeMutableBufferPointer { buffer in
+            for k in from.indices where from[k] != k {
+                var to = k
+                var source = from[k]
+                while source != k {
+                    buffer.swapAt(to, source)
+                    from[to] = to
+                    to = source
+                    source = from[source]
+                }
+                from[to] = to
+            }
+        }
     }
 
     /// Plans one desired resource against what exists.

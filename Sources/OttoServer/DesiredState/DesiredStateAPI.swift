@@ -1,4 +1,3 @@
-import NIOCore
 import OttoCore
 
 /// What the routes call for desired state: the `DesiredStateStore` the CLI provides (the configuration layer's
@@ -16,7 +15,7 @@ struct DesiredStateAPI: Sendable {
         let view: any DesiredStateView
 
         /// `GET /inv`.
-        var inventoryBody: ByteBuffer { ByteBuffer(bytes: view.inventoryBody) }
+        var inventoryBody: [UInt8] { view.inventoryBody }
         /// `GET /inv/{item}` bodies by host name.
         var hostBodies: Bodies { Bodies(view: view, kind: .host) }
         /// `GET /dom/ns/{domain}` bodies by domain.
@@ -38,14 +37,12 @@ struct DesiredStateAPI: Sendable {
         let view: any DesiredStateView
         let kind: APIItemKind
 
-        subscript(_ name: String) -> ByteBuffer? {
-            let bytes: [UInt8]?
+        subscript(_ name: String) -> [UInt8]? {
             switch kind {
-            case .host: bytes = view.hostBody(name)
-            case .nameservers: bytes = view.nameserversBody(name)
-            case .records: bytes = view.recordsBody(name)
+            case .host: return view.hostBody(name)
+            case .nameservers: return view.nameserversBody(name)
+            case .records: return view.recordsBody(name)
             }
-            return bytes.map { ByteBuffer(bytes: $0) }
         }
     }
 

@@ -13,6 +13,13 @@ struct APIHandlers: APIProtocol {
     /// The body's bytes (see ``APIRequestContext``).
     func body() throws(APIError) -> [UInt8] { try APIRequestContext.get().body }
 
+    /// A JSON body the server rendered earlier, answered as stored: the generated layer encodes the `null` returned here
+    /// and ``RequestMiddleware`` sends `bytes` instead (with their length), for a success status.
+    func stored(_ bytes: [UInt8]) throws(APIError) -> JSON {
+        try APIRequestContext.get().storedAnswer.set(bytes)
+        return .null
+    }
+
     /// A domain from the path, normalized (lowercase, no trailing dot); 400 `name.invalid` when it is not a valid name.
     static func domain(_ text: String) throws(APIError) -> String {
         guard let domain = DNSPresentation.normalizedDomain(text) else {

@@ -8,7 +8,7 @@ extension APIHandlers {
         guard let body = desired.snapshot.nameserverBodies[domain] else {
             throw APIError.notFound("no nameservers are defined for zone `\(domain).`")
         }
-        return .ok(.init(body: .json(try JSON(rendered: body))))
+        return .ok(.init(body: .json(try stored(body))))
     }
 
     /// `POST ?ns=ns1.example.net,ns2.example.net[&provider=NAME]`.
@@ -19,7 +19,7 @@ extension APIHandlers {
             throw APIError.badRequest("query.ns", "?ns= is empty; give at least one nameserver (DELETE removes them)")
         }
         let written = try await desired.setNameservers(domain, nameservers: nameservers, provider: input.query.provider)
-        let body = try written.snapshot.nameserverBodies[domain].map { buffer throws(APIError) in try JSON(rendered: buffer) } ?? .object([])
+        let body = try written.snapshot.nameserverBodies[domain].map { bytes throws(APIError) in try stored(bytes) } ?? .object([])
         if written.created { return .created(.init(headers: .init(Location: "/dom/ns/" + domain), body: .json(body))) }
         return .ok(.init(body: .json(body)))
     }
@@ -34,7 +34,7 @@ extension APIHandlers {
         guard let body = desired.snapshot.recordBodies[domain] else {
             throw APIError.notFound("no records are defined for zone `\(domain).`")
         }
-        return .ok(.init(body: .json(try JSON(rendered: body))))
+        return .ok(.init(body: .json(try stored(body))))
     }
 
     /// `PUT` with a JSON body `{"ttl": 300, "records": [...]}` (replaces every API record of the zone), or with
@@ -51,7 +51,7 @@ extension APIHandlers {
             throw APIError.badRequest("body.missing", "give the records as a JSON body {\"records\": [...]} or as ?rec=NAME TYPE VALUE")
         }
         let written = try await desired.putRecords(domain, body: body.isEmpty ? nil : body, recs: recs, provider: input.query.provider)
-        let records = try written.snapshot.recordBodies[domain].map { buffer throws(APIError) in try JSON(rendered: buffer) } ?? .object([])
+        let records = try written.snapshot.recordBodies[domain].map { bytes throws(APIError) in try stored(bytes) } ?? .object([])
         if written.created { return .created(.init(headers: .init(Location: "/dom/dns/" + domain), body: .json(records))) }
         return .ok(.init(body: .json(records)))
     }

@@ -67,6 +67,10 @@ struct RequestMiddleware: ServerMiddleware {
         if let location = answer.0.headerFields[.location], let plain = location.removingPercentEncoding {
             answer.0.headerFields[.location] = plain
         }
+        if let stored = context.storedAnswer.take(), answer.0.status.kind == .successful {
+            answer.0.headerFields[.contentLength] = String(stored.count)
+            answer.1 = HTTPBody(stored)
+        }
         if operationID == OpenAPIDocument.operationID, answer.0.status == .ok {
             // The document exactly as written from openapi.yaml, not its re-encoding by the generated serializer.
             var response = answer.0

@@ -16,30 +16,35 @@ enum PlanRenderer {
 
     /// A value as the plan shows it; a sensitive one (present) is `(sensitive)`.
     static func show(_ v: Value?, sensitive: Bool = false) -> String {
-        guard let v else { return "(none)" }
-        if sensitive { return Sensitive.shown }
+        var out = ""
+        show(v, sensitive: sensitive, into: &out)
+        return out
+    }
+
+    /// Appends `show(v, sensitive:)` to `out`.
+    static func show(_ v: Value?, sensitive: Bool, into out: inout String) {
+        guard let v else { out += "(none)"; return }
+        if sensitive { out += Sensitive.shown; return }
         if !v.isFullyKnown {
             let refs = v.references.map(\.description)
-            return refs.isEmpty ? "(known after apply)" : "(known after apply: \(refs.joined(separator: ", ")))"
+            out += refs.isEmpty ? "(known after apply)" : "(known after apply: \(refs.joined(separator: ", ")))"
+            return
         }
-        return v.description
+        v.write(into: &out)
     }
 
     /// The human plan: one block per change, then the totals.
     static func render(_ plan: Plan, color: Bool) -> String {
         var out = ""
-        out.reserveCapacity(plan.changes.count * 120)
-        func paint(_ text: String, _ a: Action) -> String {
-            guard color else { return text }
-            let code: String
+        func colorCode(_ a: Action) -> String? {
+            guard color else { return nil }
             switch a {
-            case .create: code = "32"
-            case .update: code = "33"
-            case .replace: code = "35"
-            case .delete: code = "31"
-            case .noop: return text
+            case .create: return "32"
+            case .update: return "33"
+            case .replace: return "35"
+            case .delete: return "31"
+            case .noop: return nil
             }
-            return "\u{1B}[\(code)m\(text)\u{1B}[0m"
         }
         if plan.options.mode == .refreshOnly {
             if plan.drift.isEmpty { return "No drift: the state matches what exists.\n" }
@@ -57,30 +62,61 @@ enum PlanRenderer {
             out += "\nApplying this plan updates the state only; nothing is changed.\n"
             return out
         }
-        let actionable = plan.actionable
-        if actionable.isEmpty && plan.handlers.isEmpty {
+        if !plan.changes.contains(where: { $0.action != .noop }) && plan.handlers.isEmpty {
             return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
                 + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
         }
+        // Written straight into `out`, sized once: a 100k plan is a few million pieces of text.
+        let changes = plan.changes
+        var lines = 0
+        for i in changes.indices where changes[i].action != .noop { lines += 1 + changes[i].changes.count }
+        out.reserveCapacity(lines * 64 + 4096)
         out += "otto will perform these actions:\n\n"
-        for c in actionable {
-            out += paint("  \(symbol(c.action)) \(c.address)", c.action) + "  (\(c.action.rawValue): \(c.reason))\n"
-            for ch in c.changes {
-                let mark = ch.forcesReplace ? "  # forces replacement" : ""
+        for i in changes.indices where changes[i].action != .noop {
+            let action = changes[i].action
+            let code = colorCode(action)
+            if let code { out += "\u{1B}[\(code)m" }
+            out += "  "
+            out += symbol(action)
+            out += " "
+            out += changes[i].address.kind
+            out += "."
+            out += changes[i].address.name
+            if code != nil { out += "\u{1B}[0m" }
+            out += "  ("
+            out += action.rawValue
+            out += ": "
+            out += changes[i].reason.description
+            out += ")\n"
+            for ch in changes[i].changes {
                 if let detail = ch.detail, !ch.sensitive {
-                    out += self.detail(ch.name, detail, mark: mark)
+                    // the trailing newline of the loop is part of what `detail` writes
+                    out += self.detail(ch.name, detail, mark: ch.forcesReplace ? "  # forces replacement" : "")
                     continue
                 }
-                switch c.action {
-                case .create: out += "      \(ch.name) = \(show(ch.after, sensitive: ch.sensitive))\n"
-                case .delete: out += "      \(ch.name) = \(show(ch.before, sensitive: ch.sensitive))\n"
+                out += "      "
+                out += ch.name
+                switch action {
+                case .create:
+                    out += " = "
+                    show(ch.after, sensitive: ch.sensitive, into: &out)
+                case .delete:
+                    out += " = "
+                    show(ch.before, sensitive: ch.sensitive, into: &out)
                 default:
                     if ch.sensitive && ch.before != nil && ch.after != nil {
-                        out += "      \(ch.name): \(Sensitive.shown) changed\(mark)\n"
+                        out += ": "
+                        out += Sensitive.shown
+                        out += " changed"
                     } else {
-                        out += "      \(ch.name): \(show(ch.before, sensitive: ch.sensitive)) → \(show(ch.after, sensitive: ch.sensitive))\(mark)\n"
+                        out += ": "
+                        show(ch.before, sensitive: ch.sensitive, into: &out)
+                        out += " → "
+                        show(ch.after, sensitive: ch.sensitive, into: &out)
                     }
+                    if ch.forcesReplace { out += "  # forces replacement" }
                 }
+                out += "\n"
             }
         }
         if !plan.handlers.isEmpty {

@@ -11,7 +11,13 @@ enum Terminal {
 
     /// Writes to stdout without buffering surprises.
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        // The text's own bytes, not a copy (a 100k plan is tens of megabytes).
+        var text = text
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            FileHandle.standardOutput.write(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                                                 deallocator: .none))
+        }
     }
 
     /// Writes to stderr.
