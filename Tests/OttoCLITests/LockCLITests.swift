@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// Locks per site that die with their holder, through the real `otto` binary against a real PowerDNS.
-@Suite(.serialized) struct LockCLITests {
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct LockCLITests {
     /// Two sites, each with its own zone and `extra` records; `blogProvider` names the DNS provider of the blog.
     static func twoSites(_ p: CLIProject, extra: Int, round: Int = 0, blogProvider: String = "powerdns") throws {
         try p.write("sites/shop.yml", siteYAML(site: "shop", zone: "shop.test", wwwTarget: "shop.test.", extra: extra)

@@ -54,7 +54,13 @@ import Testing
         let start = clock.now
         // The first attempt gets 429 with Retry-After: 1; a second request sent meanwhile waits for the pause too.
         async let first = client.send(HTTPRequest(url: base + "/retry-after/limited/1", limiter: bucket, label: "do"))
-        try await Task.sleep(for: .milliseconds(200))
+        // Sent once the server has answered the 429 (not after a fixed delay, which a loaded machine can outrun), and
+        // a moment later, for the client to pause the bucket.
+        let probe = HTTPClient()
+        while Int(try await probe.send(HTTPRequest(url: base + "/hits/retry-after/limited/1")).text) ?? 0 < 1 {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await Task.sleep(for: .milliseconds(100))
         let second = try await client.send(HTTPRequest(url: base + "/echo", limiter: bucket, label: "do"))
         let secondAt = clock.now - start
         #expect(second.status == 200)

@@ -1,17 +1,13 @@
 import Foundation
 import OttoCore
 import OttoTestSupport
-import XCTest
+import Testing
 @testable import OttoProviders
-
-// Still XCTest, alone of the DigitalOcean tests: converted to Swift Testing, recordedExchangesConformToTheOfficialSpec
-// fails every time (each GET /v2/droplets of the in-process fake, 230 droplets seeded, runs past the harness's 1 s
-// timeout six times over), while under XCTest it passes in about 7 s on the same machine. Cause not found yet.
 
 /// Keeps the fake DigitalOcean honest: drives every endpoint the provider uses (through the provider, and raw calls for
 /// the error answers) with recording on, then checks every recorded request and response against the official OpenAPI
 /// spec with scripts/do-conformance.py (openapi-core, in the project's .venv).
-final class DigitalOceanConformanceTests: XCTestCase {
+@Suite struct DigitalOceanConformanceTests {
     /// The package root, from this file's path.
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -28,34 +24,31 @@ final class DigitalOceanConformanceTests: XCTestCase {
     ]
 
     /// The venv's python and the script, or a test failure saying how to get them.
-    static func checker(file: StaticString = #filePath, line: UInt = #line) -> (python: String, script: String)? {
+    static func checker(sourceLocation: Testing.SourceLocation = #_sourceLocation) -> (python: String, script: String)? {
         let python = packageRoot.appendingPathComponent(".venv/bin/python").path
         let script = packageRoot.appendingPathComponent("scripts/do-conformance.py").path
         guard FileManager.default.isExecutableFile(atPath: python) else {
-            XCTFail("the conformance check needs the project's Python venv at \(python) (openapi-core); run `make test` or scripts/install-deps.sh",
-                    file: file, line: line)
+            Issue.record("the conformance check needs the project's Python venv at \(python) (openapi-core); run `make test` or scripts/install-deps.sh", sourceLocation: sourceLocation)
             return nil
         }
         return (python, script)
     }
 
     /// The spec files in Tests/Fixtures are the official ones, unchanged (when the official copy is at hand to compare).
-    func testTheSpecCopyIsTheOfficialSpec() throws {
+    @Test func theSpecCopyIsTheOfficialSpec() throws {
         let copy = Self.packageRoot.appendingPathComponent("Tests/Fixtures/digitalocean-openapi")
         let official = Self.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/specs/digitalocean-openapi")
-        let files = try XCTUnwrap(FileManager.default.enumerator(atPath: copy.path)).compactMap { $0 as? String }
+        let files = try #require(FileManager.default.enumerator(atPath: copy.path)).compactMap { $0 as? String }
             .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
-        XCTAssertGreaterThan(files.count, 50)
+        #expect(files.count > 50)
         guard FileManager.default.fileExists(atPath: official.path) else { return }
         for file in files {
-            XCTAssertEqual(FileManager.default.contents(atPath: copy.appendingPathComponent(file).path),
-                           FileManager.default.contents(atPath: official.appendingPathComponent(file).path), "\(file) differs from the official spec")
+            #expect(FileManager.default.contents(atPath: copy.appendingPathComponent(file).path) == FileManager.default.contents(atPath: official.appendingPathComponent(file).path), "\(file) differs from the official spec")
         }
-        XCTAssertEqual(FileManager.default.contents(atPath: copy.appendingPathComponent("SOURCE").path),
-                       FileManager.default.contents(atPath: official.appendingPathComponent("SOURCE").path))
+        #expect(FileManager.default.contents(atPath: copy.appendingPathComponent("SOURCE").path) == FileManager.default.contents(atPath: official.appendingPathComponent("SOURCE").path))
     }
 
-    func testTheCheckCatchesDrift() async throws {
+    @Test func theCheckCatchesDrift() async throws {
         guard let (python, script) = Self.checker() else { return }
         let headers = #""response_headers":{"ratelimit-limit":"5000","ratelimit-remaining":"4999","ratelimit-reset":"1700000000"}"#
         let bad = [
@@ -73,14 +66,15 @@ final class DigitalOceanConformanceTests: XCTestCase {
         try (bad.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try await runProcess([python, script, path])
-        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        let output = result.stdout + result.stderr
+        #expect(result.status == 1, "\(output)")
         for expected in ["'message' is a required property", "'done' is not one of", "body.action.extra: not declared by the spec",
                          "500 is greater than the maximum of 200"] {
-            XCTAssertTrue(result.stdout.contains(expected), "missing \(expected) in:\n\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains(expected), "missing \(expected) in:\n\(output)")
         }
     }
 
-    func testRecordedExchangesConformToTheOfficialSpec() async throws {
+    @Test func recordedExchangesConformToTheOfficialSpec() async throws {
         guard let (python, script) = Self.checker() else { return }
         // OTTO_DO_RECORDING=PATH keeps the recording there (to rerun the script by hand).
         let kept = ProcessInfo.processInfo.environment["OTTO_DO_RECORDING"].flatMap { $0.isEmpty ? nil : $0 }
@@ -91,12 +85,13 @@ final class DigitalOceanConformanceTests: XCTestCase {
             await h.fake.startRecording(to: recording)
             try await driveEveryEndpoint(h)
             let count = try await h.fake.stopRecording()
-            XCTAssertGreaterThan(count, 50)
+            #expect(count > 50)
         }
 
         let result = try await runProcess([python, script, "--require", Self.requiredRoutes.joined(separator: ","), recording])
-        XCTAssertEqual(result.status, 0, "the fake or the provider strays from the DigitalOcean spec:\n\(result.stdout)\(result.stderr)")
-        XCTAssertTrue(result.stdout.contains("0 violation(s)"), result.stdout + result.stderr)
+        let output = result.stdout + result.stderr
+        #expect(result.status == 0, "the fake or the provider strays from the DigitalOcean spec:\n\(output)")
+        #expect(result.stdout.contains("0 violation(s)"), "\(output)")
     }
 
     /// Every endpoint, through the provider where it can, raw for answers the provider never provokes.
@@ -113,7 +108,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         let key = try await provider.create(DO.sshKey(DO.publicKey(20)))
         _ = try await provider.observe(kind: "ssh_key", [DO.request(DO.sshKey(DO.publicKey(20)))])
         let adopted = try await provider.create(DO.sshKey(DO.publicKey(21)))
-        XCTAssertEqual(adopted.attributes["owned"], .bool(false))
+        #expect(adopted.attributes["owned"] == .bool(false))
         _ = try await provider.update(DO.sshKey(DO.publicKey(20), name: "otto-do-renamed"), current: key, changed: ["name"])
         let fingerprint = key.attributes["fingerprint"]!.stringValue!
         expectStatus(200, await raw("GET", "/v2/account/keys/\(key.providerID)"))
@@ -137,7 +132,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         expectStatus(422, await raw("POST", "/v2/droplets", #"{"name":"x","size":"nope","image":"debian-12-x64"}"#))
         expectStatus(422, await raw("POST", "/v2/droplets/\(second.providerID)/actions", #"{"type":"resize","size":"s-2vcpu-4gb","disk":false}"#))
         let action = await raw("POST", "/v2/droplets/\(second.providerID)/actions", #"{"type":"reboot"}"#)
-        XCTAssertEqual(action.status, 201)
+        #expect(action.status == 201)
         let actionID = action.json?["action"]?["id"]?.int ?? 0
         expectStatus(200, await raw("GET", "/v2/droplets/\(second.providerID)/actions/\(actionID)"))
         expectStatus(404, await raw("GET", "/v2/actions/1"))
@@ -185,7 +180,7 @@ final class DigitalOceanConformanceTests: XCTestCase {
         try await provider.delete(DO.sshKey(DO.publicKey(20)).address, current: key)  // 404: already gone
     }
 
-    private func expectStatus(_ status: Int, _ response: FakeHTTPResponse, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(response.status, status, response.json?.text ?? "", file: file, line: line)
+    private func expectStatus(_ status: Int, _ response: FakeHTTPResponse, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(response.status == status, "\(response.json?.text ?? "")", sourceLocation: sourceLocation)
     }
 }

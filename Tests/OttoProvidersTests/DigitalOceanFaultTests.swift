@@ -12,19 +12,23 @@ import Testing
         try await DigitalOceanHarness.run { h in
             _ = try await h.provider.create(DO.zone())
             var faults = FakeDigitalOceanFaults()
-            faults.throttleForSeconds = 0.3
-            faults.retryAfterSeconds = 1
+            // The window (from now) is long enough for the first request to reach it on a loaded machine, and shorter
+            // than Retry-After, so a request the paused bucket holds back finds the server no longer throttling.
+            faults.throttleForSeconds = 2
+            faults.retryAfterSeconds = 3
             await h.fake.setFaults(faults)
             let start = ContinuousClock.now
-            // The first request gets the 429 and pauses the account's bucket for Retry-After (1 s); the second, sent
-            // while the bucket is paused, waits for the pause instead of hitting the server (whose window is 0.3 s).
+            // The first request gets the 429 and pauses the account's bucket for Retry-After (3 s); the second, sent
+            // while the bucket is paused, waits for the pause instead of hitting the server (whose window is 2 s).
             async let machines = h.provider.observe(kind: "machine", [DO.request(DO.machine(0))])
+            // Sent once the fake has answered the 429, and a moment later, for the provider to pause the bucket.
+            while await h.fake.injectedFaults()["429"] == nil { try await Task.sleep(for: .milliseconds(5)) }
             try await Task.sleep(for: .milliseconds(100))
             let zones = try await h.provider.observe(kind: "dns_zone", [DO.request(DO.zone())])
             let zonesDone = ContinuousClock.now - start
             _ = try await machines
             #expect(zones.count == 1)
-            #expect(zonesDone >= .milliseconds(900), "the second request waited for the paused bucket")
+            #expect(zonesDone >= .milliseconds(2900), "the second request waited for the paused bucket")
             let throttled = await h.fake.injectedFaults()["429"]
             #expect(throttled == 1, "only the first request met the 429")
             let bucket = RateLimiter.shared(account: DigitalOceanAPI.account(token: h.token), rate: 1000, burst: 1000)

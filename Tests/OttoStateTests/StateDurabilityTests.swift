@@ -28,30 +28,19 @@ struct StateDurabilityTests {
         defer { dir.cleanup() }
         let path = dir.file("state.db")
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["--testing-library", "swift-testing", "--filter", "childWriter"]
+        // Its standard output goes to a log file, read as it grows (standard error is discarded).
         var environment = ProcessInfo.processInfo.environment
         environment[Self.childDatabaseVariable] = path
-        child.environment = environment
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-
-        var text = ""
-        var reported = 0
-        let reader = output.fileHandleForReading
-        while reported < 300 {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break } // the child ended early; the expectations below will say so
-            text += String(decoding: chunk, as: UTF8.self)
-            reported = text.split(separator: "\n").filter { $0.hasPrefix("PUT ") }.count
+        let child = try await ChildProcess.start([CommandLine.arguments[0], "--testing-library", "swift-testing", "--filter", "childWriter"],
+                                                 logPath: dir.file("child.log"), environment: environment, discardingErrors: true)
+        // Until 300 puts are reported, or the child ended early (the expectations below will say so).
+        _ = try await child.waitForLog(timeout: .seconds(120)) { text in
+            text.split(separator: "\n").filter { $0.hasPrefix("PUT ") }.count >= 300
         }
-        kill(child.processIdentifier, SIGKILL)
-        child.waitUntilExit()
-        text += String(decoding: reader.readDataToEndOfFile(), as: UTF8.self)
-        #expect(child.terminationReason == .uncaughtSignal)
+        child.kill(SIGKILL)
+        let status = await child.waitForExit()
+        let text = child.log()
+        #expect(status == 128 + SIGKILL)
 
         let completed = text.split(separator: "\n").compactMap { line -> Int? in
             line.hasPrefix("PUT ") ? Int(line.dropFirst(4)) : nil

@@ -7,30 +7,29 @@ import Testing
 /// A process of its own holding the flock of one lock file (util-linux `flock --no-fork FILE sleep 60`: the sleep itself
 /// holds it), as another otto would.
 final class ForeignHolder {
-    let process = Process()
+    let process: ChildProcess
 
-    init(lockFile: String) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        process.arguments = ["--exclusive", "--no-fork", lockFile, "/bin/sleep", "60"]
-        try process.run()
+    init(lockFile: String) async throws {
+        process = try await ChildProcess.start(["/usr/bin/flock", "--exclusive", "--no-fork", lockFile, "/bin/sleep", "60"])
         // Held once `flock -n` on the same file fails.
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline {
-            if try runProcess("/usr/bin/flock", ["--nonblock", lockFile, "/bin/true"]).status != 0 { return }
-            Thread.sleep(forTimeInterval: 0.01)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if try await runProcess(["/usr/bin/flock", "--nonblock", lockFile, "/bin/true"]).status != 0 { return }
+            try await Task.sleep(for: .milliseconds(10))
         }
+        process.kill()
         throw OttoError("test.flock", "flock did not take \(lockFile)")
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// SIGKILLs the holder and waits for it.
-    func kill() {
-        Glibc.kill(pid, SIGKILL)
-        process.waitUntilExit()
+    func kill() async {
+        process.kill(SIGKILL)
+        await process.waitForExit()
     }
 
-    deinit { if process.isRunning { kill() } }
+    deinit { process.kill(SIGKILL) }
 }
 
 let hasFlockCLI = FileManager.default.isExecutableFile(atPath: "/usr/bin/flock")
@@ -165,12 +164,12 @@ struct StateLockTests {
         defer { dir.cleanup() }
         let path = dir.file("state.db")
         let store = try SQLiteStateStore(path: path)
-        let holder = try ForeignHolder(lockFile: store.lockFile(.site("demo")))
+        let holder = try await ForeignHolder(lockFile: store.lockFile(.site("demo")))
         let since = try Date("2026-11-22T20:30:00Z", strategy: .iso8601)
         let insert = "INSERT INTO locks (scope, id, pid, host, user, command, since) VALUES "
             + "('site:demo', 'cli-lock', \(holder.pid), '\(ProcessIdentity.host)', 'root', 'otto apply', "
             + "\(since.timeIntervalSince1970));"
-        let taken = try runProcess(sqlite3Path, ["-cmd", ".timeout 5000", path, insert])
+        let taken = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", path, insert])
         #expect(taken.status == 0, "\(taken.stderr)")
 
         let error = await #expect(throws: StateLockedError.self) {
@@ -186,15 +185,15 @@ struct StateLockTests {
         #expect(refused?.message.contains("pid \(holder.pid)") == true)
 
         // The holder is SIGKILLed: its lock dies with it; no force-unlock is needed, and the stale row is replaced.
-        holder.kill()
+        await holder.kill()
         let mine = try await store.lock([.site("demo")], command: "otto apply", timeout: .zero)
         #expect(try await store.locks() == mine.locks)
 
         // And the other way round: while we hold it, another process cannot take the flock.
-        let probe = try runProcess("/usr/bin/flock", ["--nonblock", store.lockFile(.site("demo")), "/bin/true"])
+        let probe = try await runProcess(["/usr/bin/flock", "--nonblock", store.lockFile(.site("demo")), "/bin/true"])
         #expect(probe.status != 0)
         await mine.release()
-        let free = try runProcess("/usr/bin/flock", ["--nonblock", store.lockFile(.site("demo")), "/bin/true"])
+        let free = try await runProcess(["/usr/bin/flock", "--nonblock", store.lockFile(.site("demo")), "/bin/true"])
         #expect(free.status == 0)
     }
 
@@ -204,11 +203,9 @@ struct StateLockTests {
         defer { dir.cleanup() }
         let store = try SQLiteStateStore(path: dir.file("state.db"))
         // A process that has exited: its pid is free (and not reused within this test in practice).
-        let done = Process()
-        done.executableURL = URL(fileURLWithPath: "/bin/true")
-        try done.run()
-        done.waitUntilExit()
-        let deadPID = done.processIdentifier
+        let done = try await ChildProcess.start(["/bin/true"])
+        await done.waitForExit()
+        let deadPID = done.pid
         #expect(!ProcessIdentity.isAlive(deadPID))
         try await plantLockRow(store, scope: .site("demo"), id: "stale", pid: deadPID)
         #expect(try await store.locks().isEmpty)

@@ -2,21 +2,6 @@ import Foundation
 import OttoCore
 @testable import OttoState
 
-/// Runs a program to completion and returns its exit status and standard error.
-@discardableResult
-func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = FileHandle.nullDevice
-    try process.run()
-    let data = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 let sqlite3Path = "/usr/bin/sqlite3"
 let hasSQLite3CLI = FileManager.default.isExecutableFile(atPath: sqlite3Path)
 

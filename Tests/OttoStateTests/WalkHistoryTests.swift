@@ -7,16 +7,8 @@ import Testing
 /// Walk history in the state database (migration v4-walks).
 @Suite struct WalkHistoryTests {
     /// A query's output from the sqlite3 command line tool (as an operator would look).
-    static func sqlite(_ path: String, _ sql: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [path, sql]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    static func sqlite(_ path: String, _ sql: String) async throws -> String {
+        try await runProcess(["/usr/bin/sqlite3", path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func report(site: String, pages: Int, broken: Int = 0, at seconds: Double = 1_800_000_000) -> WalkReport {
@@ -93,8 +85,8 @@ import Testing
         #expect(try store.walkIDs(site: "shop", limit: 100) == [newest])
         #expect(try store.walkIDs(site: "blog", limit: 100).count == 1)
         // The pages of pruned walks are gone too (ON DELETE CASCADE).
-        #expect(try Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walk_pages") == "8")
-        #expect(try Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walks") == "2")
+        #expect(try await Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walk_pages") == "8")
+        #expect(try await Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walks") == "2")
         #expect(try store.pruneWalks(keepLast: 1, site: "shop") == 0)
     }
 }

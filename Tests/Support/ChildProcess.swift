@@ -52,10 +52,12 @@ public func runProcess(_ argv: [String], input: String? = nil, environment: [Str
 /// swift-subprocess runs a child inside a closure and returns once it has exited; a server outlives the call that
 /// starts it, so that call runs in a task of its own, which hands the PID back at once and finishes when the child
 /// exits (swift-subprocess reaps it: never `waitpid` a ChildProcess yourself). stdin is /dev/null; stdout and stderr
-/// go to a log file (appended) or are discarded.
+/// go to a log file (appended) or are discarded; `waitForLog` waits for what the child writes there.
 public final class ChildProcess: Sendable {
     /// The child's process id.
     public let pid: pid_t
+    /// The file its standard output (and error, unless discarded) is appended to, if any.
+    public let logPath: String?
     private let exit: Task<Int32, Never>
     private let exitStatus: ExitStatus
 
@@ -64,15 +66,18 @@ public final class ChildProcess: Sendable {
         let value = Mutex<Int32?>(nil)
     }
 
-    private init(pid: pid_t, exit: Task<Int32, Never>, exitStatus: ExitStatus) {
+    private init(pid: pid_t, logPath: String?, exit: Task<Int32, Never>, exitStatus: ExitStatus) {
         self.pid = pid
+        self.logPath = logPath
         self.exit = exit
         self.exitStatus = exitStatus
     }
 
     /// Starts `argv` (the first element looked up in PATH unless it is a path) in `environment` (default: this
-    /// process's), with standard output and error appended to `logPath` (nil: discarded).
-    public static func start(_ argv: [String], logPath: String? = nil, environment: [String: String]? = nil) async throws -> ChildProcess {
+    /// process's), with standard output and error appended to `logPath` (nil: discarded; `discardingErrors`: only
+    /// standard output goes there, standard error is discarded).
+    public static func start(_ argv: [String], logPath: String? = nil, environment: [String: String]? = nil,
+                             discardingErrors: Bool = false) async throws -> ChildProcess {
         precondition(!argv.isEmpty, "ChildProcess needs a program")
         let executable = subprocessExecutable(argv[0])
         let arguments = Arguments(Array(argv.dropFirst()))
@@ -90,7 +95,13 @@ public final class ChildProcess: Sendable {
             let code: Int32
             do {
                 let termination: TerminationStatus
-                if let log {
+                if let log, discardingErrors {
+                    termination = try await run(executable, arguments: arguments, environment: env, input: .none,
+                                                output: .fileDescriptor(log, closeAfterSpawningProcess: true),
+                                                error: .discarded) { execution in
+                        announce.yield(.success(execution.processIdentifier.value))
+                    }.terminationStatus
+                } else if let log {
                     termination = try await run(executable, arguments: arguments, environment: env, input: .none,
                                                 output: .fileDescriptor(log, closeAfterSpawningProcess: true),
                                                 error: .combinedWithOutput) { execution in
@@ -113,7 +124,7 @@ public final class ChildProcess: Sendable {
         }
         var announcements = started.makeAsyncIterator()
         guard let first = await announcements.next() else { throw SpawnError("cannot start \(argv[0])") }
-        return ChildProcess(pid: try first.get(), exit: exit, exitStatus: status)
+        return ChildProcess(pid: try first.get(), logPath: logPath, exit: exit, exitStatus: status)
     }
 
     /// Whether the child is still running.
@@ -128,6 +139,25 @@ public final class ChildProcess: Sendable {
     /// ended it; -1 when it could not be watched).
     @discardableResult
     public func waitForExit() async -> Int32 { await exit.value }
+
+    /// What the child has written to its log so far ("" without a log, or before it wrote anything).
+    public func log() -> String {
+        guard let logPath, let data = FileManager.default.contents(atPath: logPath) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Polls the log (every 10 ms, without blocking a thread) until `done` holds for its text, the child has exited,
+    /// or `timeout` has passed; returns the text it last read, which the caller checks.
+    @discardableResult
+    public func waitForLog(timeout: Duration = .seconds(30), until done: (String) -> Bool) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let running = isRunning
+            let text = log()
+            if done(text) || !running || ContinuousClock.now >= deadline { return text }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
 }
 
 /// A helper process could not be started.
