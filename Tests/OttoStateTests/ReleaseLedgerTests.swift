@@ -119,12 +119,12 @@ import Testing
             try await store.put(recordWithEveryValue("www"))
         }
         // back to the v6 schema: what otto before the release ledger made
-        let downgrade = try runProcess(sqlite3Path, [path, """
+        let downgrade = try await runProcess([sqlite3Path, path, """
             DROP TRIGGER releases_no_delete; DROP TRIGGER releases_finish_once; DROP TABLE releases;
             DELETE FROM grdb_migrations WHERE identifier = 'v7-releases';
             """])
         #expect(downgrade.status == 0, "\(downgrade.stderr)")
-        let tables = try runProcess(sqlite3Path, [path, "SELECT count(*) FROM sqlite_master WHERE name = 'releases'"])
+        let tables = try await runProcess([sqlite3Path, path, "SELECT count(*) FROM sqlite_master WHERE name = 'releases'"])
         #expect(tables.status == 0)
         let store = try SQLiteStateStore(path: path)
         #expect(try await store.snapshot().records.count == 1)
