@@ -224,7 +224,14 @@ final class MachineProject: Sendable {
             #expect(replaced.status == 0, "\(replaced.stdout.suffix(2000))")
             let after = try await p.otto("plan", "--detailed-exitcode")
             #expect(after.status == 0, "\(after.stdout.suffix(3000))")
-            let served = try await p.servedBy(8)
+            // haproxy kept the old machine's DOWN state across the reload (its server-state file) and takes the new one
+            // in after its health checks pass (`rise`, 2 checks at 1 s): allow those few seconds, no more.
+            var served: [String] = []
+            for _ in 0..<20 {
+                served = try await p.servedBy(8)
+                if Set(served) == ["t-web-0", "t-web-1"] { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
             #expect(Set(served) == ["t-web-0", "t-web-1"], "\(served)\n\(replaced.stdout.suffix(3000))")
 
             // Destroy removes every machine.

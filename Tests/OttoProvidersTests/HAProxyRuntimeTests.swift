@@ -95,12 +95,13 @@ import Testing
                 .map { ($0.name, $0) })
         }
 
-        /// Waits (up to 10 s) until `slots` pass their health checks.
+        /// Waits (up to 10 s) until `slots` have passed a health check (haproxy reports a server UP, check `INI`,
+        /// before its first check ran).
         func waitUntilUp(_ slots: [String] = ["m0_a", "m0_b"]) async throws {
             let deadline = Date().addingTimeInterval(10)
             while Date() < deadline {
                 let s = try await stats()
-                if slots.allSatisfy({ s[$0]?.status == .up }) { return }
+                if slots.allSatisfy({ s[$0]?.status == .up && s[$0]?.checkStatus == "L7OK" }) { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
             Issue.record("the slots did not come up: \(try await stats())\n\(haproxy.log)")

@@ -178,6 +178,7 @@ public final class AppProvider: Provider {
         let facts = try await probe(app)
         let ops = machineOps(app, config: config)
         let traffic = self.traffic(app)
+        if !app.balancers.isEmpty { try await HAProxyAppTraffic(balancers: app.balancers, pool: pool).ensureBackend(app.backend) }
         // The release of this digest and config already serving somewhere: repair the machines that lack it.
         let matching = facts.values.compactMap { f -> Int? in
             guard f.current > 0, let rel = f.releases[f.current], rel.digest == app.digest, rel.config == config else { return nil }

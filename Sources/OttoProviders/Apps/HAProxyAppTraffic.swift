@@ -28,6 +28,32 @@ struct HAProxyAppTraffic: AppTraffic {
         }
     }
 
+    /// Makes sure every balancer's running haproxy has the app's backend. haproxy's configuration is written by the
+    /// `haproxy` resource the app depends on, but its reload is a handler that runs after all changes; a first deploy
+    /// must not wait for it: a balancer without the backend saves its server state and reloads now (hitless).
+    func ensureBackend(_ backend: String) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for m in balancers {
+                group.addTask {
+                    let r = try await runtime(m)
+                    if try await r.stats().contains(where: { $0.proxy == backend }) { return }
+                    try await r.saveServerState()
+                    let session = try await pool.session(for: m.connection.target)
+                    let reload = try await session.exec("systemctl reload haproxy", timeout: .seconds(60))
+                    guard reload.status == 0 else {
+                        throw OttoError("app.haproxy", "\(m.name): reloading haproxy for backend \(backend) failed: \(reload.stderrText)\(reload.stdoutText)")
+                    }
+                    for _ in 0..<100 {
+                        if (try? await runtime(m).stats().contains(where: { $0.proxy == backend })) == true { return }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    throw OttoError("app.haproxy", "\(m.name): haproxy has no backend \(backend) after a reload; is it in /etc/haproxy/haproxy.cfg?")
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     func stats(_ backend: String) async throws -> [String: AppServerStats] {
         var out: [String: AppServerStats] = [:]
         for (i, m) in balancers.enumerated() {

@@ -1,0 +1,139 @@
+import Foundation
+import OttoTestSupport
+import OttoTestTags
+import Testing
+
+/// Releases on real machines (issue 10): two web machines running the hello app behind one haproxy, deployed by
+/// the `otto` binary while a load generator runs through the load balancer the whole time.
+@Suite(.serialized, .enabled(if: geteuid() == 0), .tags(.machines, .haproxy), .endToEnd) struct AppReleaseTests {
+    /// The repository's hello app (examples/apps/hello).
+    static let helloSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/apps/hello").path
+
+    /// A project of site `r` on its own bridge; `bundle(v)` makes `apps/hello-V` (the hello app, version V).
+    static func project() throws -> MachineProject {
+        let p = try MachineProject(site: "r", bridge: "otto-t3", subnet: "10.213.0.64/27")
+        return p
+    }
+
+    static func bundle(_ p: MachineProject, _ version: String) throws {
+        let dir = p.dir + "/apps/hello-" + version
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: p.dir + "/apps", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: helloSource, toPath: dir)
+        try (version + "\n").write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+    }
+
+    static func site(_ p: MachineProject, version: String, strategy: String = "blue-green", environment: String = "{}",
+                     deadline: String = "20s") throws {
+        try p.write("sites/r.yml", """
+            site: r
+            domain: r.test
+            provider: local
+            machines:
+              web: { count: 2, image: web }
+              lb:  { count: 1, image: lb }
+            nginx: { on: web, root: /srv/www/r, directives: ["location = /healthz { return 200 \\"ok\\\\n\\"; }"] }
+            haproxy: { on: lb, backend: web, health: { path: /healthz, interval: 1s } }
+            apps:
+              - name: hello
+                on: web
+                version: "\(version)"
+                bundle: apps/hello-\(version)
+                run: { exec: "/usr/bin/python3 {{release_dir}}/server.py", environment: \(environment) }
+                port: 8080
+                health: { path: /healthz, interval: 500ms, min_healthy_time: 1s, healthy_deadline: \(deadline) }
+                strategy: \(strategy)
+                drain_timeout: 5s
+                watch: { for: 4s }
+                lb: { bind: ":8080" }
+            """)
+    }
+
+    /// Runs `body` while a load generator sends `rate` requests per second to the app through haproxy.
+    static func underLoad(_ p: MachineProject, rate: Double = 100, _ body: () async throws -> Void) async throws -> LoadReport {
+        let lb = try await p.attribute("lb[0]", "ipv4")
+        let load = try await LoadGenerator.start(LoadOptions(url: "http://\(lb):8080/version", rate: rate, connections: 8,
+                                                             timeout: .seconds(30)))
+        try await Task.sleep(for: .seconds(1))
+        do { try await body() } catch {
+            _ = await load.stopAndReport()
+            throw error
+        }
+        try await Task.sleep(for: .seconds(1))
+        return await load.stopAndReport()
+    }
+
+    static func describe(_ r: LoadReport) -> String {
+        "\(r.scheduled) requests: \(r.ok) 2xx, \(r.non2xx) non-2xx \(r.statuses), \(r.errors) errors \(r.errorKinds), \(r.unsent) unsent; versions \(r.versions)"
+    }
+
+    @Test func blueGreenAndRollingDeploysLoseNoRequestAndEndOnTheNewVersion() async throws {
+        let p = try Self.project()
+        defer { Task { _ = try? await p.otto("destroy", "--auto-approve") } }
+        try Self.bundle(p, "1.0.0")
+        try Self.site(p, version: "1.0.0")
+        let first = try await p.otto("apply", "--auto-approve")
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        let lb = try await p.attribute("lb[0]", "ipv4")
+        #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.0.0\n")
+
+        // blue-green to 1.1.0 with requests flowing
+        try Self.bundle(p, "1.1.0")
+        try Self.site(p, version: "1.1.0")
+        let plan = try await p.otto("plan", "--detailed-exitcode")
+        #expect(plan.status == 2 && plan.stdout.contains("app.r.hello"), "\(plan.stdout)\n\(plan.stderr)")
+        let blueGreen = try await Self.underLoad(p) {
+            let r = try await p.otto("apply", "--auto-approve")
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        }
+        print("blue-green under load: \(Self.describe(blueGreen)); p99 \(blueGreen.latencyMs.p99) ms")
+        #expect(blueGreen.non2xx == 0 && blueGreen.errors == 0 && blueGreen.unsent == 0, "\(Self.describe(blueGreen))")
+        #expect(blueGreen.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.1.0" } }, "\(Self.describe(blueGreen))")
+        #expect(blueGreen.versions["1.0.0"] != nil && blueGreen.versions["1.1.0"] != nil)
+
+        // rolling, one machine at a time, to 1.2.0
+        try Self.bundle(p, "1.2.0")
+        try Self.site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
+        let rolling = try await Self.underLoad(p) {
+            let r = try await p.otto("apply", "--auto-approve")
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        }
+        print("rolling under load: \(Self.describe(rolling)); p99 \(rolling.latencyMs.p99) ms")
+        #expect(rolling.non2xx == 0 && rolling.errors == 0 && rolling.unsent == 0, "\(Self.describe(rolling))")
+        #expect(rolling.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(Self.describe(rolling))")
+
+        // the ledger: three releases, all succeeded; a second plan has nothing to do
+        let releases = try await p.otto("releases", "hello")
+        #expect(releases.status == 0 && releases.stdout.contains("1.2.0") && releases.stdout.contains("succeeded"), "\(releases.stdout)\(releases.stderr)")
+        let again = try await p.otto("plan", "--detailed-exitcode")
+        #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
+
+        // a release that never gets healthy: no request reaches it, exit 1 within the deadline + 5 s, 1.2.0 serves
+        try Self.bundle(p, "1.3.0")
+        try Self.site(p, version: "1.3.0", environment: "{ FAIL_HEALTH: \"1\" }", deadline: "8s")
+        var took = Duration.zero
+        let unhealthy = try await Self.underLoad(p) {
+            let start = ContinuousClock.now
+            let r = try await p.otto("apply", "--auto-approve")
+            took = ContinuousClock.now - start
+            #expect(r.status == 1 && (r.stdout + r.stderr).contains("did not become healthy"), "\(r.stdout)\n\(r.stderr)")
+        }
+        print("never healthy: apply exited after \(took); load: \(Self.describe(unhealthy))")
+        #expect(took < .seconds(8 + 5 + 15), "the apply took \(took) (deadline 8 s, plus the run's own plan and refresh)")
+        #expect(unhealthy.versions["1.3.0"] == nil && unhealthy.non2xx == 0 && unhealthy.errors == 0, "\(Self.describe(unhealthy))")
+
+        // back to 1.2.0 in the configuration: nothing to do
+        try Self.site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
+        let settled = try await p.otto("plan", "--detailed-exitcode")
+        #expect(settled.status == 0, "\(settled.stdout)\n\(settled.stderr)")
+
+        // drift: a stopped app process is found and put back
+        _ = try await p.ssh("web[0]", "systemctl stop 'otto-app-hello-*'")
+        let drift = try await p.otto("plan", "--detailed-exitcode")
+        #expect(drift.status == 2 && drift.stdout.contains("app.r.hello"), "\(drift.stdout)\n\(drift.stderr)")
+        let repair = try await p.otto("apply", "--auto-approve")
+        #expect(repair.status == 0, "\(repair.stdout)\n\(repair.stderr)")
+        #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+    }
+}
