@@ -25,7 +25,7 @@ import Testing
     }
 
     static func site(_ p: MachineProject, version: String, strategy: String = "blue-green", environment: String = "{}",
-                     deadline: String = "20s") throws {
+                     deadline: String = "20s", watch: String = "4s") throws {
         try p.write("sites/r.yml", """
             site: r
             domain: r.test
@@ -45,7 +45,7 @@ import Testing
                 health: { path: /healthz, interval: 500ms, min_healthy_time: 1s, healthy_deadline: \(deadline) }
                 strategy: \(strategy)
                 drain_timeout: 5s
-                watch: { for: 4s }
+                watch: { for: \(watch) }
                 lb: { bind: ":8080" }
             """)
     }
@@ -91,6 +91,10 @@ import Testing
         #expect(blueGreen.non2xx == 0 && blueGreen.errors == 0 && blueGreen.unsent == 0, "\(Self.describe(blueGreen))")
         #expect(blueGreen.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.1.0" } }, "\(Self.describe(blueGreen))")
         #expect(blueGreen.versions["1.0.0"] != nil && blueGreen.versions["1.1.0"] != nil)
+        // all at once: 1.0.0 answers nothing after the switch but what was in flight (well under a second)
+        if let old = blueGreen.versions["1.0.0"], let new = blueGreen.versions["1.1.0"] {
+            #expect(old.lastSeconds - new.firstSeconds < 1, "\(Self.describe(blueGreen))")
+        }
 
         // rolling, one machine at a time, to 1.2.0
         try Self.bundle(p, "1.2.0")
@@ -122,6 +126,27 @@ import Testing
         print("never healthy: apply exited after \(took); load: \(Self.describe(unhealthy))")
         #expect(took < .seconds(8 + 5 + 15), "the apply took \(took) (deadline 8 s, plus the run's own plan and refresh)")
         #expect(unhealthy.versions["1.3.0"] == nil && unhealthy.non2xx == 0 && unhealthy.errors == 0, "\(Self.describe(unhealthy))")
+
+        // 500s after the switch: the watch sees them and moves all traffic back to 1.2.0 at once
+        try Self.bundle(p, "1.4.0")
+        try Self.site(p, version: "1.4.0", environment: "{ FAIL_AFTER: \"8\" }", watch: "20s")
+        var output = ""
+        let failing = try await Self.underLoad(p) {
+            let r = try await p.otto("apply", "--auto-approve")
+            output = r.stdout + r.stderr
+            #expect(r.status == 1 && output.contains("rolled back"), "\(output)")
+        }
+        print("500s after the switch: \(Self.describe(failing))")
+        let served140 = failing.versions["1.4.0"]
+        #expect(served140 != nil, "1.4.0 never took traffic: \(Self.describe(failing))")
+        // once 1.4.0 answered its first 500, every answer within 10 s came from 1.2.0 again
+        let first500 = failing.timeline.first { $0.statuses[500] != nil }?.second
+        let last140 = failing.timeline.last { $0.versions["1.4.0"] != nil }?.second
+        if let first500, let last140 { #expect(last140 - first500 <= 10, "\(Self.describe(failing))") }
+        #expect(failing.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(Self.describe(failing))")
+        #expect(failing.errors == 0, "\(Self.describe(failing))")
+        let ledger = try await p.otto("releases", "hello")
+        #expect(ledger.stdout.contains("rolled_back"), "\(ledger.stdout)")
 
         // back to 1.2.0 in the configuration: nothing to do
         try Self.site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")

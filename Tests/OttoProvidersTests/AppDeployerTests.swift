@@ -24,9 +24,11 @@ import Testing
         /// 100 responses per stats call, as haproxy's do under load).
         let failing = Mutex<AppSlot?>(nil)
         let calls = Mutex(0)
-        func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws {
+        let markedUp = Mutex<[Set<String>]>([])
+        func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)], healthy: Set<String>) async throws {
             states.withLock { s in for c in changes { s[c.server] = c.state } }
             log.withLock { $0.append(changes.map { "\($0.server)=\($0.state.rawValue)" }.joined(separator: " ")) }
+            if !healthy.isEmpty { markedUp.withLock { $0.append(healthy) } }
         }
         func stats(_ backend: String) async throws -> [String: AppServerStats] {
             let bad = failing.withLock { $0 }
@@ -80,6 +82,8 @@ import Testing
         // out of service
         #expect(log.first == "w-0_a=ready w-1_a=ready w-0_b=maint w-1_b=maint")
         #expect(log.contains("w-0_b=ready w-1_b=ready w-0_a=drain w-1_a=drain"))
+        // the new slots passed otto's checks: haproxy takes them as up at once, so no moment lacks a server
+        #expect(t.markedUp.withLock { $0 } == [["w-0_b", "w-1_b"]])
         #expect(log.last == "w-0_a=maint w-1_a=maint")
         #expect(m.running.withLock { $0 } == ["w-0": [4], "w-1": [4]])
         #expect(m.current.withLock { $0 } == ["w-0": 4, "w-1": 4])

@@ -34,6 +34,7 @@ import Testing
 
             backend app_hello
                 balance roundrobin
+                option http-server-close
                 option httpchk GET /healthz
                 default-server inter 1000ms fall 2 rise 2
                 server demo-web-0_a 10.213.0.2:8080 check

@@ -26,10 +26,18 @@ public struct AppServerStats: Sendable, Hashable {
 /// The haproxy side of a deploy: every balancer of the app, moved together.
 protocol AppTraffic: Sendable {
     /// Sets servers of `backend` on every balancer, all of one balancer's changes in one round trip (so a switch
-    /// is as close to atomic as haproxy allows).
-    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws
+    /// is as close to atomic as haproxy allows); servers in `healthy` passed otto's own checks and are marked up as
+    /// they are made ready.
+    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)], healthy: Set<String>) async throws
     /// Every server of `backend`, by name.
     func stats(_ backend: String) async throws -> [String: AppServerStats]
+}
+
+extension AppTraffic {
+    /// Sets servers without marking any up.
+    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws {
+        try await set(backend, changes, healthy: [])
+    }
 }
 
 /// The machine side of a deploy, one machine at a time.
@@ -113,7 +121,7 @@ struct AppDeployer: Sendable {
             }
             var changes = batch.map { (server: slot.serverName(machine: $0.name), state: HAProxyAdminState.ready) }
             changes += batch.filter { serving[$0.name] != nil }.map { (old.serverName(machine: $0.name), .drain) }
-            try await traffic.set(app.backend, changes)
+            try await traffic.set(app.backend, changes, healthy: Set(batch.map { slot.serverName(machine: $0.name) }))
             switched += batch
             log("app \(app.name): traffic on release \(n) for \(names.joined(separator: ", "))\(label)")
         }

@@ -197,7 +197,8 @@ public final class AppProvider: Provider {
                 try await ops.start(m, release: n)
                 try await ops.awaitHealthy(m, release: n, slot: slot)
                 if !app.balancers.isEmpty {
-                    try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready), (slot.other.serverName(machine: m.name), .maint)])
+                    try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready), (slot.other.serverName(machine: m.name), .maint)],
+                                          healthy: [slot.serverName(machine: m.name)])
                 }
                 try await ops.finish(m, current: n, keep: [n] + (f.releases.keys.sorted(by: >).filter { $0 != n }.prefix(app.keep)))
             }

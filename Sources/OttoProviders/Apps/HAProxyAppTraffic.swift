@@ -12,13 +12,13 @@ struct HAProxyAppTraffic: AppTraffic {
         HAProxyRuntime(transport: HAProxySSHTransport(session: try await pool.session(for: m.connection.target), machine: m.name))
     }
 
-    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws {
+    func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)], healthy: Set<String>) async throws {
         guard !changes.isEmpty else { return }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for m in balancers {
                 group.addTask {
                     let r = try await runtime(m)
-                    do { try await r.setStates(changes, backend: backend) } catch {
+                    do { try await r.setStates(changes, backend: backend, healthy: healthy) } catch {
                         throw OttoError("app.haproxy", "\(m.name): \(error)")
                     }
                     try await r.saveServerState()

@@ -122,7 +122,9 @@ enum HostRender {
         guard isHAProxyWord(balance) else { return nil }
         let proxy = AppSlot.proxyName(app: name)
         var out = "frontend \(proxy)\n    bind \(bind)\n    default_backend \(proxy)\n\n"
-        out += "backend \(proxy)\n    balance \(balance)\n"
+        // Each request is balanced on its own (the server side closes after each answer): once a slot drains, a
+        // keep-alive client's next request goes to a ready slot, while requests in flight on the old one finish.
+        out += "backend \(proxy)\n    balance \(balance)\n    option http-server-close\n"
         if let path = app[H.appHealthPath]?.stringValue {
             guard isHAProxyWord(path) else { return nil }
             out += "    option httpchk GET \(path)\n"

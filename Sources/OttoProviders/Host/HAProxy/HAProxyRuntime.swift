@@ -22,11 +22,21 @@ public struct HAProxyRuntime: Sendable {
 
     /// Sets the administrative state of several servers of `backend` in one round trip (haproxy runs `;`-separated
     /// commands in order, so a switch of many slots is as close to one step as the runtime API allows).
-    public func setStates(_ changes: [(server: String, state: HAProxyAdminState)], backend: String) async throws {
+    ///
+    /// Servers in `healthy` are also marked up (`set server B/S health up`) right after they are made ready: otto has
+    /// checked them itself, and haproxy would otherwise keep a server that leaves maint down until its own checks
+    /// pass `rise` times, a gap with no server when the old ones drain in the same step.
+    public func setStates(_ changes: [(server: String, state: HAProxyAdminState)], backend: String,
+                          healthy: Set<String> = []) async throws {
         guard !changes.isEmpty else { return }
         let b = try Self.word(backend)
-        let command = try changes.map { "set server \(b)/\(try Self.word($0.server)) state \($0.state.rawValue)" }.joined(separator: ";")
-        try await action(command)
+        var commands: [String] = []
+        for c in changes {
+            let s = try Self.word(c.server)
+            commands.append("set server \(b)/\(s) state \(c.state.rawValue)")
+            if c.state == .ready && healthy.contains(c.server) { commands.append("set server \(b)/\(s) health up") }
+        }
+        try await action(commands.joined(separator: ";"))
     }
 
     /// Sets the weight of `backend`/`server` (0 to 256; 0 takes no new connections, like a drain).
