@@ -28,8 +28,8 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --no-parallel
 
-# The quick loop: every suite but the end-to-end ones (tagged machines, powerDNS, moto, sshd, liveServer, performance
-# in Tests/Tags; OTTO_TEST_FAST=1 skips them), in parallel. Needs what `make test` installed once.
+# The quick loop: every suite but the end-to-end ones (tagged machines, powerDNS, moto, sshd, haproxy, digitalOcean, liveServer,
+# performance in Tests/Tags; OTTO_TEST_FAST=1 skips them), in parallel. Needs what `make test` installed once.
 test-fast:
 	$(SWIFT) build --build-tests
 	OTTO_TEST_FAST=1 $(SWIFT) test --skip-build --parallel

@@ -108,7 +108,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"]),
-        .testTarget(name: "OttoConfigTests", dependencies: ["OttoConfig", "OttoCore", "OttoTestSupport",
+        .testTarget(name: "OttoConfigTests", dependencies: ["OttoTestTags", "OttoConfig", "OttoCore", "OttoTestSupport",
                                                            .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"]),
         .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport"]),

@@ -1,9 +1,10 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 
 /// Droplets, SSH keys, domains and records through the real binary against the fake DigitalOcean (API v2).
-@Suite(.serialized) struct DigitalOceanCLITests {
+@Suite(.serialized, .tags(.digitalOcean), .endToEnd) struct DigitalOceanCLITests {
     static let token = "dop_v1_cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
 
     /// A site of `count` web droplets with DNS at DigitalOcean; the apex follows the droplets' addresses.

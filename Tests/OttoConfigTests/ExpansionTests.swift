@@ -1,5 +1,6 @@
 import Foundation
 import OttoTestSupport
+import OttoTestTags
 import Testing
 @testable import OttoConfig
 import OttoCore
@@ -185,7 +186,8 @@ import OttoCore
         #expect(project.inventory.providers["powerdns"]?.type == "powerdns")
     }
 
-    @Test func manySitesExpandAtScale() throws {
+    /// A scale run (100 000 records, seconds of CPU in a debug build): `make test` runs it, `make test-fast` skips it.
+    @Test(.tags(.performance), .endToEnd) func manySitesExpandAtScale() throws {
         let dir = try TempDir()
         dir.write("inventory/main.yml", standardInventory)
         for s in 0..<100 {

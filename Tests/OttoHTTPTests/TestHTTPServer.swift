@@ -11,7 +11,10 @@ import OttoTestSupport
 /// - `/sleep/SECONDS`: sleeps, then 200.
 /// - `/close-once/ID`: the first hit is read, then the connection is closed without an answer; later hits get 200.
 /// - `/error-json/STATUS`, `/error-text/STATUS`: STATUS with a JSON `message` / a long text body.
+/// - `/together/ID/N`: waits until N requests of ID are in the server at the same moment, then 200; 504 when that
+///   has not happened within 20 s (the requests did not run concurrently).
 /// - `/hits/PATH`: how many times PATH was requested. `/connections`: distinct client peer ports seen so far.
+/// - `/max-in-flight/PATH`: the most requests of PATH the server was handling at the same moment.
 final class TestHTTPServer: Sendable {
     let process: ChildProcess
     let port: Int
@@ -63,6 +66,9 @@ import http.server, json, sys, threading, time
 lock = threading.Lock()
 hits = {}
 peers = set()
+in_flight = {}
+max_in_flight = {}
+arrived = threading.Condition(lock)
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -80,13 +86,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def handle_any(self):
+        path = self.path.partition("?")[0]
+        with lock:
+            in_flight[path] = in_flight.get(path, 0) + 1
+            max_in_flight[path] = max(max_in_flight.get(path, 0), in_flight[path])
+            arrived.notify_all()
+        try:
+            self.handle_request()
+        finally:
+            with lock:
+                in_flight[path] -= 1
+
+    def handle_request(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         parts = path.strip("/").split("/")
         with lock:
             peers.add(self.client_address[1])
-            if parts[0] not in ("hits", "connections"):
+            if parts[0] not in ("hits", "connections", "max-in-flight"):
                 hits[path] = hits.get(path, 0) + 1
             count = hits.get(path, 0)
         kind = parts[0]
@@ -113,6 +131,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif kind == "sleep":
             time.sleep(float(parts[1]))
             self.reply(200, "slept")
+        elif kind == "together":
+            wanted = int(parts[2])
+            with lock:
+                met = arrived.wait_for(lambda: in_flight.get(path, 0) >= wanted or max_in_flight.get(path, 0) >= wanted, timeout=20)
+            if met:
+                self.reply(200, "together")
+            else:
+                self.reply(504, "only %d of %d requests arrived together" % (max_in_flight.get(path, 0), wanted))
         elif kind == "error-json":
             self.reply(int(parts[1]), json.dumps({"message": "zone name is not canonical", "code": 42}), [("Content-Type", "application/json")])
         elif kind == "error-text":
@@ -120,6 +146,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif kind == "hits":
             with lock:
                 n = hits.get("/" + "/".join(parts[1:]), 0)
+            self.reply(200, str(n))
+        elif kind == "max-in-flight":
+            with lock:
+                n = max_in_flight.get("/" + "/".join(parts[1:]), 0)
             self.reply(200, str(n))
         elif kind == "connections":
             with lock:

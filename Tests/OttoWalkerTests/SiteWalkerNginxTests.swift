@@ -172,7 +172,7 @@ let unresolvableHost = String(repeating: "x", count: 70) + ".invalid"
         task.cancel()
         let started = ContinuousClock.now
         let interrupted = try await task.value
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20), "far below the walk's 30 s timeout, far above load noise")
         #expect(interrupted.interrupted)
         #expect(interrupted.pages.isEmpty)
     }

@@ -17,6 +17,8 @@ extension Tag {
     @Tag public static var sshd: Self
     /// A real haproxy (master-worker, on loopback), driven over its runtime API.
     @Tag public static var haproxy: Self
+    /// The fake DigitalOcean API (in-process, on loopback), driven through real otto processes.
+    @Tag public static var digitalOcean: Self
     /// A live `otto serve` process, driven over HTTP.
     @Tag public static var liveServer: Self
     /// Performance and scale measurements.
