@@ -8,7 +8,7 @@ struct OttoCommand: AsyncParsableCommand {
     static func main() async {
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand { try await asyncCommand.run() } else { try command.run() }
+            if var asyncCommand = command as? (any AsyncParsableCommand) { try await asyncCommand.run() } else { try command.run() }
         } catch {
             await OpenProviders.shared.shutdown()
             exit(withError: error)

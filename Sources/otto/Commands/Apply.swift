@@ -133,7 +133,7 @@ func currentUser() -> String {
 /// First Ctrl-C (or SIGTERM): let in-flight actions finish, start nothing new. Second: quit at once.
 final class InterruptHandler: @unchecked Sendable {
     // @unchecked: the sources are created here and only cancelled in stop(); DispatchSource is thread-safe.
-    private var sources: [DispatchSourceSignal] = []
+    private var sources: [any DispatchSourceSignal] = []
 
     init(_ flag: CancellationFlag) {
         for sig in [SIGINT, SIGTERM] {
