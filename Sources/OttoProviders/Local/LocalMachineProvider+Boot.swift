@@ -75,7 +75,7 @@ extension LocalMachineProvider {
             if out.status != 0 && !FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)") {
                 throw OttoError("provider.local.bridge", "cannot create bridge \(bridge)", causeText: out.text)
             }
-        } else if !FileManager.default.fileExists(atPath: "/sys/class/net/\(bridge)/bridge") {
+        } else if !(await Self.becomesBridge(bridge)) {
             throw OttoError("provider.local.bridge", "\(bridge) exists but is not a bridge: set another `bridge` for the local provider")
         }
         try await LocalCommand.run(["ip", "addr", "replace", gateway, "dev", bridge])
@@ -155,5 +155,15 @@ extension LocalMachineProvider {
     func consoleTail(_ dir: String) -> String {
         let text = (try? String(contentsOfFile: dir + "/console.log", encoding: .utf8)) ?? ""
         return "console.log ends: " + String(text.suffix(1500))
+    }
+
+    /// True when the link `name` is a bridge. A bridge another create of this run has just added can show in sysfs a
+    /// moment before its `bridge` directory does: look again for up to a second before calling it something else.
+    static func becomesBridge(_ name: String) async -> Bool {
+        for _ in 0..<20 {
+            if FileManager.default.fileExists(atPath: "/sys/class/net/\(name)/bridge") { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
     }
 }
