@@ -100,6 +100,4 @@ struct AppDefinition: Sendable {
     func releaseDir(_ n: Int) -> String { "\(root)/releases/\(n)" }
     /// The systemd unit of release `n`.
     func unitName(_ n: Int) -> String { "otto-app-\(name)-\(n).service" }
-    /// The port of a release in `slot`.
-    func port(_ slot: AppSlot) -> Int { port + slot.portOffset }
 }

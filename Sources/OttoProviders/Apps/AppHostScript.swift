@@ -145,7 +145,7 @@ enum AppHostScript {
         env["APP_VERSION"] = app.version
         env["APP_RELEASE"] = String(n)
         env["APP_DIGEST"] = app.digest
-        env["PORT"] = String(app.port(slot))
+        env["PORT"] = String(slot.port(base: app.port))
         return env.keys.sorted().map { k in
             let v = env[k]!.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 .replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "$", with: "$$")
@@ -171,7 +171,7 @@ enum AppHostScript {
     /// (exit 2) or when its process keeps exiting (exit 3). Prints the last status it saw.
     static func awaitHealthy(_ app: AppDefinition, release n: Int, slot: AppSlot) -> String {
         let h = app.health
-        let url = q("http://127.0.0.1:\(app.port(slot))\(h.path.hasPrefix("/") ? "" : "/")\(h.path)")
+        let url = q("http://127.0.0.1:\(slot.port(base: app.port))\(h.path.hasPrefix("/") ? "" : "/")\(h.path)")
         let body = q(h.body ?? ""), u = q(app.unitName(n))
         let timeout = String(format: "%.3f", Double(h.timeoutMS) / 1000), interval = String(format: "%.3f", Double(h.intervalMS) / 1000)
         return """

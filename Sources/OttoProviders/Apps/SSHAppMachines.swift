@@ -32,7 +32,7 @@ struct SSHAppMachines: AppMachineOps {
         _ = try await run(m, AppHostScript.prepare(app, release: n, slot: slot, config: config, tarball: tarball))
         try await session.upload(Array(AppHostScript.environment(app, release: n, slot: slot).utf8),
                                  to: "\(app.root)/meta/\(n).env", mode: 0o600)
-        let exec = AppRunContext(app: app, release: n, slot: slot, machine: m.name).render(app.exec)
+        let exec = try AppRunContext(app: app, release: n, slot: slot, machine: m.name).render(app.exec)
         try await session.upload(Array(AppHostScript.unit(app, release: n, exec: exec).utf8),
                                  to: "/etc/systemd/system/\(app.unitName(n))", mode: 0o644)
     }
@@ -69,17 +69,16 @@ struct AppRunContext: Sendable {
     let slot: AppSlot
     let machine: String
 
-    var variables: [String: String] {
-        ["release_dir": app.releaseDir(release), "port": String(app.port(slot)), "version": app.version, "digest": app.digest,
-         "release": String(release), "app": app.name, "site": app.site, "machine": machine]
+    var variables: [String: Value] {
+        ["release_dir": .string(app.releaseDir(release)), "port": .int(slot.port(base: app.port)), "version": .string(app.version),
+         "digest": .string(app.digest), "release": .int(release), "app": .string(app.name), "site": .string(app.site),
+         "machine": .string(machine)]
     }
 
-    /// `text` with every `{{name}}` of `variables` replaced.
-    func render(_ text: String) -> String {
-        var out = text
-        for (k, v) in variables {
-            out = out.replacingOccurrences(of: "{{\(k)}}", with: v).replacingOccurrences(of: "{{ \(k) }}", with: v)
+    /// `text` (a mustache template, `run.exec`) rendered with `variables` by the project's one template renderer.
+    func render(_ text: String) throws -> String {
+        do { return try HostRender.template(text, variables: variables) } catch {
+            throw OttoError("app.exec", "app \(app.name): run.exec is not a template otto can render", cause: error)
         }
-        return out
     }
 }
