@@ -70,42 +70,60 @@ import Testing
 
     @Test func blueGreenAndRollingDeploysLoseNoRequestAndEndOnTheNewVersion() async throws {
         let p = try Self.project()
-        defer { Task { _ = try? await p.otto("destroy", "--auto-approve") } }
         try Self.bundle(p, "1.0.0")
         try Self.site(p, version: "1.0.0")
+        // Machines of site r that an earlier run on this host left behind (a run killed before its cleanup) go first,
+        // so that this run starts from nothing: imported into this project's state (where they exist), then destroyed.
+        for (machine, name) in [("web[0]", "r-web-0"), ("web[1]", "r-web-1"), ("lb[0]", "r-lb-0")]
+        where FileManager.default.fileExists(atPath: MachineProject.stateDir + "/machines/" + name) {
+            let imported = try await p.otto("state", "import", "machine.r.\(machine)", name)
+            #expect(imported.status == 0, "\(imported.stdout)\n\(imported.stderr)")
+        }
+        let sweep = try await p.otto("destroy", "--auto-approve")
+        #expect(sweep.status == 0, "\(sweep.stdout)\n\(sweep.stderr)")
+        try await withCleanup {
+            try await Self.deploys(p)
+        } cleanup: {
+            _ = try? await p.otto("destroy", "--auto-approve")
+            _ = try? await runProcess(["ip", "link", "del", "otto-t3"])
+        }
+    }
+
+    /// The deploys of `blueGreenAndRollingDeploysLoseNoRequestAndEndOnTheNewVersion`, on site r at 1.0.0 (not applied).
+    static func deploys(_ p: MachineProject) async throws {
         let first = try await p.otto("apply", "--auto-approve")
         #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
         let lb = try await p.attribute("lb[0]", "ipv4")
         #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.0.0\n")
 
         // blue-green to 1.1.0 with requests flowing
-        try Self.bundle(p, "1.1.0")
-        try Self.site(p, version: "1.1.0")
+        try bundle(p, "1.1.0")
+        try site(p, version: "1.1.0")
         let plan = try await p.otto("plan", "--detailed-exitcode")
         #expect(plan.status == 2 && plan.stdout.contains("app.r.hello"), "\(plan.stdout)\n\(plan.stderr)")
-        let blueGreen = try await Self.underLoad(p) {
+        let blueGreen = try await underLoad(p) {
             let r = try await p.otto("apply", "--auto-approve")
             #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         }
-        print("blue-green under load: \(Self.describe(blueGreen)); p99 \(blueGreen.latencyMs.p99) ms")
-        #expect(blueGreen.non2xx == 0 && blueGreen.errors == 0 && blueGreen.unsent == 0, "\(Self.describe(blueGreen))")
-        #expect(blueGreen.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.1.0" } }, "\(Self.describe(blueGreen))")
+        print("blue-green under load: \(describe(blueGreen)); p99 \(blueGreen.latencyMs.p99) ms")
+        #expect(blueGreen.non2xx == 0 && blueGreen.errors == 0 && blueGreen.unsent == 0, "\(describe(blueGreen))")
+        #expect(blueGreen.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.1.0" } }, "\(describe(blueGreen))")
         #expect(blueGreen.versions["1.0.0"] != nil && blueGreen.versions["1.1.0"] != nil)
         // all at once: 1.0.0 answers nothing after the switch but what was in flight (well under a second)
         if let old = blueGreen.versions["1.0.0"], let new = blueGreen.versions["1.1.0"] {
-            #expect(old.lastSeconds - new.firstSeconds < 1, "\(Self.describe(blueGreen))")
+            #expect(old.lastSeconds - new.firstSeconds < 1, "\(describe(blueGreen))")
         }
 
         // rolling, one machine at a time, to 1.2.0
-        try Self.bundle(p, "1.2.0")
-        try Self.site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
-        let rolling = try await Self.underLoad(p) {
+        try bundle(p, "1.2.0")
+        try site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
+        let rolling = try await underLoad(p) {
             let r = try await p.otto("apply", "--auto-approve")
             #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         }
-        print("rolling under load: \(Self.describe(rolling)); p99 \(rolling.latencyMs.p99) ms")
-        #expect(rolling.non2xx == 0 && rolling.errors == 0 && rolling.unsent == 0, "\(Self.describe(rolling))")
-        #expect(rolling.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(Self.describe(rolling))")
+        print("rolling under load: \(describe(rolling)); p99 \(rolling.latencyMs.p99) ms")
+        #expect(rolling.non2xx == 0 && rolling.errors == 0 && rolling.unsent == 0, "\(describe(rolling))")
+        #expect(rolling.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(describe(rolling))")
 
         // the ledger: three releases, all succeeded; a second plan has nothing to do
         let releases = try await p.otto("releases", "hello")
@@ -114,42 +132,42 @@ import Testing
         #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
 
         // a release that never gets healthy: no request reaches it, exit 1 within the deadline + 5 s, 1.2.0 serves
-        try Self.bundle(p, "1.3.0")
-        try Self.site(p, version: "1.3.0", environment: "{ FAIL_HEALTH: \"1\" }", deadline: "8s")
+        try bundle(p, "1.3.0")
+        try site(p, version: "1.3.0", environment: "{ FAIL_HEALTH: \"1\" }", deadline: "8s")
         var took = Duration.zero
-        let unhealthy = try await Self.underLoad(p) {
+        let unhealthy = try await underLoad(p) {
             let start = ContinuousClock.now
             let r = try await p.otto("apply", "--auto-approve")
             took = ContinuousClock.now - start
             #expect(r.status == 1 && (r.stdout + r.stderr).contains("did not become healthy"), "\(r.stdout)\n\(r.stderr)")
         }
-        print("never healthy: apply exited after \(took); load: \(Self.describe(unhealthy))")
+        print("never healthy: apply exited after \(took); load: \(describe(unhealthy))")
         #expect(took < .seconds(8 + 5 + 15), "the apply took \(took) (deadline 8 s, plus the run's own plan and refresh)")
-        #expect(unhealthy.versions["1.3.0"] == nil && unhealthy.non2xx == 0 && unhealthy.errors == 0, "\(Self.describe(unhealthy))")
+        #expect(unhealthy.versions["1.3.0"] == nil && unhealthy.non2xx == 0 && unhealthy.errors == 0, "\(describe(unhealthy))")
 
         // 500s after the switch: the watch sees them and moves all traffic back to 1.2.0 at once
-        try Self.bundle(p, "1.4.0")
-        try Self.site(p, version: "1.4.0", environment: "{ FAIL_AFTER: \"8\" }", watch: "20s")
+        try bundle(p, "1.4.0")
+        try site(p, version: "1.4.0", environment: "{ FAIL_AFTER: \"8\" }", watch: "20s")
         var output = ""
-        let failing = try await Self.underLoad(p) {
+        let failing = try await underLoad(p) {
             let r = try await p.otto("apply", "--auto-approve")
             output = r.stdout + r.stderr
             #expect(r.status == 1 && output.contains("rolled back"), "\(output)")
         }
-        print("500s after the switch: \(Self.describe(failing))")
+        print("500s after the switch: \(describe(failing))")
         let served140 = failing.versions["1.4.0"]
-        #expect(served140 != nil, "1.4.0 never took traffic: \(Self.describe(failing))")
+        #expect(served140 != nil, "1.4.0 never took traffic: \(describe(failing))")
         // once 1.4.0 answered its first 500, every answer within 10 s came from 1.2.0 again
         let first500 = failing.timeline.first { $0.statuses[500] != nil }?.second
         let last140 = failing.timeline.last { $0.versions["1.4.0"] != nil }?.second
-        if let first500, let last140 { #expect(last140 - first500 <= 10, "\(Self.describe(failing))") }
-        #expect(failing.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(Self.describe(failing))")
-        #expect(failing.errors == 0, "\(Self.describe(failing))")
+        if let first500, let last140 { #expect(last140 - first500 <= 10, "\(describe(failing))") }
+        #expect(failing.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(describe(failing))")
+        #expect(failing.errors == 0, "\(describe(failing))")
         let ledger = try await p.otto("releases", "hello")
         #expect(ledger.stdout.contains("rolled_back"), "\(ledger.stdout)")
 
         // back to 1.2.0 in the configuration: nothing to do
-        try Self.site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
+        try site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
         let settled = try await p.otto("plan", "--detailed-exitcode")
         #expect(settled.status == 0, "\(settled.stdout)\n\(settled.stderr)")
 

@@ -25,23 +25,43 @@ import Testing
         let failing = Mutex<AppSlot?>(nil)
         let calls = Mutex(0)
         let markedUp = Mutex<[Set<String>]>([])
+        /// A server made ready reports up only from the `upAfter`-th stats call after it (haproxy's own check).
+        let upAfter = Mutex(0)
+        /// The stats call count at which each server was last made ready.
+        let readyAt = Mutex<[String: Int]>([:])
+        /// Sets, and the first stats call reporting each server up, in order.
+        let events = Mutex<[String]>([])
         func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)], healthy: Set<String>) async throws {
-            states.withLock { s in for c in changes { s[c.server] = c.state } }
-            log.withLock { $0.append(changes.map { "\($0.server)=\($0.state.rawValue)" }.joined(separator: " ")) }
+            let n = calls.withLock { $0 }
+            states.withLock { s in
+                for c in changes {
+                    if c.state == .ready && s[c.server] != .ready { readyAt.withLock { $0[c.server] = n } }
+                    s[c.server] = c.state
+                }
+            }
+            let line = changes.map { "\($0.server)=\($0.state.rawValue)" }.joined(separator: " ")
+            log.withLock { $0.append(line) }
+            events.withLock { $0.append(line) }
             if !healthy.isEmpty { markedUp.withLock { $0.append(healthy) } }
         }
         func stats(_ backend: String) async throws -> [String: AppServerStats] {
             let bad = failing.withLock { $0 }
             let n = calls.withLock { $0 += 1; return $0 }
-            return states.withLock { s in
+            let lag = upAfter.withLock { $0 }, since = readyAt.withLock { $0 }
+            let out = states.withLock { s in
                 var out: [String: AppServerStats] = [:]
                 for (name, state) in s {
                     let failingNow = bad.map { name.hasSuffix("_\($0.rawValue)") } ?? false
                     out[name] = AppServerStats(sessions: 0, responses: failingNow && state == .ready ? 100 * n : 0,
-                                               http5xx: failingNow && state == .ready ? 50 * n : 0, up: state == .ready)
+                                               http5xx: failingNow && state == .ready ? 50 * n : 0,
+                                               up: state == .ready && n - (since[name] ?? 0) >= lag)
                 }
                 return out
             }
+            events.withLock { e in
+                for (name, st) in out.sorted(by: { $0.key < $1.key }) where st.up && !e.contains("up " + name) { e.append("up " + name) }
+            }
+            return out
         }
     }
 
@@ -81,7 +101,9 @@ import Testing
         // old slots ready and new slots out of service first, then one switch for the whole set, then the old slots
         // out of service
         #expect(log.first == "w-0_a=ready w-1_a=ready w-0_b=maint w-1_b=maint")
-        #expect(log.contains("w-0_b=ready w-1_b=ready w-0_a=drain w-1_a=drain"))
+        // the switch: the new slots ready, then (once haproxy reports them up) the old ones drain
+        let switchAt = try #require(log.firstIndex(of: "w-0_b=ready w-1_b=ready"))
+        #expect(log[switchAt + 1] == "w-0_a=drain w-1_a=drain")
         // the new slots passed otto's checks: haproxy takes them as up at once, so no moment lacks a server
         #expect(t.markedUp.withLock { $0 } == [["w-0_b", "w-1_b"]])
         #expect(log.last == "w-0_a=maint w-1_a=maint")
@@ -95,10 +117,45 @@ import Testing
         let rollout = AppRollout(release: 2, version: "1.1", slot: .b, machines: ["w-0", "w-1", "w-2"], strategy: .rolling(.count(1)),
                                  basePort: 8080, previous: AppReleaseRef(number: 1, version: "1.0"))
         try await deployer(app, m, t).deploy(release: 2, slot: .b, serving: ["w-0": 1, "w-1": 1, "w-2": 1], rollout: rollout)
-        #expect(t.log.withLock { $0 } == ["w-0_a=ready w-0_b=maint", "w-0_b=ready w-0_a=drain",
-                                          "w-1_a=ready w-1_b=maint", "w-1_b=ready w-1_a=drain",
-                                          "w-2_a=ready w-2_b=maint", "w-2_b=ready w-2_a=drain",
+        #expect(t.log.withLock { $0 } == ["w-0_a=ready w-0_b=maint", "w-0_b=ready", "w-0_a=drain",
+                                          "w-1_a=ready w-1_b=maint", "w-1_b=ready", "w-1_a=drain",
+                                          "w-2_a=ready w-2_b=maint", "w-2_b=ready", "w-2_a=drain",
                                           "w-0_a=maint w-1_a=maint w-2_a=maint"])
+    }
+
+    @Test func theOldSlotsDrainOnlyOnceHAProxyReportsTheNewOnesUp() async throws {
+        let app = try Self.app(watchMS: 0)
+        let m = Machines(serving: ["w-0": 3, "w-1": 3]), t = Traffic()
+        t.upAfter.withLock { $0 = 4 }   // haproxy's own check takes a while after the slots leave maint
+        let rollout = AppRollout(release: 4, version: "1.1", slot: .b, machines: ["w-0", "w-1"], strategy: .blueGreen, basePort: 8080,
+                                 previous: AppReleaseRef(number: 3, version: "1.0"))
+        try await deployer(app, m, t).deploy(release: 4, slot: .b, serving: ["w-0": 3, "w-1": 3], rollout: rollout)
+        let events = t.events.withLock { $0 }
+        let ready = try #require(events.firstIndex(of: "w-0_b=ready w-1_b=ready"))
+        let drain = try #require(events.firstIndex(of: "w-0_a=drain w-1_a=drain"))
+        let up0 = try #require(events.firstIndex(of: "up w-0_b")), up1 = try #require(events.firstIndex(of: "up w-1_b"))
+        #expect(ready < up0 && ready < up1 && up0 < drain && up1 < drain, "\(events)")
+        #expect(t.states.withLock { $0 } == ["w-0_a": .maint, "w-1_a": .maint, "w-0_b": .ready, "w-1_b": .ready])
+    }
+
+    @Test func newSlotsHAProxyNeverReportsUpAreTakenOutAndTheOldKeepServing() async throws {
+        let app = try Self.app(watchMS: 0)
+        let m = Machines(serving: ["w-0": 3, "w-1": 3]), t = Traffic()
+        t.upAfter.withLock { $0 = 1_000_000 }
+        let rollout = AppRollout(release: 4, version: "1.1", slot: .b, machines: ["w-0", "w-1"], strategy: .blueGreen, basePort: 8080,
+                                 previous: AppReleaseRef(number: 3, version: "1.0"))
+        var d = deployer(app, m, t)
+        d.switchTimeout = .milliseconds(200)
+        do {
+            try await d.deploy(release: 4, slot: .b, serving: ["w-0": 3, "w-1": 3], rollout: rollout)
+            Issue.record("the deploy should have failed")
+        } catch let AppDeployer.Failure.unhealthy(why) {
+            #expect(why.contains("did not report w-0_b, w-1_b up"), "\(why)")
+        }
+        #expect(!t.log.withLock { $0 }.joined(separator: " ").contains("_a=drain"))
+        #expect(t.states.withLock { $0 } == ["w-0_a": .ready, "w-1_a": .ready, "w-0_b": .maint, "w-1_b": .maint])
+        #expect(m.running.withLock { $0 } == ["w-0": [3], "w-1": [3]])
+        #expect(m.current.withLock { $0 } == ["w-0": 3, "w-1": 3])
     }
 
     @Test func aReleaseThatNeverGetsHealthyGetsNoTrafficAndIsStopped() async throws {

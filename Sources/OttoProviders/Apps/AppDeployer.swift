@@ -11,7 +11,7 @@ public struct AppServerStats: Sendable, Hashable {
     public var http5xx = 0
     /// Connection and response errors so far (`econ` + `eresp`).
     public var connectionErrors = 0
-    /// Up on the first balancer: ready and passing its health check (not in maint, drain or down).
+    /// Up on every balancer: ready and passing its health check (not in maint, drain or down).
     public var up = false
 
     public init(sessions: Int = 0, responses: Int = 0, http5xx: Int = 0, connectionErrors: Int = 0, up: Bool = false) {
@@ -70,6 +70,8 @@ struct AppDeployer: Sendable {
     let log: @Sendable (String) -> Void
     /// Sleeps between watch and drain polls (a test can shorten it).
     var pollInterval: Duration = .milliseconds(500)
+    /// How long haproxy may take to report a slot made ready as up (its own health check) before the switch is undone.
+    var switchTimeout: Duration = .seconds(15)
 
     /// How a deploy ended when it did not succeed.
     enum Failure: Error, CustomStringConvertible {
@@ -119,16 +121,43 @@ struct AppDeployer: Sendable {
                 throw Failure.unhealthy("app \(app.name): release \(n) (\(app.version)) did not become healthy\(label): \(error); "
                                         + (serving.isEmpty ? "nothing was serving" : "the previous release keeps serving"))
             }
-            var changes = batch.map { (server: slot.serverName(machine: $0.name), state: HAProxyAdminState.ready) }
-            changes += batch.filter { serving[$0.name] != nil }.map { (old.serverName(machine: $0.name), .drain) }
-            try await traffic.set(app.backend, changes, healthy: Set(batch.map { slot.serverName(machine: $0.name) }))
+            // The switch, in two steps so that no moment lacks a server: the new slots are made ready (and marked up:
+            // otto has checked them), and only once haproxy reports them up on every balancer do the old ones drain.
+            let fresh = batch.map { slot.serverName(machine: $0.name) }
+            try await traffic.set(app.backend, fresh.map { (server: $0, state: HAProxyAdminState.ready) }, healthy: Set(fresh))
             switched += batch
+            do {
+                try await awaitUp(Set(fresh))
+            } catch {
+                try? await traffic.set(app.backend, switched.flatMap { [(old.serverName(machine: $0.name), HAProxyAdminState.ready),
+                                                                     (slot.serverName(machine: $0.name), .maint)] })
+                await stopAll(started, release: n)
+                throw Failure.unhealthy("app \(app.name): release \(n) (\(app.version)) did not take traffic\(label): \(error); "
+                                        + (serving.isEmpty ? "nothing was serving" : "the previous release keeps serving"))
+            }
+            try await traffic.set(app.backend, batch.filter { serving[$0.name] != nil }.map { (old.serverName(machine: $0.name), .drain) })
             log("app \(app.name): traffic on release \(n) for \(names.joined(separator: ", "))\(label)")
         }
         try await watch(release: n, slot: slot, serving: serving)
         try await retire(slot: slot, serving: serving)
         let keep = keepList(current: n, serving: serving)
         try await eachMachine(app.machines) { try await machines.finish($0, current: n, keep: keep) }
+    }
+
+    /// Waits until haproxy reports every server in `servers` up on every balancer (it can keep a server that has just
+    /// left maint down until its own next check, even when told it is up); throws after `switchTimeout`.
+    private func awaitUp(_ servers: Set<String>) async throws {
+        let end = ContinuousClock.now + switchTimeout
+        var down = servers
+        while true {
+            let stats = try await traffic.stats(app.backend)
+            down = servers.filter { stats[$0]?.up != true }
+            if down.isEmpty { return }
+            guard ContinuousClock.now < end else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw OttoError("app.switch", "haproxy did not report \(down.sorted().joined(separator: ", ")) up within \(switchTimeout) "
+                        + "of being made ready (see `show stat` on the balancers: its own health check must pass)")
     }
 
     /// Watches haproxy's figures for the new slots; past a threshold, all traffic goes back to the old slots at once.

@@ -41,6 +41,7 @@ public final class AppProvider: Provider {
         .optional(A.backend, .string, ignoredInDiff: true),
         .computed(A.live, .list(.map(.any)), ignoredInDiff: false), .computed(A.current, .int),
         .computed(A.rollout, .list(.string)),
+        .computed(AttributeName.Host.reachable, .bool), .computed(AttributeName.Host.unreachableReason, .string),
     ])
 
     /// Creates the provider; project bundles are read under `projectRoot`; releases are numbered and recorded in
@@ -96,26 +97,51 @@ public final class AppProvider: Provider {
         var out: [ResourceAddress: ObservedResource] = [:]
         for req in requests {
             guard let app = try? AppDefinition(req.attributes, site: nil) else { continue }  // machines not there yet
-            let facts = try await probe(app)
-            let serving = try await servingSlots(app)
-            guard facts.values.contains(where: { $0.current > 0 || !$0.releases.isEmpty }) else { continue }
-            out[req.address] = ObservedResource(providerID: "\(app.name)", attributes: observed(req.attributes, app, facts, serving))
+            // A machine or balancer that does not answer (not started yet, stopped, cut off) is not an error here:
+            // the plan shows the app unreachable and the apply, after the machines it depends on, converges it.
+            let probed = await probeEach(app)
+            var facts: [String: AppHostScript.Facts] = [:], unreachable: [String] = []
+            for (name, result) in probed {
+                switch result {
+                case .success(let f): facts[name] = f
+                case .failure(let e): unreachable.append("\(name): \(e)")
+                }
+            }
+            var serving: Set<String> = []
+            do { serving = try await servingSlots(app) } catch { unreachable.append("haproxy: \(error)") }
+            let deployed = facts.values.contains(where: { $0.current > 0 || !$0.releases.isEmpty })
+            guard deployed || (req.providerID != nil && !unreachable.isEmpty) else { continue }
+            var a = observed(req.attributes, app, facts, serving)
+            if !unreachable.isEmpty {
+                a[AttributeName.Host.reachable] = .bool(false)
+                a[AttributeName.Host.unreachableReason] = .string(unreachable.sorted().joined(separator: "; "))
+            }
+            out[req.address] = ObservedResource(providerID: "\(app.name)", attributes: a)
         }
         return out
     }
 
-    /// What each machine reports about the app.
+    /// What each machine reports about the app; the first failure is thrown.
     private func probe(_ app: AppDefinition) async throws -> [String: AppHostScript.Facts] {
-        try await withThrowingTaskGroup(of: (String, AppHostScript.Facts).self) { group in
+        try await probeEach(app).mapValues { try $0.get() }
+    }
+
+    /// What each machine reports about the app, or why it could not be asked.
+    private func probeEach(_ app: AppDefinition) async -> [String: Result<AppHostScript.Facts, any Error>] {
+        await withTaskGroup(of: (String, Result<AppHostScript.Facts, any Error>).self) { group in
             for m in app.machines {
                 group.addTask {
-                    let s = try await self.pool.session(for: m.connection.target)
-                    let r = try await s.exec("sh -s", stdin: Array(AppHostScript.probe(app).utf8), timeout: .seconds(60))
-                    return (m.name, AppHostScript.parseProbe(r.stdoutText))
+                    do {
+                        let s = try await self.pool.session(for: m.connection.target)
+                        let r = try await s.exec("sh -s", stdin: Array(AppHostScript.probe(app).utf8), timeout: .seconds(60))
+                        return (m.name, .success(AppHostScript.parseProbe(r.stdoutText)))
+                    } catch {
+                        return (m.name, .failure(error))
+                    }
                 }
             }
-            var out: [String: AppHostScript.Facts] = [:]
-            for try await (name, f) in group { out[name] = f }
+            var out: [String: Result<AppHostScript.Facts, any Error>] = [:]
+            for await (name, f) in group { out[name] = f }
             return out
         }
     }

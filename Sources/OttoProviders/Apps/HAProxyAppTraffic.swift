@@ -63,7 +63,7 @@ struct HAProxyAppTraffic: AppTraffic {
                 s.responses += row.responses
                 s.http5xx += row.responses5xx
                 s.connectionErrors += row.connectionErrors + row.responseErrors
-                if i == 0 { s.up = row.status == .up }
+                s.up = (i == 0 || s.up) && row.status == .up
                 out[row.name] = s
             }
         }
