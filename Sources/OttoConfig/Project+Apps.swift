@@ -61,6 +61,19 @@ extension Project {
             case .directory(let p), .archive(let p): attrs[A.bundlePath] = .string(p)
             case .url(let u, _): attrs[A.bundleURL] = .string(u)
             }
+            if let pin = releasePins[AppReleasePin.itemName(site: s, app: app.name)] {
+                if pin.overVersion == app.version && (pin.overDigest == digest || !r.onDisk) {
+                    // held on a kept build: the machines copy it from the release that has it, nothing is uploaded
+                    attrs[A.version] = .string(pin.version)
+                    attrs[A.digest] = .string(pin.digest)
+                    attrs[A.bundlePath] = nil
+                    attrs[A.bundleURL] = nil
+                    attrs[A.releaseReason] = .string(pin.reason)
+                    if pin.rollback { attrs[A.rollbackOf] = .int(pin.release) }
+                } else {
+                    r.bag.warning(app.location, "app `\(app.name)` is no longer held on release \(pin.release) (\(pin.version)) by `\(pin.rollback ? "otto rollback" : "otto release")`: the site's version or bundle changed since (version \(app.version))")
+                }
+            }
             if app.run.user != "root" { attrs[A.user] = .string(app.run.user) }
             if !app.run.environment.isEmpty { attrs[A.environment] = .map(app.run.environment.mapValues { .string($0) }) }
             if let body = app.health.body { attrs[A.healthBody] = .string(body) }

@@ -17,6 +17,8 @@ public struct Project: Sendable {
     /// DNS-only sites made from zones written over the HTTP API (`/dom/ns`, `/dom/dns`), one per domain, named after
     /// the domain (`dns_zone.example.com`); validated and expanded exactly like YAML sites.
     public var apiSites: [Site] = []
+    /// Apps held on an earlier build by `otto rollback` / `otto release`, by `SITE/APP` (API items of kind `release`).
+    public var releasePins: [String: AppReleasePin] = [:]
 
     /// Folders read under the root, in this order.
     public static let folders = ["inventory", "images", "sites"]
@@ -87,6 +89,7 @@ public struct Project: Sendable {
         let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
         project.apiSites = apiSites
+        project.releasePins = releasePins(api, reader: reader)
         project.validate(into: reader)
         project.resources = project.expand(into: reader)
         let all = reader.bag.all

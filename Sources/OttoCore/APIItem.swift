@@ -8,6 +8,9 @@ public enum APIItemKind: String, Sendable, Hashable, Codable, CaseIterable {
     case nameservers
     /// A zone's records (`/dom/dns/{domain}`): the document is `{"ttl": N, "records": [...]}` as in a site's `dns:`.
     case records
+    /// The release an app is pinned to by `otto rollback` or `otto release` (`/apps/{site}/{app}/release`), named
+    /// `SITE/APP`: the document is an ``AppReleasePin``.
+    case release
 
     /// The HTTP path an item of this kind lives at, which is also the file name of its synthetic locations
     /// (`api:/inv/web1`, `api:/dom/ns/example.com`, `api:/dom/dns/example.com`).
@@ -16,6 +19,7 @@ public enum APIItemKind: String, Sendable, Hashable, Codable, CaseIterable {
         case .host: return "/inv/" + name
         case .nameservers: return "/dom/ns/" + name
         case .records: return "/dom/dns/" + name
+        case .release: return "/apps/" + name + "/release"
         }
     }
 }

@@ -207,6 +207,10 @@ public enum AttributeName {
         public static let current = "current"
         /// Derived: what a deploy will do (one line per step), for the plan.
         public static let rollout = "rollout"
+        /// Why this release is made, for the ledger, when it is not the site's `version:` (`otto rollback to release 2`).
+        public static let releaseReason = "release_reason"
+        /// The release whose build a rollback deploys again (`otto rollback`), for the ledger.
+        public static let rollbackOf = "rollback_of"
     }
 
     /// A machine (`machine`), as site expansion writes it and machine providers report it.

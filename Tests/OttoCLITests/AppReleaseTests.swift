@@ -125,7 +125,29 @@ import Testing
         #expect(rolling.non2xx == 0 && rolling.errors == 0 && rolling.unsent == 0, "\(describe(rolling))")
         #expect(rolling.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.2.0" } }, "\(describe(rolling))")
 
-        // the ledger: three releases, all succeeded; a second plan has nothing to do
+        // `otto rollback`: release 4 is 1.1.0's build again (copied from kept release 2, nothing uploaded), under load
+        var rollbackTook = Duration.zero
+        let rollback = try await underLoad(p) {
+            let start = ContinuousClock.now
+            let r = try await p.otto("rollback", "hello", "--auto-approve")
+            rollbackTook = ContinuousClock.now - start
+            #expect(r.status == 0 && r.stdout.contains("held on release 2"), "\(r.stdout)\n\(r.stderr)")
+        }
+        print("rollback under load (\(rollbackTook)): \(describe(rollback))")
+        #expect(rollback.non2xx == 0 && rollback.errors == 0 && rollback.unsent == 0, "\(describe(rollback))")
+        #expect(rollback.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.1.0" } }, "\(describe(rollback))")
+        let afterRollback = try await p.otto("releases", "hello", "--json")
+        #expect(afterRollback.stdout.contains("\"rollback_of\" : 2") && afterRollback.stdout.contains("otto rollback to release 2"), "\(afterRollback.stdout)")
+        // held: a plan of the unchanged site (still 1.2.0) has nothing to do
+        #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+        // a release that never succeeded cannot be gone back to; `otto release` of the site's version ends the hold
+        let refused = try await p.otto("release", "hello", "9.9.9", "--auto-approve")
+        #expect(refused.status == 1 && refused.stderr.contains("never succeeded here"), "\(refused.stdout)\n\(refused.stderr)")
+        let back = try await p.otto("release", "hello", "1.2.0", "--auto-approve")
+        #expect(back.status == 0 && back.stdout.contains("back on the site's own version"), "\(back.stdout)\n\(back.stderr)")
+        #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.2.0\n")
+
+        // the ledger: five releases, all succeeded; a second plan has nothing to do
         let releases = try await p.otto("releases", "hello")
         #expect(releases.status == 0 && releases.stdout.contains("1.2.0") && releases.stdout.contains("succeeded"), "\(releases.stdout)\(releases.stderr)")
         let again = try await p.otto("plan", "--detailed-exitcode")

@@ -317,4 +317,37 @@ import OttoTestSupport
         #expect(try AppBundle.url("https://example.com/x.tar.gz", sha256: sha).digest(root: dir.path) == sha)
         #expect(throws: OttoError.self) { try AppBundle.archive("nope.tar.gz").digest(root: dir.path) }
     }
+
+    /// `otto rollback` / `otto release` hold an app on a kept build: the app resource gets the pinned version and
+    /// digest and no bundle to upload, and the ledger's reason; once the site's version moves, the pin no longer applies.
+    @Test func aReleasePinHoldsTheAppUntilTheSiteMovesOn() throws {
+        let dir = try TempDir(prefix: "otto-pin")
+        for (path, text) in Self.projectFiles { dir.write(path, text) }
+        dir.write("sites/demo.yml", Self.base + Self.entry())
+        let own = try AppBundle.directory("apps/hello").digest(root: dir.path)
+        let old = String(repeating: "c", count: 64)
+        let pin = AppReleasePin(version: "0.9.0", digest: old, release: 2, rollback: true, reason: "otto rollback to release 2",
+                                overVersion: "1.0.0", overDigest: own)
+        let item = try pin.item(site: "demo", app: "hello")
+        #expect(item.key == APIItemKey(.release, "demo/hello") && item.key.file == "api:/apps/demo/hello/release")
+        #expect(try AppReleasePin(item: item) == pin)
+
+        let held = try #require(try Project.load(root: dir.path, api: [item]).resources.first { $0.address.description == "app.demo.hello" })
+        typealias A = AttributeName.App
+        #expect(held.attributes[A.version] == "0.9.0" && held.attributes[A.digest] == .string(old))
+        #expect(held.attributes[A.bundlePath] == nil && held.attributes[A.rollbackOf] == 2)
+        #expect(held.attributes[A.releaseReason] == "otto rollback to release 2")
+
+        // the site releases 1.1.0: the pin no longer applies, and a warning says so
+        dir.write("sites/demo.yml", Self.base + Self.entry().replacingOccurrences(of: "1.0.0", with: "1.1.0"))
+        let moved = try Project.load(root: dir.path, api: [item])
+        let app = try #require(moved.resources.first { $0.address.description == "app.demo.hello" })
+        #expect(app.attributes[A.version] == "1.1.0" && app.attributes[A.digest] == .string(own) && app.attributes[A.bundlePath] == "apps/hello")
+        #expect(app.attributes[A.rollbackOf] == nil)
+        #expect(moved.warnings.map(\.message).contains { $0.contains("no longer held on release 2") }, "\(moved.warnings)")
+
+        // an unreadable pin is an error at its item, never a crash
+        let bad = APIItem(key: APIItemKey(.release, "demo/hello"), document: "{\"version\": 1}")
+        #expect(throws: DiagnosticsError.self) { try Project.load(root: dir.path, api: [bad]) }
+    }
 }

@@ -22,6 +22,8 @@ extension Project {
                 zones[item.key.name, default: (nil, nil)].nameservers = item
             case .records:
                 zones[item.key.name, default: (nil, nil)].records = item
+            case .release:
+                break  // read by `releasePins`, applied where apps expand
             }
         }
         var sites: [Site] = []
@@ -31,6 +33,18 @@ extension Project {
             }
         }
         return sites
+    }
+
+    /// The pins of `otto rollback` and `otto release` among `items`, by `SITE/APP`; an unreadable one is an error at
+    /// its item.
+    static func releasePins(_ items: [APIItem], reader r: ConfigReader) -> [String: AppReleasePin] {
+        var out: [String: AppReleasePin] = [:]
+        for item in items where item.key.kind == .release {
+            do { out[item.key.name] = try AppReleasePin(item: item) } catch {
+                r.error(origin(item.key), "the release pinned for app `\(item.key.name)` cannot be read (\(error)); `otto release APP VERSION` writes a new one")
+            }
+        }
+        return out
     }
 
     /// Where an item's document starts: line 1, column 1 of its synthetic file.
@@ -111,6 +125,8 @@ extension Project {
             return host.location
         case .nameservers, .records:
             return Self.yamlZoneOwner(key.name + ".", in: sites)?.dns?.location
+        case .release:
+            return nil
         }
     }
 

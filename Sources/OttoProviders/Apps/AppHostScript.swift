@@ -83,6 +83,12 @@ enum AppHostScript {
                 curl -fsSL --proto =https -o "$src" \(q(url))
                 echo \(q(app.digest))"  $src" | sha256sum -c --quiet || { echo "the bundle at \(url) does not have sha256 \(app.digest)" >&2; rm -f "$src"; exit 4; }
                 """
+        } else {
+            // a pinned build (`otto rollback`, `otto release`): only a kept release of its digest can provide it
+            fetch = """
+                echo \(q("version \(app.version) (sha256 \(app.digest.prefix(12))) is no longer kept in \(app.root)/releases (keep: \(app.keep)); release it from the site's bundle instead")) >&2
+                rm -rf "$r.tmp"; exit 5
+                """
         }
         return """
             set -e

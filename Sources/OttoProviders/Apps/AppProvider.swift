@@ -39,6 +39,7 @@ public final class AppProvider: Provider {
         .optional(A.watchMax5xxPerMille, .int, ignoredInDiff: true), .optional(A.watchMaxConnectionErrors, .int, ignoredInDiff: true),
         .required(A.machines, .list(.map(.any)), ignoredInDiff: true), .optional(A.balancers, .list(.map(.any)), ignoredInDiff: true),
         .optional(A.backend, .string, ignoredInDiff: true),
+        .optional(A.releaseReason, .string, ignoredInDiff: true), .optional(A.rollbackOf, .int, ignoredInDiff: true),
         .computed(A.live, .list(.map(.any)), ignoredInDiff: false), .computed(A.current, .int),
         .computed(A.rollout, .list(.string)),
         .computed(AttributeName.Host.reachable, .bool), .computed(AttributeName.Host.unreachableReason, .string),
@@ -240,7 +241,8 @@ public final class AppProvider: Provider {
         }
         let slot = (servingSlot.max { $0.value < $1.value }?.key)?.other ?? .a
         let previous = servingNow.values.max()
-        let n = try await releaseNumber(app, facts: facts)
+        let why = r.attributes[A.releaseReason]?.stringValue ?? "version \(app.version)"
+        let n = try await releaseNumber(app, facts: facts, reason: why, rollbackOf: r.attributes[A.rollbackOf]?.intValue)
         let rollout = AppRollout(release: n, version: app.version, slot: slot, machines: app.machines.map(\.name), strategy: app.strategy,
                                  basePort: app.port, previous: previous.flatMap { p in
                                      facts.values.first { $0.releases[p] != nil }?.releases[p].map { AppReleaseRef(number: p, version: $0.version) } })
@@ -251,14 +253,14 @@ public final class AppProvider: Provider {
         for line in rollout.steps { log("app \(app.name): \(line)") }
         do {
             try await deployer.deploy(release: n, slot: slot, serving: usable, inTraffic: serving, rollout: rollout)
-            try await finish(app, n, .succeeded, "serving on \(app.machines.count) machine\(app.machines.count == 1 ? "" : "s")")
+            try await finish(app, n, .succeeded, "\(why): serving on \(app.machines.count) machine\(app.machines.count == 1 ? "" : "s")")
         } catch let failure as AppDeployer.Failure {
             var rolledBack = false
             if case .rolledBack = failure { rolledBack = true }
-            try? await finish(app, n, rolledBack ? .rolledBack : .failed, failure.description)
+            try? await finish(app, n, rolledBack ? .rolledBack : .failed, "\(why): \(failure.description)")
             throw OttoError(rolledBack ? "app.rolled_back" : "app.unhealthy", failure.description)
         } catch {
-            try? await finish(app, n, .failed, "\(error)")
+            try? await finish(app, n, .failed, "\(why): \(error)")
             throw error
         }
         return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))
@@ -269,7 +271,8 @@ public final class AppProvider: Provider {
     /// The number of the release to deploy: the ledger's unfinished release of this digest when a deploy of it was
     /// killed (it resumes under its number), else the next one the ledger appends. Without a ledger, one more than
     /// any release the machines hold.
-    private func releaseNumber(_ app: AppDefinition, facts: [String: AppHostScript.Facts]) async throws -> Int {
+    private func releaseNumber(_ app: AppDefinition, facts: [String: AppHostScript.Facts], reason: String,
+                               rollbackOf: Int?) async throws -> Int {
         guard let ledger else {
             return (facts.values.flatMap { $0.releases.keys } + facts.values.map(\.current)).max().map { $0 + 1 } ?? 1
         }
@@ -278,7 +281,8 @@ public final class AppProvider: Provider {
             return open.number
         }
         return try await ledger.appendRelease(NewRelease(site: app.site, app: app.name, version: app.version, digest: app.digest,
-                                                         actor: actor, hosts: app.machines.map(\.name), reason: "version \(app.version)")).number
+                                                         actor: actor, hosts: app.machines.map(\.name), reason: reason,
+                                                         rollbackOf: rollbackOf)).number
     }
 
     private func finish(_ app: AppDefinition, _ n: Int, _ result: ReleaseResult, _ reason: String) async throws {

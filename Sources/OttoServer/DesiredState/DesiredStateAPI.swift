@@ -42,6 +42,7 @@ struct DesiredStateAPI: Sendable {
             case .host: return view.hostBody(name)
             case .nameservers: return view.nameserversBody(name)
             case .records: return view.recordsBody(name)
+            case .release: return nil
             }
         }
     }

@@ -50,8 +50,9 @@ struct ApplyRunOptions: ParsableArguments {
 
 /// Shared body of apply and destroy: the apply pipeline with the plan shown and confirmed on the terminal, progress
 /// printed as it happens, and Ctrl-C letting actions in flight finish.
+/// `declined` runs when nothing was applied because the confirmation was declined or could not be asked.
 func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: ApplyRunOptions, planFile: String?,
-              command: String) async throws {
+              command: String, declined: @Sendable () async -> Void = {}) async throws {
     let summary: ApplySummary
     do {
         guard run.parallelism >= 1 else { throw OttoError("cli.flags", "--parallelism must be at least 1") }
@@ -86,7 +87,10 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
         let result = try await ApplyPipeline(store: ctx.store).apply(ctx.applyInput(providers: global.providerFilter), request)
         live.finish()
         summary = result.summary
-    } catch { throw fail(error) }
+    } catch {
+        if let e = error as? OttoError, ["apply.cancelled", "apply.confirm"].contains(e.code) { await declined() }
+        throw fail(error)
+    }
     if run.json {
         Terminal.out(try JSONLines.line(ApplySummaryLine(ApplySummaryDocument(summary))))
     } else {

@@ -103,14 +103,14 @@ actor StatusBoard {
 }
 
 extension StatusPageModel.App {
-    /// Every app the project's sites declare, with its two newest releases from `ledger` (an app whose ledger cannot be
-    /// read shows none).
+    /// Every app the project's sites declare, with the release serving (the newest that succeeded) and the one that
+    /// served before it, from `ledger` (an app whose ledger cannot be read shows none).
     static func all(in project: Project, ledger: any ReleaseLedger) async -> [StatusPageModel.App] {
         var out: [StatusPageModel.App] = []
         for site in project.sites {
             for app in site.apps {
-                let newest = (try? await ledger.releases(site: site.name, app: app.name, limit: 2)) ?? []
-                out.append(StatusPageModel.App(site: site.name, app: app.name, current: newest.first, previous: newest.dropFirst().first))
+                let succeeded = ((try? await ledger.releases(site: site.name, app: app.name, limit: 50)) ?? []).filter { $0.result == .succeeded }
+                out.append(StatusPageModel.App(site: site.name, app: app.name, current: succeeded.first, previous: succeeded.dropFirst().first))
             }
         }
         return out
