@@ -10,7 +10,7 @@ ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
 
-.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release serve
 
 deps:
 	@scripts/install-deps.sh
@@ -75,6 +75,12 @@ demo: build pdns images
 	$(OTTO) apply --auto-approve $(OTTO_FLAGS)
 	$(OTTO) status $(OTTO_FLAGS)
 	@scripts/demo-show.sh $(PDNS_DNS)
+
+# On the running demo: version 1.1.0 of the hello app blue-green, then `otto rollback`, with requests flowing
+# through the load balancer all along (otto-loadgen prints each second's outcomes and versions).
+demo-release: build
+	$(SWIFT) build $(RELEASE) --product otto-loadgen
+	OTTO=$(OTTO) LOADGEN=.build/release/otto-loadgen OTTO_FLAGS="$(OTTO_FLAGS)" scripts/demo-release.sh
 
 # The API, the status page and drift correction for the example project. A token is made once in .otto/tokens
 # (mode 0600); the status page's user name is anything, its password that token.

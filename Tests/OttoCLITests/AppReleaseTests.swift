@@ -25,7 +25,7 @@ import Testing
     }
 
     static func site(_ p: MachineProject, version: String, strategy: String = "blue-green", environment: String = "{}",
-                     deadline: String = "20s", watch: String = "4s") throws {
+                     deadline: String = "20s", watch: String = "4s", drain: String = "5s") throws {
         try p.write("sites/r.yml", """
             site: r
             domain: r.test
@@ -44,7 +44,7 @@ import Testing
                 port: 8080
                 health: { path: /healthz, interval: 500ms, min_healthy_time: 1s, healthy_deadline: \(deadline) }
                 strategy: \(strategy)
-                drain_timeout: 5s
+                drain_timeout: \(drain)
                 watch: { for: \(watch) }
                 lb: { bind: ":8080" }
             """)
@@ -200,5 +200,38 @@ import Testing
         let repair = try await p.otto("apply", "--auto-approve")
         #expect(repair.status == 0, "\(repair.stdout)\n\(repair.stderr)")
         #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+
+        // a 20 s request in flight at the switch completes, and haproxy reloaded during the watch keeps the old slots
+        // drained (the server-state file): no answer of the old version after the reload, no failed request
+        try bundle(p, "1.5.0")
+        try site(p, version: "1.5.0", strategy: "{ rolling: { max_parallel: 1 } }", watch: "6s", drain: "30s")
+        let slow = Task { try await runProcess(["curl", "-s", "-m", "60", "-D", "-", "http://\(lb):8080/slow?s=20"]) }
+        var reloadedAt = 0.0
+        let reloading = try await underLoad(p) {
+            let clock = ContinuousClock.now
+            let apply = Task { try await p.otto("apply", "--auto-approve") }
+            // once both machines answer 1.5.0 (the rolling switch is over), reload haproxy during the watch
+            var switched = false
+            while !switched && ContinuousClock.now - clock < .seconds(60) {
+                try await Task.sleep(for: .milliseconds(200))
+                switched = try await p.ssh("lb[0]", "echo 'show stat' | socat stdio /run/haproxy/admin.sock | grep '^app_hello,' | grep -c ',DRAIN,'")
+                    .stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2"
+            }
+            #expect(switched, "the old slots never both drained")
+            let reload = try await p.ssh("lb[0]", "systemctl reload haproxy")
+            reloadedAt = Date().timeIntervalSince1970
+            #expect(reload.status == 0, "\(reload.stdout)\(reload.stderr)")
+            let r = try await apply.value
+            #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        }
+        print("reload during the watch: \(describe(reloading))")
+        #expect(reloading.non2xx == 0 && reloading.errors == 0 && reloading.unsent == 0, "\(describe(reloading))")
+        if let old = reloading.versions["1.2.0"] {
+            let reloadSecond = reloadedAt - reloading.startedUnix
+            #expect(old.lastSeconds < reloadSecond, "1.2.0 answered at \(old.lastSeconds) s, after the reload at \(reloadSecond) s: the drain was forgotten")
+        }
+        let slowAnswer = try await slow.value
+        #expect(slowAnswer.status == 0 && slowAnswer.stdout.hasPrefix("HTTP/1.1 200") && slowAnswer.stdout.lowercased().contains("x-app-version: 1.2.0"),
+                "the 20 s request: \(slowAnswer.stdout.prefix(400)) \(slowAnswer.stderr)")
     }
 }

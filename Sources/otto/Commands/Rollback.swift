@@ -10,7 +10,7 @@ struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deploy an earlier build of an app again (a new release: history is never rewritten), from the releases kept on its machines.",
         discussion: """
-            Without --to, the newest release that succeeded with another build than the one serving now. The app stays \
+            Without --to, the newest release that succeeded with another version or build than the one serving now. The app stays \
             on that build (a pin kept in the state) until the site's `version:` or bundle changes, or \
             `otto release APP VERSION` moves it.
             """)
@@ -33,13 +33,14 @@ struct Rollback: AsyncParsableCommand {
                 guard row.result == .succeeded else {
                     throw OttoError("release.unfit", "release \(to) of app \(app) (\(row.version)) \(row.result.rawValue.replacingOccurrences(of: "_", with: " ")): only a release that succeeded can be gone back to")
                 }
-                guard row.digest != current.digest else {
+                guard row.digest != current.digest || row.version != current.version else {
                     throw OttoError("release.serving", "release \(to) of app \(app) is the build serving now (release \(current.number), \(current.version))")
                 }
                 target = row
             } else {
-                guard let row = rows.first(where: { $0.result == .succeeded && $0.number < current.number && $0.digest != current.digest }) else {
-                    throw OttoError("release.none", "app \(app) has no earlier release that succeeded with another build than release \(current.number) (\(current.version)); `otto releases \(app)` lists them")
+                guard let row = rows.first(where: { $0.result == .succeeded && $0.number < current.number
+                                                    && ($0.digest != current.digest || $0.version != current.version) }) else {
+                    throw OttoError("release.none", "app \(app) has no earlier release that succeeded with another version or build than release \(current.number) (\(current.version)); `otto releases \(app)` lists them")
                 }
                 target = row
             }
