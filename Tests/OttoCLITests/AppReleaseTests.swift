@@ -65,7 +65,7 @@ import Testing
     }
 
     static func describe(_ r: LoadReport) -> String {
-        "\(r.scheduled) requests: \(r.ok) 2xx, \(r.non2xx) non-2xx \(r.statuses), \(r.errors) errors \(r.errorKinds), \(r.unsent) unsent; versions \(r.versions)"
+        "\(r.scheduled) requests: \(r.ok) 2xx, \(r.non2xx) non-2xx \(r.statuses), \(r.errors) errors \(r.errorKinds), \(r.unsent) unsent; versions \(r.versions); failures in seconds \(r.timeline.filter { $0.errors + $0.non2xx + $0.unsent > 0 }.map(\.second))"
     }
 
     @Test func blueGreenAndRollingDeploysLoseNoRequestAndEndOnTheNewVersion() async throws {
@@ -233,5 +233,56 @@ import Testing
         let slowAnswer = try await slow.value
         #expect(slowAnswer.status == 0 && slowAnswer.stdout.hasPrefix("HTTP/1.1 200") && slowAnswer.stdout.lowercased().contains("x-app-version: 1.2.0"),
                 "the 20 s request: \(slowAnswer.stdout.prefix(400)) \(slowAnswer.stderr)")
+
+        // `otto apply` SIGKILLed at moments of a deploy (before the switch, right after it, during the watch, at a random
+        // time), then run to the end: one release everywhere, one process and one port per machine, no failed request
+        try bundle(p, "1.6.0")
+        try site(p, version: "1.6.0", watch: "3s")
+        let randomDelay = Double.random(in: 0.5...6)
+        let moments: [(String, @Sendable (String) -> Bool)] = [
+            ("while waiting until healthy", { $0.contains("waiting until healthy") }),
+            ("right after the switch", { $0.contains("traffic on release") }),
+            ("during the watch", { $0.contains("watching release") }),
+        ]
+        var killedAt: [String] = []
+        let killed = try await underLoad(p) {
+            for (name, moment) in moments {
+                let log = p.dir + "/kill-\(killedAt.count).log"
+                let child = try await ChildProcess.start([CLIProject.binary, "apply", "--auto-approve", "--dir", p.dir], logPath: log,
+                                                         environment: p.environment)
+                let text = try await child.waitForLog(timeout: .seconds(60), until: moment)
+                child.kill(SIGKILL)
+                await child.waitForExit()
+                #expect(moment(text), "the apply never got \(name):\n\(text.suffix(2000))")
+                killedAt.append(name)
+            }
+            let child = try await ChildProcess.start([CLIProject.binary, "apply", "--auto-approve", "--dir", p.dir],
+                                                     logPath: p.dir + "/kill-random.log", environment: p.environment)
+            try await Task.sleep(for: .seconds(randomDelay))
+            child.kill(SIGKILL)
+            await child.waitForExit()
+            killedAt.append(String(format: "after %.1f s", randomDelay))
+            let last = try await p.otto("apply", "--auto-approve")
+            #expect(last.status == 0, "\(last.stdout)\n\(last.stderr)")
+        }
+        print("killed \(killedAt), then applied: \(describe(killed))")
+        if killed.errors + killed.non2xx > 0 {
+            for i in 0..<moments.count {
+                print("--- run \(i) (killed \(killedAt[i])), load started \(killed.startedUnix):\n" + ((try? String(contentsOfFile: p.dir + "/kill-\(i).log", encoding: .utf8)) ?? ""))
+            }
+            print("--- random kill:\n" + ((try? String(contentsOfFile: p.dir + "/kill-random.log", encoding: .utf8)) ?? ""))
+        }
+        #expect(killed.non2xx == 0 && killed.errors == 0 && killed.unsent == 0, "\(describe(killed))")
+        #expect(killed.timeline.suffix(1).allSatisfy { $0.versions.keys.allSatisfy { $0 == "1.6.0" } }, "\(describe(killed))")
+        #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+        for m in ["web[0]", "web[1]"] {
+            let units = try await p.ssh(m, "systemctl list-units 'otto-app-hello-*' --state=active --no-legend --plain | wc -l")
+            #expect(units.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(m): \(units.stdout)\(units.stderr)")
+            let ports = try await p.ssh(m, "for port in 8080 8081; do curl -s -m 2 -o /dev/null -w '%{http_code} ' http://127.0.0.1:$port/version; done")
+            #expect(["200 000 ", "000 200 "].contains(ports.stdout), "\(m): the two slots answer \(ports.stdout)")
+        }
+        let finalLedger = try await p.otto("releases", "hello", "--json")
+        let rows160 = finalLedger.stdout.components(separatedBy: "\"version\" : \"1.6.0\"").count - 1
+        #expect(rows160 == 1, "the killed deploys resumed one release of 1.6.0: \(finalLedger.stdout.prefix(3000))")
     }
 }

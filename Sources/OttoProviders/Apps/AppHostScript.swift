@@ -96,7 +96,12 @@ enum AppHostScript {
             mkdir -p "$d/releases" "$d/meta"
             intact() { [ -d "$d/releases/$1" ] && (cd "$d/releases/$1" && sha256sum -c --quiet --status "$d/meta/$1.manifest" 2>/dev/null) \\
                 && [ "$(cd "$d/releases/$1" && find . -type f | wc -l)" = "$(wc -l < "$d/meta/$1.manifest")" ]; }
-            if [ -f "$d/meta/\(ns).release" ] && [ "$(cut -d' ' -f2 "$d/meta/\(ns).release")" = \(digest) ] && intact \(ns); then echo kept; exit 0; fi
+            record() { printf '%s %s %s %s\\n' \(q(app.version)) \(digest) \(slot.rawValue) \(q(config)) > "$d/meta/\(ns).release.tmp"; mv "$d/meta/\(ns).release.tmp" "$d/meta/\(ns).release"; }
+            if [ -f "$d/meta/\(ns).release" ] && [ "$(cut -d' ' -f2 "$d/meta/\(ns).release")" = \(digest) ] && intact \(ns); then
+              # kept as it is; a changed way to run it (environment, command, port) restarts its unit even when it runs
+              if [ "$(cut -d' ' -f3- "$d/meta/\(ns).release")" != \(q(slot.rawValue + " " + config)) ]; then record; touch "$d/meta/\(ns).restart"; fi
+              echo kept; exit 0
+            fi
             rm -rf "$r.tmp"; mkdir -p "$r.tmp"
             copied=
             for m in "$d"/meta/*.release; do
@@ -111,7 +116,7 @@ enum AppHostScript {
             fi
             (cd "$r.tmp" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum) > "$d/meta/\(ns).manifest.tmp"
             rm -rf "$r"; mv "$r.tmp" "$r"; mv "$d/meta/\(ns).manifest.tmp" "$d/meta/\(ns).manifest"
-            printf '%s %s %s %s\\n' \(q(app.version)) \(digest) \(slot.rawValue) \(q(config)) > "$d/meta/\(ns).release.tmp"; mv "$d/meta/\(ns).release.tmp" "$d/meta/\(ns).release"
+            record; touch "$d/meta/\(ns).restart"
             echo unpacked
             """
     }
@@ -167,10 +172,13 @@ enum AppHostScript {
             + "set -a; . \(env); set +a; sh \(q(path))"
     }
 
-    /// Installs the unit (already uploaded) and starts release `n`.
+    /// Installs the unit (already uploaded) and starts release `n`. A unit already running the same files and
+    /// configuration (a deploy killed after it started, run again) is left running: it may be serving traffic.
+    /// `prepare` leaves `meta/N.restart` when it unpacked the release or its configuration changed.
     static func start(_ app: AppDefinition, release n: Int) -> String {
-        let u = q(app.unitName(n))
-        return "systemctl daemon-reload && systemctl enable \(u) >/dev/null 2>&1 && systemctl restart \(u)"
+        let u = q(app.unitName(n)), marker = q("\(app.root)/meta/\(n).restart")
+        return "systemctl daemon-reload && systemctl enable \(u) >/dev/null 2>&1 && "
+            + "if systemctl is-active --quiet \(u) && [ ! -e \(marker) ]; then :; else systemctl restart \(u) && rm -f \(marker); fi"
     }
 
     /// Waits until release `n` answers its health check for `min_healthy_time`, or fails after the deadline
@@ -230,7 +238,7 @@ enum AppHostScript {
               systemctl disable "$u" >/dev/null 2>&1 || true
               case " \(keepList) " in *" $n "*) continue;; esac
               rm -f "/etc/systemd/system/$u"
-              rm -rf "$d/releases/$n" "$d/meta/$n.release" "$d/meta/$n.manifest" "$d/meta/$n.env" "$d/meta/$n.tar.gz"
+              rm -rf "$d/releases/$n" "$d/meta/$n.release" "$d/meta/$n.manifest" "$d/meta/$n.env" "$d/meta/$n.tar.gz" "$d/meta/$n.restart"
             done
             systemctl daemon-reload
             """

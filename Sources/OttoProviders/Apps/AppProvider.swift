@@ -239,10 +239,13 @@ public final class AppProvider: Provider {
             servingNow[name] = f.current
             servingSlot[rel.slot, default: 0] += 1
         }
-        let slot = (servingSlot.max { $0.value < $1.value }?.key)?.other ?? .a
         let previous = servingNow.values.max()
         let why = r.attributes[A.releaseReason]?.stringValue ?? "version \(app.version)"
         let n = try await releaseNumber(app, facts: facts, reason: why, rollbackOf: r.attributes[A.rollbackOf]?.intValue)
+        // A deploy of this release that was killed chose its slot already (its unit may be serving there, even alone
+        // when the kill came after the old release was stopped): keep it. Otherwise the slot the serving one does not use.
+        let resumed = facts.values.compactMap { f in f.releases[n].flatMap { $0.digest == app.digest ? $0.slot : nil } }.first
+        let slot = resumed ?? (servingSlot.max { $0.value < $1.value }?.key)?.other ?? .a
         let rollout = AppRollout(release: n, version: app.version, slot: slot, machines: app.machines.map(\.name), strategy: app.strategy,
                                  basePort: app.port, previous: previous.flatMap { p in
                                      facts.values.first { $0.releases[p] != nil }?.releases[p].map { AppReleaseRef(number: p, version: $0.version) } })

@@ -79,6 +79,7 @@ enum HostRender {
                 timeout server 30s
                 retries 3
                 option redispatch
+                option idle-close-on-response
                 load-server-state-from-file global
 
             listen otto-stats
