@@ -284,5 +284,14 @@ import Testing
         let finalLedger = try await p.otto("releases", "hello", "--json")
         let rows160 = finalLedger.stdout.components(separatedBy: "\"version\" : \"1.6.0\"").count - 1
         #expect(rows160 == 1, "the killed deploys resumed one release of 1.6.0: \(finalLedger.stdout.prefix(3000))")
+
+        // a new version of the same bundle is a new release too (the app is told its version: APP_VERSION)
+        try site(p, version: "1.6.1", watch: "1s")
+        try p.write("sites/r.yml", try String(contentsOfFile: p.dir + "/sites/r.yml", encoding: .utf8)
+            .replacingOccurrences(of: "bundle: apps/hello-1.6.1", with: "bundle: apps/hello-1.6.0"))
+        let sameBundle = try await p.otto("apply", "--auto-approve")
+        #expect(sameBundle.status == 0, "\(sameBundle.stdout)\n\(sameBundle.stderr)")
+        #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.6.1\n")
+        #expect(try await p.otto("releases", "hello").stdout.contains("1.6.1"))
     }
 }

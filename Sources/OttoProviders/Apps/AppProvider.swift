@@ -206,9 +206,11 @@ public final class AppProvider: Provider {
         let ops = machineOps(app, config: config)
         let traffic = self.traffic(app)
         if !app.balancers.isEmpty { try await HAProxyAppTraffic(balancers: app.balancers, pool: pool).ensureBackend(app.backend) }
-        // The release of this digest and config already serving somewhere: repair the machines that lack it.
+        // The release of this version, digest and config already serving somewhere: repair the machines that lack it.
+        // (A new version of the same bundle is a new release: the app is told its version.)
         let matching = facts.values.compactMap { f -> Int? in
-            guard f.current > 0, let rel = f.releases[f.current], rel.digest == app.digest, rel.config == config else { return nil }
+            guard f.current > 0, let rel = f.releases[f.current], rel.digest == app.digest, rel.config == config,
+                  rel.version == app.version else { return nil }
             return f.current
         }
         let serving = try await servingSlots(app)
