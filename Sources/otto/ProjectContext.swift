@@ -5,6 +5,7 @@ import OttoEngine
 import OttoHTTP
 import OttoProviders
 import OttoState
+import Synchronization
 
 /// A loaded project: configuration, desired resources and the state store. The only place that turns
 /// inventory into concrete provider instances.
@@ -54,7 +55,7 @@ struct ProjectContext: Sendable {
             }
             if name == "apps" {
                 out[name] = AppProvider(name: name, projectRoot: root, ledger: store as? any ReleaseLedger, actor: Self.actor,
-                                        log: { line in FileHandle.standardError.write(Data(("otto: " + line + "\n").utf8)) })
+                                        log: { ProgressLines.send($0) })
                 continue
             }
             guard let cfg = project.inventory.providers[name] ?? ProviderConfig.builtIn(name) else {
@@ -141,4 +142,18 @@ struct ProjectContext: Sendable {
             return options
         }, requestCounts: { http.requestCounts })
     }
+}
+
+/// Where providers' progress lines (a deploy's steps) go: standard error for the CLI (`otto: …`); `otto serve` routes
+/// them to its logger, so they keep its log format.
+enum ProgressLines {
+    private static let sink = Mutex<@Sendable (String) -> Void>({ line in
+        FileHandle.standardError.write(Data(("otto: " + line + "\n").utf8))
+    })
+
+    /// Sends one line.
+    static func send(_ line: String) { sink.withLock { $0 }(line) }
+
+    /// Sends every later line to `to` instead.
+    static func route(_ to: @escaping @Sendable (String) -> Void) { sink.withLock { $0 = to } }
 }

@@ -201,6 +201,21 @@ import Testing
         #expect(repair.status == 0, "\(repair.stdout)\n\(repair.stderr)")
         #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
 
+        // drift: a changed file of the serving release is found, and that machine is taken out of traffic, given the
+        // release's files again and restarted, while requests flow
+        _ = try await p.ssh("web[0]", "echo '# changed' >> /srv/apps/hello/releases/$(cat /srv/apps/hello/current)/server.py")
+        let changed = try await p.otto("plan", "--detailed-exitcode")
+        #expect(changed.status == 2 && changed.stdout.contains("intact: false"), "\(changed.stdout)\n\(changed.stderr)")
+        let restored = try await underLoad(p) {
+            let r = try await p.otto("apply", "--auto-approve")
+            #expect(r.status == 0 && r.stderr.contains("repairing release"), "\(r.stdout)\n\(r.stderr)")
+        }
+        print("changed file repaired under load: \(describe(restored))")
+        #expect(restored.non2xx == 0 && restored.errors == 0 && restored.unsent == 0, "\(describe(restored))")
+        #expect(try await p.ssh("web[0]", "grep -c '# changed' /srv/apps/hello/releases/$(cat /srv/apps/hello/current)/server.py").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(try await p.otto("plan", "--detailed-exitcode").status == 0)
+
         // a 20 s request in flight at the switch completes, and haproxy reloaded during the watch keeps the old slots
         // drained (the server-state file): no answer of the old version after the reload, no failed request
         try bundle(p, "1.5.0")

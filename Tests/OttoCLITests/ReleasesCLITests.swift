@@ -99,7 +99,7 @@ import Testing
         #expect(first["finished"] is NSNull && first["rollback_of"] is NSNull && first["started"] as? String == "2025-12-03T12:00:00.000Z")
     }
 
-    /// `otto serve`'s status page: each app with its current (newest) and previous release; the API answers the same rows.
+    /// `otto serve`'s status page: each app with its current, previous and latest release; the API answers the same rows.
     @Test(.tags(.liveServer)) func statusPageAndAPIShowReleases() async throws {
         let p = try Self.project()
         try await Self.rows(p)
@@ -109,10 +109,14 @@ import Testing
         #expect(page.status == 200)
         let apps = try #require(page.body.components(separatedBy: "<section id=\"apps\">").dropFirst().first?.components(separatedBy: "</section>").first,
                                 "\(page.body.prefix(2000))")
-        #expect(apps.contains("demo/hello</td><td>1.2.0 <span class=\"muted\">#4</span> <span class=\"badge warn\">started</span>"), "\(apps)")
-        #expect(apps.contains("<td>1.0.0 <span class=\"muted\">#3</span> <span class=\"badge ok\">succeeded</span><br><span class=\"muted\">2025-12-03 11:02:10 UTC</span></td></tr>"), "\(apps)")
-        #expect(apps.contains("shop/hello</td><td>9 <span class=\"muted\">#1</span> <span class=\"badge bad\">failed</span>"), "\(apps)")
-        #expect(apps.contains("demo/quiet</td><td class=\"muted\">none</td><td class=\"muted\">none</td>"), "\(apps)")
+        // current: the newest that succeeded (#3), previous: the one that succeeded before it (#1, not the rolled back
+        // #2), latest: the deploy in progress (#4)
+        #expect(apps.contains("demo/hello</td><td>1.0.0 <span class=\"muted\">#3</span> <span class=\"badge ok\">succeeded</span><br><span class=\"muted\">2025-12-03 11:02:10 UTC</span></td>"
+                              + "<td>1.0.0 <span class=\"muted\">#1</span> <span class=\"badge ok\">succeeded</span><br><span class=\"muted\">2025-12-03 10:00:00 UTC</span></td>"
+                              + "<td>1.2.0 <span class=\"muted\">#4</span> <span class=\"badge warn\">started</span>"), "\(apps)")
+        // a site whose only release failed: nothing serves
+        #expect(apps.contains("shop/hello</td><td class=\"muted\">none</td><td class=\"muted\">none</td><td>9 <span class=\"muted\">#1</span> <span class=\"badge bad\">failed</span>"), "\(apps)")
+        #expect(apps.contains("demo/quiet</td><td class=\"muted\">none</td><td class=\"muted\">none</td><td class=\"muted\">none</td>"), "\(apps)")
         let api = try await serve.get("/v1/apps/hello/releases?site=demo&limit=2")
         #expect(api.status == 200)
         let list = try JSONDecoder().decode(ReleaseList.self, from: Data(api.body.utf8))

@@ -222,6 +222,15 @@ public final class AppProvider: Provider {
                     && (app.balancers.isEmpty || serving.contains(slot.serverName(machine: m.name)))
                 if ok { continue }
                 log("app \(app.name): repairing release \(n) on \(m.name)")
+                let server = slot.serverName(machine: m.name)
+                if !app.balancers.isEmpty && serving.contains(server) && serving.count > 1 {
+                    // it serves, but its files changed: out of traffic (requests in flight finish) before it restarts
+                    try await traffic.set(app.backend, [(server, .drain)])
+                    let end = ContinuousClock.now + .milliseconds(app.drainTimeoutMS)
+                    while ContinuousClock.now < end, (try await traffic.stats(app.backend)[server]?.sessions ?? 0) > 0 {
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
                 try await ops.prepare(m, release: n, slot: slot)
                 try await ops.start(m, release: n)
                 try await ops.awaitHealthy(m, release: n, slot: slot)

@@ -28,12 +28,14 @@ struct StatusPageModel: Sendable {
         var broken: [BrokenLink]
     }
 
-    /// One app of a site and its two newest releases (nil when it has fewer).
+    /// One app of a site: the release serving (the newest that succeeded), the one that served before it, and the
+    /// newest release of any result (a deploy in progress, or one that failed or was rolled back, shows there).
     struct App: Sendable, Hashable {
         var site: String
         var app: String
         var current: ReleaseRecord?
         var previous: ReleaseRecord?
+        var latest: ReleaseRecord?
     }
 
     var project: String
@@ -92,10 +94,11 @@ enum StatusPage {
         return html + "</table></div></section>"
     }
 
-    /// Each app's current release (its newest) and the one before, with version, number, result and start.
+    /// Each app's current release (the newest that succeeded), the one before it and the newest of any result, with
+    /// version, number, result and start.
     static func appsSection(_ apps: [StatusPageModel.App]) -> String {
         guard !apps.isEmpty else { return "" }
-        var html = "<section id=\"apps\"><h2>Apps</h2><div class=\"scroll\"><table><tr><th>App</th><th>Current release</th><th>Previous release</th></tr>"
+        var html = "<section id=\"apps\"><h2>Apps</h2><div class=\"scroll\"><table><tr><th>App</th><th>Current release</th><th>Previous release</th><th>Latest release</th></tr>"
         func cell(_ r: ReleaseRecord?) -> String {
             guard let r else { return "<td class=\"muted\">none</td>" }
             let badge = r.result == .succeeded ? "ok" : (r.result == .started ? "warn" : "bad")
@@ -103,7 +106,7 @@ enum StatusPage {
                 + "<br><span class=\"muted\">\(esc(time(r.started)))</span></td>"
         }
         for a in apps {
-            html += "<tr><td class=\"addr\">\(esc(a.site))/\(esc(a.app))</td>\(cell(a.current))\(cell(a.previous))</tr>"
+            html += "<tr><td class=\"addr\">\(esc(a.site))/\(esc(a.app))</td>\(cell(a.current))\(cell(a.previous))\(cell(a.latest))</tr>"
         }
         return html + "</table></div></section>"
     }

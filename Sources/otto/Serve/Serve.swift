@@ -101,6 +101,8 @@ struct Serve: AsyncParsableCommand {
             let desired = try DesiredStateService(root: root, store: APIItemAccess(items))
             let book = RunBook()
             let logger = Logger(label: "otto.serve")
+            let progress = Logger(label: "otto.apply")
+            ProgressLines.route { progress.info("\($0)") }
             let scheme = configuration.tls == nil ? "http" : "https"
             let history = DriftHistory()
             let board = StatusBoard()

@@ -103,14 +103,16 @@ actor StatusBoard {
 }
 
 extension StatusPageModel.App {
-    /// Every app the project's sites declare, with the release serving (the newest that succeeded) and the one that
-    /// served before it, from `ledger` (an app whose ledger cannot be read shows none).
+    /// Every app the project's sites declare, with the release serving (the newest that succeeded), the one that
+    /// served before it and the newest of any result, from `ledger` (an app whose ledger cannot be read shows none).
     static func all(in project: Project, ledger: any ReleaseLedger) async -> [StatusPageModel.App] {
         var out: [StatusPageModel.App] = []
         for site in project.sites {
             for app in site.apps {
-                let succeeded = ((try? await ledger.releases(site: site.name, app: app.name, limit: 50)) ?? []).filter { $0.result == .succeeded }
-                out.append(StatusPageModel.App(site: site.name, app: app.name, current: succeeded.first, previous: succeeded.dropFirst().first))
+                let rows = (try? await ledger.releases(site: site.name, app: app.name, limit: 50)) ?? []
+                let succeeded = rows.filter { $0.result == .succeeded }
+                out.append(StatusPageModel.App(site: site.name, app: app.name, current: succeeded.first, previous: succeeded.dropFirst().first,
+                                               latest: rows.first))
             }
         }
         return out
