@@ -25,13 +25,13 @@ import Testing
     }
 
     static func site(_ p: MachineProject, version: String, strategy: String = "blue-green", environment: String = "{}",
-                     deadline: String = "20s", watch: String = "4s", drain: String = "5s") throws {
+                     deadline: String = "20s", watch: String = "4s", drain: String = "5s", web: Int = 2) throws {
         try p.write("sites/r.yml", """
             site: r
             domain: r.test
             provider: local
             machines:
-              web: { count: 2, image: web }
+              web: { count: \(web), image: web }
               lb:  { count: 1, image: lb }
             nginx: { on: web, root: /srv/www/r, directives: ["location = /healthz { return 200 \\"ok\\\\n\\"; }"] }
             haproxy: { on: lb, backend: web, health: { path: /healthz, interval: 1s } }
@@ -71,16 +71,17 @@ import Testing
     @Test func blueGreenAndRollingDeploysLoseNoRequestAndEndOnTheNewVersion() async throws {
         let p = try Self.project()
         try Self.bundle(p, "1.0.0")
-        try Self.site(p, version: "1.0.0")
+        try Self.site(p, version: "1.0.0", web: 3)
         // Machines of site r that an earlier run on this host left behind (a run killed before its cleanup) go first,
         // so that this run starts from nothing: imported into this project's state (where they exist), then destroyed.
-        for (machine, name) in [("web[0]", "r-web-0"), ("web[1]", "r-web-1"), ("lb[0]", "r-lb-0")]
+        for (machine, name) in [("web[0]", "r-web-0"), ("web[1]", "r-web-1"), ("web[2]", "r-web-2"), ("lb[0]", "r-lb-0")]
         where FileManager.default.fileExists(atPath: MachineProject.stateDir + "/machines/" + name) {
             let imported = try await p.otto("state", "import", "machine.r.\(machine)", name)
             #expect(imported.status == 0, "\(imported.stdout)\n\(imported.stderr)")
         }
         let sweep = try await p.otto("destroy", "--auto-approve")
         #expect(sweep.status == 0, "\(sweep.stdout)\n\(sweep.stderr)")
+        try Self.site(p, version: "1.0.0")
         try await withCleanup {
             try await Self.deploys(p)
         } cleanup: {
@@ -308,5 +309,21 @@ import Testing
         #expect(sameBundle.status == 0, "\(sameBundle.stdout)\n\(sameBundle.stderr)")
         #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.6.1\n")
         #expect(try await p.otto("releases", "hello").stdout.contains("1.6.1"))
+
+        // a machine new in the group gets the serving release, and traffic once it passed its checks: haproxy is
+        // reloaded for its servers (hitless) while requests flow
+        try site(p, version: "1.6.1", watch: "1s", web: 3)
+        try p.write("sites/r.yml", try String(contentsOfFile: p.dir + "/sites/r.yml", encoding: .utf8)
+            .replacingOccurrences(of: "bundle: apps/hello-1.6.1", with: "bundle: apps/hello-1.6.0"))
+        let grown = try await underLoad(p) {
+            let r = try await p.otto("apply", "--auto-approve")
+            #expect(r.status == 0 && r.stderr.contains("repairing release") && r.stderr.contains("r-web-2"), "\(r.stdout)\n\(r.stderr)")
+        }
+        print("a third machine joined under load: \(describe(grown))")
+        #expect(grown.non2xx == 0 && grown.errors == 0 && grown.unsent == 0, "\(describe(grown))")
+        #expect(try await p.ssh("web[2]", ". /srv/apps/hello/meta/$(cat /srv/apps/hello/current).env && curl -s -m 2 http://127.0.0.1:$PORT/version")
+            .stdout == "1.6.1\n")
+        let after = try await p.otto("plan", "--detailed-exitcode")
+        #expect(after.status == 0, "\(after.stdout)\n\(after.stderr)")
     }
 }

@@ -205,7 +205,10 @@ public final class AppProvider: Provider {
         let facts = try await probe(app)
         let ops = machineOps(app, config: config)
         let traffic = self.traffic(app)
-        if !app.balancers.isEmpty { try await HAProxyAppTraffic(balancers: app.balancers, pool: pool).ensureBackend(app.backend) }
+        if !app.balancers.isEmpty {
+            try await HAProxyAppTraffic(balancers: app.balancers, pool: pool)
+                .ensureBackend(app.backend, servers: Set(app.machines.flatMap { m in AppSlot.allCases.map { $0.serverName(machine: m.name) } }))
+        }
         // The release of this version, digest and config already serving somewhere: repair the machines that lack it.
         // (A new version of the same bundle is a new release: the app is told its version.)
         let matching = facts.values.compactMap { f -> Int? in
@@ -230,6 +233,10 @@ public final class AppProvider: Provider {
                     while ContinuousClock.now < end, (try await traffic.stats(app.backend)[server]?.sessions ?? 0) > 0 {
                         try await Task.sleep(for: .milliseconds(200))
                     }
+                }
+                if !app.balancers.isEmpty && !serving.contains(server) {
+                    // a machine new to haproxy has its slots enabled: nothing reaches it before otto's checks pass
+                    try await traffic.set(app.backend, AppSlot.allCases.map { ($0.serverName(machine: m.name), .maint) })
                 }
                 try await ops.prepare(m, release: n, slot: slot)
                 try await ops.start(m, release: n)

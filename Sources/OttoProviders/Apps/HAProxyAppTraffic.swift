@@ -28,15 +28,20 @@ struct HAProxyAppTraffic: AppTraffic {
         }
     }
 
-    /// Makes sure every balancer's running haproxy has the app's backend. haproxy's configuration is written by the
-    /// `haproxy` resource the app depends on, but its reload is a handler that runs after all changes; a first deploy
-    /// must not wait for it: a balancer without the backend saves its server state and reloads now (hitless).
-    func ensureBackend(_ backend: String) async throws {
+    /// Makes sure every balancer's running haproxy has the app's backend with every server in `servers`. haproxy's
+    /// configuration is written by the `haproxy` resource the app depends on, but its reload is a handler that runs
+    /// after all changes; a first deploy, or a machine new in the group, must not wait for it: a balancer missing any
+    /// of them saves its server state and reloads now (hitless).
+    func ensureBackend(_ backend: String, servers: Set<String>) async throws {
+        @Sendable func complete(_ stats: [HAProxyStat]) -> Bool {
+            let have = Set(stats.filter { $0.proxy == backend && $0.type == .server }.map(\.name))
+            return stats.contains(where: { $0.proxy == backend }) && servers.isSubset(of: have)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for m in balancers {
                 group.addTask {
                     let r = try await runtime(m)
-                    if try await r.stats().contains(where: { $0.proxy == backend }) { return }
+                    if complete(try await r.stats()) { return }
                     try await r.saveServerState()
                     let session = try await pool.session(for: m.connection.target)
                     let reload = try await session.exec("systemctl reload haproxy", timeout: .seconds(60))
@@ -44,10 +49,10 @@ struct HAProxyAppTraffic: AppTraffic {
                         throw OttoError("app.haproxy", "\(m.name): reloading haproxy for backend \(backend) failed: \(reload.stderrText)\(reload.stdoutText)")
                     }
                     for _ in 0..<100 {
-                        if (try? await runtime(m).stats().contains(where: { $0.proxy == backend })) == true { return }
+                        if let stats = try? await runtime(m).stats(), complete(stats) { return }
                         try await Task.sleep(for: .milliseconds(100))
                     }
-                    throw OttoError("app.haproxy", "\(m.name): haproxy has no backend \(backend) after a reload; is it in /etc/haproxy/haproxy.cfg?")
+                    throw OttoError("app.haproxy", "\(m.name): haproxy lacks backend \(backend) or one of its servers \(servers.sorted().joined(separator: ", ")) after a reload; are they in /etc/haproxy/haproxy.cfg?")
                 }
             }
             try await group.waitForAll()
