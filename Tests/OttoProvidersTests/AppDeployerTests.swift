@@ -230,4 +230,17 @@ import Testing
         #expect(states["w-0_b"] == .maint)
         #expect(m.inner.running.withLock { $0 } == ["w-0": [1], "w-1": [1]])
     }
+
+    /// `keep:` keeps what a rollback can use: the serving release and the newest that succeeded, not failed ones.
+    @Test func keepPrefersReleasesThatSucceeded() throws {
+        let app = try Self.app()   // keep: 3 (the default)
+        var d = deployer(app, Machines(), Traffic())
+        // 8 is new, 7 serves; 6 and 5 failed, 4, 3 and 1 succeeded
+        d.keepOrder = [7, 4, 3, 1]
+        #expect(d.keepList(current: 8, serving: ["w-0": 7, "w-1": 7]) == [8, 7, 4, 3])
+        // without a ledger: the newest numbers
+        d.keepOrder = nil
+        #expect(d.keepList(current: 8, serving: ["w-0": 7, "w-1": 7]) == [8, 7, 6, 5])
+        #expect(d.keepList(current: 1, serving: [:]) == [1])
+    }
 }

@@ -72,6 +72,9 @@ struct AppDeployer: Sendable {
     var pollInterval: Duration = .milliseconds(500)
     /// How long haproxy may take to report a slot made ready as up (its own health check) before the switch is undone.
     var switchTimeout: Duration = .seconds(15)
+    /// The releases worth keeping on disk for a rollback, newest first (the ledger's releases that succeeded); nil:
+    /// the newest numbers, whatever their result.
+    var keepOrder: [Int]?
 
     /// How a deploy ended when it did not succeed.
     enum Failure: Error, CustomStringConvertible {
@@ -210,11 +213,12 @@ struct AppDeployer: Sendable {
         try await eachMachine(olds) { m in try await machines.stop(m, release: serving[m.name]!) }
     }
 
-    /// The releases kept on disk: the new one, the ones serving before it, then the newest others up to `keep`.
-    private func keepList(current n: Int, serving: [String: Int]) -> [Int] {
+    /// The releases kept on disk: the new one, the ones serving before it, then others up to `keep`: those of
+    /// `keepOrder` (releases that succeeded, newest first) when given, else the newest numbers.
+    func keepList(current n: Int, serving: [String: Int]) -> [Int] {
         var keep = [n] + Set(serving.values).sorted(by: >)
-        var next = n - 1
-        while keep.count < app.keep + 1, next > 0 { if !keep.contains(next) { keep.append(next) }; next -= 1 }
+        let candidates = keepOrder ?? Array((1..<max(n, 1)).reversed())
+        for c in candidates where keep.count < app.keep + 1 && c != n && !keep.contains(c) { keep.append(c) }
         return keep
     }
 

@@ -245,7 +245,8 @@ public final class AppProvider: Provider {
                     try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready), (slot.other.serverName(machine: m.name), .maint)],
                                           healthy: [slot.serverName(machine: m.name)])
                 }
-                try await ops.finish(m, current: n, keep: [n] + (f.releases.keys.sorted(by: >).filter { $0 != n }.prefix(app.keep)))
+                let order = try await keepOrder(app) ?? f.releases.keys.sorted(by: >)
+                try await ops.finish(m, current: n, keep: [n] + order.filter { $0 != n && f.releases[$0] != nil }.prefix(app.keep))
             }
             return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))
         }
@@ -270,7 +271,8 @@ public final class AppProvider: Provider {
         // Machines whose serving release is in the slot the new one needs cannot keep it beside the new one.
         let blocked = servingNow.filter { name, p in facts[name]?.releases[p]?.slot == slot }
         let usable = servingNow.filter { blocked[$0.key] == nil }
-        let deployer = AppDeployer(app: app, machines: ops, traffic: traffic, log: log)
+        var deployer = AppDeployer(app: app, machines: ops, traffic: traffic, log: log)
+        deployer.keepOrder = try await keepOrder(app)
         for line in rollout.steps { log("app \(app.name): \(line)") }
         do {
             try await deployer.deploy(release: n, slot: slot, serving: usable, inTraffic: serving, rollout: rollout)
@@ -304,6 +306,13 @@ public final class AppProvider: Provider {
         return try await ledger.appendRelease(NewRelease(site: app.site, app: app.name, version: app.version, digest: app.digest,
                                                          actor: actor, hosts: app.machines.map(\.name), reason: reason,
                                                          rollbackOf: rollbackOf)).number
+    }
+
+    /// The app's releases that succeeded, newest first (what a rollback can go back to, so what `keep:` keeps);
+    /// nil without a ledger.
+    private func keepOrder(_ app: AppDefinition) async throws -> [Int]? {
+        guard let ledger else { return nil }
+        return try await ledger.releases(site: app.site, app: app.name, limit: 200).filter { $0.result == .succeeded }.map(\.number)
     }
 
     private func finish(_ app: AppDefinition, _ n: Int, _ result: ReleaseResult, _ reason: String) async throws {
