@@ -7,7 +7,7 @@ import Testing
     @Test func planTakesOptionsAndHidesSensitiveValues() async throws {
         let f = try ServerFixture()
         try await f.withClient { c in
-            let r = try await c.post("/v1/plan", #"{"targets": ["dns_record.shop"], "refresh": false}"#)
+            let r = try await c.post("/v1/plan", #"{"sites": ["shop"], "targets": ["dns_record.shop"], "refresh": false}"#)
             #expect(r.status == .ok)
             #expect(r.object["has_changes"] as? Bool == true)
             #expect(r.object["serial"] as? Int == 3)
@@ -20,6 +20,7 @@ import Testing
             #expect(!r.text.contains("secret text"))
         }
         #expect(f.runs.seen.first?.options.targets == ["dns_record.shop"])
+        #expect(f.runs.seen.first?.options.sites == ["shop"])
         #expect(f.runs.seen.first?.options.refresh == false)
     }
 
@@ -97,6 +98,8 @@ import Testing
             #expect(r.errorMessage?.contains("expected true or false") == true)
             r = try await c.post("/v1/plan", #"{"destroy": true, "refresh_only": true}"#)
             #expect(r.status == .unprocessableContent)
+            r = try await c.post("/v1/apply", #"{"sites": "shop"}"#)
+            #expect(r.status == .unprocessableContent && r.errorMessage?.contains("expected a list of strings") == true)
         }
         #expect(f.runs.seen.isEmpty)
     }

@@ -30,7 +30,7 @@ extension APIHandlers {
         return .ok(.init(body: .json(try report.document)))
     }
 
-    /// Reads `{"targets", "replace", "destroy", "refresh_only", "refresh", "parallelism"}` (all optional; an empty body
+    /// Reads `{"sites", "targets", "replace", "destroy", "refresh_only", "refresh", "parallelism"}` (all optional; an empty body
     /// is `{}`); unknown keys, wrong types and bad addresses are 422, malformed JSON 400.
     static func runRequest(_ body: [UInt8], apply: Bool) throws(APIError) -> RunRequest {
         guard !body.isEmpty else { return RunRequest() }
@@ -47,7 +47,7 @@ extension APIHandlers {
         guard let entries = node.entries else {
             throw APIError.invalid([Diagnostic(at: node.location, "expected a JSON object, got \(node.kindDescription)")])
         }
-        let allowed = ["targets", "replace", "destroy", "refresh_only", "refresh"] + (apply ? ["parallelism"] : [])
+        let allowed = ["sites", "targets", "replace", "destroy", "refresh_only", "refresh"] + (apply ? ["parallelism"] : [])
         var request = RunRequest()
         var destroy = false, refreshOnly = false
         func bool(_ n: JSONNode) -> Bool? {
@@ -66,6 +66,7 @@ extension APIHandlers {
         for e in entries {
             let key = e.key.text ?? ""
             switch key {
+            case "sites": request.options.sites = strings(e.value)
             case "targets": request.options.targets = strings(e.value)
             case "replace":
                 request.options.replace = strings(e.value).compactMap { text in
