@@ -7,10 +7,12 @@ let systemPackage: Target.Dependency = .product(name: "SystemPackage", package: 
                                                 condition: .when(platforms: [.linux]))
 
 // Upcoming language features every Swift target (test, executable and build-tool targets included) builds with
-// (issue 9). Plugin targets take no swiftSettings. Not yet enabled: MemberImportVisibility (its missing imports are
-// still to add) and InternalImportsByDefault (it would make every public dependency a `public import`).
+// (issue 9): ExistentialAny, and MemberImportVisibility (a file uses members of the modules it imports itself, and a
+// target declares what it imports). Plugin targets take no swiftSettings. Not enabled: InternalImportsByDefault (it
+// would make every public dependency a `public import`).
 let ottoSwiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(
@@ -111,6 +113,7 @@ let package = Package(
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: ottoSwiftSettings),
@@ -119,7 +122,8 @@ let package = Package(
         .testTarget(name: "OttoConfigTests", dependencies: ["OttoTestTags", "OttoConfig", "OttoCore", "OttoTestSupport",
                                                            .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"], swiftSettings: ottoSwiftSettings),
-        .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport"], swiftSettings: ottoSwiftSettings),
+        .testTarget(name: "OttoStateTests", dependencies: ["OttoTestTags", "OttoState", "OttoPlan", "OttoCore", "OttoTestSupport",
+                                                          .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoHTTPTests", dependencies: ["OttoHTTP", "OttoTestSupport"], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoSSHTests", dependencies: ["OttoTestTags", "OttoSSH", "OttoTestSupport"], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoProvidersTests", dependencies: ["OttoTestTags", "OttoProviders", "OttoHTTP", "OttoSSH", "OttoConfig", "OttoCore", "OttoTestSupport"], swiftSettings: ottoSwiftSettings),
@@ -134,6 +138,7 @@ let package = Package(
                                                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                           .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "NIOCore", package: "swift-nio"),
                                                            .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")], swiftSettings: ottoSwiftSettings),
         // The load generator and the test app (examples/apps/hello) against each other, on loopback.

@@ -2,6 +2,7 @@ import Foundation
 import OttoCore
 import OttoPlan
 import OttoState
+import Synchronization
 
 /// Carries out a plan: a walk of its dependency graph with bounded parallelism (global and per provider),
 /// keeping going past failures (dependents are skipped, independent branches finish), deleting in reverse

@@ -3,6 +3,7 @@ import OttoConfig
 import OttoCore
 import OttoEngine
 import OttoHTTP
+import OttoPlan
 import OttoProviders
 import OttoState
 import Synchronization

@@ -1,6 +1,7 @@
 import Foundation
 import OttoTestSupport
 import OttoTestTags
+import Synchronization
 import Testing
 
 /// `otto serve` correcting drift on real local machines: a file changed, a service stopped and a DNS record deleted

@@ -1,6 +1,7 @@
-import Testing
+import Foundation
 @testable import OttoConfig
 import OttoCore
+import Testing
 
 /// Record values end up in the presentation form PowerDNS returns.
 @Suite struct NormalizationTests {

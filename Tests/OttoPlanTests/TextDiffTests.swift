@@ -1,3 +1,4 @@
+import Foundation
 import OttoCore
 @testable import OttoPlan
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Testing
 
 /// Malformed JSON, unknown fields, wrong types, oversized bodies, invalid names and unknown query parameters: always a

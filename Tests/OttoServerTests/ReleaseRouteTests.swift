@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import OttoCore
 import OttoServer
 import OttoState

@@ -115,4 +115,6 @@ import Testing
 }
 
 import OttoServer
+import HTTPTypes
+import OttoCore
 enum RunRequestDefaults { static let value = RunRequest() }

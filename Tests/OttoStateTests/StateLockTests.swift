@@ -1,8 +1,9 @@
 import Foundation
+import GRDB
 import OttoCore
+@testable import OttoState
 import OttoTestSupport
 import Testing
-@testable import OttoState
 
 /// A process of its own holding the flock of one lock file (util-linux `flock --no-fork FILE sleep 60`: the sleep itself
 /// holds it), as another otto would.

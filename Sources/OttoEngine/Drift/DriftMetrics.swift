@@ -1,5 +1,6 @@
-import Foundation
 import CoreMetrics
+import Foundation
+import OttoCore
 
 
 /// The drift-correction service's metrics, through swift-metrics (Prometheus names in `otto serve`):

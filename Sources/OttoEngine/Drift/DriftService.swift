@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OttoCore
 import ServiceLifecycle
 
 /// The recent scheduled runs, newest first, for the status page and the API.

@@ -1,3 +1,4 @@
+import HTTPTypes
 import OttoCore
 
 /// What the routes call for desired state: the `DesiredStateStore` the CLI provides (the configuration layer's

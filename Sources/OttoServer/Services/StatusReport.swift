@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import OttoCore
 
 /// What `GET /v1/status` answers: every resource with its status, load-balancer backends, and when it was made.

@@ -4,6 +4,7 @@ import OttoCore
 import OttoEngine
 import OttoPlan
 import OttoProviders
+import OttoState
 
 /// `otto status`: what exists, what is missing, what drifted; machines, services and load balancer backends.
 struct Status: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OttoConfig
 import OttoCore
 
 /// `otto validate`: parse and check everything; diagnostics as file:line:col: message.

@@ -3,6 +3,7 @@ import Foundation
 import OttoConfig
 import OttoCore
 import OttoHTTP
+import OttoState
 import OttoWalker
 
 /// `otto walk SITE`: one walk of a site now, printed as a table and recorded in the state's walk history.

@@ -1,6 +1,7 @@
 import Foundation
 import OttoCore
 import OttoEngine
+import OttoPlan
 
 /// What the status page at `/` shows: the last run's view of every resource, load balancer backends, the last walk of
 /// each site with its broken links, and the recent scheduled runs with what they found and corrected.

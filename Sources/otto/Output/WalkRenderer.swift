@@ -1,4 +1,5 @@
 import OttoCore
+import OttoHTTP
 
 /// `otto walk`'s table: one line per URL requested, then the broken links with the pages they were found on.
 enum WalkRenderer {

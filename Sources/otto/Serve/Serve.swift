@@ -1,15 +1,16 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import OttoConfig
 import OttoCore
+import OttoEngine
 import OttoServer
 import OttoState
 import OttoWalker
-import Metrics
-import OttoConfig
-import OttoEngine
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// `otto serve`: the HTTP API, scheduled drift correction, site walks, metrics and the status page, as one
 /// long-running process (swift-service-lifecycle: SIGTERM/SIGINT shut it down gracefully; a scheduled run in flight

@@ -2,9 +2,11 @@ import Foundation
 import OttoConfig
 import OttoCore
 import OttoEngine
+import OttoHTTP
 import OttoPlan
 import OttoProviders
 import OttoServer
+import OttoState
 
 /// What `otto serve`'s scheduled runs load each time: the project read afresh (YAML and items made over HTTP), with
 /// provider instances kept from run to run while the inventory stays the same (SSH sessions and HTTP connections are

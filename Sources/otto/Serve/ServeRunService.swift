@@ -3,6 +3,7 @@ import OttoCore
 import OttoEngine
 import OttoPlan
 import OttoServer
+import OttoState
 
 /// Plans, applies and status for `otto serve`, through the same apply pipeline as the CLI: each call loads the project
 /// (YAML and API items) and the state afresh, like a CLI command, and holds the locks of what it covers while it plans

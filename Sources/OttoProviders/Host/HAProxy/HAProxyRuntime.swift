@@ -1,3 +1,4 @@
+import Foundation
 import OttoCore
 
 /// A typed client of haproxy's runtime API (the admin socket): moves traffic between server slots (ready, drain,

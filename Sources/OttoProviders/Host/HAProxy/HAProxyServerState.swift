@@ -1,3 +1,4 @@
+import Foundation
 import OttoCore
 
 /// One server of `show servers state`: haproxy's own record of each server, the one a reload reads back from the
