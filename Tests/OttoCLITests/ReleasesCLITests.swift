@@ -136,4 +136,28 @@ import Testing
         r = try await p.otto("releases", "hello", "--limit", "0")
         #expect(r.status != 0 && r.stderr.contains("--limit must be from 1 to 1000"), "\(r.stderr)")
     }
+
+    /// `otto rollback` and `otto release` refuse what cannot be gone back to, with the reason, and write no pin.
+    @Test func rollbackAndReleaseRefuseWithReasons() async throws {
+        let p = try Self.project()
+        try await Self.rows(p)
+        // demo/hello: #1 1.0.0 succeeded, #2 1.1.0 rolled back, #3 1.0.0 succeeded (serving), #4 1.2.0 started
+        var r = try await p.otto("rollback", "hello", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("app hello is declared by sites demo, shop; pass --site"), "\(r.stderr)")
+        r = try await p.otto("rollback", "hello", "--site", "demo", "--to", "2", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("release 2 of app hello (1.1.0) rolled back: only a release that succeeded can be gone back to"), "\(r.stderr)")
+        r = try await p.otto("rollback", "hello", "--site", "demo", "--to", "1", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("release 1 of app hello is the build serving now (release 3, 1.0.0)"), "\(r.stderr)")
+        r = try await p.otto("rollback", "hello", "--site", "demo", "--to", "7", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("app hello has no release 7; `otto releases hello` lists them"), "\(r.stderr)")
+        r = try await p.otto("rollback", "hello", "--site", "demo", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("has no earlier release that succeeded with another version or build than release 3 (1.0.0)"), "\(r.stderr)")
+        r = try await p.otto("rollback", "hello", "--site", "shop", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("app hello has no release that succeeded yet"), "\(r.stderr)")
+        r = try await p.otto("release", "hello", "1.1.0", "--site", "demo", "--auto-approve")
+        #expect(r.status == 1 && r.stderr.contains("version 1.1.0 of app hello never succeeded here (the site says 1.2.0)"), "\(r.stderr)")
+        // nothing was pinned
+        let store = try SQLiteStateStore(path: p.dir + "/.otto/state.db")
+        #expect(try store.apiItems().isEmpty)
+    }
 }
