@@ -10,7 +10,7 @@ ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
 
-.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release serve
 
 deps:
 	@scripts/install-deps.sh
@@ -98,6 +98,11 @@ bench: build
 	bench/refresh-scale
 	bench/walk
 	bench/api/run
+
+# Deploys at 500 requests/s on local machines (needs root): bench/release, with the load generator's release build.
+bench-release: build
+	$(SWIFT) build $(RELEASE) --product otto-loadgen
+	bench/release
 
 clean:
 	rm -rf .build .otto
