@@ -25,7 +25,7 @@ import Testing
     }
 
     static func site(_ p: MachineProject, version: String, strategy: String = "blue-green", environment: String = "{}",
-                     deadline: String = "20s", watch: String = "4s", drain: String = "5s", web: Int = 2) throws {
+                     deadline: String = "20s", watch: String = "4s", drain: String = "5s", web: Int = 2, bundle: String? = nil) throws {
         try p.write("sites/r.yml", """
             site: r
             domain: r.test
@@ -39,7 +39,7 @@ import Testing
               - name: hello
                 on: web
                 version: "\(version)"
-                bundle: apps/hello-\(version)
+                bundle: apps/hello-\(bundle ?? version)
                 run: { exec: "/usr/bin/python3 {{release_dir}}/server.py", environment: \(environment) }
                 port: 8080
                 health: { path: /healthz, interval: 500ms, min_healthy_time: 1s, healthy_deadline: \(deadline) }
@@ -302,9 +302,7 @@ import Testing
         #expect(rows160 == 1, "the killed deploys resumed one release of 1.6.0: \(finalLedger.stdout.prefix(3000))")
 
         // a new version of the same bundle is a new release too (the app is told its version: APP_VERSION)
-        try site(p, version: "1.6.1", watch: "1s")
-        try p.write("sites/r.yml", try String(contentsOfFile: p.dir + "/sites/r.yml", encoding: .utf8)
-            .replacingOccurrences(of: "bundle: apps/hello-1.6.1", with: "bundle: apps/hello-1.6.0"))
+        try site(p, version: "1.6.1", watch: "1s", bundle: "1.6.0")
         let sameBundle = try await p.otto("apply", "--auto-approve")
         #expect(sameBundle.status == 0, "\(sameBundle.stdout)\n\(sameBundle.stderr)")
         #expect(try await runProcess(["curl", "-s", "-m", "5", "http://\(lb):8080/version"]).stdout == "1.6.1\n")
@@ -312,9 +310,7 @@ import Testing
 
         // a machine new in the group gets the serving release, and traffic once it passed its checks: haproxy is
         // reloaded for its servers (hitless) while requests flow
-        try site(p, version: "1.6.1", watch: "1s", web: 3)
-        try p.write("sites/r.yml", try String(contentsOfFile: p.dir + "/sites/r.yml", encoding: .utf8)
-            .replacingOccurrences(of: "bundle: apps/hello-1.6.1", with: "bundle: apps/hello-1.6.0"))
+        try site(p, version: "1.6.1", watch: "1s", web: 3, bundle: "1.6.0")
         let grown = try await underLoad(p) {
             let r = try await p.otto("apply", "--auto-approve")
             #expect(r.status == 0 && r.stderr.contains("repairing release") && r.stderr.contains("r-web-2"), "\(r.stdout)\n\(r.stderr)")

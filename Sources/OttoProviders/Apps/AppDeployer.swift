@@ -38,6 +38,17 @@ extension AppTraffic {
     func set(_ backend: String, _ changes: [(server: String, state: HAProxyAdminState)]) async throws {
         try await set(backend, changes, healthy: [])
     }
+
+    /// Waits until no connection is open on any of `servers` (drained), reading the stats every `poll`, at most
+    /// `timeout`; returns either way.
+    func awaitDrained(_ backend: String, _ servers: Set<String>, timeout: Duration, poll: Duration) async throws {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let stats = try await stats(backend)
+            if servers.allSatisfy({ (stats[$0]?.sessions ?? 0) == 0 }) { return }
+            try await Task.sleep(for: poll)
+        }
+    }
 }
 
 /// The machine side of a deploy, one machine at a time.
@@ -202,13 +213,8 @@ struct AppDeployer: Sendable {
         let old = slot.other
         let olds = app.machines.filter { serving[$0.name] != nil }
         guard !olds.isEmpty else { return }
-        let names = Set(olds.map { old.serverName(machine: $0.name) })
-        let end = ContinuousClock.now + .milliseconds(app.drainTimeoutMS)
-        while ContinuousClock.now < end {
-            let stats = try await traffic.stats(app.backend)
-            if names.allSatisfy({ (stats[$0]?.sessions ?? 0) == 0 }) { break }
-            try await Task.sleep(for: pollInterval)
-        }
+        try await traffic.awaitDrained(app.backend, Set(olds.map { old.serverName(machine: $0.name) }),
+                                       timeout: .milliseconds(app.drainTimeoutMS), poll: pollInterval)
         try await traffic.set(app.backend, olds.map { (old.serverName(machine: $0.name), .maint) })
         try await eachMachine(olds) { m in try await machines.stop(m, release: serving[m.name]!) }
     }

@@ -218,6 +218,7 @@ public final class AppProvider: Provider {
         }
         let serving = try await servingSlots(app)
         if let n = matching.max() {
+            let kept = try await keepOrder(app)
             for m in app.machines {
                 let f = facts[m.name] ?? AppHostScript.Facts()
                 let slot = f.releases[n]?.slot ?? AppSlot.a
@@ -229,10 +230,7 @@ public final class AppProvider: Provider {
                 if !app.balancers.isEmpty && serving.contains(server) && serving.count > 1 {
                     // it serves, but its files changed: out of traffic (requests in flight finish) before it restarts
                     try await traffic.set(app.backend, [(server, .drain)])
-                    let end = ContinuousClock.now + .milliseconds(app.drainTimeoutMS)
-                    while ContinuousClock.now < end, (try await traffic.stats(app.backend)[server]?.sessions ?? 0) > 0 {
-                        try await Task.sleep(for: .milliseconds(200))
-                    }
+                    try await traffic.awaitDrained(app.backend, [server], timeout: .milliseconds(app.drainTimeoutMS), poll: .milliseconds(200))
                 }
                 if !app.balancers.isEmpty && !serving.contains(server) {
                     // a machine new to haproxy has its slots enabled: nothing reaches it before otto's checks pass
@@ -242,10 +240,9 @@ public final class AppProvider: Provider {
                 try await ops.start(m, release: n)
                 try await ops.awaitHealthy(m, release: n, slot: slot)
                 if !app.balancers.isEmpty {
-                    try await traffic.set(app.backend, [(slot.serverName(machine: m.name), .ready), (slot.other.serverName(machine: m.name), .maint)],
-                                          healthy: [slot.serverName(machine: m.name)])
+                    try await traffic.set(app.backend, [(server, .ready), (slot.other.serverName(machine: m.name), .maint)], healthy: [server])
                 }
-                let order = try await keepOrder(app) ?? f.releases.keys.sorted(by: >)
+                let order = kept ?? f.releases.keys.sorted(by: >)
                 try await ops.finish(m, current: n, keep: [n] + order.filter { $0 != n && f.releases[$0] != nil }.prefix(app.keep))
             }
             return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))

@@ -21,7 +21,7 @@ struct Rollback: AsyncParsableCommand {
     @OptionGroup var run: ApplyRunOptions
 
     func run() async throws {
-        try await AppPinCommand(global: global, app: app, site: site, run: run, command: "otto rollback").run { ctx, rows, spec in
+        try await AppPinCommand(global: global, app: app, site: site, run: run, command: "otto rollback").run { rows, spec in
             guard let current = rows.first(where: { $0.result == .succeeded }) else {
                 throw OttoError("release.none", "app \(app) has no release that succeeded yet: there is nothing to roll back from")
             }
@@ -66,7 +66,7 @@ struct Release: AsyncParsableCommand {
     @OptionGroup var run: ApplyRunOptions
 
     func run() async throws {
-        try await AppPinCommand(global: global, app: app, site: site, run: run, command: "otto release").run { ctx, rows, spec in
+        try await AppPinCommand(global: global, app: app, site: site, run: run, command: "otto release").run { rows, spec in
             if version == spec.version { return nil }
             guard let row = rows.first(where: { $0.version == version && $0.result == .succeeded }) else {
                 throw OttoError("release.unknown", "version \(version) of app \(app) never succeeded here (the site says \(spec.version)); a new build is released by changing `version:` and `bundle:` in the site")
@@ -94,7 +94,7 @@ struct AppPinCommand {
     }
 
     /// `choose` returns the pin to write, or nil for the site's own version.
-    func run(_ choose: (ProjectContext, [ReleaseRecord], SiteVersion) throws -> AppReleasePin?) async throws {
+    func run(_ choose: ([ReleaseRecord], SiteVersion) throws -> AppReleasePin?) async throws {
         let siteName: String
         let key: APIItemKey
         let previous: APIItem?
@@ -112,7 +112,7 @@ struct AppPinCommand {
             store = items
             let own = SiteVersion(version: spec.version, digest: try spec.bundle.digest(root: ctx.root))
             let rows = try await ledger.releases(site: s.name, app: app, limit: 1000)
-            let pin = try choose(ctx, rows, own)
+            let pin = try choose(rows, own)
             key = APIItemKey(.release, AppReleasePin.itemName(site: s.name, app: app))
             previous = try await Blocking.run { try items.apiItems().first { $0.key == key } }
             let put = try pin.map { [try $0.item(site: s.name, app: app)] } ?? []
