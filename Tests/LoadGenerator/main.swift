@@ -7,13 +7,14 @@ import OttoTestSupport
 
 let usage = """
     usage: otto-loadgen [--rate 500] [--connections 16] [--duration 30s] [--timeout 10s]
-                        [--until-stdin-closes] [--progress] [--pretty] URL
+                        [--until-stdin-closes] [--progress] [--answers] [--pretty] URL
 
     Requests URL (http://HOST:PORT/PATH) at a fixed rate (open loop) over keep-alive connections until the duration
     has passed, SIGINT or SIGTERM arrives, or (--until-stdin-closes) standard input reaches its end; requests already
     sent then get their answer or time out. Counts 2xx, other statuses and connection errors by kind, latency
     percentiles (from the moment each request was due) and which X-App-Version answered, overall and per second.
     Durations: 30s, 500ms, 2m or a number of seconds. --progress prints each second on stderr as it ends.
+    --answers adds every answer's end, latency and version to the report ("answers": [[end_ms, latency_ms, version], ...]).
     Prints the report as JSON on stdout (see docs/loadgen.md) and a one-line summary on stderr.
     """
 
@@ -47,6 +48,7 @@ while let argument = arguments.popFirst() {
     case "--until-stdin-closes": untilStdinCloses = true
     case "--progress": progress = true
     case "--pretty": pretty = true
+    case "--answers": options.keepAnswers = true
     case "--rate", "--connections", "--duration", "--timeout":
         guard let value = arguments.popFirst() else { fail("\(argument) needs a value\n\(usage)") }
         switch argument {

@@ -48,6 +48,25 @@ import Testing
         #expect((second["statuses"] as? [String: Int])?["200"] != nil)
     }
 
+    @Test func keptAnswersAreEveryAnswerInOrderWithTheSameLatencies() async throws {
+        let app = try await HelloApp.start(version: "1.4.3")
+        defer { Task { await app.stop() } }
+        let report = try await LoadGenerator.start(LoadOptions(url: app.baseURL + "/version", rate: 200, connections: 8,
+                                                               duration: .seconds(2), keepAnswers: true)).finished()
+        let answers = try #require(report.answers)
+        #expect(answers.count == report.ok + report.non2xx && answers.count == 400, "\(report.summary)")
+        #expect(zip(answers, answers.dropFirst()).allSatisfy { $0.endMs <= $1.endMs })
+        #expect(answers.allSatisfy { $0.latencyMs > 0 && $0.endMs <= report.elapsedSeconds * 1000 + 1 && $0.version == "1.4.3" })
+        // the same latencies as the summary: its p99 and max are among them
+        let latencies = answers.map(\.latencyMs).sorted()
+        #expect(latencies.last == report.latencyMs.max)
+        #expect(latencies[Int((0.99 * Double(latencies.count)).rounded(.up)) - 1] == report.latencyMs.p99)
+        // in JSON each is a triple [end_ms, latency_ms, version], and reads back the same
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect((object["answers"] as? [[Any]])?.first?.count == 3)
+        #expect(try LoadReport.decode(report.json()) == report)
+    }
+
     @Test func failAfterTurnsAnswersInto500sAfterASecond() async throws {
         let app = try await HelloApp.start(version: "2.0.0", arguments: ["--fail-after", "1"])
         defer { Task { await app.stop() } }

@@ -43,6 +43,8 @@ final class LoadEngine: @unchecked Sendable {
     private var windows: [WindowCounts] = []
     private var windowsReported = 0
     private var versionsSeen: [String: LoadVersionSeen] = [:]
+    /// Every answer's end and latency in nanoseconds and its version, when `options.keepAnswers`.
+    private var keptAnswers: [(end: Int64, latency: Int64, version: String)] = []
 
     init(options: LoadOptions, target: LoadTarget, address: SocketAddress, loop: any EventLoop) {
         self.options = options
@@ -198,6 +200,7 @@ final class LoadEngine: @unchecked Sendable {
             counts.versions[version, default: 0] += 1
             counts.latencies.append(latency)
         }
+        if options.keepAnswers { keptAnswers.append(((now - start).nanoseconds, latency, version)) }
         let seconds = Double((now - start).nanoseconds) / 1e9
         versionsSeen[version, default: LoadVersionSeen(count: 0, firstSeconds: seconds, lastSeconds: seconds)].count += 1
         versionsSeen[version]?.lastSeconds = seconds
@@ -296,7 +299,8 @@ final class LoadEngine: @unchecked Sendable {
                           maxQueued: maxQueued, achievedRate: elapsed > 0 ? Double(answers + errors) / elapsed : 0,
                           statuses: statuses, errorKinds: errorKinds, latencyMs: LoadLatency(nanoseconds: latencies),
                           versions: versionsSeen,
-                          timeline: windows.enumerated().map { $0.element.window(second: $0.offset) })
+                          timeline: windows.enumerated().map { $0.element.window(second: $0.offset) },
+                          answers: options.keepAnswers ? keptAnswers.map { LoadAnswer(endNanoseconds: $0.end, latencyNanoseconds: $0.latency, version: $0.version) } : nil)
     }
 }
 

@@ -18,16 +18,19 @@ public struct LoadOptions: Sendable {
     public var timeout: Duration
     /// Called with each second of the timeline once it is over (on the generator's thread: return quickly).
     public var onSecond: (@Sendable (LoadWindow) -> Void)?
+    /// Keep every answer's end and latency in the report (`LoadReport.answers`), for analyses finer than a second.
+    public var keepAnswers: Bool
 
     /// Creates options; see the properties.
     public init(url: String, rate: Double = 500, connections: Int = 16, duration: Duration? = nil, timeout: Duration = .seconds(10),
-                onSecond: (@Sendable (LoadWindow) -> Void)? = nil) {
+                onSecond: (@Sendable (LoadWindow) -> Void)? = nil, keepAnswers: Bool = false) {
         self.url = url
         self.rate = rate
         self.connections = connections
         self.duration = duration
         self.timeout = timeout
         self.onSecond = onSecond
+        self.keepAnswers = keepAnswers
     }
 }
 

@@ -67,6 +67,37 @@ public struct LoadVersionSeen: Sendable, Codable, Equatable {
     }
 }
 
+/// One answer: when it ended, how long it took (in milliseconds) and which version gave it (kept when
+/// `LoadOptions.keepAnswers`; in JSON a triple `[end_ms, latency_ms, version]`).
+public struct LoadAnswer: Sendable, Codable, Equatable {
+    /// Milliseconds from the start of the run to the end of the answer.
+    public var endMs: Double
+    /// Milliseconds from the moment the request was due to the end of its answer.
+    public var latencyMs: Double
+    /// Its `X-App-Version` (`-` when missing).
+    public var version: String
+
+    init(endNanoseconds: Int64, latencyNanoseconds: Int64, version: String) {
+        endMs = milliseconds(endNanoseconds)
+        latencyMs = milliseconds(latencyNanoseconds)
+        self.version = version
+    }
+
+    public init(from decoder: any Decoder) throws {
+        var triple = try decoder.unkeyedContainer()
+        endMs = try triple.decode(Double.self)
+        latencyMs = try triple.decode(Double.self)
+        version = try triple.decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var triple = encoder.unkeyedContainer()
+        try triple.encode(endMs)
+        try triple.encode(latencyMs)
+        try triple.encode(version)
+    }
+}
+
 /// What happened in one second of the run (requests are placed by the moment their outcome was known).
 public struct LoadWindow: Sendable, Codable, Equatable {
     /// The window's start, in whole seconds from the start of the run.
@@ -139,9 +170,11 @@ public struct LoadReport: Sendable, Codable, Equatable {
     public var versions: [String: LoadVersionSeen]
     /// One entry per second of the run, from 0, empty seconds included.
     public var timeline: [LoadWindow]
+    /// Every answer in the order they ended, when asked for (`LoadOptions.keepAnswers`, `otto-loadgen --answers`).
+    public var answers: [LoadAnswer]?
 
     enum CodingKeys: String, CodingKey {
-        case url, rate, connections, scheduled, sent, ok, errors, unsent, statuses, versions, timeline
+        case url, rate, connections, scheduled, sent, ok, errors, unsent, statuses, versions, timeline, answers
         case timeoutSeconds = "timeout_s"
         case startedUnix = "started_unix"
         case elapsedSeconds = "elapsed_s"
