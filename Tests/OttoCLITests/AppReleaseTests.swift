@@ -321,5 +321,34 @@ import Testing
             .stdout == "1.6.1\n")
         let after = try await p.otto("plan", "--detailed-exitcode")
         #expect(after.status == 0, "\(after.stdout)\n\(after.stderr)")
+
+        // drift that `otto serve` corrects on its own schedule: the app's process stopped on one machine and a file of
+        // the serving release changed on another; within a few runs both serve 1.6.1 from intact files again
+        try await serveCorrectsAppDrift(p)
+    }
+
+    /// A running `otto serve` (drift interval 3 s) finds a stopped app process and a changed release file and repairs both.
+    static func serveCorrectsAppDrift(_ p: MachineProject) async throws {
+        let serve = try await ServeProcess.start(dir: p.dir, environment: p.environment, interval: "3s")
+        defer { serve.terminate() }
+        #expect(await serve.wait(seconds: 60) { (try? await serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 >= 1 },
+                "\(serve.log.suffix(3000))")
+        let release = "/srv/apps/hello/releases/$(cat /srv/apps/hello/current)"
+        let answer = ". /srv/apps/hello/meta/$(cat /srv/apps/hello/current).env && curl -s -m 2 http://127.0.0.1:$PORT/version"
+        _ = try await p.ssh("web[0]", "systemctl stop 'otto-app-hello-*'")
+        _ = try await p.ssh("web[1]", "echo '# changed' >> \(release)/server.py")
+        #expect(try await p.ssh("web[0]", answer).stdout != "1.6.1\n", "the app on web[0] was stopped")
+        let repaired = await serve.wait(seconds: 90) {
+            let stopped = (try? await p.ssh("web[0]", answer).stdout) ?? ""
+            let changed = (try? await p.ssh("web[1]", "grep -c '# changed' \(release)/server.py").stdout) ?? ""
+            return stopped == "1.6.1\n" && changed.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+        }
+        #expect(repaired, "otto serve did not repair the app: \(serve.log.suffix(6000))")
+        // the run that repaired them ends after the files and processes are back: its outcome is counted then
+        #expect(await serve.wait(seconds: 60) { (try? await serve.metric("otto_drift_corrected_total")) ?? 0 >= 1 },
+                "\(serve.log.suffix(3000))")
+        #expect(await serve.stop() == 0)
+        let settled = try await p.otto("plan", "--detailed-exitcode")
+        #expect(settled.status == 0, "\(settled.stdout)\n\(settled.stderr)")
     }
 }
