@@ -62,6 +62,14 @@ public struct Project: Sendable {
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
+        // Site files decode on every CPU at once, each with a reader of its own; what each reports joins the
+        // project's diagnostics at its file's place below, so the order is as if they had been read one by one.
+        let siteFiles = files.filter { $0.0.hasPrefix("sites/") && !$0.1.isEmpty }
+        let decoded = Blocking.map(siteFiles.map(\.1[0])) { document in
+            let own = ConfigReader(root: root, onDisk: onDisk)
+            return (own.site(document), own.bag.all)
+        }
+        var decodedSites = Dictionary(zip(siteFiles.map(\.0), decoded), uniquingKeysWith: { first, _ in first })
         for (path, documents) in files {
             if documents.isEmpty {
                 reader.bag.warning(SourceLocation(file: path, line: 1, column: 1), "file is empty")
@@ -76,7 +84,10 @@ public struct Project: Sendable {
                 reader.error(documents[1].location, isSite ? "a site file holds one site; put each site in its own file"
                                                            : "an image file holds one image; put each image in its own file")
             }
-            if isSite {
+            if isSite, let (site, diagnostics) = decodedSites.removeValue(forKey: path) {
+                reader.bag.append(contentsOf: diagnostics)
+                if let site { sites.append(site) }
+            } else if isSite {
                 if let site = reader.site(documents[0]) { sites.append(site) }
             } else if let image = reader.image(documents[0]) {
                 if let first = images[image.name] {

@@ -23,11 +23,16 @@ public struct ProjectFiles: Sendable {
         var diagnostics: [Diagnostic] = []
         let sources = list(root: root, diagnostics: &diagnostics)
         var files: [(String, [YAMLNode])] = []
-        for source in sources {
-            do {
-                files.append((source.displayPath, try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)))
-            } catch {
-                diagnostics.append(contentsOf: error.diagnostics)
+        // Files parse on every CPU at once; results and errors stay in the files' order.
+        let parsed = Blocking.map(sources) { source in
+            Result<[YAMLNode], DiagnosticsError> { () throws(DiagnosticsError) in
+                try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)
+            }
+        }
+        for (source, result) in zip(sources, parsed) {
+            switch result {
+            case .success(let documents): files.append((source.displayPath, documents))
+            case .failure(let error): diagnostics.append(contentsOf: error.diagnostics)
             }
         }
         return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: true,

@@ -19,4 +19,28 @@ public enum Blocking {
             queue.async { continuation.resume(returning: body()) }
         }
     }
+
+    /// `items.map(transform)` with the items spread over every CPU (`DispatchQueue.concurrentPerform`); the results
+    /// come back in the items' order. It blocks the calling thread until all are done: call it from blocking work
+    /// (inside `run`), never on the cooperative pool. For CPU-bound, independent items such as parsing files.
+    public static func map<Element: Sendable, T: Sendable>(_ items: [Element], _ transform: @Sendable (Element) -> T) -> [T] {
+        guard items.count > 1 else { return items.map(transform) }
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: items.count)
+        results.initialize(repeating: nil)
+        defer {
+            _ = results.deinitialize()
+            results.deallocate()
+        }
+        let slots = Slots(results)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            slots.buffer[i] = transform(items[i])  // each index is written by one iteration only
+        }
+        return results.map { $0! }
+    }
+
+    /// The result slots of `map`, shared by its iterations (each writes only its own index).
+    private struct Slots<T>: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<T?>
+        init(_ buffer: UnsafeMutableBufferPointer<T?>) { self.buffer = buffer }
+    }
 }

@@ -16,6 +16,7 @@ extension SQLiteStateStore: StateReader, StateWriter {
         """
     static let deleteSQL = "DELETE FROM resources WHERE address = ? RETURNING site"
     static let clearPendingSQL = "DELETE FROM pending_creates WHERE address = ? RETURNING site"
+    static let anyPendingSQL = "SELECT EXISTS (SELECT 1 FROM pending_creates)"
 
     public func snapshot() async throws -> StateSnapshot {
         let path = self.path
@@ -90,9 +91,12 @@ extension SQLiteStateStore: StateReader, StateWriter {
             var scopes = Set<StateScope>()
             let upsert = try db.cachedStatement(sql: Self.upsertSQL)
             let clearPending = try db.cachedStatement(sql: Self.clearPendingSQL)
+            // Most records have no pending create (only machines are created that way): one look at the table spares
+            // a DELETE per record when it is empty.
+            let anyPending = try Bool.fetchOne(db.cachedStatement(sql: Self.anyPendingSQL)) ?? true
             for (record, arguments) in zip(records, encoded) {
                 try upsert.execute(arguments: arguments)
-                _ = try Row.fetchOne(clearPending, arguments: [record.address.description])
+                if anyPending { _ = try Row.fetchOne(clearPending, arguments: [record.address.description]) }
                 scopes.insert(record.scope)
             }
             let delete = try db.cachedStatement(sql: Self.deleteSQL)

@@ -36,16 +36,6 @@ enum PlanRenderer {
     /// The human plan: one block per change, then the totals.
     static func render(_ plan: Plan, color: Bool) -> String {
         var out = ""
-        func colorCode(_ a: Action) -> String? {
-            guard color else { return nil }
-            switch a {
-            case .create: return "32"
-            case .update: return "33"
-            case .replace: return "35"
-            case .delete: return "31"
-            case .noop: return nil
-            }
-        }
         if plan.options.mode == .refreshOnly {
             if plan.drift.isEmpty { return "No drift: the state matches what exists.\n" }
             out += "Refresh found differences between the state and what exists:\n\n"
@@ -66,15 +56,51 @@ enum PlanRenderer {
             return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
                 + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
         }
-        // Written straight into `out`, sized once: a 100k plan is a few million pieces of text.
+        // Written straight into strings sized once: a 100k plan is a few million pieces of text. A large plan is written
+        // in slices on every CPU at once (`Blocking.map`: callers render off the cooperative pool, see `rendered`).
         let changes = plan.changes
-        var lines = 0
-        for i in changes.indices where changes[i].action != .noop { lines += 1 + changes[i].changes.count }
-        out.reserveCapacity(lines * 64 + 4096)
         out += "otto will perform these actions:\n\n"
-        for i in changes.indices where changes[i].action != .noop {
+        let slices = changes.count < 4096 ? 1 : 4 * ProcessInfo.processInfo.activeProcessorCount
+        let bounds = (0...slices).map { $0 * changes.count / slices }
+        let texts = Blocking.map(Array(zip(bounds, bounds.dropFirst()))) { writeChanges(changes, $0.0..<$0.1, color: color) }
+        out.reserveCapacity(out.utf8.count + texts.reduce(0) { $0 + $1.utf8.count } + 4096)
+        for text in texts { out += text }
+        if !plan.handlers.isEmpty {
+            out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
+            for h in plan.handlers { out += "  ! \(h.id)\n" }
+        }
+        out += adopted(plan)
+        out += "\n" + totals(plan) + "\n"
+        if let r = plan.refresh { out += refreshLine(r) }
+        return out
+    }
+
+    /// `render` run off the cooperative pool (a large plan's text is written on every CPU).
+    static func rendered(_ plan: Plan, color: Bool) async -> String {
+        await Blocking.run { render(plan, color: color) }
+    }
+
+    /// The ANSI colour of an action's lines, when colour is on.
+    private static func colorCode(_ a: Action, color: Bool) -> String? {
+        guard color else { return nil }
+        switch a {
+        case .create: return "32"
+        case .update: return "33"
+        case .replace: return "35"
+        case .delete: return "31"
+        case .noop: return nil
+        }
+    }
+
+    /// The lines of the changes in `range` (those that do something), in order.
+    private static func writeChanges(_ changes: [ResourceChange], _ range: Range<Int>, color: Bool) -> String {
+        var out = ""
+        var lines = 0
+        for i in range where changes[i].action != .noop { lines += 1 + changes[i].changes.count }
+        out.reserveCapacity(lines * 64 + 64)
+        for i in range where changes[i].action != .noop {
             let action = changes[i].action
-            let code = colorCode(action)
+            let code = colorCode(action, color: color)
             if let code { out += "\u{1B}[\(code)m" }
             out += "  "
             out += symbol(action)
@@ -119,13 +145,6 @@ enum PlanRenderer {
                 out += "\n"
             }
         }
-        if !plan.handlers.isEmpty {
-            out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
-            for h in plan.handlers { out += "  ! \(h.id)\n" }
-        }
-        out += adopted(plan)
-        out += "\n" + totals(plan) + "\n"
-        if let r = plan.refresh { out += refreshLine(r) }
         return out
     }
 

@@ -70,8 +70,8 @@ struct StoreWalkService: OttoServer.WalkService {
 struct WalkSchedulerService: Service {
     let scheduler: WalkScheduler
 
-    func run() async throws {
-        try await withGracefulShutdownHandler {
+    func run() async {
+        await withGracefulShutdownHandler {
             await scheduler.run()
         } onGracefulShutdown: {
             Task { await scheduler.shutdown() }
