@@ -26,7 +26,11 @@ public struct ProjectFiles: Sendable {
         // Files parse on every CPU at once; results and errors stay in the files' order.
         let parsed = Blocking.map(sources) { source in
             Result<[YAMLNode], DiagnosticsError> { () throws(DiagnosticsError) in
-                try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)
+                guard isAnsibleINI(source.displayPath) else {
+                    return try YAMLReader.parse(contentsOf: source.path, displayPath: source.displayPath, limits: limits)
+                }
+                let bytes = try YAMLReader.readFile(source.path, displayPath: source.displayPath, limits: limits)
+                return [try AnsibleINI.parse(bytes: bytes, displayPath: source.displayPath, limits: limits)]
             }
         }
         for (source, result) in zip(sources, parsed) {
@@ -52,7 +56,10 @@ public struct ProjectFiles: Sendable {
                 continue
             }
             do {
-                files.append((source.displayPath, try YAMLReader.parse(source.text, displayPath: source.displayPath, limits: limits)))
+                let documents = isAnsibleINI(source.displayPath)
+                    ? [try AnsibleINI.parse(bytes: Array(source.text.utf8), displayPath: source.displayPath, limits: limits)]
+                    : try YAMLReader.parse(source.text, displayPath: source.displayPath, limits: limits)
+                files.append((source.displayPath, documents))
             } catch {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
@@ -81,7 +88,14 @@ public struct ProjectFiles: Sendable {
         }
     }
 
-    /// `*.yml` and `*.yaml` in each folder, sorted by name; a missing folder is empty.
+    /// True for an Ansible INI inventory: `inventory/*.ini`, or `inventory/hosts` (Ansible's own name for one).
+    static func isAnsibleINI(_ displayPath: String) -> Bool {
+        displayPath.hasPrefix("inventory/") && (displayPath.hasSuffix(".ini") || displayPath == "inventory/hosts")
+    }
+
+    /// The files otto reads, sorted by name in each folder (a missing folder is empty): `*.yml` and `*.yaml`, and in
+    /// `inventory/` Ansible INI inventories too (`*.ini`, `hosts`). Anything else in `inventory/` (a visible file or
+    /// folder) gets a warning saying it is not read, so an inventory is never skipped without a word.
     static func list(root: String, diagnostics: inout [Diagnostic]) -> [(displayPath: String, path: String)] {
         var sources: [(displayPath: String, path: String)] = []
         for folder in Project.folders {
@@ -93,15 +107,35 @@ public struct ProjectFiles: Sendable {
                 continue
             }
             do {
-                let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-                    .filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
-                    .filter { !$0.hasPrefix(".") }
-                    .sorted()
-                for name in names { sources.append((folder + "/" + name, dir + "/" + name)) }
+                let visible = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
+                for name in visible {
+                    let displayPath = folder + "/" + name
+                    if name.hasSuffix(".yml") || name.hasSuffix(".yaml") || isAnsibleINI(displayPath) {
+                        sources.append((displayPath, dir + "/" + name))
+                    } else if folder == "inventory" {
+                        diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: displayPath, line: 1, column: 1),
+                                                      notReadMessage(name, isDirectory: isDirectory(dir + "/" + name))))
+                    }
+                }
             } catch {
                 diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
             }
         }
         return sources
+    }
+
+    /// Why a file or folder of `inventory/` is not read, and what otto reads instead.
+    static func notReadMessage(_ name: String, isDirectory: Bool) -> String {
+        if isDirectory && (name == "group_vars" || name == "host_vars") {
+            return "\(name)/ is not read: otto takes variables from the inventory itself (a group's `vars:` or "
+                + "[group:vars], a host's variables on its line or under it)"
+        }
+        return (isDirectory ? "\(name)/ is not read: otto reads the files directly in inventory/" : "\(name) is not read")
+            + "; it reads .yml and .yaml (its own inventory or an Ansible YAML inventory) and .ini or `hosts` (an Ansible INI inventory)"
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
     }
 }

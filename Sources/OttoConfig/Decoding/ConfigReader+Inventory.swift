@@ -220,7 +220,7 @@ extension ConfigReader {
                         if case .map(let m) = e.value.value { hostVars.merge(m) { _, new in new } }
                         else if !e.value.isNull { error(e.value.location, "expected host `\(name)` (a mapping of variables), got \(e.value.kindDescription)") }
                         if let i = hostIndex[name] {
-                            hostNodes[i].groups.append(group)
+                            if !hostNodes[i].groups.contains(group) { hostNodes[i].groups.append(group) }
                             hostNodes[i].vars.merge(hostVars) { old, _ in old }
                         } else {
                             hostIndex[name] = hostNodes.count
