@@ -118,13 +118,15 @@ import Testing
             let store = try SQLiteStateStore(path: path)
             try await store.put(recordWithEveryValue("www"))
         }
-        // back to the v6 schema: what otto before the release ledger made
-        let downgrade = try await runProcess([sqlite3Path, path, """
+        // back to the v6 schema: what otto before the release ledger made. The store above may still be closing (its
+        // last reference goes with the write's closure on GRDB's thread, and closing checkpoints the WAL under a lock),
+        // so the sqlite3 CLI waits for locks as otto itself does (`-cmd .timeout`) instead of failing at once.
+        let downgrade = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", path, """
             DROP TRIGGER releases_no_delete; DROP TRIGGER releases_finish_once; DROP TABLE releases;
             DELETE FROM grdb_migrations WHERE identifier = 'v7-releases';
             """])
         #expect(downgrade.status == 0, "\(downgrade.stderr)")
-        let tables = try await runProcess([sqlite3Path, path, "SELECT count(*) FROM sqlite_master WHERE name = 'releases'"])
+        let tables = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", path, "SELECT count(*) FROM sqlite_master WHERE name = 'releases'"])
         #expect(tables.status == 0)
         let store = try SQLiteStateStore(path: path)
         #expect(try await store.snapshot().records.count == 1)

@@ -171,7 +171,7 @@ struct SQLiteStateStoreTests {
         let dir = try TempDir()
         defer { dir.cleanup() }
         let path = dir.file("other.db")
-        let result = try await runProcess([sqlite3Path, path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"])
+        let result = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"])
         #expect(result.status == 0)
         let error = #expect(throws: OttoError.self) { try SQLiteStateStore(path: path) }
         #expect(error?.code == "state.open")
@@ -277,7 +277,7 @@ struct StateScopeTests {
             CREATE TABLE api_items (kind TEXT NOT NULL, name TEXT NOT NULL, provider TEXT, document TEXT NOT NULL,
                 updated_at REAL NOT NULL, PRIMARY KEY (kind, name)) WITHOUT ROWID;
             """
-        let made = try await runProcess([sqlite3Path, path, old])
+        let made = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", path, old])
         #expect(made.status == 0, "\(made.stderr)")
         let store = try SQLiteStateStore(path: path)
         let snap = try await store.snapshot()
