@@ -64,13 +64,12 @@ public struct Project: Sendable {
         var sites: [Site] = []
         // Site files decode on every CPU at once, each with a reader of its own; what each reports joins the
         // project's diagnostics at its file's place below, so the order is as if they had been read one by one.
-        let siteFiles = files.filter { $0.0.hasPrefix("sites/") && !$0.1.isEmpty }
-        let decoded = Blocking.map(siteFiles.map(\.1[0])) { document in
+        let decoded = Blocking.map(files) { path, documents -> (Site?, [Diagnostic])? in
+            guard path.hasPrefix("sites/"), let document = documents.first else { return nil }
             let own = ConfigReader(root: root, onDisk: onDisk)
             return (own.site(document), own.bag.all)
         }
-        var decodedSites = Dictionary(zip(siteFiles.map(\.0), decoded), uniquingKeysWith: { first, _ in first })
-        for (path, documents) in files {
+        for ((path, documents), decodedSite) in zip(files, decoded) {
             if documents.isEmpty {
                 reader.bag.warning(SourceLocation(file: path, line: 1, column: 1), "file is empty")
                 continue
@@ -84,11 +83,10 @@ public struct Project: Sendable {
                 reader.error(documents[1].location, isSite ? "a site file holds one site; put each site in its own file"
                                                            : "an image file holds one image; put each image in its own file")
             }
-            if isSite, let (site, diagnostics) = decodedSites.removeValue(forKey: path) {
+            if isSite {
+                let (site, diagnostics) = decodedSite ?? (nil, [])  // every site file with a document was decoded above
                 reader.bag.append(contentsOf: diagnostics)
                 if let site { sites.append(site) }
-            } else if isSite {
-                if let site = reader.site(documents[0]) { sites.append(site) }
             } else if let image = reader.image(documents[0]) {
                 if let first = images[image.name] {
                     reader.error(image.location, "image `\(image.name)` is already defined at \(first.location)")
