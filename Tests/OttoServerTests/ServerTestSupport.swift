@@ -82,18 +82,22 @@ final class ServerFixture: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
-    func configuration(maxBody: Int = 1 << 20) -> APIServerConfiguration {
-        APIServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0), tokens: TestTokens.set, maxBodyBytes: maxBody)
+    func configuration(maxBody: Int = 1 << 20, storedReads: Bool = true) -> APIServerConfiguration {
+        APIServerConfiguration(listen: ListenAddress(host: "127.0.0.1", port: 0), tokens: TestTokens.set, maxBodyBytes: maxBody,
+                               storedReads: storedReads)
     }
 
-    func server(maxBody: Int = 1 << 20) throws -> APIServer {
-        try APIServer(configuration: configuration(maxBody: maxBody), desiredState: desired, runs: runs, walks: walks, releases: store,
-                      metrics: { "otto_up 1\n" }, statusPage: { "<html>status</html>" })
+    func server(maxBody: Int = 1 << 20, storedReads: Bool = true) throws -> APIServer {
+        try APIServer(configuration: configuration(maxBody: maxBody, storedReads: storedReads), desiredState: desired, runs: runs,
+                      walks: walks, releases: store, metrics: { "otto_up 1\n" }, statusPage: { "<html>status</html>" })
     }
 
     /// Runs `body` against the server in process (Hummingbird's router test framework).
-    func withClient<T: Sendable>(maxBody: Int = 1 << 20, _ body: @Sendable (Client) async throws -> T) async throws -> T {
-        try await server(maxBody: maxBody).application().test(.router) { client in try await body(Client(client: client)) }
+    func withClient<T: Sendable>(maxBody: Int = 1 << 20, storedReads: Bool = true,
+                                 _ body: @Sendable (Client) async throws -> T) async throws -> T {
+        try await server(maxBody: maxBody, storedReads: storedReads).application().test(.router) { client in
+            try await body(Client(client: client))
+        }
     }
 
     /// The items in the state database.

@@ -20,8 +20,8 @@ struct APIEnvironment: Sendable {
 }
 
 /// Builds the Hummingbird router: the routes and types swift-openapi-generator makes from openapi.yaml, registered
-/// with ``APIHandlers`` behind ``RequestMiddleware`` (auth, query, body), and ``FallbackMiddleware`` around all of it
-/// (JSON errors, 404 and 405).
+/// with ``APIHandlers`` behind ``RequestMiddleware`` (auth, query, body), ``StoredReadMiddleware`` in front of them (the
+/// hot reads' successes, from stored bytes), and ``FallbackMiddleware`` around all of it (JSON errors, 404 and 405).
 enum APIRouter {
     /// How the generated code encodes: compact JSON with sorted keys, dates in ISO 8601 with milliseconds.
     static let configuration = Configuration(dateTranscoder: .iso8601WithFractionalSeconds,
@@ -30,6 +30,9 @@ enum APIRouter {
     static func build(_ env: APIEnvironment) throws -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: FallbackMiddleware(logger: env.logger))
+        if env.configuration.storedReads {
+            router.add(middleware: StoredReadMiddleware(desired: env.desired, configuration: env.configuration))
+        }
         try APIHandlers(environment: env).registerHandlers(
             on: router, serverURL: Servers.Server1.url(), configuration: configuration,
             middlewares: [RequestMiddleware(configuration: env.configuration, logger: env.logger)])

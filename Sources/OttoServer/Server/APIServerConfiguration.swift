@@ -17,11 +17,15 @@ public struct APIServerConfiguration: Sendable {
     public var openPaths: Set<String>
     /// How often the YAML files are checked for edits (default 2 s).
     public var reloadInterval: Duration
+    /// Answer the hot read routes from stored bytes ahead of the generated OpenAPI layer (default on; see
+    /// `StoredReadMiddleware`). Off, every request goes through the generated layer; the answers are the same.
+    public var storedReads: Bool
 
     /// Creates a configuration.
     public init(listen: ListenAddress = .default, tls: (certificate: String, key: String)? = nil,
                 allowPlaintextNonLoopback: Bool = false, tokens: TokenSet = TokenSet(), maxBodyBytes: Int = 1 << 20,
-                openPaths: Set<String> = ["/healthz", "/openapi.json"], reloadInterval: Duration = .seconds(2)) {
+                openPaths: Set<String> = ["/healthz", "/openapi.json"], reloadInterval: Duration = .seconds(2),
+                storedReads: Bool = true) {
         self.listen = listen
         self.tls = tls
         self.allowPlaintextNonLoopback = allowPlaintextNonLoopback
@@ -29,6 +33,7 @@ public struct APIServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.openPaths = openPaths
         self.reloadInterval = reloadInterval
+        self.storedReads = storedReads
     }
 
     /// Refuses a plaintext listener on an address other machines can reach, unless explicitly allowed.
