@@ -46,10 +46,16 @@ final class FileLock: Sendable {
         return FileLock(path: path, descriptor: fd)
     }
 
-    /// Releases the lock (closing the file). Calling it again does nothing.
+    /// Releases the lock, then closes the file. Calling it again does nothing.
+    ///
+    /// The explicit `LOCK_UN` matters: a child process forked by any thread of this process (a test's `sqlite3`, an
+    /// `ssh`) shares the open file description from `fork` until its `exec` closes the descriptor (`O_CLOEXEC`); a bare
+    /// `close` would leave the lock held through that window, so a lock given back could still be refused to the next
+    /// taker. `LOCK_UN` releases it on the description itself, whoever else holds a copy.
     func unlock() {
         descriptor.withLock { fd in
             guard fd >= 0 else { return }
+            _ = flock(fd, LOCK_UN)
             close(fd)
             fd = -1
         }
