@@ -9,6 +9,10 @@ PDNS_DNS   ?= 5300
 ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
+# ENV=staging runs every target in that environment (environments/staging.yml: its overlays and its own state).
+ifneq ($(strip $(ENV)),)
+export OTTO_ENV := $(strip $(ENV))
+endif
 
 .PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release serve
 

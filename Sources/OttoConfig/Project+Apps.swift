@@ -8,9 +8,9 @@ private typealias M = AttributeName.Machine
 extension Project {
     /// The machine connection of `machine.SITE.GROUP[i]` as a map an `app` resource carries (references to the
     /// machine's own attributes), with its name.
-    private static func appMachine(_ site: String, _ group: String, _ i: Int) -> Value {
-        let machine = machineAddress(site, group, i)
-        var m: [String: Value] = [A.machineName: .string("\(site)-\(group)-\(i)")]
+    private static func appMachine(_ site: Site, _ group: String, _ i: Int) -> Value {
+        let machine = machineAddress(site.name, group, i)
+        var m: [String: Value] = [A.machineName: .string(site.machineName(group, i))]
         for (mine, theirs) in connectionAttributes { m[mine] = .ref(Value.Reference(machine, theirs)) }
         return .map(m)
     }
@@ -24,7 +24,7 @@ extension Project {
             for i in 0..<group.count {
                 let address = Value.ref(Value.Reference(Self.machineAddress(site.name, group.name, i), M.ipv4))
                 for (slot, offset) in [("a", 0), ("b", 1)] {
-                    slots.append(.map([HA.serverName: .string("\(site.name)-\(group.name)-\(i)_\(slot)"), HA.serverAddress: address,
+                    slots.append(.map([HA.serverName: .string(site.machineName(group.name, i) + "_" + slot), HA.serverAddress: address,
                                        HA.serverPort: .int(app.port + offset)]))
                 }
             }
@@ -54,7 +54,7 @@ extension Project {
                 A.keep: .int(app.keep), A.drainTimeoutMS: .int(app.drainTimeout.milliseconds),
                 A.watchMS: .int(app.watch.duration.milliseconds), A.watchMax5xxPerMille: .int(Int((app.watch.max5xxRate * 1000).rounded())),
                 A.watchMaxConnectionErrors: .int(app.watch.maxConnectionErrors),
-                A.machines: .list((0..<group.count).map { Self.appMachine(s, group.name, $0) }),
+                A.machines: .list((0..<group.count).map { Self.appMachine(site, group.name, $0) }),
                 A.backend: .string("app_\(app.name)"),
             ]
             switch app.bundle {
@@ -88,7 +88,7 @@ extension Project {
             case .rolling(.percent(let p)): attrs[A.strategy] = .string("rolling:\(p)%")
             }
             if app.lb != nil, let h = site.haproxy, let lbGroup = site.group(h.on.value) {
-                attrs[A.balancers] = .list((0..<lbGroup.count).map { Self.appMachine(s, lbGroup.name, $0) })
+                attrs[A.balancers] = .list((0..<lbGroup.count).map { Self.appMachine(site, lbGroup.name, $0) })
                 // the backend must be in haproxy's configuration (and haproxy running) before traffic moves
                 deps += (0..<lbGroup.count).map { Dependency(ResourceAddress(kind: "service", name: "\(s).haproxy.\(lbGroup.name)[\($0)]"), at: app.location) }
             }

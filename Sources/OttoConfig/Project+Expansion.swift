@@ -56,13 +56,13 @@ extension Project {
             let isStatic = type == "static"
             let hosts = inventory.groups[group.name] ?? []
             for i in 0..<group.count {
-                var attributes: [String: Value] = [M.name: .string("\(s)-\(group.name)-\(i)"), M.group: .string(group.name)]
+                var attributes: [String: Value] = [M.name: .string(site.machineName(group.name, i)), M.group: .string(group.name)]
                 var dependencies = explicit(group.lifecycle)
                 if let image = group.image { attributes[M.image] = .string(image.value) }
                 if let size = group.size { attributes[M.size] = .string(size) }
                 if let region = group.region { attributes[M.region] = .string(region) }
                 if let type, Inventory.cloudTypes.contains(type) {
-                    attributes[M.site] = .string(s)
+                    attributes[M.site] = .string(site.providerName)
                     if let userData = group.userData { attributes[M.userData] = .string(userData) }
                     if inventory.providers[providerName]?.sshPublicKey != nil {
                         let key = Self.sshKeyAddress(providerName)
@@ -156,7 +156,8 @@ extension Project {
         if let h = site.haproxy, onAWS.contains(h.backend.value) { ports.insert(h.backendPort) }
         let ingress: [Value] = ports.sorted().map { .map([G.ruleProtocol: "tcp", G.rulePort: .int($0), G.ruleCIDR: "0.0.0.0/0"]) }
         out.append(Resource(address: Self.securityGroupAddress(site.name), provider: awsProvider,
-                            attributes: [G.name: .string("otto-\(site.name)"), G.description: .string("otto: site \(site.name)"),
+                            attributes: [G.name: .string("otto-\(site.providerName)"),
+                                         G.description: .string("otto: site \(site.name)" + (site.environment.map { " (\($0))" } ?? "")),
                                          G.ingress: .list(ingress)],
                             location: site.machines.count == 1 ? first.location : site.location))
     }
@@ -173,18 +174,20 @@ extension Project {
     /// sees on machine `i` of `group`: `vars` (the inventory's vars of the machine's host, Ansible group vars
     /// included, under the site's `vars:`, as a play's vars override the inventory's in Ansible), `site`, `machine`
     /// (its name), `address` and `group.addresses` (references to the machines' `ipv4`, resolved like any other
-    /// reference), `group.name`. Release variables are added to this map by whoever renders for a release.
+    /// reference), `group.name`, and `environment` in an environment (`--env`). Release variables are added to this map by whoever renders for a release.
     func templateVariables(_ site: Site, _ group: MachineGroup, _ i: Int) -> [String: Value] {
         let machines = (0..<group.count).map { Self.machineAddress(site.name, group.name, $0) }
         let hosts = inventory.groups[group.name] ?? []
         let isStatic = inventory.providerType((group.provider ?? site.provider)?.value ?? "") == "static"
         var vars = isStatic && i < hosts.count ? inventory.hosts[hosts[i]]?.vars ?? [:] : [:]
         vars.merge(site.vars) { _, site in site }
-        return [
-            "vars": .map(vars), "site": .string(site.name), "machine": .string("\(site.name)-\(group.name)-\(i)"),
+        var variables: [String: Value] = [
+            "vars": .map(vars), "site": .string(site.name), "machine": .string(site.machineName(group.name, i)),
             "address": .ref(Value.Reference(machines[i], M.ipv4)),
             "group": .map(["name": .string(group.name), "addresses": .list(machines.map { .ref(Value.Reference($0, M.ipv4)) })]),
         ]
+        if let environment = site.environment { variables["environment"] = .string(environment) }
+        return variables
     }
 
     /// Host configuration: files, directories, packages, services, units, nginx and haproxy on each machine.
@@ -264,7 +267,7 @@ extension Project {
             var deps: [Dependency] = []
             for i in 0..<backend.count {
                 let m = Self.machineAddress(s, backend.name, i)
-                servers.append(.map([HA.serverName: .string("\(s)-\(backend.name)-\(i)"), HA.serverAddress: .ref(Value.Reference(m, M.ipv4)),
+                servers.append(.map([HA.serverName: .string(site.machineName(backend.name, i)), HA.serverAddress: .ref(Value.Reference(m, M.ipv4)),
                                      HA.serverPort: .int(h.backendPort)]))
                 deps.append(Dependency(m, at: h.backend.location))
             }

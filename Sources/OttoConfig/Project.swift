@@ -20,31 +20,36 @@ public struct Project: Sendable {
     /// Apps held on an earlier build by `otto rollback` / `otto release`, by `SITE/APP` (API items of kind `release`).
     public var releasePins: [String: AppReleasePin] = [:]
 
+    /// The environment this project was built for (`--env`), nil for a project without environments.
+    public var environment: EnvironmentSpec?
+    /// Every environment the project defines (`environments/*.yml`), sorted.
+    public var environmentNames: [String] = []
+
     /// Folders read under the root, in this order.
-    public static let folders = ["inventory", "images", "sites"]
+    public static let folders = ["inventory", "images", "sites", EnvironmentSpec.folder]
 
     /// Reads `inventory/`, `images/` and `sites/` (`*.yml` and `*.yaml`, sorted by name; a missing folder is
     /// empty), merges the desired state written over the HTTP API (`api`, from the state database; see
     /// ``APIItem``), checks everything and expands the sites. Throws every problem found, each at `file:line:col`
     /// (`api:/inv/web1:1:20` inside an API item).
-    public static func load(root: String, limits: YAMLLimits = .default, api: [APIItem] = []) throws(DiagnosticsError) -> Project {
-        let files = ProjectFiles.read(root: root, limits: limits)
-        return try finish(root: root, files: files.files, diagnostics: files.diagnostics, onDisk: true, api: api)
+    public static func load(root: String, limits: YAMLLimits = .default, api: [APIItem] = [],
+                            environment: String? = nil) throws(DiagnosticsError) -> Project {
+        let files = ProjectFiles.read(root: root, limits: limits, environment: environment)
+        return try files.load(api: api)
     }
 
     /// Loads a project from in-memory files named like `sites/demo.yml`, `inventory/x.yml` or `images/web.yml`
     /// (for callers and tests that do not have a directory); checks and expands exactly like ``load(root:limits:api:)``.
-    public static func load(sources: [(displayPath: String, text: String)], root: String = ".",
-                            limits: YAMLLimits = .default, api: [APIItem] = []) throws(DiagnosticsError) -> Project {
-        let files = ProjectFiles.parse(sources: sources, root: root, limits: limits)
-        return try finish(root: root, files: files.files, diagnostics: files.diagnostics, onDisk: false, api: api)
+    public static func load(sources: [(displayPath: String, text: String)], root: String = ".", limits: YAMLLimits = .default,
+                            api: [APIItem] = [], environment: String? = nil) throws(DiagnosticsError) -> Project {
+        try ProjectFiles.parse(sources: sources, root: root, limits: limits, environment: environment).load(api: api)
     }
 
     /// Builds the project from parsed files; throws every error found so far and in the build, keeps warnings.
-    private static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic],
-                               onDisk: Bool, api: [APIItem]) throws(DiagnosticsError) -> Project {
+    static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic],
+                       onDisk: Bool, api: [APIItem], environment: String?) throws(DiagnosticsError) -> Project {
         var diagnostics = diagnostics
-        var project = build(root: root, files: files, onDisk: onDisk, api: api)
+        var project = build(root: root, files: files, onDisk: onDisk, api: api, environment: environment)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
         project.project.warnings = diagnostics + project.project.warnings
@@ -56,9 +61,10 @@ public struct Project: Sendable {
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
-    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool,
-                      api: [APIItem] = []) -> (project: Project, error: DiagnosticsError?) {
+    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool, api: [APIItem] = [],
+                      environment: String? = nil) -> (project: Project, error: DiagnosticsError?) {
         let reader = ConfigReader(root: root, onDisk: onDisk)
+        let (files, spec, environments) = Self.files(files, forEnvironment: environment, reader: reader)
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
@@ -74,7 +80,7 @@ public struct Project: Sendable {
                 reader.bag.warning(SourceLocation(file: path, line: 1, column: 1), "file is empty")
                 continue
             }
-            if path.hasPrefix("inventory/") {
+            if ProjectFiles.isInventory(path) {
                 for doc in documents { reader.inventory(doc, into: &inventory) }
                 continue
             }
@@ -86,7 +92,10 @@ public struct Project: Sendable {
             if isSite {
                 let (site, diagnostics) = decodedSite ?? (nil, [])  // every site file with a document was decoded above
                 reader.bag.append(contentsOf: diagnostics)
-                if let site { sites.append(site) }
+                if var site {
+                    site.environment = spec?.name
+                    sites.append(site)
+                }
             } else if let image = reader.image(documents[0]) {
                 if let first = images[image.name] {
                     reader.error(image.location, "image `\(image.name)` is already defined at \(first.location)")
@@ -97,6 +106,8 @@ public struct Project: Sendable {
         }
         let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
+        project.environment = spec
+        project.environmentNames = environments
         project.apiSites = apiSites
         project.releasePins = releasePins(api, reader: reader)
         project.validate(into: reader)

@@ -17,9 +17,12 @@ public struct ProjectFiles: Sendable {
     var onDisk: Bool
     /// What the files were when read (path, size, modification time), to tell whether they changed since.
     public var fingerprint: [String]
+    /// The environment the project is built for (`--env`), nil for a project without environments.
+    public var environment: String? = nil
 
-    /// Lists and parses `inventory/`, `images/` and `sites/` under `root` (never throws: problems are in `diagnostics`).
-    public static func read(root: String, limits: YAMLLimits = .default) -> ProjectFiles {
+    /// Lists and parses `inventory/`, `images/`, `sites/` and `environments/` under `root` (never throws: problems are in
+    /// `diagnostics`).
+    public static func read(root: String, limits: YAMLLimits = .default, environment: String? = nil) -> ProjectFiles {
         var diagnostics: [Diagnostic] = []
         let sources = list(root: root, diagnostics: &diagnostics)
         var files: [(String, [YAMLNode])] = []
@@ -40,19 +43,19 @@ public struct ProjectFiles: Sendable {
             }
         }
         return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: true,
-                            fingerprint: fingerprint(sources.map(\.path)))
+                            fingerprint: fingerprint(sources.map(\.path)), environment: environment)
     }
 
     /// Parses in-memory files named like `sites/demo.yml`.
     public static func parse(sources: [(displayPath: String, text: String)], root: String = ".",
-                             limits: YAMLLimits = .default) -> ProjectFiles {
+                             limits: YAMLLimits = .default, environment: String? = nil) -> ProjectFiles {
         var diagnostics: [Diagnostic] = []
         var files: [(String, [YAMLNode])] = []
         let folders = Project.folders
         let rank = { (p: String) in folders.firstIndex { p.hasPrefix($0 + "/") } ?? folders.count }
         for source in sources.sorted(by: { (rank($0.displayPath), $0.displayPath) < (rank($1.displayPath), $1.displayPath) }) {
             guard folders.contains(where: { source.displayPath.hasPrefix($0 + "/") }) else {
-                diagnostics.append(Diagnostic(at: nil, "\(source.displayPath) is not under inventory/, images/ or sites/"))
+                diagnostics.append(Diagnostic(at: nil, "\(source.displayPath) is not under inventory/, images/, sites/ or environments/"))
                 continue
             }
             do {
@@ -64,14 +67,29 @@ public struct ProjectFiles: Sendable {
                 diagnostics.append(contentsOf: error.diagnostics)
             }
         }
-        return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: false, fingerprint: [])
+        return ProjectFiles(root: root, files: files, diagnostics: diagnostics, onDisk: false, fingerprint: [], environment: environment)
     }
 
     /// Checks and expands the files with `api` merged in. The project is returned even when it has errors (with
     /// every diagnostic, warnings included), so callers can tell new problems from old ones.
     public func build(api: [APIItem]) -> (project: Project, diagnostics: [Diagnostic]) {
-        let built = Project.build(root: root, files: files, onDisk: onDisk, api: api)
+        let built = Project.build(root: root, files: files, onDisk: onDisk, api: api, environment: environment)
         return (built.project, diagnostics + (built.error?.diagnostics ?? built.project.warnings))
+    }
+
+    /// Checks and expands the files with `api` merged in; throws every error (at its `file:line:col`), keeps warnings.
+    public func load(api: [APIItem] = []) throws(DiagnosticsError) -> Project {
+        try Project.finish(root: root, files: files, diagnostics: diagnostics, onDisk: onDisk, api: api, environment: environment)
+    }
+
+    /// The environment the files are read for (`environment`), checked: throws when the project's environments do not
+    /// include it, or when the project has environments and none was chosen. Nil for a project without environments.
+    /// Cheap (only `environments/*.yml` are decoded): commands call it to find the state before building the project.
+    public func selectedEnvironment() throws(DiagnosticsError) -> EnvironmentSpec? {
+        let reader = ConfigReader(root: root, onDisk: onDisk)
+        let (spec, _) = Project.environment(environment, in: files.filter { EnvironmentSpec.fileName($0.0) != nil }, reader: reader)
+        if reader.bag.hasErrors { throw DiagnosticsError(diagnostics + reader.bag.all) }
+        return spec
     }
 
     /// The current fingerprint of the project's YAML files under `root` (cheap: a directory listing and a stat each).
@@ -88,9 +106,16 @@ public struct ProjectFiles: Sendable {
         }
     }
 
-    /// True for an Ansible INI inventory: `inventory/*.ini`, or `inventory/hosts` (Ansible's own name for one).
+    /// True for an Ansible INI inventory: `inventory/*.ini`, or `inventory/hosts` (Ansible's own name for one), and the
+    /// same in an environment's inventory folder (`environments/NAME/hosts.ini`).
     static func isAnsibleINI(_ displayPath: String) -> Bool {
-        displayPath.hasPrefix("inventory/") && (displayPath.hasSuffix(".ini") || displayPath == "inventory/hosts")
+        guard isInventory(displayPath) else { return false }
+        return displayPath.hasSuffix(".ini") || displayPath.hasSuffix("/hosts")
+    }
+
+    /// True for a file of `inventory/` or of an environment's inventory folder (`environments/NAME/`).
+    static func isInventory(_ displayPath: String) -> Bool {
+        displayPath.hasPrefix("inventory/") || EnvironmentSpec.inventoryOwner(displayPath) != nil
     }
 
     /// The files otto reads, sorted by name in each folder (a missing folder is empty): `*.yml` and `*.yaml`, and in
@@ -106,22 +131,42 @@ public struct ProjectFiles: Sendable {
                 diagnostics.append(Diagnostic(at: nil, "\(folder) is not a directory"))
                 continue
             }
-            do {
-                let visible = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
-                for name in visible {
-                    let displayPath = folder + "/" + name
-                    if name.hasSuffix(".yml") || name.hasSuffix(".yaml") || isAnsibleINI(displayPath) {
-                        sources.append((displayPath, dir + "/" + name))
-                    } else if folder == "inventory" {
-                        diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: displayPath, line: 1, column: 1),
-                                                      notReadMessage(name, isDirectory: isDirectory(dir + "/" + name))))
+            list(folder: folder, dir: dir, into: &sources, diagnostics: &diagnostics)
+            // `environments/NAME/`: the inventory files of environment NAME, read only for it.
+            if folder == EnvironmentSpec.folder {
+                for (name, _) in sources where EnvironmentSpec.fileName(name) != nil {
+                    let env = EnvironmentSpec.fileName(name)!
+                    if isDirectory(dir + "/" + env) {
+                        list(folder: folder + "/" + env, dir: dir + "/" + env, into: &sources, diagnostics: &diagnostics)
                     }
                 }
-            } catch {
-                diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
             }
         }
         return sources
+    }
+
+    /// Adds the files otto reads in one folder; warns about what it does not read where that is an inventory folder
+    /// (an environment's own folder in `environments/` is read as its inventory, so it gets no warning there).
+    private static func list(folder: String, dir: String, into sources: inout [(displayPath: String, path: String)],
+                             diagnostics: inout [Diagnostic]) {
+        do {
+            let visible = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
+            let environments = Set(visible.compactMap { EnvironmentSpec.fileName(folder + "/" + $0) })
+            for name in visible {
+                let displayPath = folder + "/" + name
+                if name.hasSuffix(".yml") || name.hasSuffix(".yaml") || isAnsibleINI(displayPath) {
+                    sources.append((displayPath, dir + "/" + name))
+                } else if isInventory(displayPath) {
+                    diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: displayPath, line: 1, column: 1),
+                                                  notReadMessage(name, isDirectory: isDirectory(dir + "/" + name))))
+                } else if folder == EnvironmentSpec.folder, !(isDirectory(dir + "/" + name) && environments.contains(name)) {
+                    diagnostics.append(Diagnostic(.warning, at: SourceLocation(file: displayPath, line: 1, column: 1),
+                                                  "\(name) is not read: environments/ holds NAME.yml per environment and its inventory in NAME/"))
+                }
+            }
+        } catch {
+            diagnostics.append(Diagnostic(at: nil, "cannot list \(folder)/: \(error.localizedDescription)"))
+        }
     }
 
     /// Why a file or folder of `inventory/` is not read, and what otto reads instead.

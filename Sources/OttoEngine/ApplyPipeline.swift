@@ -14,6 +14,8 @@ public struct ApplyInput: Sendable {
     public var options: @Sendable (PlanOptions, StateSnapshot) throws -> PlanOptions
     /// HTTP requests made so far, by provider (read before and after the refresh to count its API calls).
     public var requestCounts: @Sendable () -> [String: Int]
+    /// The environment planned (`--env`), written into each plan; nil for a project without environments.
+    public var environment: String? = nil
 
     /// Creates an input.
     public init(resources: [Resource], providers: @escaping @Sendable (Set<String>) throws -> [String: any Provider],
@@ -232,6 +234,7 @@ public struct ApplyPipeline: Sendable {
                                          options: options, pendingHandlers: handlers, pendingCreates: snap.pending)
             .withAPICalls(since: before, now: input.requestCounts())
         for scope in locked.union(plan.scopes) { plan.stateSerials[scope.key] = snap.serial(of: scope) }
+        plan.environment = input.environment
         return (plan, providers)
     }
 

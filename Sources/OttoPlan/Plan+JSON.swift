@@ -4,7 +4,7 @@ import OttoCore
 /// A plan as people's tools read it: what `otto plan --json` prints and `POST /v1/plan` answers, one shape for both
 /// (described as `Plan` in the API's openapi.yaml):
 ///
-/// `{"lineage", "serial", "mode", "created_at", "has_changes", "counts": {"noop", "create", "update", "replace",
+/// `{"lineage", "serial", "environment", "mode", "created_at", "has_changes", "counts": {"noop", "create", "update", "replace",
 ///   "delete"}, "changes": [{"address", "provider", "action", "reason", "source", "attributes": [{"name", "before",
 ///   "after", "forces_replace", "diff"?, "note"?, "files"?}]}], "drift": [addresses], "refresh": {"seconds", "resources",
 ///   "api_calls"} | null}`.
@@ -33,6 +33,8 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public var drift: [String]
     /// The refresh the plan was made from; nil without refresh.
     public var refresh: Refresh?
+    /// The environment the plan was made for (`--env`); null for a project without environments.
+    public var environment: String?
 
     /// Attributes whose values are never shown as values, whatever the kind's schema says (files and cloud-init may
     /// hold secrets). A text that is not sensitive for its resource shows as the `diff` of its hash attribute instead.
@@ -189,7 +191,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lineage, serial, mode, changes, drift, refresh, counts
+        case lineage, serial, mode, changes, drift, refresh, counts, environment
         case createdAt = "created_at"
         case hasChanges = "has_changes"
     }
@@ -230,6 +232,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         }
         drift = plan.drift.map(\.address.description)
         refresh = plan.refresh.map { Refresh(seconds: $0.seconds, resources: $0.resources, apiCalls: $0.apiCalls) }
+        environment = plan.environment
     }
 
     public init(from decoder: any Decoder) throws {
@@ -247,6 +250,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         changes = try c.decode([Change].self, forKey: .changes)
         drift = try c.decode([String].self, forKey: .drift)
         refresh = try c.decodeIfPresent(Refresh.self, forKey: .refresh)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
     }
 
     /// Writes every key, `refresh` as null without a refresh, and the date as ISO 8601 text.
@@ -261,6 +265,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         try c.encode(changes, forKey: .changes)
         try c.encode(drift, forKey: .drift)
         try c.encode(refresh, forKey: .refresh)
+        try c.encode(environment, forKey: .environment)
     }
 
     /// `2025-01-31T12:00:00.000Z`.

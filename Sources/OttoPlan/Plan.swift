@@ -228,6 +228,8 @@ public struct Plan: Sendable, Codable {
     public var abandonedCreates: [ResourceAddress]
     /// The refresh this plan was made from; nil without refresh.
     public var refresh: RefreshSummary?
+    /// The environment it was made for (`--env`); nil for a project without environments.
+    public var environment: String?
 
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
@@ -246,6 +248,7 @@ public struct Plan: Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case formatVersion, options, stateLineage, stateSerial, stateSerials, createdAt, changes, drift, handlers, abandonedCreates, refresh
+        case environment
     }
 
     public init(from decoder: any Decoder) throws {
@@ -262,6 +265,7 @@ public struct Plan: Sendable, Codable {
         handlers = try c.decodeIfPresent([Handler].self, forKey: .handlers) ?? []
         abandonedCreates = try c.decodeIfPresent([ResourceAddress].self, forKey: .abandonedCreates) ?? []
         refresh = try c.decodeIfPresent(RefreshSummary.self, forKey: .refresh)
+        environment = try c.decodeIfPresent(String.self, forKey: .environment)
     }
 
     /// The scopes of the resources the plan covers.

@@ -190,6 +190,12 @@ extension SQLiteStateStore {
                 BEGIN SELECT RAISE(ABORT, 'the release ledger is append-only: a release is finished once'); END;
                 """)
         }
+        migrator.registerMigration("v8-environment") { db in
+            // The environment the state belongs to (NULL: not bound yet; '' a project without environments).
+            if !(try db.columns(in: "meta").contains { $0.name == "environment" }) {
+                try db.execute(sql: "ALTER TABLE meta ADD COLUMN environment TEXT")
+            }
+        }
         return migrator
     }()
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OttoConfig
 import Foundation
 
 /// The `otto` command line.
@@ -29,10 +30,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Project root (holds sites/, inventory/, images/).")
     var dir: String = "."
 
-    @Option(name: .long, help: "State location: sqlite:PATH (default .otto/state.db under --dir). Env: OTTO_STATE.")
+    @Option(name: .long, help: "State location: sqlite:PATH (default .otto/state.db under --dir, or the environment's `state:`). Env: OTTO_STATE.")
     var state: String?
 
-    var stateURL: String { state ?? ProcessInfo.processInfo.environment["OTTO_STATE"] ?? "sqlite:.otto/state.db" }
+    @Option(name: .long, help: "Environment (environments/NAME.yml): its overlays, its inventory and its own state. Env: OTTO_ENV.")
+    var env: String?
+
+    /// The environment chosen (`--env`, else `OTTO_ENV`), nil for none.
+    var environment: String? {
+        if let env { return env }
+        guard let text = ProcessInfo.processInfo.environment["OTTO_ENV"], !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// The state of `environment` (its spec): `--state`, else `OTTO_STATE`, else the environment's `state:`, else
+    /// `.otto/state.db`.
+    func stateURL(_ environment: EnvironmentSpec?) -> String {
+        state ?? ProcessInfo.processInfo.environment["OTTO_STATE"] ?? environment?.state ?? "sqlite:.otto/state.db"
+    }
 
     @Option(name: .long, help: "Only resources of these providers (comma-separated; host configuration goes with its machines' provider). Env: OTTO_PROVIDERS.")
     var providers: String?

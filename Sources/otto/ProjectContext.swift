@@ -30,12 +30,21 @@ struct ProjectContext: Sendable {
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw OttoError("config.root", "project directory \(root) does not exist")
         }
-        let store = try StateURL.open(g.stateURL, root: root)
+        let files = ProjectFiles.read(root: root, environment: g.environment)
+        let store = try openState(g, root: root, environment: try files.selectedEnvironment())
         // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
         let api = try (store as? any APIItemStore)?.apiItems() ?? []
-        let project = try Project.load(root: root, api: api)
+        let project = try files.load(api: api)
         let resources = project.resources
         return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient())
+    }
+
+    /// Opens the state of `environment` (see ``GlobalOptions/stateURL(_:)``) and checks it belongs to it: a state bound
+    /// to another environment is refused before anything reads it. Blocks on disk.
+    static func openState(_ g: GlobalOptions, root: String, environment: EnvironmentSpec?) throws -> any StateStore {
+        let store = try StateURL.open(g.stateURL(environment), root: root)
+        try (store as? any EnvironmentBoundState)?.bindEnvironment(environment?.name)
+        return store
     }
 
     /// Who runs this otto, as the release ledger records it (`user@host`).
@@ -133,7 +142,7 @@ struct ProjectContext: Sendable {
     func applyInput(providers filter: Set<String>?) -> ApplyInput {
         let ctx = self
         let http = self.http
-        return ApplyInput(resources: resources, providers: { try ctx.providers(for: $0) }, options: { options, snap in
+        var input = ApplyInput(resources: resources, providers: { try ctx.providers(for: $0) }, options: { options, snap in
             var options = options
             if let targets = try ctx.providerTargets(filter, state: snap.records) {
                 options.targets = options.targets.isEmpty ? targets
@@ -142,6 +151,8 @@ struct ProjectContext: Sendable {
             }
             return options
         }, requestCounts: { http.requestCounts })
+        input.environment = project.environment?.name
+        return input
     }
 }
 

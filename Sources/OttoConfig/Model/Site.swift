@@ -38,6 +38,15 @@ public struct Site: Sendable, Hashable {
     public var location: SourceLocation
     /// Where `site:` was written.
     public var nameLocation: SourceLocation
+    /// The environment the site is built for (`--env`), nil without environments.
+    public var environment: String? = nil
+
+    /// The name the site's things get at providers and on machines: `SITE`, or `SITE-ENV` in an environment, so two
+    /// environments of one site never share a machine, a security group or a server name. Addresses keep `SITE`.
+    public var providerName: String { environment.map { "\(name)-\($0)" } ?? name }
+
+    /// The name of machine `i` of `group` at its provider: `SITE-GROUP-i` (`SITE-ENV-GROUP-i` in an environment).
+    public func machineName(_ group: String, _ i: Int) -> String { "\(providerName)-\(group)-\(i)" }
 
     /// The app named `name`.
     public func app(_ name: String) -> AppSpec? { apps.first { $0.name == name } }

@@ -117,10 +117,13 @@ func parseAddress(_ text: String) throws -> ResourceAddress {
     return a
 }
 
+import OttoConfig
 import OttoState
-/// Opens the state of `--state` (off the cooperative pool).
+/// Opens the state of `--state`, or of the environment (off the cooperative pool).
 func openStore(_ g: GlobalOptions) async throws -> any StateStore {
-    let url = g.stateURL
     let root = (g.dir as NSString).standardizingPath
-    return try await Blocking.run { try StateURL.open(url, root: root) }
+    return try await Blocking.run {
+        let environment = try ProjectFiles.read(root: root, environment: g.environment).selectedEnvironment()
+        return try ProjectContext.openState(g, root: root, environment: environment)
+    }
 }

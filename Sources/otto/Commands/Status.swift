@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OttoConfig
 import OttoCore
 import OttoEngine
 import OttoPlan
@@ -24,8 +25,10 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         var rows: [Row] = []
         var backends: [Backend] = []
+        var environment: String?
         do {
             let ctx = try await ProjectContext.open(global)
+            environment = ctx.project.environment?.name
             let snap = try await ctx.store.snapshot()
             let providers = try ctx.providers(state: snap.records, pending: snap.pending)
             let targets = try ctx.providerTargets(global.providerFilter, state: snap.records) ?? []
@@ -42,13 +45,13 @@ struct Status: AsyncParsableCommand {
             }
         } catch { throw fail(error) }
         if json {
-            struct Out: Codable { var resources: [Row]; var backends: [Backend] }
+            struct Out: Codable { var environment: String?; var resources: [Row]; var backends: [Backend] }
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Terminal.out(String(decoding: try enc.encode(Out(resources: rows, backends: backends)), as: UTF8.self) + "\n")
+            Terminal.out(String(decoding: try enc.encode(Out(environment: environment, resources: rows, backends: backends)), as: UTF8.self) + "\n")
             return
         }
-        var out = ""
+        var out = environment.map { "ENVIRONMENT \($0)\n\n" } ?? ""
         let machines = rows.filter { $0.address.hasPrefix("machine.") }
         if !machines.isEmpty {
             out += "MACHINES\n" + table(machines) + "\n"

@@ -35,9 +35,9 @@ enum PlanRenderer {
 
     /// The human plan: one block per change, then the totals.
     static func render(_ plan: Plan, color: Bool) -> String {
-        var out = ""
+        var out = plan.environment.map { "Environment: \($0)\n\n" } ?? ""
         if plan.options.mode == .refreshOnly {
-            if plan.drift.isEmpty { return "No drift: the state matches what exists.\n" }
+            if plan.drift.isEmpty { return out + "No drift: the state matches what exists.\n" }
             out += "Refresh found differences between the state and what exists:\n\n"
             for d in plan.drift {
                 let what = d.observed == nil ? "no longer exists" : (d.recorded == nil ? "exists, not yet in state" : "changed outside otto")
@@ -53,7 +53,7 @@ enum PlanRenderer {
             return out
         }
         if !plan.changes.contains(where: { $0.action != .noop }) && plan.handlers.isEmpty {
-            return "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
+            return out + "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
                 + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
         }
         // Written straight into strings sized once: a 100k plan is a few million pieces of text. A large plan is written

@@ -95,11 +95,12 @@ struct Serve: AsyncParsableCommand {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-            let store = try StateURL.open(global.stateURL, root: root)
+            let environment = try ProjectFiles.read(root: root, environment: global.environment).selectedEnvironment()
+            let store = try ProjectContext.openState(global, root: root, environment: environment)
             guard let items = store as? any APIItemStore else {
                 throw OttoError("serve.state", "this state store cannot keep desired state written over the API")
             }
-            let desired = try DesiredStateService(root: root, store: APIItemAccess(items))
+            let desired = try DesiredStateService(root: root, store: APIItemAccess(items), environment: environment?.name)
             let book = RunBook()
             let logger = Logger(label: "otto.serve")
             let progress = Logger(label: "otto.apply")
@@ -120,7 +121,7 @@ struct Serve: AsyncParsableCommand {
             let walkSites = try await WalkSetup.scheduleConfiguredSites(startup.project, on: scheduler)
             if !walkSites.isEmpty { logger.info("site walks scheduled", metadata: ["sites": "\(walkSites.joined(separator: ","))"]) }
             let walks = StoreWalkService(store: walkHistory, scheduler: scheduler, global: global)
-            let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent
+            let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent + (environment.map { " · \($0.name)" } ?? "")
             let pageInterval = interval ?? .zero
             let server = try APIServer(
                 configuration: configuration, desiredState: desired, runs: ServeRunService(global: global, book: book), walks: walks,

@@ -18,6 +18,8 @@ public final class DesiredStateService: DesiredStateStore {
     public let root: String
     let store: APIItemAccess
     let limits: YAMLLimits
+    /// The environment served (`--env`), nil for a project without environments.
+    public let environment: String?
     private let queue = DispatchQueue(label: "otto.api.desired-state")
     private let published: Mutex<DesiredStateSnapshot>
     let clock: @Sendable () -> Date
@@ -25,14 +27,15 @@ public final class DesiredStateService: DesiredStateStore {
     /// Loads the project under `root` with the items `store` reads. Blocks on disk: call it before serving, or off the
     /// cooperative pool. Throws when the state database cannot be read (YAML errors are kept as diagnostics: the
     /// API still serves, and every write is checked against them).
-    public init(root: String, store: APIItemAccess, limits: YAMLLimits = .default,
+    public init(root: String, store: APIItemAccess, limits: YAMLLimits = .default, environment: String? = nil,
                 clock: @escaping @Sendable () -> Date = { Date() }) throws {
         self.root = root
         self.store = store
         self.limits = limits
+        self.environment = environment
         self.clock = clock
         let items = try Self.byKey(store.read())
-        published = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits), items: items))
+        published = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits, environment: environment), items: items))
     }
 
     /// The current snapshot.
@@ -68,7 +71,7 @@ public final class DesiredStateService: DesiredStateStore {
     private func base(rereadItems: Bool = false) throws -> (DesiredStateSnapshot, changed: Bool) {
         let snap = snapshot
         let files = ProjectFiles.currentFingerprint(root: root) == snap.files.fingerprint
-            ? snap.files : ProjectFiles.read(root: root, limits: limits)
+            ? snap.files : ProjectFiles.read(root: root, limits: limits, environment: environment)
         var items = snap.items
         if rereadItems {
             do {
