@@ -155,8 +155,10 @@ import Testing
         defer { moto.stop() }
         let proxy = try await FaultProxy.start(target: moto.endpoint)
         defer { proxy.stop() }
-        let p = try await Self.project(proxy.endpoint, timeout: 1, count: 3)
-        try await proxy.chaos(errorRate: 0.1, hangRate: 0.1, hangSeconds: 3, throttleEvery: 9, retryAfter: 1)
+        // Attempts time out after 3 s, hangs last 8 s: on a loaded 2-core machine moto itself can take over a second to
+        // answer, and a 1 s timeout then failed every attempt of a call that was not hung at all (make test under load).
+        let p = try await Self.project(proxy.endpoint, timeout: 3, count: 3)
+        try await proxy.chaos(errorRate: 0.1, hangRate: 0.1, hangSeconds: 8, throttleEvery: 9, retryAfter: 1)
         // And the answer of the first launch is lost after moto made the instance.
         try await proxy.inject("lose", matching: "Action=RunInstances", count: 1)
         for round in 0..<2 {
@@ -181,8 +183,9 @@ import Testing
         let proxy = try await FaultProxy.start(target: moto.endpoint)
         defer { proxy.stop() }
         let p = try await Self.project(proxy.endpoint, timeout: 30, count: 6)
-        // Every DescribeInstances otto makes while it waits for its launches takes 2 s: it is killed while waiting.
-        try await proxy.inject("delay", matching: "Filter.1.Name=instance-id", count: 100, seconds: 2)
+        // Every DescribeInstances otto makes while it waits for its launches takes 5 s: it is killed while waiting. (With
+        // 2 s, a loaded machine's poll of moto below, a python process, noticed the first launches only after all six.)
+        try await proxy.inject("delay", matching: "Filter.1.Name=instance-id", count: 100, seconds: 5)
         let child = try await p.start("apply", "--auto-approve", "--parallelism", "3")
         let deadline = Date().addingTimeInterval(30)
         while (try await motoInstances(moto.endpoint).count) < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
