@@ -59,6 +59,8 @@ public protocol DesiredStateView: Sendable {
     /// The names of the YAML sites whose `apps:` declare `app` (only `site` when given), in file order; `.notFound`
     /// (with a did-you-mean) when no site declares it, when `site` does not exist or does not declare it.
     func releaseSites(app: String, site: String?) throws(DesiredStateError) -> [String]
+    /// The environments the project defines (`environments/*.yml`), sorted; empty without environments.
+    var environmentNames: [String] { get }
 }
 
 /// What a write did: whether it created its item (rather than replacing it), and the state after it.

@@ -72,8 +72,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
                             details: e.diagnostics.map(\.description))
         case let e as StateLockedError:
             return APIError(.conflict, e.code, e.description)
+        case let e as DeploymentTransitionError:
+            return APIError(.notAcceptable, e.code, e.description)
         case let e as OttoError:
-            if e.code == "state.locked" { return APIError(.conflict, e.code, e.message) }
+            if e.code == "state.locked" || e.code == "deploy.conflict" { return APIError(.conflict, e.code, e.message) }
+            if e.code == "deploy.not_found" { return APIError(.notFound, e.code, e.message) }
             if e.code.hasPrefix("config.") || e.code.hasPrefix("cli.") || e.code.hasPrefix("plan.")
                 || e.code == "provider.config" || e.code == "provider.unsupported" {
                 return APIError(.unprocessableContent, e.code, e.message)

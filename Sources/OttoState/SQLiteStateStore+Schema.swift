@@ -196,6 +196,48 @@ extension SQLiteStateStore {
                 try db.execute(sql: "ALTER TABLE meta ADD COLUMN environment TEXT")
             }
         }
+        migrator.registerMigration("v9-deployments") { db in
+            // The deployment ledger (DeployDB): artifacts CI registered, deployments of them to environments with their
+            // state machine (CREATED → STARTED → COMPLETED | FAILED), and outside verifications. Kept in the project's
+            // ledger database (`.otto/deploydb.db`), shared by its environments; the tables exist in every state.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS artifacts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    name TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    url TEXT,
+                    registered_at REAL NOT NULL,
+                    registered_by TEXT NOT NULL,
+                    UNIQUE (name, version)
+                );
+                CREATE TABLE IF NOT EXISTS deployments (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    artifact INTEGER NOT NULL REFERENCES artifacts (id),
+                    environment TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('CREATED', 'STARTED', 'COMPLETED', 'FAILED')),
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    created_by TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS deployments_by_environment ON deployments (environment, id);
+                CREATE TABLE IF NOT EXISTS verifications (
+                    deployment INTEGER NOT NULL REFERENCES deployments (id),
+                    seq INTEGER NOT NULL,
+                    verified_by TEXT NOT NULL,
+                    result TEXT NOT NULL CHECK (result IN ('passed', 'failed')),
+                    note TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    PRIMARY KEY (deployment, seq)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER IF NOT EXISTS deployments_move_once BEFORE UPDATE OF state ON deployments
+                WHEN NOT ((OLD.state = 'CREATED' AND NEW.state = 'STARTED')
+                          OR (OLD.state = 'STARTED' AND NEW.state IN ('COMPLETED', 'FAILED')))
+                BEGIN SELECT RAISE(ABORT, 'deployments move CREATED -> STARTED -> COMPLETED | FAILED only'); END;
+                """)
+        }
         return migrator
     }()
 

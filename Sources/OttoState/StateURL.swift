@@ -6,6 +6,9 @@ public enum StateURL {
     /// The state used when none is given: `.otto/state.db` under the project root.
     public static let defaultPath = ".otto/state.db"
 
+    /// The project's deployment ledger (DeployDB), shared by its environments: `.otto/deploydb.db` under the root.
+    public static let deployLedgerPath = "sqlite:.otto/deploydb.db"
+
     /// The forms `open` accepts, for help texts and errors.
     public static let supportedForms = ["sqlite:PATH", "a plain file path"]
 

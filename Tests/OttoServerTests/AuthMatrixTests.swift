@@ -21,6 +21,9 @@ import Testing
         let body: String? = switch (route.method, route.path) {
         case (.post, "/inv/{item}"): "{}"
         case (.post, "/v1/plan"), (.post, "/v1/apply"): "{}"
+        case (.post, "/v1/artifacts"): #"{"name": "hello", "version": "1.0.0", "digest": "\#(String(repeating: "ab", count: 32))"}"#
+        case (.post, "/v1/deployments"): #"{"artifact": 1, "environment": "default"}"#
+        case (.patch, "/v1/deployments/{id}"): #"{"state": "STARTED"}"#
         default: nil
         }
         return (uri, body)

@@ -32,7 +32,7 @@ import Testing
         var config = f.configuration()
         config.tls = (cert, key)
         let port = Mutex(0)
-        let server = try APIServer(configuration: config, desiredState: f.desired, runs: f.runs, walks: f.walks, releases: f.store,
+        let server = try APIServer(configuration: config, desiredState: f.desired, runs: f.runs, walks: f.walks, releases: f.store, deployments: f.store,
                                    onListening: { address in port.withLock { $0 = address.port } })
         let group = ServiceGroup(configuration: .init(services: [server], logger: .init(label: "test")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -59,7 +59,7 @@ import Testing
         var config = f.configuration()
         config.tls = (f.dir + "/missing.pem", f.dir + "/missing.key")
         #expect(throws: (any Error).self) {
-            _ = try APIServer(configuration: config, desiredState: f.desired, runs: f.runs, walks: f.walks, releases: f.store)
+            _ = try APIServer(configuration: config, desiredState: f.desired, runs: f.runs, walks: f.walks, releases: f.store, deployments: f.store)
         }
     }
 

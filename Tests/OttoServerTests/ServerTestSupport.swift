@@ -89,7 +89,7 @@ final class ServerFixture: Sendable {
 
     func server(maxBody: Int = 1 << 20, storedReads: Bool = true) throws -> APIServer {
         try APIServer(configuration: configuration(maxBody: maxBody, storedReads: storedReads), desiredState: desired, runs: runs,
-                      walks: walks, releases: store, metrics: { "otto_up 1\n" }, statusPage: { "<html>status</html>" })
+                      walks: walks, releases: store, deployments: store, metrics: { "otto_up 1\n" }, statusPage: { "<html>status</html>" })
     }
 
     /// Runs `body` against the server in process (Hummingbird's router test framework).

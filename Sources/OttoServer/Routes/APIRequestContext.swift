@@ -15,6 +15,8 @@ struct APIRequestContext: Sendable {
     let query: QueryParameters
     /// The body (empty when none was sent; only read for operations that take one).
     let body: [UInt8]
+    /// The name of the token that was checked (nil on open routes): who did it, for the ledgers.
+    var tokenName: String? = nil
     /// A body the handler answers with as the server stored it (see ``APIHandlers/stored(_:)``).
     let storedAnswer = StoredAnswer()
 

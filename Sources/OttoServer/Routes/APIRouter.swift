@@ -14,6 +14,7 @@ struct APIEnvironment: Sendable {
     let runs: any RunService
     let walks: any WalkService
     let releases: any ReleaseLedger
+    let deployments: any DeployLedger
     let metrics: @Sendable () async -> String
     let statusPage: @Sendable () async -> String
     let logger: Logger

@@ -58,7 +58,7 @@ struct RequestMiddleware: ServerMiddleware {
         // serializer would otherwise refuse a request whose Accept header names none of the document's media types.
         var forwarded = request
         forwarded.headerFields[.accept] = nil
-        let context = APIRequestContext(operation: operation, request: request, query: query, body: bytes)
+        let context = APIRequestContext(operation: operation, request: request, query: query, body: bytes, tokenName: token?.name)
         var answer = try await APIRequestContext.$current.withValue(context) {
             try await next(forwarded, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
         }

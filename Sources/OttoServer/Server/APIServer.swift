@@ -14,7 +14,7 @@ import ServiceLifecycle
 ///
 /// ```swift
 /// let desired = try DesiredStateService(root: root, store: items) // OttoConfig's DesiredStateStore
-/// let server = try APIServer(configuration: config, desiredState: desired, runs: myRuns, walks: myWalks, releases: store,
+/// let server = try APIServer(configuration: config, desiredState: desired, runs: myRuns, walks: myWalks, releases: store, deployments: ledger,
 ///                            metrics: { prometheusText() }, statusPage: { renderStatusPage() }, logger: logger)
 /// let group = ServiceGroup(configuration: .init(services: [server, drift], gracefulShutdownSignals: [.sigterm, .sigint],
 ///                                               logger: logger))
@@ -35,18 +35,19 @@ public struct APIServer: Service {
     ///   - runs: plans, applies, runs and status (`/v1`).
     ///   - walks: walk history and walkers (`/site/walk`).
     ///   - releases: the release ledger (`/v1/apps/{app}/releases`).
+    ///   - deployments: the deployment ledger (`/v1/artifacts`, `/v1/deployments`), one per project.
     ///   - metrics: the Prometheus text exposition for `GET /metrics`.
     ///   - statusPage: the HTML of `GET /`.
     ///   - logger: where requests that change something, and errors, are logged (never with secrets).
     ///   - onListening: called once the socket is bound, with the real port (useful with port 0).
     public init(configuration: APIServerConfiguration, desiredState: any DesiredStateStore, runs: any RunService,
-                walks: any WalkService, releases: any ReleaseLedger, metrics: @escaping @Sendable () async -> String = { "" },
+                walks: any WalkService, releases: any ReleaseLedger, deployments: any DeployLedger, metrics: @escaping @Sendable () async -> String = { "" },
                 statusPage: @escaping @Sendable () async -> String = { APIServer.placeholderStatusPage },
                 logger: Logger = Logger(label: "otto.api"),
                 onListening: @escaping @Sendable (ListenAddress) async -> Void = { _ in }) throws {
         try configuration.validate()
         environment = APIEnvironment(configuration: configuration, desired: DesiredStateAPI(store: desiredState), runs: runs, walks: walks,
-                                     releases: releases, metrics: metrics, statusPage: statusPage, logger: logger)
+                                     releases: releases, deployments: deployments, metrics: metrics, statusPage: statusPage, logger: logger)
         tls = try configuration.tls.map { try Self.tlsConfiguration(certificate: $0.certificate, key: $0.key) }
         self.onListening = onListening
     }

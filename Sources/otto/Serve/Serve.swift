@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, in bytes.")
     var maxBody: Int = 1 << 20
 
+    @Option(name: .long, help: "The deployment ledger (artifacts, deployments), shared by every environment: sqlite:PATH (default .otto/deploydb.db).")
+    var ledger: String?
+
     func run() async throws {
         do {
             let root = (global.dir as NSString).standardizingPath
@@ -123,9 +126,13 @@ struct Serve: AsyncParsableCommand {
             let walks = StoreWalkService(store: walkHistory, scheduler: scheduler, global: global)
             let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent + (environment.map { " · \($0.name)" } ?? "")
             let pageInterval = interval ?? .zero
+            // The deployment ledger is the project's, shared by its environments: a database of its own.
+            guard let deployments = try StateURL.open(self.ledger ?? StateURL.deployLedgerPath, root: root) as? any DeployLedger else {
+                throw OttoError("serve.state", "this state store keeps no deployment ledger")
+            }
             let server = try APIServer(
                 configuration: configuration, desiredState: desired, runs: ServeRunService(global: global, book: book), walks: walks,
-                releases: ledger, metrics: { registry.emitToString() },
+                releases: ledger, deployments: deployments, metrics: { registry.emitToString() },
                 statusPage: {
                     let recent = (try? await walks.recentWalks(limit: 20)) ?? []
                     let apps = await StatusPageModel.App.all(in: await loader.project(or: startup.project), ledger: ledger)

@@ -92,6 +92,8 @@ public final class DesiredStateSnapshot: DesiredStateView {
     }
 
     /// The YAML sites declaring app `app` (see ``Project/releaseSites(app:site:)``).
+    public var environmentNames: [String] { project.environmentNames }
+
     public func releaseSites(app: String, site: String?) throws(DesiredStateError) -> [String] {
         do {
             return try project.releaseSites(app: app, site: site).map(\.name)

@@ -1,0 +1,343 @@
+import Foundation
+
+/// Where a deployment is, as DeployDB had it: `CREATED → STARTED → COMPLETED | FAILED`. Every other move is refused
+/// (the API answers 406).
+public enum DeploymentState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Recorded; nothing has happened yet.
+    case created = "CREATED"
+    /// The deploy is under way.
+    case started = "STARTED"
+    /// It ended well (final).
+    case completed = "COMPLETED"
+    /// It ended badly (final).
+    case failed = "FAILED"
+
+    /// The states this one may move to.
+    public var next: Set<DeploymentState> {
+        switch self {
+        case .created: return [.started]
+        case .started: return [.completed, .failed]
+        case .completed, .failed: return []
+        }
+    }
+
+    /// True when the deployment is over.
+    public var isFinal: Bool { next.isEmpty }
+}
+
+/// A deployment move the state machine refuses (the API answers 406, as DeployDB did).
+public struct DeploymentTransitionError: Error, CustomStringConvertible, Sendable {
+    /// The deployment.
+    public let id: Int
+    /// Where it is and where it was asked to go.
+    public let from: DeploymentState, to: DeploymentState
+    /// `deploy.transition`.
+    public var code: String { "deploy.transition" }
+
+    /// Creates the error.
+    public init(id: Int, from: DeploymentState, to: DeploymentState) {
+        self.id = id
+        self.from = from
+        self.to = to
+    }
+    public var description: String {
+        let allowed = from.next.map(\.rawValue).sorted()
+        return "deployment \(id) is \(from.rawValue) and cannot move to \(to.rawValue): "
+            + (allowed.isEmpty ? "it is finished" : "from \(from.rawValue) it can only move to \(allowed.joined(separator: " or "))")
+    }
+}
+
+/// A build a CI job registered: what may be deployed. Identified by its digest (sha256 of the bundle), never rebuilt.
+public struct Artifact: Sendable, Hashable, Codable {
+    /// Number from 1, in registration order.
+    public var id: Int
+    /// The app it is a build of (`name` in the API, as a CI job sends it).
+    public var name: String
+    /// Its version.
+    public var version: String
+    /// sha256 of the bundle, 64 lowercase hex digits.
+    public var digest: String
+    /// Where the bundle is (https), or nil for a bundle kept by otto.
+    public var url: String?
+    /// When it was registered.
+    public var registeredAt: Date
+    /// Who registered it (the API token's name, or `user@host` for the CLI).
+    public var registeredBy: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, version, digest, url
+        case registeredAt = "registered_at"
+        case registeredBy = "registered_by"
+    }
+
+    /// Creates an artifact.
+    public init(id: Int, name: String, version: String, digest: String, url: String?, registeredAt: Date, registeredBy: String) {
+        self.id = id
+        self.name = name
+        self.version = version
+        self.digest = digest
+        self.url = url
+        self.registeredAt = registeredAt
+        self.registeredBy = registeredBy
+    }
+
+    /// Every key written, `url` as null when there is none.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(version, forKey: .version)
+        try c.encode(digest, forKey: .digest)
+        try c.encode(url, forKey: .url)
+        try c.encode(LedgerDate.text(registeredAt), forKey: .registeredAt)
+        try c.encode(registeredBy, forKey: .registeredBy)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        digest = try c.decode(String.self, forKey: .digest)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        registeredAt = try LedgerDate.decode(c, .registeredAt)
+        registeredBy = try c.decode(String.self, forKey: .registeredBy)
+    }
+}
+
+/// An outside check of a deployment (`PATCH /v1/deployments/{id}`): "verified by job X build 5".
+public struct Verification: Sendable, Hashable, Codable {
+    /// Who or what verified (`ci/smoke-tests#5`).
+    public var by: String
+    /// `passed` or `failed`.
+    public var result: Result
+    /// Free text (a link, a summary).
+    public var note: String
+    /// When it was recorded.
+    public var at: Date
+
+    /// A verification's outcome.
+    public enum Result: String, Sendable, Hashable, Codable, CaseIterable { case passed, failed }
+
+    /// Creates a verification.
+    public init(by: String, result: Result, note: String, at: Date) {
+        self.by = by
+        self.result = result
+        self.note = note
+        self.at = at
+    }
+
+    enum CodingKeys: String, CodingKey { case by, result, note, at }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(by, forKey: .by)
+        try c.encode(result, forKey: .result)
+        try c.encode(note, forKey: .note)
+        try c.encode(LedgerDate.text(at), forKey: .at)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        by = try c.decode(String.self, forKey: .by)
+        result = try c.decode(Result.self, forKey: .result)
+        note = try c.decode(String.self, forKey: .note)
+        at = try LedgerDate.decode(c, .at)
+    }
+}
+
+/// One deployment of an artifact to an environment: `otto deployments --json`, `GET /v1/deployments/{id}`.
+public struct Deployment: Sendable, Hashable, Codable {
+    /// Number from 1.
+    public var id: Int
+    /// The artifact deployed.
+    public var artifact: Int
+    /// Its app, version and digest (copied: a deployment says what it deployed on its own).
+    public var app: String
+    /// See `app`.
+    public var version: String
+    /// See `app`.
+    public var digest: String
+    /// The environment (`staging`), or `default` for a project without environments.
+    public var environment: String
+    /// Where it is.
+    public var state: DeploymentState
+    /// When it was created, started and finished (COMPLETED or FAILED).
+    public var createdAt: Date
+    /// See `createdAt`.
+    public var startedAt: Date?
+    /// See `createdAt`.
+    public var finishedAt: Date?
+    /// Who created it.
+    public var createdBy: String
+    /// Why (`registered with deploy_to`, `promoted from deployment 3`, a person's words).
+    public var reason: String
+    /// Outside checks, oldest first.
+    public var verifications: [Verification]
+
+    enum CodingKeys: String, CodingKey {
+        case id, artifact, app, version, digest, environment, state, reason, verifications
+        case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at", createdBy = "created_by"
+    }
+
+    /// Creates a deployment.
+    public init(id: Int, artifact: Int, app: String, version: String, digest: String, environment: String, state: DeploymentState,
+                createdAt: Date, startedAt: Date?, finishedAt: Date?, createdBy: String, reason: String, verifications: [Verification]) {
+        self.id = id
+        self.artifact = artifact
+        self.app = app
+        self.version = version
+        self.digest = digest
+        self.environment = environment
+        self.state = state
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.createdBy = createdBy
+        self.reason = reason
+        self.verifications = verifications
+    }
+
+    /// Every key written, dates as ISO 8601 with milliseconds and null when not reached.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(artifact, forKey: .artifact)
+        try c.encode(app, forKey: .app)
+        try c.encode(version, forKey: .version)
+        try c.encode(digest, forKey: .digest)
+        try c.encode(environment, forKey: .environment)
+        try c.encode(state, forKey: .state)
+        try c.encode(LedgerDate.text(createdAt), forKey: .createdAt)
+        try c.encode(startedAt.map(LedgerDate.text), forKey: .startedAt)
+        try c.encode(finishedAt.map(LedgerDate.text), forKey: .finishedAt)
+        try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(verifications, forKey: .verifications)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        artifact = try c.decode(Int.self, forKey: .artifact)
+        app = try c.decode(String.self, forKey: .app)
+        version = try c.decode(String.self, forKey: .version)
+        digest = try c.decode(String.self, forKey: .digest)
+        environment = try c.decode(String.self, forKey: .environment)
+        state = try c.decode(DeploymentState.self, forKey: .state)
+        createdAt = try LedgerDate.decode(c, .createdAt)
+        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt).map { try LedgerDate.parse($0) }
+        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt).map { try LedgerDate.parse($0) }
+        createdBy = try c.decode(String.self, forKey: .createdBy)
+        reason = try c.decode(String.self, forKey: .reason)
+        verifications = try c.decode([Verification].self, forKey: .verifications)
+    }
+}
+
+/// `{"items": [Artifact, ...]}`, newest first.
+public struct ArtifactList: Sendable, Hashable, Codable {
+    /// The artifacts.
+    public var items: [Artifact]
+    /// Creates a list.
+    public init(items: [Artifact]) { self.items = items }
+}
+
+/// `{"items": [Deployment, ...]}`, newest first.
+public struct DeploymentList: Sendable, Hashable, Codable {
+    /// The deployments.
+    public var items: [Deployment]
+    /// Creates a list.
+    public init(items: [Deployment]) { self.items = items }
+}
+
+/// Which deployments a query wants (every field optional; all given ones must hold).
+public struct DeploymentQuery: Sendable, Hashable {
+    public var app: String?
+    public var environment: String?
+    public var version: String?
+    public var state: DeploymentState?
+    /// Created at or after.
+    public var since: Date?
+    /// Created before.
+    public var until: Date?
+    /// At most this many, newest first.
+    public var limit: Int
+
+    /// Creates a query.
+    public init(app: String? = nil, environment: String? = nil, version: String? = nil, state: DeploymentState? = nil,
+                since: Date? = nil, until: Date? = nil, limit: Int = 100) {
+        self.app = app
+        self.environment = environment
+        self.version = version
+        self.state = state
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}
+
+/// The deployment ledger (DeployDB): which artifact is deployed where, and how each deployment went. One per project,
+/// shared by its environments. Errors are `OttoError`s: `deploy.not_found`, `deploy.conflict` (a version registered
+/// again with another digest or URL), `deploy.transition` (a move the state machine refuses), `state.read`/`state.write`.
+public protocol DeployLedger: Sendable {
+    /// Registers an artifact; the same name, version, digest and URL again returns the first one (`created` false).
+    func registerArtifact(name: String, version: String, digest: String, url: String?, by: String) async throws
+        -> (artifact: Artifact, created: Bool)
+    /// Artifacts of `name` (every app when nil) and `version` (every version when nil), newest first.
+    func artifacts(name: String?, version: String?, limit: Int) async throws -> [Artifact]
+    /// The artifact `id`, or nil.
+    func artifact(_ id: Int) async throws -> Artifact?
+    /// A new deployment of artifact `artifact` to `environment`, in CREATED.
+    func createDeployment(artifact: Int, environment: String, by: String, reason: String) async throws -> Deployment
+    /// The deployments the query wants, newest first.
+    func deployments(_ query: DeploymentQuery) async throws -> [Deployment]
+    /// The deployment `id`, or nil.
+    func deployment(_ id: Int) async throws -> Deployment?
+    /// Moves deployment `id` to `state` (at `at`); `deploy.transition` unless the state machine allows it.
+    func moveDeployment(_ id: Int, to state: DeploymentState, at: Date) async throws -> Deployment
+    /// Adds an outside verification to deployment `id`.
+    func verifyDeployment(_ id: Int, _ verification: Verification) async throws -> Deployment
+}
+
+/// The ledger's dates: ISO 8601 with milliseconds, UTC (`2026-12-03T22:50:00.000Z`).
+public enum LedgerDate {
+    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
+    /// `date` as text.
+    public static func text(_ date: Date) -> String { date.formatted(style) }
+
+    /// The date `text` says, or a decoding error.
+    public static func parse(_ text: String) throws -> Date {
+        guard let date = (try? Date(text, strategy: style)) ?? (try? Date(text, strategy: .iso8601)) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "expected an ISO 8601 date, got \(text)"))
+        }
+        return date
+    }
+
+    static func decode<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Date {
+        try parse(c.decode(String.self, forKey: key))
+    }
+}
+
+/// What `POST /v1/artifacts` answers: the artifact, and the deployment `deploy_to` created (null without it).
+public struct ArtifactRegistered: Sendable, Hashable, Codable {
+    /// The artifact registered (or found registered already).
+    public var artifact: Artifact
+    /// The deployment `deploy_to` created.
+    public var deployment: Deployment?
+
+    /// Creates an answer.
+    public init(artifact: Artifact, deployment: Deployment?) {
+        self.artifact = artifact
+        self.deployment = deployment
+    }
+
+    enum CodingKeys: String, CodingKey { case artifact, deployment }
+
+    /// Both keys always written (`deployment` null without one).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(artifact, forKey: .artifact)
+        try c.encode(deployment, forKey: .deployment)
+    }
+}
