@@ -24,9 +24,11 @@ public struct Project: Sendable {
     public var environment: EnvironmentSpec?
     /// Every environment the project defines (`environments/*.yml`), sorted.
     public var environmentNames: [String] = []
+    /// The webhooks of the deployment ledger (`webhooks/*.yml`), by name.
+    public var webhooks: [WebhookSpec] = []
 
     /// Folders read under the root, in this order.
-    public static let folders = ["inventory", "images", "sites", EnvironmentSpec.folder]
+    public static let folders = ["inventory", "images", "sites", EnvironmentSpec.folder, "webhooks"]
 
     /// Reads `inventory/`, `images/` and `sites/` (`*.yml` and `*.yaml`, sorted by name; a missing folder is
     /// empty), merges the desired state written over the HTTP API (`api`, from the state database; see
@@ -68,6 +70,7 @@ public struct Project: Sendable {
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
+        var webhooks: [WebhookSpec] = []
         // Site files decode on every CPU at once, each with a reader of its own; what each reports joins the
         // project's diagnostics at its file's place below, so the order is as if they had been read one by one.
         let decoded = Blocking.map(files) { path, documents -> (Site?, [Diagnostic])? in
@@ -82,6 +85,12 @@ public struct Project: Sendable {
             }
             if ProjectFiles.isInventory(path) {
                 for doc in documents { reader.inventory(doc, into: &inventory) }
+                continue
+            }
+            if path.hasPrefix("webhooks/") {
+                let fileName = String(path.dropFirst("webhooks/".count).prefix { $0 != "." })
+                if documents.count > 1 { reader.error(documents[1].location, "a webhook file holds one webhook") }
+                if let hook = reader.webhook(documents[0], fileName: fileName) { webhooks.append(hook) }
                 continue
             }
             let isSite = path.hasPrefix("sites/")
@@ -108,6 +117,7 @@ public struct Project: Sendable {
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
         project.environment = spec
         project.environmentNames = environments
+        project.webhooks = webhooks
         project.apiSites = apiSites
         project.releasePins = releasePins(api, reader: reader)
         project.validate(into: reader)

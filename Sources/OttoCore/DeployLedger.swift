@@ -276,10 +276,10 @@ public struct DeploymentQuery: Sendable, Hashable {
     }
 }
 
-/// The deployment ledger (DeployDB): which artifact is deployed where, and how each deployment went. One per project,
-/// shared by its environments. Errors are `OttoError`s: `deploy.not_found`, `deploy.conflict` (a version registered
+/// The deployment ledger (DeployDB): which artifact is deployed where, and how each deployment went, with the outbox of
+/// its webhooks. One per project, shared by its environments. Errors are `OttoError`s: `deploy.not_found`, `deploy.conflict` (a version registered
 /// again with another digest or URL), `deploy.transition` (a move the state machine refuses), `state.read`/`state.write`.
-public protocol DeployLedger: Sendable {
+public protocol DeployLedger: WebhookOutbox {
     /// Registers an artifact; the same name, version, digest and URL again returns the first one (`created` false).
     func registerArtifact(name: String, version: String, digest: String, url: String?, by: String) async throws
         -> (artifact: Artifact, created: Bool)
@@ -340,4 +340,128 @@ public struct ArtifactRegistered: Sendable, Hashable, Codable {
         try c.encode(artifact, forKey: .artifact)
         try c.encode(deployment, forKey: .deployment)
     }
+}
+
+/// What the ledger tells webhooks about (`X-Otto-Event`).
+public enum LedgerEventKind: String, Sendable, Hashable, Codable, CaseIterable {
+    case deploymentCreated = "deployment.created"
+    case deploymentStarted = "deployment.started"
+    case deploymentCompleted = "deployment.completed"
+    case deploymentFailed = "deployment.failed"
+
+    /// The event a deployment entering `state` makes.
+    public static func entering(_ state: DeploymentState) -> LedgerEventKind {
+        switch state {
+        case .created: return .deploymentCreated
+        case .started: return .deploymentStarted
+        case .completed: return .deploymentCompleted
+        case .failed: return .deploymentFailed
+        }
+    }
+}
+
+/// A webhook as the delivery side needs it: its name and which events it wants (the secret stays with the sender).
+public struct WebhookSubscription: Sendable, Hashable {
+    /// `webhook:` name.
+    public var name: String
+    /// The events it wants (every kind when empty).
+    public var events: Set<LedgerEventKind>
+    /// The environments it wants (every one when empty).
+    public var environments: Set<String>
+
+    /// Creates a subscription.
+    public init(name: String, events: Set<LedgerEventKind>, environments: Set<String>) {
+        self.name = name
+        self.events = events
+        self.environments = environments
+    }
+}
+
+/// One delivery of one event to one webhook, as the delivery log shows it (`GET /v1/webhooks/deliveries`).
+public struct WebhookDelivery: Sendable, Hashable, Codable {
+    /// The webhook's name.
+    public var webhook: String
+    /// The event's number in the ledger (`X-Otto-Delivery` is `WEBHOOK-EVENT`).
+    public var event: Int
+    /// The event's kind.
+    public var kind: LedgerEventKind
+    /// Attempts so far.
+    public var attempts: Int
+    /// When it was delivered (a 2xx answer), nil while it is not.
+    public var deliveredAt: Date?
+    /// When the next attempt is due (nil once delivered).
+    public var nextAttemptAt: Date?
+    /// The last answer's status (nil when none came).
+    public var lastStatus: Int?
+    /// The last failure, in words.
+    public var lastError: String?
+    /// The JSON body sent (the same bytes every attempt).
+    public var body: String
+
+    enum CodingKeys: String, CodingKey {
+        case webhook, event, kind, attempts
+        case deliveredAt = "delivered_at", nextAttemptAt = "next_attempt_at", lastStatus = "last_status", lastError = "last_error"
+    }
+
+    /// Creates a delivery.
+    public init(webhook: String, event: Int, kind: LedgerEventKind, attempts: Int, deliveredAt: Date?, nextAttemptAt: Date?,
+                lastStatus: Int?, lastError: String?, body: String) {
+        self.webhook = webhook
+        self.event = event
+        self.kind = kind
+        self.attempts = attempts
+        self.deliveredAt = deliveredAt
+        self.nextAttemptAt = nextAttemptAt
+        self.lastStatus = lastStatus
+        self.lastError = lastError
+        self.body = body
+    }
+
+    /// Every key written (dates as ISO 8601 or null); the body is not part of the log.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(webhook, forKey: .webhook)
+        try c.encode(event, forKey: .event)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(deliveredAt.map(LedgerDate.text), forKey: .deliveredAt)
+        try c.encode(nextAttemptAt.map(LedgerDate.text), forKey: .nextAttemptAt)
+        try c.encode(lastStatus, forKey: .lastStatus)
+        try c.encode(lastError, forKey: .lastError)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        webhook = try c.decode(String.self, forKey: .webhook)
+        event = try c.decode(Int.self, forKey: .event)
+        kind = try c.decode(LedgerEventKind.self, forKey: .kind)
+        attempts = try c.decode(Int.self, forKey: .attempts)
+        deliveredAt = try c.decodeIfPresent(String.self, forKey: .deliveredAt).map { try LedgerDate.parse($0) }
+        nextAttemptAt = try c.decodeIfPresent(String.self, forKey: .nextAttemptAt).map { try LedgerDate.parse($0) }
+        lastStatus = try c.decodeIfPresent(Int.self, forKey: .lastStatus)
+        lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
+        body = ""
+    }
+}
+
+/// `{"items": [WebhookDelivery, ...]}`, newest first.
+public struct WebhookDeliveryList: Sendable, Hashable, Codable {
+    /// The deliveries.
+    public var items: [WebhookDelivery]
+    /// Creates a list.
+    public init(items: [WebhookDelivery]) { self.items = items }
+}
+
+/// The webhook outbox of the deployment ledger: every event is written in the transaction of the change that makes it,
+/// and each webhook's deliveries are kept until a 2xx answer, so delivery is at least once, across restarts.
+public protocol WebhookOutbox: Sendable {
+    /// Queues, for each subscription, the events written since it last looked that it wants (a webhook seen for the
+    /// first time starts at the newest event: it is not sent the past).
+    func enqueueWebhookEvents(_ subscriptions: [WebhookSubscription]) async throws
+    /// Deliveries due by `now` (not delivered, next attempt passed), oldest event first.
+    func dueWebhookDeliveries(now: Date, limit: Int) async throws -> [WebhookDelivery]
+    /// Records an attempt: delivered (status 2xx) or not, with when to try again.
+    func recordWebhookAttempt(webhook: String, event: Int, status: Int?, error: String?, delivered: Bool, nextAttemptAt: Date?) async throws
+    /// The delivery log, newest first.
+    func webhookDeliveries(limit: Int) async throws -> [WebhookDelivery]
 }

@@ -54,7 +54,9 @@ extension SQLiteStateStore: DeployLedger {
             try db.execute(sql: """
                 INSERT INTO deployments (artifact, environment, state, created_at, created_by, reason) VALUES (?, ?, 'CREATED', ?, ?, ?)
                 """, arguments: [artifact, environment, now, by, reason])
-            return try Self.fetchDeployment(db, Int(db.lastInsertedRowID))!
+            let deployment = try Self.fetchDeployment(db, Int(db.lastInsertedRowID))!
+            try Self.recordEvent(db, .deploymentCreated, deployment, at: now)
+            return deployment
         }
     }
 
@@ -86,7 +88,9 @@ extension SQLiteStateStore: DeployLedger {
             let column = state == .started ? "started_at" : "finished_at"
             try db.execute(sql: "UPDATE deployments SET state = ?, \(column) = ? WHERE id = ?",
                            arguments: [state.rawValue, at.timeIntervalSince1970, id])
-            return try Self.fetchDeployment(db, id)!
+            let deployment = try Self.fetchDeployment(db, id)!
+            try Self.recordEvent(db, .entering(state), deployment, at: at.timeIntervalSince1970)
+            return deployment
         }
     }
 
@@ -101,6 +105,17 @@ extension SQLiteStateStore: DeployLedger {
                 """, arguments: [id, id, verification.by, verification.result.rawValue, verification.note, verification.at.timeIntervalSince1970])
             return try Self.fetchDeployment(db, id)!
         }
+    }
+
+    /// Writes the event a change makes, in the change's transaction: `{"event", "at", "deployment"}`.
+    static func recordEvent(_ db: Database, _ kind: LedgerEventKind, _ deployment: Deployment, at: Double) throws {
+        struct Body: Encodable { let event: LedgerEventKind; let at: String; let deployment: Deployment }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = String(decoding: try encoder.encode(Body(event: kind, at: LedgerDate.text(Date(timeIntervalSince1970: at)),
+                                                            deployment: deployment)), as: UTF8.self)
+        try db.execute(sql: "INSERT INTO ledger_events (at, kind, environment, deployment, body) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [at, kind.rawValue, deployment.environment, deployment.id, body])
     }
 
     static let artifactColumns = "id, name, version, digest, url, registered_at, registered_by"

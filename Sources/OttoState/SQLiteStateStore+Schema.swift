@@ -238,6 +238,35 @@ extension SQLiteStateStore {
                 BEGIN SELECT RAISE(ABORT, 'deployments move CREATED -> STARTED -> COMPLETED | FAILED only'); END;
                 """)
         }
+        migrator.registerMigration("v10-webhooks") { db in
+            // The ledger's events (written in the transaction of the change that makes them) and the webhook outbox: a
+            // cursor per webhook over the events, and one row per (webhook, event) until a 2xx answer.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS ledger_events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at REAL NOT NULL,
+                    kind TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    deployment INTEGER,
+                    body TEXT NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS webhook_cursors (
+                    webhook TEXT PRIMARY KEY NOT NULL,
+                    last_event INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS webhook_deliveries (
+                    webhook TEXT NOT NULL,
+                    event INTEGER NOT NULL REFERENCES ledger_events (id),
+                    attempts INTEGER NOT NULL,
+                    next_at REAL,
+                    delivered_at REAL,
+                    last_status INTEGER,
+                    last_error TEXT,
+                    PRIMARY KEY (webhook, event)
+                ) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_at) WHERE delivered_at IS NULL;
+                """)
+        }
         return migrator
     }()
 

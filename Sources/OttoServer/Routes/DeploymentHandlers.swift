@@ -105,6 +105,12 @@ extension APIHandlers {
         return .ok(.init(body: .json(deployment)))
     }
 
+    func webhookDeliveries(_ input: Operations.webhookDeliveries.Input) async throws -> Operations.webhookDeliveries.Output {
+        let limit = try Self.limit(input.query.limit), ledger = ledger
+        let items = try await Self.call { try await ledger.webhookDeliveries(limit: limit) }
+        return .ok(.init(body: .json(WebhookDeliveryList(items: items))))
+    }
+
     /// An ISO 8601 time from the query (fractional seconds optional); 400 `query.NAME` when it is not one.
     static func date(_ text: String?, _ name: String) throws(APIError) -> Date? {
         guard let text else { return nil }

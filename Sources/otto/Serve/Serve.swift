@@ -144,7 +144,13 @@ struct Serve: AsyncParsableCommand {
                     logger.notice("listening on \(scheme)://\(address)")
                     Terminal.out("otto serve: listening on \(scheme)://\(address)\n")
                 })
+            let hooks = try WebhookDeliveryService.targets(startup.project)
+            if !hooks.isEmpty { logger.info("webhooks", metadata: ["webhooks": "\(hooks.map(\.spec.name).joined(separator: ","))"]) }
             var services: [any Service] = [server, WalkSchedulerService(scheduler: scheduler)]
+            if !hooks.isEmpty {
+                services.append(WebhookDeliveryService(outbox: deployments, targets: hooks, client: startup.http,
+                                                       logger: Logger(label: "otto.webhooks")))
+            }
             if let interval {
                 services.append(DriftService(
                     interval: interval, history: history, metrics: DriftMetrics(), logger: Logger(label: "otto.drift"),
