@@ -24,8 +24,10 @@ import Testing
     @Test func mapUsesMoreThanOneThreadWhenThereAreSeveralCPUs() async {
         guard ProcessInfo.processInfo.activeProcessorCount > 1 else { return }
         let threads = await Blocking.run {
+            // 64 × 20 ms: long enough for a pool thread to join even when the pool is busy with other tests'
+            // blocking work (with 64 × 5 ms, a loaded machine once ran every item on the calling thread).
             Blocking.map(Array(0..<64)) { _ -> String in
-                usleep(5_000)
+                usleep(20_000)
                 return "\(pthread_self())"
             }
         }
