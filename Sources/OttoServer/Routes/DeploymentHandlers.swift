@@ -135,24 +135,15 @@ final class LedgerBody {
     private(set) var problems: [Diagnostic] = []
     private var fields: [String: JSONNode] = [:]
 
-    init(_ bytes: [UInt8], path: String, allowed: [String], required: [String]) throws(APIError) {
+    convenience init(_ bytes: [UInt8], path: String, allowed: [String], required: [String]) throws(APIError) {
+        let node: JSONNode
         do {
             node = try JSONNode.parse(bytes.isEmpty ? Array("{}".utf8) : bytes, file: SourceLocation.apiPrefix + path)
         } catch {
             let lines = error.diagnostics.map(\.description)
             throw APIError(.badRequest, "body.malformed", lines.joined(separator: "; "), details: lines)
         }
-        guard let members = node.entries else {
-            problem(node.location, "expected a JSON object, got \(node.kindDescription)")
-            return
-        }
-        for member in members {
-            let key = member.key.text ?? ""
-            if allowed.contains(key) { fields[key] = member.value } else {
-                problem(member.key.location, "unknown key \(JSONQuoted(key)); allowed: \(allowed.joined(separator: ", "))")
-            }
-        }
-        for key in required where fields[key] == nil { problem(node.location, "`\(key)` is required") }
+        self.init(node: node, allowed: allowed, required: required)
     }
 
     func problem(_ at: SourceLocation, _ message: String) { problems.append(Diagnostic(at: at, message)) }
@@ -228,10 +219,7 @@ final class LedgerBody {
 
     func verification(_ key: String) -> Verification? {
         guard let n = fields[key] else { return nil }
-        let inner: LedgerBody
-        do {
-            inner = try LedgerBody(node: n, allowed: ["by", "result", "note"], required: ["by", "result"])
-        } catch { return nil }
+        let inner = LedgerBody(node: n, allowed: ["by", "result", "note"], required: ["by", "result"])
         let by = inner.text("by"), note = inner.text("note", allowEmpty: true) ?? ""
         var result: Verification.Result?
         if let r = inner.text("result") {
@@ -243,8 +231,8 @@ final class LedgerBody {
         return Verification(by: by, result: result, note: note, at: Date())
     }
 
-    /// An object inside a body.
-    private init(node: JSONNode, allowed: [String], required: [String]) throws(APIError) {
+    /// The fields of the object `node` (a body, or an object inside one): unknown keys and missing required ones are problems.
+    private init(node: JSONNode, allowed: [String], required: [String]) {
         self.node = node
         guard let members = node.entries else {
             problem(node.location, "expected a JSON object, got \(node.kindDescription)")
