@@ -22,7 +22,7 @@ struct OttoCommand: AsyncParsableCommand {
         abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
         version: OttoVersion.current,
         subcommands: [Validate.self, PlanCommand.self, Apply.self, Destroy.self, Status.self, Graph.self,
-                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self, Releases.self, Release.self, Rollback.self])
+                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self, Releases.self, Release.self, Rollback.self, History.self])
 }
 
 /// Options every command takes.

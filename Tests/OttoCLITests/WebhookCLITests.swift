@@ -80,6 +80,18 @@ import Testing
         let after = try await serve.get("/v1/webhooks/deliveries").body
         #expect(!after.contains("\"delivered_at\":null"), "\(after)")
         #expect(!serve.log.contains(Self.secret))
+        let served = try await serve.get("/v1/deployments").body
         #expect(await serve.stop() == 0)
+
+        // `otto history` reads the same ledger: the API's JSON shape with --json, a table without.
+        let history = try await p.otto("history", "--json")
+        #expect(history.status == 0, "\(history.stderr)")
+        let fromCLI = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? NSDictionary
+        let fromAPI = try JSONSerialization.jsonObject(with: Data(served.utf8)) as? NSDictionary
+        #expect(fromCLI != nil && fromCLI == fromAPI)
+        let table = try await p.otto("history", "--app", "hello", "--in", "default").stdout
+        #expect(table.hasPrefix("#  APP    VERSION  DIGEST        ENVIRONMENT  STATE      CREATED"), "\(table)")
+        #expect(table.contains("1  hello  1.0.0    abababababab  default      COMPLETED"), "\(table)")
+        #expect(try await p.otto("history", "--in", "production").stdout == "No deployments yet.\n")
     }
 }
