@@ -9,8 +9,9 @@ PDNS_DNS   ?= 5300
 ifneq ($(strip $(CLOWD_PROVIDERS)),)
 export OTTO_PROVIDERS := $(CLOWD_PROVIDERS)
 endif
-# ENV=staging runs every target in that environment (environments/staging.yml: its overlays and its own state).
-ifneq ($(strip $(ENV)),)
+# `make TARGET ENV=staging` runs the target in that environment (environments/staging.yml: its overlays and its own
+# state). Only from the command line: some shells export ENV (POSIX sh's startup file) for other reasons.
+ifeq ($(origin ENV),command line)
 export OTTO_ENV := $(strip $(ENV))
 endif
 
