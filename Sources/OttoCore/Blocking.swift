@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 
 /// Runs blocking work (disk, SQLite, YAML parsing, waiting for a child process) on a dispatch thread, never on Swift's
 /// cooperative pool, and resumes the caller with its result. The one way otto leaves the pool for such work.
@@ -20,27 +22,56 @@ public enum Blocking {
         }
     }
 
-    /// `items.map(transform)` with the items spread over every CPU (`DispatchQueue.concurrentPerform`); the results
-    /// come back in the items' order. It blocks the calling thread until all are done: call it from blocking work
-    /// (inside `run`), never on the cooperative pool. For CPU-bound, independent items such as parsing files.
-    public static func map<Element: Sendable, T: Sendable>(_ items: [Element], _ transform: @Sendable (Element) -> T) -> [T] {
+    /// `items.map(transform)` with the items spread over every CPU; the results come back in the items' order. The
+    /// calling thread works through the items too and returns once all are done: call it from blocking work (inside
+    /// `run`), never on the cooperative pool. For CPU-bound, independent items such as parsing files.
+    ///
+    /// The helpers run on ``run``'s queue (user-initiated), not through `DispatchQueue.concurrentPerform`: on Linux its
+    /// helpers run on the default-QoS root queue, which is the queue Swift's cooperative pool runs on, so a long map
+    /// took the pool's threads from every task meanwhile (seen in stack dumps of the parallel test run). A helper that
+    /// starts late finds nothing left and returns; the caller never waits for one that has not started.
+    public static func map<Element: Sendable, T: Sendable>(_ items: [Element], _ transform: @escaping @Sendable (Element) -> T) -> [T] {
         guard items.count > 1 else { return items.map(transform) }
-        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: items.count)
-        results.initialize(repeating: nil)
-        defer {
-            _ = results.deinitialize()
-            results.deallocate()
-        }
-        let slots = Slots(results)
-        DispatchQueue.concurrentPerform(iterations: items.count) { i in
-            slots.buffer[i] = transform(items[i])  // each index is written by one iteration only
-        }
-        return results.map { $0! }
+        let job = MapJob(items, transform)
+        for _ in 1..<min(items.count, ProcessInfo.processInfo.activeProcessorCount) { queue.async { job.work() } }
+        job.work()
+        job.finished.wait()
+        return job.results()
     }
 
-    /// The result slots of `map`, shared by its iterations (each writes only its own index).
-    private struct Slots<T>: @unchecked Sendable {
+    /// One `map`: its items, the next index to take, how many are done, and the results, each slot written once.
+    private final class MapJob<Element: Sendable, T: Sendable>: @unchecked Sendable {
+        let items: [Element]
+        let transform: @Sendable (Element) -> T
         let buffer: UnsafeMutableBufferPointer<T?>
-        init(_ buffer: UnsafeMutableBufferPointer<T?>) { self.buffer = buffer }
+        let next = Atomic<Int>(0)
+        let done = Atomic<Int>(0)
+        /// Signalled once, by whoever finishes the last item.
+        let finished = DispatchSemaphore(value: 0)
+
+        init(_ items: [Element], _ transform: @escaping @Sendable (Element) -> T) {
+            self.items = items
+            self.transform = transform
+            buffer = .allocate(capacity: items.count)
+            buffer.initialize(repeating: nil)
+        }
+
+        deinit {
+            _ = buffer.deinitialize()
+            buffer.deallocate()
+        }
+
+        /// Takes items until none is left.
+        func work() {
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < items.count else { return }
+                buffer[i] = transform(items[i])
+                if done.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue == items.count { finished.signal() }
+            }
+        }
+
+        /// The results in the items' order (after `finished`).
+        func results() -> [T] { buffer.map { $0! } }
     }
 }
