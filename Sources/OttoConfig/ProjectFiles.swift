@@ -82,6 +82,22 @@ public struct ProjectFiles: Sendable {
         try Project.finish(root: root, files: files, diagnostics: diagnostics, onDisk: onDisk, api: api, environment: environment)
     }
 
+    /// The environment `environment` names under `root`, checked (see ``selectedEnvironment()``), reading only
+    /// `environments/`: what a command needs to find its state before it reads the whole project, or without doing so.
+    public static func environment(_ environment: String?, root: String,
+                                   limits: YAMLLimits = .default) throws(DiagnosticsError) -> EnvironmentSpec? {
+        var diagnostics: [Diagnostic] = []
+        let files = list(root: root, folders: [EnvironmentSpec.folder], diagnostics: &diagnostics)
+            .filter { EnvironmentSpec.fileName($0.displayPath) != nil }
+        var parsed: [(String, [YAMLNode])] = []
+        for file in files {
+            do { parsed.append((file.displayPath, try YAMLReader.parse(contentsOf: file.path, displayPath: file.displayPath, limits: limits))) }
+            catch { diagnostics.append(contentsOf: error.diagnostics) }
+        }
+        return try ProjectFiles(root: root, files: parsed, diagnostics: diagnostics.filter { $0.severity == .error }, onDisk: true,
+                                fingerprint: [], environment: environment).selectedEnvironment()
+    }
+
     /// The environment the files are read for (`environment`), checked: throws when the project's environments do not
     /// include it, or when the project has environments and none was chosen. Nil for a project without environments.
     /// Cheap (only `environments/*.yml` are decoded): commands call it to find the state before building the project.
@@ -121,9 +137,10 @@ public struct ProjectFiles: Sendable {
     /// The files otto reads, sorted by name in each folder (a missing folder is empty): `*.yml` and `*.yaml`, and in
     /// `inventory/` Ansible INI inventories too (`*.ini`, `hosts`). Anything else in `inventory/` (a visible file or
     /// folder) gets a warning saying it is not read, so an inventory is never skipped without a word.
-    static func list(root: String, diagnostics: inout [Diagnostic]) -> [(displayPath: String, path: String)] {
+    static func list(root: String, folders: [String] = Project.folders,
+                     diagnostics: inout [Diagnostic]) -> [(displayPath: String, path: String)] {
         var sources: [(displayPath: String, path: String)] = []
-        for folder in Project.folders {
+        for folder in folders {
             let dir = root + "/" + folder
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { continue }

@@ -89,7 +89,7 @@ public struct Artifact: Sendable, Hashable, Codable {
         try c.encode(version, forKey: .version)
         try c.encode(digest, forKey: .digest)
         try c.encode(url, forKey: .url)
-        try c.encode(LedgerDate.text(registeredAt), forKey: .registeredAt)
+        try c.encode(ISO8601.string(registeredAt), forKey: .registeredAt)
         try c.encode(registeredBy, forKey: .registeredBy)
     }
 
@@ -100,7 +100,7 @@ public struct Artifact: Sendable, Hashable, Codable {
         version = try c.decode(String.self, forKey: .version)
         digest = try c.decode(String.self, forKey: .digest)
         url = try c.decodeIfPresent(String.self, forKey: .url)
-        registeredAt = try LedgerDate.decode(c, .registeredAt)
+        registeredAt = try ISO8601.decode(c, .registeredAt)
         registeredBy = try c.decode(String.self, forKey: .registeredBy)
     }
 }
@@ -134,7 +134,7 @@ public struct Verification: Sendable, Hashable, Codable {
         try c.encode(by, forKey: .by)
         try c.encode(result, forKey: .result)
         try c.encode(note, forKey: .note)
-        try c.encode(LedgerDate.text(at), forKey: .at)
+        try c.encode(ISO8601.string(at), forKey: .at)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -142,7 +142,7 @@ public struct Verification: Sendable, Hashable, Codable {
         by = try c.decode(String.self, forKey: .by)
         result = try c.decode(Result.self, forKey: .result)
         note = try c.decode(String.self, forKey: .note)
-        at = try LedgerDate.decode(c, .at)
+        at = try ISO8601.decode(c, .at)
     }
 }
 
@@ -208,9 +208,9 @@ public struct Deployment: Sendable, Hashable, Codable {
         try c.encode(digest, forKey: .digest)
         try c.encode(environment, forKey: .environment)
         try c.encode(state, forKey: .state)
-        try c.encode(LedgerDate.text(createdAt), forKey: .createdAt)
-        try c.encode(startedAt.map(LedgerDate.text), forKey: .startedAt)
-        try c.encode(finishedAt.map(LedgerDate.text), forKey: .finishedAt)
+        try c.encode(ISO8601.string(createdAt), forKey: .createdAt)
+        try c.encode(startedAt.map(ISO8601.string), forKey: .startedAt)
+        try c.encode(finishedAt.map(ISO8601.string), forKey: .finishedAt)
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(reason, forKey: .reason)
         try c.encode(verifications, forKey: .verifications)
@@ -225,9 +225,9 @@ public struct Deployment: Sendable, Hashable, Codable {
         digest = try c.decode(String.self, forKey: .digest)
         environment = try c.decode(String.self, forKey: .environment)
         state = try c.decode(DeploymentState.self, forKey: .state)
-        createdAt = try LedgerDate.decode(c, .createdAt)
-        startedAt = try c.decodeIfPresent(String.self, forKey: .startedAt).map { try LedgerDate.parse($0) }
-        finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt).map { try LedgerDate.parse($0) }
+        createdAt = try ISO8601.decode(c, .createdAt)
+        startedAt = try ISO8601.decodeIfPresent(c, .startedAt)
+        finishedAt = try ISO8601.decodeIfPresent(c, .finishedAt)
         createdBy = try c.decode(String.self, forKey: .createdBy)
         reason = try c.decode(String.self, forKey: .reason)
         verifications = try c.decode([Verification].self, forKey: .verifications)
@@ -293,31 +293,11 @@ public protocol DeployLedger: WebhookOutbox {
     func deployments(_ query: DeploymentQuery) async throws -> [Deployment]
     /// The deployment `id`, or nil.
     func deployment(_ id: Int) async throws -> Deployment?
-    /// Moves deployment `id` to `state` (at `at`); `deploy.transition` unless the state machine allows it.
-    func moveDeployment(_ id: Int, to state: DeploymentState, at: Date) async throws -> Deployment
-    /// Adds an outside verification to deployment `id`.
-    func verifyDeployment(_ id: Int, _ verification: Verification) async throws -> Deployment
+    /// In one transaction: adds `verification` (when given) to deployment `id` and moves it to `state` (when given, at
+    /// `at`); `deploy.transition`, with nothing written, unless the state machine allows the move.
+    func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date) async throws -> Deployment
 }
 
-/// The ledger's dates: ISO 8601 with milliseconds, UTC (`2026-12-03T22:50:00.000Z`).
-public enum LedgerDate {
-    static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-
-    /// `date` as text.
-    public static func text(_ date: Date) -> String { date.formatted(style) }
-
-    /// The date `text` says, or a decoding error.
-    public static func parse(_ text: String) throws -> Date {
-        guard let date = (try? Date(text, strategy: style)) ?? (try? Date(text, strategy: .iso8601)) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "expected an ISO 8601 date, got \(text)"))
-        }
-        return date
-    }
-
-    static func decode<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Date {
-        try parse(c.decode(String.self, forKey: key))
-    }
-}
 
 /// What `POST /v1/artifacts` answers: the artifact, and the deployment `deploy_to` created (null without it).
 public struct ArtifactRegistered: Sendable, Hashable, Codable {
@@ -424,8 +404,8 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
         try c.encode(event, forKey: .event)
         try c.encode(kind, forKey: .kind)
         try c.encode(attempts, forKey: .attempts)
-        try c.encode(deliveredAt.map(LedgerDate.text), forKey: .deliveredAt)
-        try c.encode(nextAttemptAt.map(LedgerDate.text), forKey: .nextAttemptAt)
+        try c.encode(deliveredAt.map(ISO8601.string), forKey: .deliveredAt)
+        try c.encode(nextAttemptAt.map(ISO8601.string), forKey: .nextAttemptAt)
         try c.encode(lastStatus, forKey: .lastStatus)
         try c.encode(lastError, forKey: .lastError)
     }
@@ -436,8 +416,8 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
         event = try c.decode(Int.self, forKey: .event)
         kind = try c.decode(LedgerEventKind.self, forKey: .kind)
         attempts = try c.decode(Int.self, forKey: .attempts)
-        deliveredAt = try c.decodeIfPresent(String.self, forKey: .deliveredAt).map { try LedgerDate.parse($0) }
-        nextAttemptAt = try c.decodeIfPresent(String.self, forKey: .nextAttemptAt).map { try LedgerDate.parse($0) }
+        deliveredAt = try ISO8601.decodeIfPresent(c, .deliveredAt)
+        nextAttemptAt = try ISO8601.decodeIfPresent(c, .nextAttemptAt)
         lastStatus = try c.decodeIfPresent(Int.self, forKey: .lastStatus)
         lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
         body = ""

@@ -117,4 +117,23 @@ public enum ISO8601 {
         // Date.ISO8601FormatStyle is a value type, so concurrent use is safe.
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
+
+    /// The time `text` says, with or without fractional seconds (`2026-12-03T22:00:00Z`); nil when it is not one.
+    public static func date(_ text: String) -> Date? {
+        (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(text, strategy: .iso8601))
+    }
+
+    /// The time under `key`, or a decoding error naming the key.
+    static func decode<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Date {
+        let text = try c.decode(String.self, forKey: key)
+        guard let date = date(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: "not an ISO 8601 time: \(text)")
+        }
+        return date
+    }
+
+    /// The time under `key`, nil when it is null or missing.
+    static func decodeIfPresent<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> Date? {
+        try c.decodeNil(forKey: key) || !c.contains(key) ? nil : decode(c, key)
+    }
 }

@@ -77,33 +77,30 @@ extension SQLiteStateStore: DeployLedger {
         try await read("read deployment \(id)") { db in try Self.fetchDeployment(db, id) }
     }
 
-    public func moveDeployment(_ id: Int, to state: DeploymentState, at: Date) async throws -> Deployment {
-        try await write("move deployment \(id) to \(state.rawValue)") { db in
+    public func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date) async throws -> Deployment {
+        try await write("update deployment \(id)") { db in
             guard let current = try Self.fetchDeployment(db, id) else {
                 throw OttoError("deploy.not_found", "there is no deployment \(id)", causeText: nil)
             }
-            guard current.state.next.contains(state) else {
+            // Checked before anything is written: a refused move records nothing, the verification included.
+            if let state, !current.state.next.contains(state) {
                 throw DeploymentTransitionError(id: id, from: current.state, to: state)
             }
-            let column = state == .started ? "started_at" : "finished_at"
-            try db.execute(sql: "UPDATE deployments SET state = ?, \(column) = ? WHERE id = ?",
-                           arguments: [state.rawValue, at.timeIntervalSince1970, id])
-            let deployment = try Self.fetchDeployment(db, id)!
-            try Self.recordEvent(db, .entering(state), deployment, at: at.timeIntervalSince1970)
-            return deployment
-        }
-    }
-
-    public func verifyDeployment(_ id: Int, _ verification: Verification) async throws -> Deployment {
-        try await write("verify deployment \(id)") { db in
-            guard try Self.fetchDeployment(db, id) != nil else {
-                throw OttoError("deploy.not_found", "there is no deployment \(id)", causeText: nil)
+            if let verification {
+                try db.execute(sql: """
+                    INSERT INTO verifications (deployment, seq, verified_by, result, note, at)
+                    VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM verifications WHERE deployment = ?), ?, ?, ?, ?)
+                    """, arguments: [id, id, verification.by, verification.result.rawValue, verification.note,
+                                     verification.at.timeIntervalSince1970])
             }
-            try db.execute(sql: """
-                INSERT INTO verifications (deployment, seq, verified_by, result, note, at)
-                VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM verifications WHERE deployment = ?), ?, ?, ?, ?)
-                """, arguments: [id, id, verification.by, verification.result.rawValue, verification.note, verification.at.timeIntervalSince1970])
-            return try Self.fetchDeployment(db, id)!
+            if let state {
+                let column = state == .started ? "started_at" : "finished_at"
+                try db.execute(sql: "UPDATE deployments SET state = ?, \(column) = ? WHERE id = ?",
+                               arguments: [state.rawValue, at.timeIntervalSince1970, id])
+            }
+            let deployment = try Self.fetchDeployment(db, id)!
+            if let state { try Self.recordEvent(db, .entering(state), deployment, at: at.timeIntervalSince1970) }
+            return deployment
         }
     }
 
@@ -112,7 +109,7 @@ extension SQLiteStateStore: DeployLedger {
         struct Body: Encodable { let event: LedgerEventKind; let at: String; let deployment: Deployment }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = String(decoding: try encoder.encode(Body(event: kind, at: LedgerDate.text(Date(timeIntervalSince1970: at)),
+        let body = String(decoding: try encoder.encode(Body(event: kind, at: ISO8601.string(Date(timeIntervalSince1970: at)),
                                                             deployment: deployment)), as: UTF8.self)
         try db.execute(sql: "INSERT INTO ledger_events (at, kind, environment, deployment, body) VALUES (?, ?, ?, ?, ?)",
                        arguments: [at, kind.rawValue, deployment.environment, deployment.id, body])

@@ -103,6 +103,10 @@ import Testing
             #expect(r.status == .ok && r.object["state"] as? String == "STARTED")
             let checks = r.object["verifications"] as? [[String: Any]] ?? []
             #expect(checks.count == 1 && checks.first?["by"] as? String == "ci/smoke#5" && checks.first?["result"] as? String == "passed")
+            // A refused move records nothing, not even the verification sent with it.
+            r = try await c.call(.patch, "/v1/deployments/\(id)", body: #"{"state": "CREATED", "verification": {"by": "late", "result": "failed"}}"#)
+            #expect(r.status == .notAcceptable && r.errorCode == "deploy.transition")
+            #expect((try await c.get("/v1/deployments/\(id)").object["verifications"] as? [Any])?.count == 1)
             r = try await c.call(.patch, "/v1/deployments/\(id)", body: #"{"verification": {"by": "x", "result": "maybe"}}"#)
             #expect(r.status == .unprocessableContent)
             r = try await c.call(.patch, "/v1/deployments/\(id)", body: "{}")

@@ -92,16 +92,7 @@ extension APIHandlers {
         }
         try body.check()
         let ledger = ledger
-        guard var deployment = try await Self.call({ try await ledger.deployment(id) }) else {
-            throw APIError.notFound("no deployment \(id)")
-        }
-        if let state {
-            guard deployment.state.next.contains(state) else {
-                throw APIError.from(DeploymentTransitionError(id: id, from: deployment.state, to: state))
-            }
-        }
-        if let verification { deployment = try await Self.call { try await ledger.verifyDeployment(id, verification) } }
-        if let state { deployment = try await Self.call { try await ledger.moveDeployment(id, to: state, at: Date()) } }
+        let deployment = try await Self.call { try await ledger.updateDeployment(id, state: state, verification: verification, at: Date()) }
         return .ok(.init(body: .json(deployment)))
     }
 
@@ -114,7 +105,7 @@ extension APIHandlers {
     /// An ISO 8601 time from the query (fractional seconds optional); 400 `query.NAME` when it is not one.
     static func date(_ text: String?, _ name: String) throws(APIError) -> Date? {
         guard let text else { return nil }
-        guard let date = try? LedgerDate.parse(text) else {
+        guard let date = ISO8601.date(text) else {
             throw APIError.badRequest("query.\(name)", "\(name) must be an ISO 8601 time such as 2026-12-03T22:00:00Z, got \(JSONQuoted(text))")
         }
         return date

@@ -21,21 +21,17 @@ struct History: AsyncParsableCommand {
             guard (1...1000).contains(limit) else { throw OttoError("cli.flags", "--limit must be from 1 to 1000, got \(limit)") }
             let root = (global.dir as NSString).standardizingPath
             let url = ledger ?? StateURL.deployLedgerPath
-            let path = try StateURL.sqlitePath(url, root: root)
-            guard FileManager.default.fileExists(atPath: path) else {
+            // No ledger yet means no deployments yet; reading must not create one.
+            if FileManager.default.fileExists(atPath: try StateURL.sqlitePath(url, root: root)) {
+                guard let store = try await Blocking.run({ try StateURL.open(url, root: root) }) as? any DeployLedger else {
+                    throw OttoError("state.ledger", "this state store keeps no deployment ledger")
+                }
+                list = DeploymentList(items: try await store.deployments(DeploymentQuery(app: app, environment: environment,
+                                                                                          version: version, limit: limit)))
+            } else {
                 list = DeploymentList(items: [])
-                return print(list)
             }
-            guard let store = try await Blocking.run({ try StateURL.open(url, root: root) }) as? any DeployLedger else {
-                throw OttoError("state.ledger", "this state store keeps no deployment ledger")
-            }
-            list = DeploymentList(items: try await store.deployments(DeploymentQuery(app: app, environment: environment, version: version,
-                                                                                      limit: limit)))
         } catch { throw fail(error) }
-        print(list)
-    }
-
-    private func print(_ list: DeploymentList) {
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -123,7 +123,7 @@ import OttoState
 func openStore(_ g: GlobalOptions) async throws -> any StateStore {
     let root = (g.dir as NSString).standardizingPath
     return try await Blocking.run {
-        let environment = try ProjectFiles.read(root: root, environment: g.environment).selectedEnvironment()
+        let environment = try ProjectFiles.environment(g.environment, root: root)
         return try ProjectContext.openState(g, root: root, environment: environment)
     }
 }

@@ -98,7 +98,7 @@ struct Serve: AsyncParsableCommand {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-            let environment = try ProjectFiles.read(root: root, environment: global.environment).selectedEnvironment()
+            let environment = try ProjectFiles.environment(global.environment, root: root)
             let store = try ProjectContext.openState(global, root: root, environment: environment)
             guard let items = store as? any APIItemStore else {
                 throw OttoError("serve.state", "this state store cannot keep desired state written over the API")
