@@ -61,13 +61,25 @@ extension Project {
             case .directory(let p), .archive(let p): attrs[A.bundlePath] = .string(p)
             case .url(let u, _): attrs[A.bundleURL] = .string(u)
             }
-            if let pin = releasePins[AppReleasePin.itemName(site: s, app: app.name)] {
-                if pin.overVersion == app.version && (pin.overDigest == digest || !r.onDisk) {
-                    // held on a kept build: the machines copy it from the release that has it, nothing is uploaded
+            let pin = releasePins[AppReleasePin.itemName(site: s, app: app.name)]
+            // In a later stage of the app's pipeline, builds only come by promotion: the app is held on the promoted
+            // build whatever the site's version says now, and is not deployed at all before its first promotion.
+            var promotedOnly = false
+            if let env = environment?.name, let pipeline = pipelines[app.name], pipeline.site == nil || pipeline.site == s,
+               pipeline.previous(env) != nil {
+                promotedOnly = true
+                if pin == nil {
+                    r.bag.warning(app.location, "app `\(app.name)` enters \(env) only by promotion (pipelines/\(app.name).yml): `otto promote \(app.name) --to \(env)`; until then it is not deployed here")
+                    continue
+                }
+            }
+            if let pin {
+                if promotedOnly || (pin.overVersion == app.version && (pin.overDigest == digest || !r.onDisk)) {
+                    // held on a build: the machines copy it from a kept release, else it comes from otto's bundle store or the pin's URL
                     attrs[A.version] = .string(pin.version)
                     attrs[A.digest] = .string(pin.digest)
                     attrs[A.bundlePath] = nil
-                    attrs[A.bundleURL] = nil
+                    attrs[A.bundleURL] = pin.bundleURL.map { .string($0) }
                     attrs[A.releaseReason] = .string(pin.reason)
                     if pin.rollback { attrs[A.rollbackOf] = .int(pin.release) }
                 } else {

@@ -26,9 +26,11 @@ public struct Project: Sendable {
     public var environmentNames: [String] = []
     /// The webhooks of the deployment ledger (`webhooks/*.yml`), by name.
     public var webhooks: [WebhookSpec] = []
+    /// The promotion pipelines (`pipelines/*.yml`), by app.
+    public var pipelines: [String: PipelineSpec] = [:]
 
     /// Folders read under the root, in this order.
-    public static let folders = ["inventory", "images", "sites", EnvironmentSpec.folder, "webhooks"]
+    public static let folders = ["inventory", "images", "sites", EnvironmentSpec.folder, "webhooks", "pipelines"]
 
     /// Reads `inventory/`, `images/` and `sites/` (`*.yml` and `*.yaml`, sorted by name; a missing folder is
     /// empty), merges the desired state written over the HTTP API (`api`, from the state database; see
@@ -71,6 +73,7 @@ public struct Project: Sendable {
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
         var webhooks: [WebhookSpec] = []
+        var pipelines: [String: PipelineSpec] = [:]
         // Site files decode on every CPU at once, each with a reader of its own; what each reports joins the
         // project's diagnostics at its file's place below, so the order is as if they had been read one by one.
         let decoded = Blocking.map(files) { path, documents -> (Site?, [Diagnostic])? in
@@ -91,6 +94,12 @@ public struct Project: Sendable {
                 let fileName = String(path.dropFirst("webhooks/".count).prefix { $0 != "." })
                 if documents.count > 1 { reader.error(documents[1].location, "a webhook file holds one webhook") }
                 if let hook = reader.webhook(documents[0], fileName: fileName) { webhooks.append(hook) }
+                continue
+            }
+            if path.hasPrefix("pipelines/") {
+                let fileName = String(path.dropFirst("pipelines/".count).prefix { $0 != "." })
+                if documents.count > 1 { reader.error(documents[1].location, "a pipeline file holds one app's pipeline") }
+                if let pipeline = reader.pipeline(documents[0], fileName: fileName) { pipelines[pipeline.app] = pipeline }
                 continue
             }
             let isSite = path.hasPrefix("sites/")
@@ -118,6 +127,8 @@ public struct Project: Sendable {
         project.environment = spec
         project.environmentNames = environments
         project.webhooks = webhooks
+        project.pipelines = pipelines
+        project.checkPipelines(into: reader)
         project.apiSites = apiSites
         project.releasePins = releasePins(api, reader: reader)
         project.validate(into: reader)
@@ -125,6 +136,27 @@ public struct Project: Sendable {
         let all = reader.bag.all
         project.warnings = all.filter { $0.severity == .warning }
         return (project, reader.bag.hasErrors ? DiagnosticsError(all) : nil)
+    }
+
+    /// Each pipeline's environments are the project's, and its app is declared by a site (its `site:`, when given).
+    func checkPipelines(into reader: ConfigReader) {
+        for pipeline in pipelines.values.sorted(by: { $0.app < $1.app }) {
+            if environmentNames.isEmpty {
+                reader.error(pipeline.location, "pipeline `\(pipeline.app)` moves builds between environments, but this project has none: define them in environments/NAME.yml")
+                continue
+            }
+            for stage in pipeline.stages where !environmentNames.contains(stage.environment) {
+                var message = "pipeline `\(pipeline.app)`: no environment `\(stage.environment)` (environments: \(environmentNames.joined(separator: ", ")))"
+                if let guess = EditDistance.closest(to: stage.environment, in: environmentNames) { message += "; did you mean `\(guess)`?" }
+                reader.error(stage.location, message)
+            }
+            let declaring = sites.filter { s in s.apps.contains { $0.name == pipeline.app } && (pipeline.site == nil || s.name == pipeline.site) }
+            if declaring.isEmpty {
+                reader.error(pipeline.location, "pipeline `\(pipeline.app)`: no site\(pipeline.site.map { " named `\($0)`" } ?? "") declares app `\(pipeline.app)` under `apps:`")
+            } else if declaring.count > 1 {
+                reader.error(pipeline.location, "pipeline `\(pipeline.app)`: sites \(declaring.map(\.name).joined(separator: ", ")) all declare app `\(pipeline.app)`; say which with `site:`")
+            }
+        }
     }
 
     /// Every check that needs the whole project, as diagnostics (empty when the project is consistent).

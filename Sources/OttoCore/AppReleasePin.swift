@@ -22,9 +22,13 @@ public struct AppReleasePin: Sendable, Hashable, Codable {
     public var overVersion: String
     /// The digest of the site's bundle when the pin was made.
     public var overDigest: String
+    /// Where the build can be downloaded (an artifact's https URL), for machines that do not keep it; nil: from the
+    /// machines' kept releases or otto's bundle store (`.otto/bundles`).
+    public var bundleURL: String?
 
     /// Creates a pin.
-    public init(version: String, digest: String, release: Int, rollback: Bool, reason: String, overVersion: String, overDigest: String) {
+    public init(version: String, digest: String, release: Int, rollback: Bool, reason: String, overVersion: String, overDigest: String,
+                bundleURL: String? = nil) {
         self.version = version
         self.digest = digest
         self.release = release
@@ -32,11 +36,12 @@ public struct AppReleasePin: Sendable, Hashable, Codable {
         self.reason = reason
         self.overVersion = overVersion
         self.overDigest = overDigest
+        self.bundleURL = bundleURL
     }
 
     enum CodingKeys: String, CodingKey {
         case version, digest, release, rollback, reason
-        case overVersion = "over_version", overDigest = "over_digest"
+        case overVersion = "over_version", overDigest = "over_digest", bundleURL = "bundle_url"
     }
 
     /// The API item's name for the app `app` of site `site`.

@@ -295,7 +295,52 @@ public protocol DeployLedger: WebhookOutbox {
     func deployment(_ id: Int) async throws -> Deployment?
     /// In one transaction: adds `verification` (when given) to deployment `id` and moves it to `state` (when given, at
     /// `at`); `deploy.transition`, with nothing written, unless the state machine allows the move.
-    func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date) async throws -> Deployment
+    func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date, events: DeploymentEvents) async throws
+        -> Deployment
+    /// Keeps haproxy's counters for the app taken when deployment `deployment` completed (the error budget's baseline).
+    func recordTrafficSample(deployment: Int, _ sample: TrafficSample) async throws
+    /// The counters kept for deployment `deployment`, nil when none were.
+    func trafficSample(deployment: Int) async throws -> TrafficSample?
+    /// Records that `by` approves build `version`/`digest` of `app` for `environment`.
+    func recordApproval(app: String, environment: String, version: String, digest: String, by: String, note: String, at: Date) async throws
+        -> Approval
+    /// The approvals of `app` for `environment`, newest first.
+    func approvals(app: String, environment: String) async throws -> [Approval]
+    /// In one transaction: a deployment of `source`'s artifact to `to` (CREATED, `deployment.created`), the promotion
+    /// pointing at both, and its `deployment.promoted` event.
+    func recordPromotion(source: Deployment, to: String, by: String, gates: [PromotionGate], at: Date) async throws
+        -> (promotion: Promotion, deployment: Deployment)
+    /// Promotions of `app` (every app when nil), newest first.
+    func promotions(app: String?, limit: Int) async throws -> [Promotion]
+}
+
+/// Which events a deployment's move writes.
+public enum DeploymentEvents: Sendable, Hashable {
+    /// The event of the state entered (`deployment.started`, `.completed`, `.failed`).
+    case standard
+    /// That event, then `deployment.rolled_back` (a release that took traffic and was moved back).
+    case rolledBack
+    /// None: the move is recorded in the ledger only (failure policy `ignore`).
+    case none
+}
+
+extension DeployLedger {
+    /// ``updateDeployment(_:state:verification:at:events:)`` with the standard events.
+    public func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date) async throws -> Deployment {
+        try await updateDeployment(id, state: state, verification: verification, at: at, events: .standard)
+    }
+
+    /// The artifact of `name` with build `digest` (any version), or a new one: `version`, or `VERSION+DIGEST12` when
+    /// `version` is registered already with another build (a working tree changed without a version bump).
+    public func artifactForBuild(name: String, version: String, digest: String, url: String?, by: String) async throws -> Artifact {
+        let known = try await artifacts(name: name, version: nil, limit: 1000)
+        if let same = known.first(where: { $0.digest == digest && $0.version == version }) ?? known.first(where: { $0.digest == digest }) {
+            return same
+        }
+        let taken = known.contains { $0.version == version }
+        return try await registerArtifact(name: name, version: taken ? "\(version)+\(digest.prefix(12))" : version, digest: digest,
+                                          url: url, by: by).artifact
+    }
 }
 
 
@@ -328,6 +373,10 @@ public enum LedgerEventKind: String, Sendable, Hashable, Codable, CaseIterable {
     case deploymentStarted = "deployment.started"
     case deploymentCompleted = "deployment.completed"
     case deploymentFailed = "deployment.failed"
+    /// A release that took traffic was moved back to the one before (after `deployment.failed`).
+    case deploymentRolledBack = "deployment.rolled_back"
+    /// A build was promoted: its deployment to the next environment was created (after that `deployment.created`).
+    case deploymentPromoted = "deployment.promoted"
 
     /// The event a deployment entering `state` makes.
     public static func entering(_ state: DeploymentState) -> LedgerEventKind {

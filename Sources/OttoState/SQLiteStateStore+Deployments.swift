@@ -77,7 +77,8 @@ extension SQLiteStateStore: DeployLedger {
         try await read("read deployment \(id)") { db in try Self.fetchDeployment(db, id) }
     }
 
-    public func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date) async throws -> Deployment {
+    public func updateDeployment(_ id: Int, state: DeploymentState?, verification: Verification?, at: Date, events: DeploymentEvents) async throws
+        -> Deployment {
         try await write("update deployment \(id)") { db in
             guard let current = try Self.fetchDeployment(db, id) else {
                 throw OttoError("deploy.not_found", "there is no deployment \(id)", causeText: nil)
@@ -99,18 +100,32 @@ extension SQLiteStateStore: DeployLedger {
                                arguments: [state.rawValue, at.timeIntervalSince1970, id])
             }
             let deployment = try Self.fetchDeployment(db, id)!
-            if let state { try Self.recordEvent(db, .entering(state), deployment, at: at.timeIntervalSince1970) }
+            if let state, events != .none {
+                try Self.recordEvent(db, .entering(state), deployment, at: at.timeIntervalSince1970)
+                if events == .rolledBack { try Self.recordEvent(db, .deploymentRolledBack, deployment, at: at.timeIntervalSince1970) }
+            }
             return deployment
         }
     }
 
     /// Writes the event a change makes, in the change's transaction: `{"event", "at", "deployment"}`.
-    static func recordEvent(_ db: Database, _ kind: LedgerEventKind, _ deployment: Deployment, at: Double) throws {
-        struct Body: Encodable { let event: LedgerEventKind; let at: String; let deployment: Deployment }
+    /// A promotion adds `"promotion"`.
+    static func recordEvent(_ db: Database, _ kind: LedgerEventKind, _ deployment: Deployment, at: Double, promotion: Promotion? = nil) throws {
+        struct Body: Encodable {
+            let event: LedgerEventKind; let at: String; let deployment: Deployment; let promotion: Promotion?
+            enum CodingKeys: String, CodingKey { case event, at, deployment, promotion }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(event, forKey: .event)
+                try c.encode(at, forKey: .at)
+                try c.encode(deployment, forKey: .deployment)
+                try c.encodeIfPresent(promotion, forKey: .promotion)
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = String(decoding: try encoder.encode(Body(event: kind, at: ISO8601.string(Date(timeIntervalSince1970: at)),
-                                                            deployment: deployment)), as: UTF8.self)
+                                                            deployment: deployment, promotion: promotion)), as: UTF8.self)
         try db.execute(sql: "INSERT INTO ledger_events (at, kind, environment, deployment, body) VALUES (?, ?, ?, ?, ?)",
                        arguments: [at, kind.rawValue, deployment.environment, deployment.id, body])
     }

@@ -267,6 +267,39 @@ extension SQLiteStateStore {
                 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_at) WHERE delivered_at IS NULL;
                 """)
         }
+        migrator.registerMigration("v11-promotions") { db in
+            // Pipelines: the error budget's baseline per deployment, approvals, and promotions (the audit of who sent
+            // which build where, and which gates it passed).
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS traffic_samples (
+                    deployment INTEGER PRIMARY KEY NOT NULL REFERENCES deployments (id),
+                    at REAL NOT NULL,
+                    responses INTEGER NOT NULL,
+                    errors_5xx INTEGER NOT NULL
+                );
+                CREATE TABLE IF NOT EXISTS approvals (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    app TEXT NOT NULL,
+                    environment TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    approved_by TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    note TEXT NOT NULL
+                );
+                CREATE INDEX IF NOT EXISTS approvals_by_app ON approvals (app, environment);
+                CREATE TABLE IF NOT EXISTS promotions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    source_deployment INTEGER NOT NULL REFERENCES deployments (id),
+                    deployment INTEGER NOT NULL REFERENCES deployments (id),
+                    from_environment TEXT NOT NULL,
+                    to_environment TEXT NOT NULL,
+                    promoted_by TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    gates TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }()
 

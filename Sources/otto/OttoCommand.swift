@@ -1,5 +1,6 @@
 import ArgumentParser
 import OttoConfig
+import OttoState
 import Foundation
 
 /// The `otto` command line.
@@ -22,7 +23,8 @@ struct OttoCommand: AsyncParsableCommand {
         abstract: "Declarative reconcile engine: plan and apply sites, DNS and machines from YAML.",
         version: OttoVersion.current,
         subcommands: [Validate.self, PlanCommand.self, Apply.self, Destroy.self, Status.self, Graph.self,
-                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self, Releases.self, Release.self, Rollback.self, History.self])
+                      StateCommand.self, ForceUnlock.self, Images.self, Serve.self, Walk.self, Releases.self, Release.self, Rollback.self, History.self,
+                      Promote.self, Approve.self])
 }
 
 /// Options every command takes.
@@ -47,6 +49,14 @@ struct GlobalOptions: ParsableArguments {
     /// `.otto/state.db`.
     func stateURL(_ environment: EnvironmentSpec?) -> String {
         state ?? ProcessInfo.processInfo.environment["OTTO_STATE"] ?? environment?.state ?? "sqlite:.otto/state.db"
+    }
+
+    @Option(name: .long, help: "The deployment ledger (artifacts, deployments, promotions), one per project, shared by its environments: sqlite:PATH (default .otto/deploydb.db). Env: OTTO_LEDGER.")
+    var ledger: String?
+
+    /// `--ledger`, else `OTTO_LEDGER`, else `.otto/deploydb.db`.
+    var ledgerURL: String {
+        ledger ?? ProcessInfo.processInfo.environment["OTTO_LEDGER"].flatMap { $0.isEmpty ? nil : $0 } ?? StateURL.deployLedgerPath
     }
 
     @Option(name: .long, help: "Only resources of these providers (comma-separated; host configuration goes with its machines' provider). Env: OTTO_PROVIDERS.")

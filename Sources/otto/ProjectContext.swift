@@ -17,6 +17,8 @@ struct ProjectContext: Sendable {
     let store: any StateStore
     /// The one HTTP client every provider of this run shares (connection reuse, request counts by provider).
     let http: HTTPClient
+    /// The project's deployment ledger (`--ledger`), opened with the state when a site has apps (nil otherwise).
+    let deployLedger: (any DeployLedger)?
 
     /// `load` on a dispatch thread: reading YAML and opening the state never block the cooperative pool.
     static func open(_ g: GlobalOptions) async throws -> ProjectContext {
@@ -35,8 +37,19 @@ struct ProjectContext: Sendable {
         // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
         let api = try (store as? any APIItemStore)?.apiItems() ?? []
         let project = try files.load(api: api)
+        ProjectWarnings.show(project.warnings)
         let resources = project.resources
-        return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient())
+        return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient(),
+                              deployLedger: try openLedger(g, root: root, project: project))
+    }
+
+    /// The project's deployment ledger when a site declares apps (their deploys are recorded there). Blocks on disk.
+    static func openLedger(_ g: GlobalOptions, root: String, project: Project) throws -> (any DeployLedger)? {
+        guard project.sites.contains(where: { !$0.apps.isEmpty }) else { return nil }
+        guard let ledger = try StateURL.open(g.ledgerURL, root: root) as? any DeployLedger else {
+            throw OttoError("state.ledger", "\(g.ledgerURL) keeps no deployment ledger")
+        }
+        return ledger
     }
 
     /// Opens the state of `environment` (see ``GlobalOptions/stateURL(_:)``) and checks it belongs to it: a state bound
@@ -64,8 +77,8 @@ struct ProjectContext: Sendable {
                 continue
             }
             if name == "apps" {
-                out[name] = AppProvider(name: name, projectRoot: root, ledger: store as? any ReleaseLedger, actor: Self.actor,
-                                        log: { ProgressLines.send($0) })
+                out[name] = AppProvider(name: name, projectRoot: root, ledger: store as? any ReleaseLedger, deployments: deploymentRecording(),
+                                        actor: Self.actor, log: { ProgressLines.send($0) })
                 continue
             }
             guard let cfg = project.inventory.providers[name] ?? ProviderConfig.builtIn(name) else {
@@ -77,6 +90,25 @@ struct ProjectContext: Sendable {
         OpenProviders.shared.add(out.values)
         if !problems.isEmpty { throw OttoError("provider.config", problems.joined(separator: "\n")) }
         return out
+    }
+
+    /// Where this environment's app deploys are recorded: the project's deployment ledger, the environment's name
+    /// (`default` without environments), each app's `on_failure:` here, and how an app is held on its last good release.
+    func deploymentRecording() -> AppDeploymentRecording? {
+        guard let ledger = deployLedger else { return nil }
+        let environment = project.environment?.name ?? "default"
+        var onFailure: [String: FailurePolicy] = [:]
+        for (app, pipeline) in project.pipelines { if let stage = pipeline.stage(environment) { onFailure[app] = stage.onFailure } }
+        let project = self.project, root = self.root, store = self.store
+        return AppDeploymentRecording(ledger: ledger, environment: environment, onFailure: onFailure) { site, app, release in
+            guard let spec = project.sites.first(where: { $0.name == site })?.app(app), let items = store as? any APIItemStore else {
+                throw OttoError("release.pin", "cannot hold app \(app) of site \(site) on release \(release.number): no such app, or a state without pins")
+            }
+            let pin = AppReleasePin(version: release.version, digest: release.digest, release: release.number, rollback: true,
+                                    reason: "on_failure redeploy_last_good: back to release \(release.number)", overVersion: spec.version,
+                                    overDigest: try spec.bundle.digest(root: root))
+            try await Blocking.run { try items.writeAPIItems(put: [try pin.item(site: site, app: app)], remove: []) }
+        }
     }
 
     /// Providers needed for the configuration and the current state.
@@ -168,4 +200,18 @@ enum ProgressLines {
 
     /// Sends every later line to `to` instead.
     static func route(_ to: @escaping @Sendable (String) -> Void) { sink.withLock { $0 = to } }
+}
+
+/// The configuration's warnings (an unread inventory file, an app waiting for its promotion, a pin that ended), on
+/// stderr as `file:line:col: warning: …`, each once per process: a command that loads the project twice, or
+/// `otto serve` reloading it on every run, says each once.
+enum ProjectWarnings {
+    private static let shown = Mutex<Set<String>>([])
+
+    static func show(_ warnings: [Diagnostic]) {
+        let fresh = shown.withLock { seen in
+            warnings.map(\.description).filter { seen.insert($0).inserted }
+        }
+        for line in fresh { Terminal.err(line + "\n") }
+    }
 }

@@ -11,7 +11,9 @@ final class MachineProject: Sendable {
     var dir: String { scratch.path }
     /// The site whose machines `attribute` and `ssh` name.
     let siteName: String
-    static let stateDir = "/var/lib/otto-test"
+    /// The local provider's state directory (images, machines): `OTTO_TEST_STATE_DIR` lets a machine test run beside
+    /// another run of the suite without sharing one.
+    static let stateDir = ProcessInfo.processInfo.environment["OTTO_TEST_STATE_DIR"] ?? "/var/lib/otto-test"
     static let bridge = "otto-t1"
     static let subnet = "10.213.0.192/27"
 

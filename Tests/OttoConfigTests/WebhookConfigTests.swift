@@ -28,7 +28,7 @@ import OttoCore
             "webhooks/ci.yml:1:1: error: a webhook needs its signing secret: `secret_env: VARIABLE` or `secret_file: PATH` (never the secret itself)",
             "webhooks/ci.yml:2:6: error: a webhook's url is https (or http to a loopback address: 127.0.0.1, localhost), got \"http://hooks.example.net/otto\"",
             "webhooks/ci.yml:3:10: error: unknown event \"deployment.complete\"; events: deployment.created, deployment.started, "
-                + "deployment.completed, deployment.failed; did you mean `deployment.completed`?",
+                + "deployment.completed, deployment.failed, deployment.rolled_back, deployment.promoted; did you mean `deployment.completed`?",
         ])
         #expect(loadErrors(["webhooks/ci.yml": "webhook: cd\nurl: http://127.0.0.1:9/x\nsecret_env: X\n"])
                 == ["webhooks/ci.yml:1:10: error: webhook `cd` is in webhooks/ci.yml; name the file webhooks/cd.yml"])

@@ -15,7 +15,9 @@ import Testing
     }
 
     @Test func overHTTP() async throws {
-        try await DigitalOceanHarness.run(actionSeconds: 0.3) { h in
+        // Actions take 2 s: long enough that the first look comes before they end even on a busy machine (with 0.3 s, a
+        // parallel test run under load looked after it had ended), and polled for their end rather than slept on.
+        try await DigitalOceanHarness.run(actionSeconds: 2) { h in
             let base = h.server.baseURL
             let auth = ["Authorization": "Bearer \(h.token)"]
             func get(_ path: String, headers: [String: String]? = nil) async throws -> HTTPResponse {
@@ -71,8 +73,14 @@ import Testing
             let early = try await get("/v2/actions/\(actionID)")
             #expect(JSONValue.parse(early.body)?["action"]?["status"] == "in-progress")
             #expect(JSONValue.parse(early.body)?["action"]?["completed_at"] == .null)
-            try await Task.sleep(for: .milliseconds(400))
-            let late = try await get("/v2/actions/\(actionID)")
+            var late = try await get("/v2/actions/\(actionID)")
+            var looks = 2
+            let deadline = Date().addingTimeInterval(15)
+            while JSONValue.parse(late.body)?["action"]?["status"] != "completed" && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                late = try await get("/v2/actions/\(actionID)")
+                looks += 1
+            }
             #expect(JSONValue.parse(late.body)?["action"]?["status"] == "completed")
             let active = try await get("/v2/droplets/\(droplet["id"]!.int!)")
             let after = try #require(JSONValue.parse(active.body)?["droplet"])
@@ -104,7 +112,7 @@ import Testing
 
             // Counts by route, and a fault set over HTTP.
             let counts = try await h.client.send(HTTPRequest(url: base + "/_fake/counts"))
-            #expect(JSONValue.parse(counts.body)?["requests"]?["GET /v2/actions/{action_id}"] == 2)
+            #expect(JSONValue.parse(counts.body)?["requests"]?["GET /v2/actions/{action_id}"] == .int(looks))
             let bad = try? await h.client.send(HTTPRequest(method: .post, url: base + "/_fake/faults", body: Array(#"{"error_rate": 2}"#.utf8)))
             #expect(bad == nil, "an error rate above 1 is refused")
             _ = try await h.client.send(HTTPRequest(method: .post, url: base + "/_fake/faults", body: Array(#"{"lose_creates": 2}"#.utf8)))

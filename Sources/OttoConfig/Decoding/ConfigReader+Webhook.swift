@@ -42,7 +42,7 @@ extension ConfigReader {
     }
 
     /// The items of a list node (an error and none for anything else).
-    private func list(_ node: YAMLNode, _ what: String) -> [YAMLNode] {
+    func list(_ node: YAMLNode, _ what: String) -> [YAMLNode] {
         guard let items = node.items else { error(node.location, "expected \(what) (a list), got \(node.kindDescription)"); return [] }
         return items
     }

@@ -20,7 +20,10 @@ public final class AppProvider: Provider {
     private let ledger: (any ReleaseLedger)?
     /// Who deploys, for the ledger (`user@host`, `api:<token>`).
     private let actor: String
+    /// Where deploys are recorded in the project's deployment ledger (nil: they are not).
+    private let deployments: AppDeploymentRecording?
     private let bundles = Mutex<[String: [UInt8]]>([:])
+    private let store: BundleStore
     /// Progress lines (the apply prints them).
     private let log: @Sendable (String) -> Void
 
@@ -45,13 +48,16 @@ public final class AppProvider: Provider {
         .computed(AttributeName.Host.reachable, .bool), .computed(AttributeName.Host.unreachableReason, .string),
     ])
 
-    /// Creates the provider; project bundles are read under `projectRoot`; releases are numbered and recorded in
-    /// `ledger` as deployed by `actor`.
-    public init(name: String = "apps", projectRoot: String, ledger: (any ReleaseLedger)? = nil, actor: String = "otto",
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// Creates the provider; project bundles are read under `projectRoot` (and the builds deployed kept in its
+    /// `.otto/bundles`); releases are numbered and recorded in `ledger` as deployed by `actor`, and deployments in
+    /// `deployments`.
+    public init(name: String = "apps", projectRoot: String, ledger: (any ReleaseLedger)? = nil, deployments: AppDeploymentRecording? = nil,
+                actor: String = "otto", log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.name = name
         self.projectRoot = projectRoot
         self.ledger = ledger
+        self.deployments = deployments
+        self.store = BundleStore(projectRoot: projectRoot)
         self.actor = actor
         self.log = log
     }
@@ -245,6 +251,11 @@ public final class AppProvider: Provider {
                 let order = kept ?? f.releases.keys.sorted(by: >)
                 try await ops.finish(m, current: n, keep: [n] + order.filter { $0 != n && f.releases[$0] != nil }.prefix(app.keep))
             }
+            // a deployment of this build waiting in the ledger (a promotion of what already runs, or a deploy killed
+            // after the switch) is complete: every machine serves it
+            if let open = await openDeployment(app) {
+                await settle(app, open, .completed, events: .standard)
+            }
             return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))
         }
         // A new release: start it on the slot the serving one does not use.
@@ -271,17 +282,23 @@ public final class AppProvider: Provider {
         var deployer = AppDeployer(app: app, machines: ops, traffic: traffic, log: log)
         deployer.keepOrder = try await keepOrder(app)
         for line in rollout.steps { log("app \(app.name): \(line)") }
+        let deployment = await startDeployment(app, reason: "\(why) (release \(n))")
+        let policy = deployments?.onFailure[app.name] ?? .webhooks
         do {
             try await deployer.deploy(release: n, slot: slot, serving: usable, inTraffic: serving, rollout: rollout)
             try await finish(app, n, .succeeded, "\(why): serving on \(app.machines.count) machine\(app.machines.count == 1 ? "" : "s")")
+            if let deployment { await settle(app, deployment, .completed, events: .standard) }
         } catch let failure as AppDeployer.Failure {
             var rolledBack = false
             if case .rolledBack = failure { rolledBack = true }
             try? await finish(app, n, rolledBack ? .rolledBack : .failed, "\(why): \(failure.description)")
-            throw OttoError(rolledBack ? "app.rolled_back" : "app.unhealthy", failure.description)
+            if let deployment { await settle(app, deployment, .failed, events: policy == .ignore ? .none : rolledBack ? .rolledBack : .standard) }
+            let failed = OttoError(rolledBack ? "app.rolled_back" : "app.unhealthy", failure.description)
+            throw await afterFailure(r, app, release: n, policy: policy, failed)
         } catch {
             try? await finish(app, n, .failed, "\(why): \(error)")
-            throw error
+            if let deployment { await settle(app, deployment, .failed, events: policy == .ignore ? .none : .standard) }
+            throw await afterFailure(r, app, release: n, policy: policy, error)
         }
         return ObservedResource(providerID: app.name, attributes: observed(r.attributes, app, try await probe(app), try await servingSlots(app)))
     }
@@ -317,14 +334,125 @@ public final class AppProvider: Provider {
         try await ledger.finishRelease(site: app.site, app: app.name, number: n, result: result, finished: Date(), reason: reason)
     }
 
+    // MARK: deployment ledger
+
+    /// The ledger's deployment of this build to this environment that has not finished (CREATED by the API or a
+    /// promotion, or STARTED by a run that was killed), nil when there is none or no ledger.
+    private func openDeployment(_ app: AppDefinition) async -> Deployment? {
+        guard let rec = deployments else { return nil }
+        do {
+            return try await rec.ledger.deployments(DeploymentQuery(app: app.name, environment: rec.environment, limit: 50))
+                .first { $0.digest == app.digest && !$0.state.isFinal }
+        } catch {
+            log("app \(app.name): the deployment ledger cannot be read: \(error)")
+            return nil
+        }
+    }
+
+    /// Records the deploy's start: the build's artifact (registered when new), its deployment to this environment
+    /// (the one waiting, else a new one) moved to STARTED. A ledger that cannot be written is reported, not fatal: the
+    /// machines are what they are.
+    private func startDeployment(_ app: AppDefinition, reason: String) async -> Deployment? {
+        guard let rec = deployments else { return nil }
+        do {
+            var d: Deployment
+            if let open = await openDeployment(app) {
+                d = open
+            } else {
+                let artifact = try await rec.ledger.artifactForBuild(name: app.name, version: app.version, digest: app.digest,
+                                                                     url: app.bundleURL, by: actor)
+                d = try await rec.ledger.createDeployment(artifact: artifact.id, environment: rec.environment, by: actor, reason: reason)
+            }
+            if d.state == .created { d = try await rec.ledger.updateDeployment(d.id, state: .started, verification: nil, at: Date()) }
+            return d
+        } catch {
+            log("app \(app.name): the deployment ledger could not record the deploy: \(error)")
+            return nil
+        }
+    }
+
+    /// Moves the deployment to `state` (through STARTED when it waits); on completion keeps haproxy's counters for the
+    /// app as the error budget's baseline.
+    private func settle(_ app: AppDefinition, _ deployment: Deployment, _ state: DeploymentState, events: DeploymentEvents) async {
+        guard let rec = deployments else { return }
+        do {
+            if deployment.state == .created {
+                _ = try await rec.ledger.updateDeployment(deployment.id, state: .started, verification: nil, at: Date(), events: events)
+            }
+            _ = try await rec.ledger.updateDeployment(deployment.id, state: state, verification: nil, at: Date(), events: events)
+            if state == .completed, !app.balancers.isEmpty {
+                let stats = try await traffic(app).stats(app.backend)
+                try await rec.ledger.recordTrafficSample(deployment: deployment.id, Self.trafficSample(stats))
+            }
+        } catch {
+            log("app \(app.name): the deployment ledger could not record deployment \(deployment.id) \(state.rawValue): \(error)")
+        }
+    }
+
+    static func trafficSample(_ stats: [String: AppServerStats]) -> TrafficSample {
+        TrafficSample(at: Date(), responses: stats.values.map(\.responses).reduce(0, +), errors5xx: stats.values.map(\.http5xx).reduce(0, +))
+    }
+
+    /// haproxy's counters now for the app an `app` resource's state describes (the error budget gate reads them).
+    public func trafficSample(attributes: [String: Value]) async throws -> TrafficSample {
+        let app = try AppDefinition(attributes, site: nil)
+        guard !app.balancers.isEmpty else {
+            throw OttoError("app.traffic", "app \(app.name) has no load balancer (`lb:`): otto cannot count its responses")
+        }
+        return Self.trafficSample(try await traffic(app).stats(app.backend))
+    }
+
+    /// What a failed deploy leads to under the environment's failure policy: with `redeploy_last_good`, the app is held
+    /// on the newest release that succeeded with another build, which is deployed again now. The deploy's own error is
+    /// what the apply reports, with what was done about it.
+    private func afterFailure(_ r: Resource, _ app: AppDefinition, release n: Int, policy: FailurePolicy, _ error: any Error) async -> any Error {
+        guard policy == .redeployLastGood, r.attributes[A.rollbackOf] == nil, let rec = deployments, let ledger else { return error }
+        do {
+            guard let good = try await ledger.releases(site: app.site, app: app.name, limit: 200)
+                .first(where: { $0.result == .succeeded && ($0.digest != app.digest || $0.version != app.version) }) else {
+                log("app \(app.name): on_failure redeploy_last_good: no earlier release succeeded; nothing to go back to")
+                return error
+            }
+            log("app \(app.name): on_failure redeploy_last_good: release \(n) failed; deploying release \(good.number) (\(good.version)) again")
+            try await rec.holdOnRelease(app.site, app.name, good)
+            var back = r
+            back.attributes[A.version] = .string(good.version)
+            back.attributes[A.digest] = .string(good.digest)
+            back.attributes[A.bundlePath] = nil
+            back.attributes[A.bundleURL] = nil
+            back.attributes[A.rollbackOf] = .int(good.number)
+            let why = "on_failure redeploy_last_good: release \(n) (\(app.version)) failed"
+            back.attributes[A.releaseReason] = .string(why)
+            // recorded as a deployment of the last good build whether the machines need a new release or only a repair
+            // (a release that never took traffic left the last good one serving)
+            let backApp = try AppDefinition(back.attributes, site: back.site)
+            let redeploy = await startDeployment(backApp, reason: "\(why): back to release \(good.number)")
+            do { _ = try await converge(back) } catch {
+                if let redeploy, let now = try? await rec.ledger.deployment(redeploy.id), !now.state.isFinal {
+                    await settle(backApp, now, .failed, events: .standard)
+                }
+                throw error
+            }
+            return OttoError((error as? OttoError)?.code ?? "app.unhealthy",
+                             "\(error); the app is back on release \(good.number) (\(good.version)) and held there (on_failure: redeploy_last_good)")
+        } catch let again {
+            return OttoError("app.redeploy", "\(error); then redeploying the last good release failed too: \(again)")
+        }
+    }
+
     private func machineOps(_ app: AppDefinition, config: String = "") -> SSHAppMachines {
         SSHAppMachines(app: app, pool: pool, config: config, bundle: { try await self.bundle(app) })
     }
 
-    /// The bundle as a gzipped tarball, read (or packed) once per run.
+    /// The bundle as a gzipped tarball, read (or packed) once per run and kept in the bundle store; for a pinned build
+    /// without a URL, the store's copy (nil when it has none: only a machine's kept release can provide it).
     private func bundle(_ app: AppDefinition) async throws -> [UInt8]? {
-        guard let path = app.bundlePath else { return nil }
         if let cached = bundles.withLock({ $0[app.digest] }) { return cached }
+        guard let path = app.bundlePath else {
+            guard app.bundleURL == nil, let kept = try await store.read(app: app.name, digest: app.digest) else { return nil }
+            bundles.withLock { $0[app.digest] = kept }
+            return kept
+        }
         let full = path.hasPrefix("/") ? path : projectRoot + "/" + path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir) else {
@@ -340,6 +468,7 @@ public final class AppProvider: Provider {
             bytes = try await Blocking.run { Array(try Data(contentsOf: URL(fileURLWithPath: full))) }
         }
         bundles.withLock { $0[app.digest] = bytes }
+        try await store.keep(app: app.name, digest: app.digest, bytes: bytes)
         return bytes
     }
 
@@ -354,4 +483,27 @@ public struct AppReleaseRef: Sendable, Hashable {
     public var number: Int
     /// Its version.
     public var version: String
+}
+
+/// Where an environment's app deploys are recorded in the project's deployment ledger, and what a failed deploy there
+/// leads to.
+public struct AppDeploymentRecording: Sendable {
+    /// The project's deployment ledger.
+    public var ledger: any DeployLedger
+    /// The environment deployed to (`default` for a project without environments).
+    public var environment: String
+    /// `on_failure:` of each app's pipeline stage for this environment, by app name (`webhooks` when not given).
+    public var onFailure: [String: FailurePolicy]
+    /// Holds an app (site, app) on a release that succeeded before, as `otto rollback` does (writes the pin), for
+    /// `redeploy_last_good`.
+    public var holdOnRelease: @Sendable (_ site: String, _ app: String, _ release: ReleaseRecord) async throws -> Void
+
+    /// Creates the recording.
+    public init(ledger: any DeployLedger, environment: String, onFailure: [String: FailurePolicy],
+                holdOnRelease: @escaping @Sendable (_ site: String, _ app: String, _ release: ReleaseRecord) async throws -> Void) {
+        self.ledger = ledger
+        self.environment = environment
+        self.onFailure = onFailure
+        self.holdOnRelease = holdOnRelease
+    }
 }

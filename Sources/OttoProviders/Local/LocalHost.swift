@@ -129,15 +129,7 @@ enum LocalHost {
 
     /// Writes `text` to `path` atomically with `mode`.
     static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
-        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw OttoError("provider.local.write", "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        if rename(tmp, path) != 0 {
-            let e = String(cString: strerror(errno))
-            unlink(tmp)
-            throw OttoError("provider.local.write", "cannot write \(path): \(e)")
-        }
+        try AtomicFile.write(Data(text.utf8), to: path, mode: mode, code: "provider.local.write")
     }
 
     /// Removes `path` (file, symlink or tree) when it exists.

@@ -12,7 +12,6 @@ struct History: AsyncParsableCommand {
     @Option(name: .customLong("in"), help: "Only deployments to this environment (default: every environment).") var environment: String?
     @Option(name: .long, help: "Only deployments of this version.") var version: String?
     @Option(name: .long, help: "At most this many deployments (default 50).") var limit: Int = 50
-    @Option(name: .long, help: "The deployment ledger: sqlite:PATH (default .otto/deploydb.db).") var ledger: String?
     @Flag(name: .long, help: "Print JSON: {\"items\": [...]}, the shape of GET /v1/deployments.") var json = false
 
     func run() async throws {
@@ -20,7 +19,7 @@ struct History: AsyncParsableCommand {
         do {
             guard (1...1000).contains(limit) else { throw OttoError("cli.flags", "--limit must be from 1 to 1000, got \(limit)") }
             let root = (global.dir as NSString).standardizingPath
-            let url = ledger ?? StateURL.deployLedgerPath
+            let url = global.ledgerURL
             // No ledger yet means no deployments yet; reading must not create one.
             if FileManager.default.fileExists(atPath: try StateURL.sqlitePath(url, root: root)) {
                 guard let store = try await Blocking.run({ try StateURL.open(url, root: root) }) as? any DeployLedger else {

@@ -70,14 +70,7 @@ enum PlanFile {
 
     static func write(_ plan: Plan, to path: String) throws {
         let data = try encode(plan)
-        let tmp = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw OttoError("plan.write", "cannot write the plan to \(path)")
-        }
-        if rename(tmp, path) != 0 {
-            unlink(tmp)
-            throw OttoError("plan.write", "cannot write the plan to \(path): \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.write(data, to: path, mode: 0o600, code: "plan.write")
     }
 
     static func read(_ path: String) throws -> Plan {

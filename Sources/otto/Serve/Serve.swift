@@ -58,8 +58,6 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, in bytes.")
     var maxBody: Int = 1 << 20
 
-    @Option(name: .long, help: "The deployment ledger (artifacts, deployments), shared by every environment: sqlite:PATH (default .otto/deploydb.db).")
-    var ledger: String?
 
     func run() async throws {
         do {
@@ -127,7 +125,7 @@ struct Serve: AsyncParsableCommand {
             let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent + (environment.map { " · \($0.name)" } ?? "")
             let pageInterval = interval ?? .zero
             // The deployment ledger is the project's, shared by its environments: a database of its own.
-            guard let deployments = try StateURL.open(self.ledger ?? StateURL.deployLedgerPath, root: root) as? any DeployLedger else {
+            guard let deployments = try StateURL.open(global.ledgerURL, root: root) as? any DeployLedger else {
                 throw OttoError("serve.state", "this state store keeps no deployment ledger")
             }
             let server = try APIServer(
