@@ -78,8 +78,10 @@ extension Project {
                     // held on a build: the machines copy it from a kept release, else it comes from otto's bundle store or the pin's URL
                     attrs[A.version] = .string(pin.version)
                     attrs[A.digest] = .string(pin.digest)
-                    attrs[A.bundlePath] = nil
-                    attrs[A.bundleURL] = pin.bundleURL.map { .string($0) }
+                    if pin.digest != digest {  // the site's own bundle is this build: it stays the source
+                        attrs[A.bundlePath] = nil
+                        attrs[A.bundleURL] = pin.bundleURL.map { .string($0) }
+                    }
                     attrs[A.releaseReason] = .string(pin.reason)
                     if pin.rollback { attrs[A.rollbackOf] = .int(pin.release) }
                 } else {

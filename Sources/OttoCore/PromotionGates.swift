@@ -234,6 +234,22 @@ public struct Promotion: Sendable, Hashable, Codable {
     }
 }
 
+/// `{"items": [Approval, ...]}`, newest first (`GET /v1/approvals`).
+public struct ApprovalList: Sendable, Hashable, Codable {
+    /// The approvals.
+    public var items: [Approval]
+    /// Creates a list.
+    public init(items: [Approval]) { self.items = items }
+}
+
+/// `{"items": [Promotion, ...]}`, newest first (`GET /v1/promotions`).
+public struct PromotionList: Sendable, Hashable, Codable {
+    /// The promotions.
+    public var items: [Promotion]
+    /// Creates a list.
+    public init(items: [Promotion]) { self.items = items }
+}
+
 /// The gates of a promotion, checked without side effects: everything they look at is given.
 public enum PromotionGates {
     /// What the gates look at.

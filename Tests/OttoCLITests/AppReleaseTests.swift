@@ -72,15 +72,7 @@ import Testing
         let p = try Self.project()
         try Self.bundle(p, "1.0.0")
         try Self.site(p, version: "1.0.0", web: 3)
-        // Machines of site r that an earlier run on this host left behind (a run killed before its cleanup) go first,
-        // so that this run starts from nothing: imported into this project's state (where they exist), then destroyed.
-        for (machine, name) in [("web[0]", "r-web-0"), ("web[1]", "r-web-1"), ("web[2]", "r-web-2"), ("lb[0]", "r-lb-0")]
-        where FileManager.default.fileExists(atPath: MachineProject.stateDir + "/machines/" + name) {
-            let imported = try await p.otto("state", "import", "machine.r.\(machine)", name)
-            #expect(imported.status == 0, "\(imported.stdout)\n\(imported.stderr)")
-        }
-        let sweep = try await p.otto("destroy", "--auto-approve")
-        #expect(sweep.status == 0, "\(sweep.stdout)\n\(sweep.stderr)")
+        try await p.sweep([("web[0]", "r-web-0"), ("web[1]", "r-web-1"), ("web[2]", "r-web-2"), ("lb[0]", "r-lb-0")])
         try Self.site(p, version: "1.0.0")
         try await withCleanup {
             try await Self.deploys(p)

@@ -58,8 +58,10 @@ import Testing
               powerdns: { type: powerdns, url: "\(pdns.apiURL)", api_key_env: OTTO_TEST_PDNS_KEY }
             """)
         p.extraEnvironment.withLock { $0["OTTO_TEST_PDNS_KEY"] = pdns.apiKey }
+        try p.write("sites/d.yml", Self.site("correct"))
+        // run 20 of make test under load found d-web-0 left behind, adopted it half torn down and could not reach it
+        try await p.sweep([("web[0]", "d-web-0")])
         try await withCleanup {
-            try p.write("sites/d.yml", Self.site("correct"))
             let apply = try await p.otto("apply", "--auto-approve")
             #expect(apply.status == 0, "\(apply.stdout.suffix(2000))\n\(apply.stderr)")
             #expect(try await Self.observed(p, pdns) == Observed("managed by otto\n", "active", ["d.test."]))

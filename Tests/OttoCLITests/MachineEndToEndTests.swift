@@ -64,6 +64,20 @@ final class MachineProject: Sendable {
             """)
     }
 
+    /// Machines an earlier run on this host left behind (a run killed before its cleanup, or a cleanup that failed)
+    /// go first, so that a test starts from nothing: each of `machines` (address in the site, provider name) that
+    /// exists is imported into this project's state, then everything is destroyed. `arguments` go to every command
+    /// (`--env NAME`).
+    func sweep(_ machines: [(address: String, name: String)], _ arguments: String...) async throws {
+        for (address, name) in machines where FileManager.default.fileExists(atPath: Self.stateDir + "/machines/" + name) {
+            let imported = try await runProcess([CLIProject.binary, "state", "import", "machine.\(siteName).\(address)", name, "--dir", dir]
+                                                + arguments, environment: environment)
+            guard imported.status == 0 else { throw PowerDNSServerError("cannot import leftover \(name): \(imported.stdout)\n\(imported.stderr)") }
+        }
+        let destroyed = try await runProcess([CLIProject.binary, "destroy", "--auto-approve", "--dir", dir] + arguments, environment: environment)
+        guard destroyed.status == 0 else { throw PowerDNSServerError("cannot destroy leftovers: \(destroyed.stdout)\n\(destroyed.stderr)") }
+    }
+
     func write(_ path: String, _ text: String) throws { try text.write(toFile: dir + "/" + path, atomically: true, encoding: .utf8) }
 
     @discardableResult
@@ -124,6 +138,7 @@ final class MachineProject: Sendable {
 @Suite(.serialized, .enabled(if: geteuid() == 0), .tags(.machines, .powerDNS), .endToEnd) struct MachineEndToEndTests {
     @Test func demoConvergesDriftIsPutBackAndFailuresStayLocal() async throws {
         let p = try MachineProject()
+        try await p.sweep([("web[0]", "t-web-0"), ("web[1]", "t-web-1"), ("lb[0]", "t-lb-0")])
         try await withCleanup {
             // Apply from nothing: machines, content, nginx, haproxy, units, files.
             let first = try await p.otto("apply", "--auto-approve")

@@ -79,14 +79,8 @@ import Testing
         try p.write("environments/staging.yml", "environment: staging\nproviders:\n  local: { subnet: 10.213.0.96/27, bridge: otto-t4 }\n")
         try p.write("environments/production.yml", "environment: production\nproviders:\n  local: { subnet: 10.213.0.32/27, bridge: otto-t5 }\n")
         try p.write("pipelines/hello.yml", Self.pipeline(freeze: true))
-        // machines an earlier, killed run left behind go first
         for env in ["staging", "production"] {
-            for (machine, group) in [("web[0]", "web"), ("lb[0]", "lb")]
-            where FileManager.default.fileExists(atPath: MachineProject.stateDir + "/machines/p-\(env)-\(group)-0") {
-                let imported = try await p.otto("state", "import", "machine.p.\(machine)", "p-\(env)-\(group)-0", "--env", env)
-                #expect(imported.status == 0, "\(imported.stdout)\n\(imported.stderr)")
-            }
-            _ = try await p.otto("destroy", "--auto-approve", "--env", env)
+            try await p.sweep([("web[0]", "p-\(env)-web-0"), ("lb[0]", "p-\(env)-lb-0")], "--env", env)
         }
         try await withCleanup {
             try await Self.pipelineRun(p)

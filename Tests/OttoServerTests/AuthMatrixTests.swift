@@ -16,6 +16,7 @@ import Testing
         case (.post, "/dom/ns/{domain}"): uri += "?ns=ns1.example.net."
         case (.put, "/dom/dns/{domain}"): uri += "?rec=www+A+192.0.2.1"
         case (.put, "/site/walk/{site}"): uri += "?params=every%3D1m"
+        case (.get, "/v1/approvals"): uri += "?app=hello&environment=default"
         default: break
         }
         let body: String? = switch (route.method, route.path) {
@@ -24,6 +25,7 @@ import Testing
         case (.post, "/v1/artifacts"): #"{"name": "hello", "version": "1.0.0", "digest": "\#(String(repeating: "ab", count: 32))"}"#
         case (.post, "/v1/deployments"): #"{"artifact": 1, "environment": "default"}"#
         case (.patch, "/v1/deployments/{id}"): #"{"state": "STARTED"}"#
+        case (.post, "/v1/approvals"): #"{"app": "hello", "environment": "default", "version": "1.0.0", "digest": "\#(String(repeating: "ab", count: 32))"}"#
         default: nil
         }
         return (uri, body)

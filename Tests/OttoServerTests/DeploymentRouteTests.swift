@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OttoCore
+import OttoState
 import Testing
 
 /// The deployment ledger over HTTP (DeployDB): artifacts as CI registers them, deployments and their state machine
@@ -86,6 +87,40 @@ import Testing
                     }
                 }
             }
+        }
+    }
+
+    /// Approvals over the API (as `otto approve`): by version, the digest taken from the version's artifact (or given, and
+    /// then checked against it); promotions listed as the ledger recorded them.
+    @Test func approvalsAndPromotions() async throws {
+        let f = try ServerFixture()
+        try await f.withClient { c in
+            var r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "default", "version": "1.0.0"}"#)
+            #expect(r.status == .unprocessableContent && r.errorCode == "deploy.not_found", "\(r.text)")
+            #expect(r.errorMessage?.contains("not a registered artifact") == true)
+            #expect(try await c.post("/v1/artifacts", Self.artifact()).status == .created)
+            r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "default", "version": "1.0.0", "note": "CAB-7"}"#)
+            #expect(r.status == .created, "\(r.text)")
+            #expect(r.object["digest"] as? String == Self.digest && r.object["by"] as? String == "writer" && r.object["note"] as? String == "CAB-7")
+            r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "default", "version": "1.0.0", "digest": "\#(String(repeating: "cd", count: 32))"}"#)
+            #expect(r.status == .conflict && r.errorCode == "deploy.conflict")
+            r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "prod", "version": "1.0.0"}"#)
+            #expect(r.status == .unprocessableContent && r.errorCode == "config.invalid")
+            r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "default", "version": "1.0.0"}"#, as: .reader)
+            #expect(r.status == .forbidden)
+            r = try await c.get("/v1/approvals?app=hello&environment=default")
+            #expect((r.object["items"] as? [[String: Any]])?.map { $0["note"] as? String } == ["CAB-7"])
+            #expect(try await c.get("/v1/approvals?app=hello").status == .badRequest)
+
+            // a promotion the ledger recorded (as `otto promote` records it) is listed with its gates
+            let created = try await f.store.createDeployment(artifact: 1, environment: "default", by: "t", reason: "")
+            _ = try await f.store.updateDeployment(created.id, state: .started, verification: nil, at: Date())
+            let source = try await f.store.updateDeployment(created.id, state: .completed, verification: nil, at: Date())
+            _ = try await f.store.recordPromotion(source: source, to: "default", by: "ops", gates: [.success, .approval], at: Date())
+            r = try await c.get("/v1/promotions?app=hello")
+            let items = r.object["items"] as? [[String: Any]] ?? []
+            #expect(items.count == 1 && items.first?["gates"] as? [String] == ["success", "approval"] && items.first?["source_deployment"] as? Int == source.id)
+            #expect((try await c.get("/v1/promotions?app=other").object["items"] as? [Any])?.isEmpty == true)
         }
     }
 

@@ -96,6 +96,42 @@ extension APIHandlers {
         return .ok(.init(body: .json(deployment)))
     }
 
+    func listApprovals(_ input: Operations.listApprovals.Input) async throws -> Operations.listApprovals.Output {
+        let ledger = ledger
+        let items = try await Self.call { try await ledger.approvals(app: input.query.app, environment: input.query.environment) }
+        return .ok(.init(body: .json(ApprovalList(items: items))))
+    }
+
+    /// An approval names the build by version; its digest comes from the version's artifact when not given, and must
+    /// agree with it when both are known.
+    func approveBuild(_ input: Operations.approveBuild.Input) async throws -> Operations.approveBuild.Output {
+        let body = try LedgerBody(try body(), path: "/v1/approvals", allowed: ["app", "environment", "version", "digest", "note"],
+                                  required: ["app", "environment", "version"])
+        let app = body.name("app", "app name"), version = body.text("version"), given = body.digest("digest")
+        let target = body.environment("environment", known: desired.snapshot.view.environmentNames)
+        let note = body.text("note", allowEmpty: true) ?? ""
+        try body.check()
+        let actor = try actor(), ledger = ledger
+        let artifact = try await Self.call { try await ledger.artifacts(name: app!, version: version!, limit: 1).first }
+        if let artifact, let given, artifact.digest != given {
+            throw APIError(.conflict, "deploy.conflict", "\(app!) \(version!) is artifact \(artifact.id) with digest \(artifact.digest), not \(given)")
+        }
+        guard let digest = given ?? artifact?.digest else {
+            throw APIError(.unprocessableContent, "deploy.not_found",
+                           "\(app!) \(version!) is not a registered artifact: register it (POST /v1/artifacts) or give its `digest`")
+        }
+        let approval = try await Self.call {
+            try await ledger.recordApproval(app: app!, environment: target!, version: version!, digest: digest, by: actor, note: note, at: Date())
+        }
+        return .created(.init(body: .json(approval)))
+    }
+
+    func listPromotions(_ input: Operations.listPromotions.Input) async throws -> Operations.listPromotions.Output {
+        let limit = try Self.limit(input.query.limit), ledger = ledger
+        let items = try await Self.call { try await ledger.promotions(app: input.query.app, limit: limit) }
+        return .ok(.init(body: .json(PromotionList(items: items))))
+    }
+
     func webhookDeliveries(_ input: Operations.webhookDeliveries.Input) async throws -> Operations.webhookDeliveries.Output {
         let limit = try Self.limit(input.query.limit), ledger = ledger
         let items = try await Self.call { try await ledger.webhookDeliveries(limit: limit) }

@@ -128,8 +128,9 @@ struct Serve: AsyncParsableCommand {
             guard let deployments = try StateURL.open(global.ledgerURL, root: root) as? any DeployLedger else {
                 throw OttoError("serve.state", "this state store keeps no deployment ledger")
             }
+            let runService = ServeRunService(global: global, book: book)
             let server = try APIServer(
-                configuration: configuration, desiredState: desired, runs: ServeRunService(global: global, book: book), walks: walks,
+                configuration: configuration, desiredState: desired, runs: runService, walks: walks,
                 releases: ledger, deployments: deployments, metrics: { registry.emitToString() },
                 statusPage: {
                     let recent = (try? await walks.recentWalks(limit: 20)) ?? []
@@ -148,6 +149,13 @@ struct Serve: AsyncParsableCommand {
             if !hooks.isEmpty {
                 services.append(WebhookDeliveryService(outbox: deployments, targets: hooks, client: startup.http,
                                                        logger: Logger(label: "otto.webhooks")))
+            }
+            if startup.project.sites.contains(where: { !$0.apps.isEmpty }) {
+                // deployments asked over the API wait for a lock the drift loop or a client holds, rather than fail
+                var patient = global
+                patient.lockTimeout = "2m"
+                services.append(DeployToService(ledger: deployments, environment: environment?.name ?? "default", global: patient,
+                                                runs: ServeRunService(global: patient, book: book), logger: Logger(label: "otto.deployments")))
             }
             if let interval {
                 services.append(DriftService(
