@@ -31,7 +31,7 @@ public enum GateRefusal: Sendable, Hashable, CustomStringConvertible {
     /// The 5xx rate could not be measured (no load balancer, counters reset, no sample, haproxy not reachable).
     case errorBudgetUnmeasured(environment: String, reason: String)
     /// Nobody approved this build for the target environment.
-    case notApproved(environment: String, version: String, digest: String)
+    case notApproved(environment: String, app: String, version: String, digest: String)
     /// Now is outside every window of the target environment.
     case outsideWindow(environment: String, windows: [TimeWindow])
     /// A freeze of the target environment is on.
@@ -66,8 +66,8 @@ public enum GateRefusal: Sendable, Hashable, CustomStringConvertible {
                 + "(\(String(format: "%.1f", rate))‰, at most \(max)‰)"
         case .errorBudgetUnmeasured(let env, let reason):
             return "error budget not measurable in \(env): \(reason)"
-        case .notApproved(let env, let version, let digest):
-            return "no approval: nobody approved \(version) (sha256 \(digest.prefix(12))) for \(env); `otto approve APP --to \(env)`"
+        case .notApproved(let env, let app, let version, let digest):
+            return "no approval: nobody approved \(version) (sha256 \(digest.prefix(12))) for \(env); `otto approve \(app) --to \(env)`"
         case .outsideWindow(let env, let windows):
             return "outside the promotion windows of \(env) (\(windows.map(\.text).joined(separator: "; ")))"
         case .frozen(let env, let reason, let until):
@@ -326,7 +326,7 @@ public enum PromotionGates {
             }
         }
         if stage.approval, !input.approvals.contains(where: { $0.environment == env && $0.digest == d.digest && $0.version == d.version }) {
-            out.append(.notApproved(environment: env, version: d.version, digest: d.digest))
+            out.append(.notApproved(environment: env, app: d.app, version: d.version, digest: d.digest))
         }
         return out + calendar(input)
     }

@@ -35,7 +35,7 @@ import Testing
               - environment: staging
                 on_failure: redeploy_last_good
               - environment: production
-                soak: 6s
+                soak: 20s
                 error_budget: { max_5xx_per_mille: 10 }
                 approval: true
 
@@ -95,15 +95,10 @@ import Testing
     static func pipelineRun(_ p: MachineProject) async throws {
         // staging takes the site's own build
         let staging = try await p.otto("apply", "--env", "staging", "--auto-approve")
+        let soakEnds = Date().addingTimeInterval(21)
         #expect(staging.status == 0, "\(staging.stdout.suffix(3000))\n\(staging.stderr)")
         #expect(try await version(p, "staging") == "1.0.0\n")
         #expect(try await history(p).map { Array($0.prefix(3)) } == [["staging", "1.0.0", "COMPLETED"]])
-
-        // production gets machines and a load balancer, and no app before a promotion
-        let production = try await p.otto("apply", "--env", "production", "--auto-approve")
-        #expect(production.status == 0, "\(production.stdout.suffix(3000))\n\(production.stderr)")
-        #expect((production.stdout + production.stderr).contains("app `hello` enters production only by promotion"))
-        #expect(try await version(p, "production") != "1.0.0\n")
 
         // every gate that refuses says so, and nothing happens
         let refused = try await p.otto("promote", "hello", "--to", "production", "--auto-approve")
@@ -114,11 +109,17 @@ import Testing
         #expect(!refused.stderr.contains("error_budget"), "the error budget is measurable and within budget: \(refused.stderr)")
         #expect(try await history(p).count == 1)
 
+        // production gets machines and a load balancer, and no app before a promotion
+        let production = try await p.otto("apply", "--env", "production", "--auto-approve")
+        #expect(production.status == 0, "\(production.stdout.suffix(3000))\n\(production.stderr)")
+        #expect((production.stdout + production.stderr).contains("app `hello` enters production only by promotion"))
+        #expect(try await version(p, "production") != "1.0.0\n")
+
         let approved = try await p.otto("approve", "hello", "--to", "production", "--note", "CAB-7")
         #expect(approved.status == 0 && approved.stdout.contains("may enter production"), "\(approved.stdout)\n\(approved.stderr)")
         try p.write("pipelines/hello.yml", Self.pipeline(freeze: false))
         for _ in 0..<20 { _ = try await version(p, "staging") }  // traffic in staging over the soak
-        try await Task.sleep(for: .seconds(6))
+        try await Task.sleep(for: .seconds(max(0, soakEnds.timeIntervalSinceNow)))
 
         let promoted = try await p.otto("promote", "hello", "--to", "production", "--auto-approve")
         #expect(promoted.status == 0, "\(promoted.stdout.suffix(3000))\n\(promoted.stderr)")
@@ -133,6 +134,22 @@ import Testing
         // production's plan is about production alone, and has nothing left to do
         let plan = try await p.otto("plan", "--env", "production", "--detailed-exitcode")
         #expect(plan.status == 0 && !plan.stdout.contains("p-staging"), "\(plan.stdout)\n\(plan.stderr)")
+
+        // production's status page draws its topology and the pipeline, as headless Chromium renders them
+        let serve = try await ServeProcess.start(dir: p.dir, environment: p.environment, interval: "2s", extra: ["--env", "production"])
+        let ran = await serve.wait(seconds: 40) { (try? await serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 >= 1 }
+        let dom = try await serve.renderedStatusPage(screenshot: ProcessInfo.processInfo.environment["OTTO_TEST_SCREENSHOT"])
+        _ = await serve.stop()
+        #expect(ran, "\(serve.log.suffix(3000))")
+        #expect(dom.contains("<title>otto · ") && dom.contains("production"))
+        #expect(dom.contains("id=\"topology\"") && dom.contains("p-production-web-0") && dom.contains("hello 1.0.0 · UP"), "\(dom.suffix(6000))")
+        #expect(dom.contains("haproxy on haproxy.p.lb[0]"), "\(dom.suffix(6000))")
+        #expect(dom.contains("id=\"pipeline-hello\"") && dom.contains("data-environment=\"staging\"") && dom.contains("data-environment=\"production\""))
+        #expect(dom.contains("1.0.0 · \(stagingDigest.prefix(12))"), "both stages run the build: \(dom.suffix(6000))")
+        for gate in ["success", "soak", "approval"] {
+            #expect(dom.contains("<g class=\"gate pass\" data-gate=\"\(gate)\">"), "\(gate): \(dom.suffix(6000))")
+        }
+        #expect(dom.contains("<g class=\"gate later\" data-gate=\"error_budget\">"), "\(dom.suffix(6000))")
 
         // a build that never gets healthy in staging: on_failure redeploy_last_good puts 1.0.0 back, nobody acts
         try AppReleaseTests.bundle(p, "1.1.0")

@@ -47,6 +47,13 @@ struct StatusPageModel: Sendable {
     var walks: [Walk]
     var runs: [DriftRun]
     var apps: [App] = []
+    /// The environment served (`default` without environments).
+    var environment: String = "default"
+    /// The project's promotion pipelines.
+    var pipelines: [Pipeline] = []
+
+    /// This environment's topology, from the rows, backends and apps.
+    var topology: Topology { Topology(environment: environment, rows: rows, backends: backends, apps: apps) }
 }
 
 /// Renders the status page: plain HTML and CSS, no script, readable on a phone and a desktop, refreshing itself.
@@ -61,12 +68,13 @@ enum StatusPage {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <meta http-equiv="refresh" content="30">
             <title>otto · \(esc(m.project))</title>
-            <style>\(css)</style></head><body>
+            <style>\(css)\(svgStyle)</style></head><body>
             <header><h1>otto <span class="muted">\(esc(m.project))</span></h1>
             <p id="summary" class="\(problems == 0 ? "good" : "bad")">\(inSync) of \(m.rows.count) resources in sync\(problems > 0 ? " · \(problems) need attention" : "")</p>
             <p class="muted">Page made \(esc(time(m.generated))) · scheduled runs every \(esc(duration(m.interval)))\(last.map { " · last run \(esc(time($0.started))): \(esc($0.outcome.rawValue))" } ?? " · no run yet")</p>
             </header><main>
             """
+        html += picturesSection(m)
         html += section("machines", "Machines", m.rows.filter { $0.address.hasPrefix("machine.") })
         html += section("services", "Services", m.rows.filter { $0.address.hasPrefix("service.") || $0.address.hasPrefix("unit.") })
         if !m.backends.isEmpty {

@@ -134,9 +134,12 @@ struct Serve: AsyncParsableCommand {
                 releases: ledger, deployments: deployments, metrics: { registry.emitToString() },
                 statusPage: {
                     let recent = (try? await walks.recentWalks(limit: 20)) ?? []
-                    let apps = await StatusPageModel.App.all(in: await loader.project(or: startup.project), ledger: ledger)
+                    let current = await loader.project(or: startup.project)
+                    let apps = await StatusPageModel.App.all(in: current, ledger: ledger)
+                    let pipelines = await StatusPageModel.Pipeline.all(in: current, ledger: deployments)
                     return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
-                                                               walks: recent, reports: walks, apps: apps))
+                                                               walks: recent, reports: walks, apps: apps,
+                                                               environment: environment?.name ?? "default", pipelines: pipelines))
                 },
                 logger: logger,
                 onListening: { address in

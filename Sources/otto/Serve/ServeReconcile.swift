@@ -84,7 +84,8 @@ actor StatusBoard {
 
     /// The page's model: this board, the recent runs, and each site's last walk with its broken links.
     func model(project: String, interval: Duration, runs: [DriftRun], walks: [OttoServer.WalkSummary], reports: any WalkService,
-               apps: [StatusPageModel.App] = []) async -> StatusPageModel {
+               apps: [StatusPageModel.App] = [], environment: String = "default",
+               pipelines: [StatusPageModel.Pipeline] = []) async -> StatusPageModel {
         var lastPerSite: [String: OttoServer.WalkSummary] = [:]
         for w in walks where w.finishedAt != nil {
             if let seen = lastPerSite[w.site], seen.startedAt >= w.startedAt { continue }
@@ -100,7 +101,7 @@ actor StatusBoard {
                                                    broken: broken))
         }
         return StatusPageModel(project: project, generated: Date(), interval: interval, rows: rows, backends: backends,
-                               walks: walkModels, runs: runs, apps: apps)
+                               walks: walkModels, runs: runs, apps: apps, environment: environment, pipelines: pipelines)
     }
 }
 
