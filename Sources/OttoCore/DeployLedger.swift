@@ -304,8 +304,8 @@ public protocol DeployLedger: WebhookOutbox {
     /// Records that `by` approves build `version`/`digest` of `app` for `environment`.
     func recordApproval(app: String, environment: String, version: String, digest: String, by: String, note: String, at: Date) async throws
         -> Approval
-    /// The approvals of `app` for `environment`, newest first.
-    func approvals(app: String, environment: String) async throws -> [Approval]
+    /// The approvals of `app` (every app when nil) for `environment` (every one when nil), newest first, at most `limit`.
+    func approvals(app: String?, environment: String?, limit: Int) async throws -> [Approval]
     /// In one transaction: a deployment of `source`'s artifact to `to` (CREATED, `deployment.created`), the promotion
     /// pointing at both, and its `deployment.promoted` event.
     func recordPromotion(source: Deployment, to: String, by: String, gates: [PromotionGate], at: Date) async throws

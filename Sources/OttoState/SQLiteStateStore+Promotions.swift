@@ -29,12 +29,12 @@ extension SQLiteStateStore {
         }
     }
 
-    public func approvals(app: String, environment: String) async throws -> [Approval] {
-        try await read("list the approvals of \(app) for \(environment)") { db in
+    public func approvals(app: String?, environment: String?, limit: Int) async throws -> [Approval] {
+        try await read("list approvals") { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, app, environment, version, digest, approved_by, at, note FROM approvals
-                WHERE app = ? AND environment = ? ORDER BY id DESC
-                """, arguments: [app, environment]).map {
+                WHERE (?1 IS NULL OR app = ?1) AND (?2 IS NULL OR environment = ?2) ORDER BY id DESC LIMIT ?3
+                """, arguments: [app, environment, limit]).map {
                 Approval(id: $0[0], app: $0[1], environment: $0[2], version: $0[3], digest: $0[4], by: $0[5],
                          at: Date(timeIntervalSince1970: $0[6]), note: $0[7])
             }

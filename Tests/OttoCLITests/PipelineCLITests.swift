@@ -150,6 +150,9 @@ import Testing
             #expect(dom.contains("<g class=\"gate pass\" data-gate=\"\(gate)\">"), "\(gate): \(dom.suffix(6000))")
         }
         #expect(dom.contains("<g class=\"gate later\" data-gate=\"error_budget\">"), "\(dom.suffix(6000))")
+        // and who deployed, promoted and approved what, when
+        #expect(dom.contains("id=\"audit\"") && dom.contains("from staging to production") && dom.contains("approval 1: hello 1.0.0 for production"),
+                "\(dom.suffix(6000))")
 
         // a build that never gets healthy in staging: on_failure redeploy_last_good puts 1.0.0 back, nobody acts
         try AppReleaseTests.bundle(p, "1.1.0")

@@ -53,7 +53,9 @@ import Testing
         let a = try await store.recordApproval(app: "hello", environment: "production", version: "1.4.0", digest: Self.digest, by: "ops",
                                                note: "CAB-12", at: Date(timeIntervalSince1970: 1_800_000_000))
         _ = try await store.recordApproval(app: "hello", environment: "qa", version: "1.4.0", digest: Self.digest, by: "ops", note: "", at: Date())
-        #expect(try await store.approvals(app: "hello", environment: "production") == [a])
+        #expect(try await store.approvals(app: "hello", environment: "production", limit: 10) == [a])
+        #expect(try await store.approvals(app: "hello", environment: nil, limit: 10).map(\.environment) == ["qa", "production"])
+        #expect(try await store.approvals(app: nil, environment: nil, limit: 1).count == 1)
         #expect(a.note == "CAB-12" && a.at == Date(timeIntervalSince1970: 1_800_000_000))
         #expect(try await store.trafficSample(deployment: staging.id) == nil)
         let sample = TrafficSample(at: Date(timeIntervalSince1970: 1_800_000_000.5), responses: 1200, errors5xx: 3)

@@ -98,7 +98,7 @@ extension APIHandlers {
 
     func listApprovals(_ input: Operations.listApprovals.Input) async throws -> Operations.listApprovals.Output {
         let ledger = ledger
-        let items = try await Self.call { try await ledger.approvals(app: input.query.app, environment: input.query.environment) }
+        let items = try await Self.call { try await ledger.approvals(app: input.query.app, environment: input.query.environment, limit: 1000) }
         return .ok(.init(body: .json(ApprovalList(items: items))))
     }
 

@@ -16,6 +16,7 @@ struct History: AsyncParsableCommand {
 
     func run() async throws {
         let list: DeploymentList
+        var promotions: [Promotion] = [], approvals: [Approval] = []
         do {
             guard (1...1000).contains(limit) else { throw OttoError("cli.flags", "--limit must be from 1 to 1000, got \(limit)") }
             let root = (global.dir as NSString).standardizingPath
@@ -27,6 +28,12 @@ struct History: AsyncParsableCommand {
                 }
                 list = DeploymentList(items: try await store.deployments(DeploymentQuery(app: app, environment: environment,
                                                                                           version: version, limit: limit)))
+                if !json {
+                    promotions = try await store.promotions(app: app, limit: limit)
+                        .filter { p in environment.map { p.to == $0 || p.from == $0 } ?? true && version.map { p.version == $0 } ?? true }
+                    approvals = try await store.approvals(app: app, environment: environment, limit: limit)
+                        .filter { a in version.map { a.version == $0 } ?? true }
+                }
             } else {
                 list = DeploymentList(items: [])
             }
@@ -38,6 +45,22 @@ struct History: AsyncParsableCommand {
             return
         }
         Terminal.out(Self.table(list))
+        if !promotions.isEmpty {
+            var rows: [[String]] = [["PROMOTION", "APP", "VERSION", "DIGEST", "FROM", "TO", "DEPLOYMENTS", "AT", "BY", "GATES"]]
+            for p in promotions {
+                rows.append([String(p.id), p.app, p.version, String(p.digest.prefix(12)), p.from, p.to, "\(p.sourceDeployment) -> \(p.deployment)",
+                             StatusPage.time(p.at), p.by, p.gates.map(\.rawValue).joined(separator: ",")])
+            }
+            Terminal.out("\n" + TextTable.render(rows))
+        }
+        if !approvals.isEmpty {
+            var rows: [[String]] = [["APPROVAL", "APP", "VERSION", "DIGEST", "FOR", "AT", "BY", "NOTE"]]
+            for a in approvals {
+                rows.append([String(a.id), a.app, a.version, String(a.digest.prefix(12)), a.environment, StatusPage.time(a.at), a.by,
+                             a.note.isEmpty ? "-" : a.note])
+            }
+            Terminal.out("\n" + TextTable.render(rows))
+        }
     }
 
     /// One row per deployment.

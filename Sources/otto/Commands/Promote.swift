@@ -131,7 +131,7 @@ struct PromotionCheck {
 
     /// Every gate that refuses now (empty: the promotion may go).
     func refusals() async throws -> [GateRefusal] {
-        let approvals = stage.approval ? try await ledger.approvals(app: spec.name, environment: stage.environment) : []
+        let approvals = stage.approval ? try await ledger.approvals(app: spec.name, environment: stage.environment, limit: 1000) : []
         var traffic = TrafficMeasure.unavailable("not asked")
         if stage.max5xxPerMille != nil, let c = candidate, c.state == .completed {
             traffic = await measure(c)

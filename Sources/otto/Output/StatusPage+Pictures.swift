@@ -92,7 +92,7 @@ extension StatusPageModel.Pipeline {
                 if i > 0 {
                     let from = spec.stages[i - 1].environment
                     let candidate = (try? await ledger.deployments(DeploymentQuery(app: spec.app, environment: from, limit: 1)))?.first
-                    let approvals = stage.approval ? ((try? await ledger.approvals(app: spec.app, environment: stage.environment)) ?? []) : []
+                    let approvals = stage.approval ? ((try? await ledger.approvals(app: spec.app, environment: stage.environment, limit: 1000)) ?? []) : []
                     let refusals = PromotionGates.evaluate(.init(stage: stage, from: from, candidate: candidate, version: nil, approvals: approvals,
                                                                  traffic: .unavailable("read from haproxy at promotion"), now: now))
                     gates = PromotionGates.gates(of: stage).map { gate in

@@ -51,6 +51,15 @@ struct StatusPageModel: Sendable {
     var environment: String = "default"
     /// The project's promotion pipelines.
     var pipelines: [Pipeline] = []
+    /// Who deployed, promoted and approved what here, and when: this environment's newest deployments, the
+    /// promotions into it and the approvals for it.
+    var audit = Audit()
+
+    struct Audit: Sendable, Hashable {
+        var deployments: [Deployment] = []
+        var promotions: [Promotion] = []
+        var approvals: [Approval] = []
+    }
 
     /// This environment's topology, from the rows, backends and apps.
     var topology: Topology { Topology(environment: environment, rows: rows, backends: backends, apps: apps) }
@@ -85,6 +94,7 @@ enum StatusPage {
             html += "</table></div></section>"
         }
         html += appsSection(m.apps)
+        html += auditSection(m.audit)
         html += section("dns", "DNS", m.rows.filter { $0.address.hasPrefix("dns_zone.") || $0.address.hasPrefix("dns_record.") })
         html += walksSection(m.walks)
         html += runsSection(m.runs)
@@ -117,6 +127,29 @@ enum StatusPage {
         for a in apps {
             html += "<tr><td class=\"addr\">\(esc(a.site))/\(esc(a.app))</td>\(cell(a.current))\(cell(a.previous))\(cell(a.latest))</tr>"
         }
+        return html + "</table></div></section>"
+    }
+
+    /// The deployment ledger's audit for this environment: deployments, promotions into it, approvals for it.
+    static func auditSection(_ a: StatusPageModel.Audit) -> String {
+        guard !a.deployments.isEmpty || !a.promotions.isEmpty || !a.approvals.isEmpty else { return "" }
+        var html = "<section id=\"audit\"><h2>Deployments, promotions and approvals</h2><div class=\"scroll\"><table>"
+        html += "<tr><th>When</th><th>What</th><th>Who</th><th>How</th></tr>"
+        var rows: [(Date, String)] = []
+        for d in a.deployments {
+            let badge = d.state == .completed ? "ok" : (d.state == .failed ? "bad" : "warn")
+            rows.append((d.createdAt, "<td>deployment \(d.id): \(esc(d.app)) \(esc(d.version)) <span class=\"muted addr\">\(esc(String(d.digest.prefix(12))))</span></td>"
+                         + "<td>\(esc(d.createdBy))</td><td><span class=\"badge \(badge)\">\(d.state.rawValue)</span> <span class=\"muted\">\(esc(d.reason))</span></td>"))
+        }
+        for p in a.promotions {
+            rows.append((p.at, "<td>promotion \(p.id): \(esc(p.app)) \(esc(p.version)) from \(esc(p.from)) to \(esc(p.to))</td><td>\(esc(p.by))</td>"
+                         + "<td><span class=\"muted\">gates: \(esc(p.gates.map(\.rawValue).joined(separator: ", ")))</span></td>"))
+        }
+        for ap in a.approvals {
+            rows.append((ap.at, "<td>approval \(ap.id): \(esc(ap.app)) \(esc(ap.version)) for \(esc(ap.environment))</td><td>\(esc(ap.by))</td>"
+                         + "<td><span class=\"muted\">\(esc(ap.note))</span></td>"))
+        }
+        for (at, cells) in rows.sorted(by: { $0.0 > $1.0 }) { html += "<tr><td>\(esc(time(at)))</td>\(cells)</tr>" }
         return html + "</table></div></section>"
     }
 

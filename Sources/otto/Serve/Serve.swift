@@ -137,9 +137,14 @@ struct Serve: AsyncParsableCommand {
                     let current = await loader.project(or: startup.project)
                     let apps = await StatusPageModel.App.all(in: current, ledger: ledger)
                     let pipelines = await StatusPageModel.Pipeline.all(in: current, ledger: deployments)
+                    let here = environment?.name ?? "default"
+                    let audit = StatusPageModel.Audit(
+                        deployments: (try? await deployments.deployments(DeploymentQuery(environment: here, limit: 10))) ?? [],
+                        promotions: ((try? await deployments.promotions(app: nil, limit: 50)) ?? []).filter { $0.to == here }.prefix(10).map { $0 },
+                        approvals: (try? await deployments.approvals(app: nil, environment: here, limit: 10)) ?? [])
                     return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
                                                                walks: recent, reports: walks, apps: apps,
-                                                               environment: environment?.name ?? "default", pipelines: pipelines))
+                                                               environment: here, pipelines: pipelines, audit: audit))
                 },
                 logger: logger,
                 onListening: { address in

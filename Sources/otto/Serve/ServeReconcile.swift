@@ -85,7 +85,7 @@ actor StatusBoard {
     /// The page's model: this board, the recent runs, and each site's last walk with its broken links.
     func model(project: String, interval: Duration, runs: [DriftRun], walks: [OttoServer.WalkSummary], reports: any WalkService,
                apps: [StatusPageModel.App] = [], environment: String = "default",
-               pipelines: [StatusPageModel.Pipeline] = []) async -> StatusPageModel {
+               pipelines: [StatusPageModel.Pipeline] = [], audit: StatusPageModel.Audit = .init()) async -> StatusPageModel {
         var lastPerSite: [String: OttoServer.WalkSummary] = [:]
         for w in walks where w.finishedAt != nil {
             if let seen = lastPerSite[w.site], seen.startedAt >= w.startedAt { continue }
@@ -101,7 +101,8 @@ actor StatusBoard {
                                                    broken: broken))
         }
         return StatusPageModel(project: project, generated: Date(), interval: interval, rows: rows, backends: backends,
-                               walks: walkModels, runs: runs, apps: apps, environment: environment, pipelines: pipelines)
+                               walks: walkModels, runs: runs, apps: apps, environment: environment, pipelines: pipelines,
+                               audit: audit)
     }
 }
 
