@@ -171,5 +171,30 @@ import Testing
         let refusedFailed = try await p.otto("promote", "hello", "--to", "production", "--version", "1.1.0", "--auto-approve")
         #expect(refusedFailed.status != 0 && refusedFailed.stderr.contains("- success: 1.1.0 failed in staging"), "\(refusedFailed.stderr)")
         #expect(try await version(p, "production") == "1.0.0\n")
+
+        // a CI job registers build 1.2.0 with deploy_to: staging; otto serve of staging deploys it (totem's orchestrator)
+        try AppReleaseTests.bundle(p, "1.2.0")
+        try p.write("sites/p.yml", Self.site.replacingOccurrences(of: "VERSION", with: "1.2.0"))
+        let staged = try await p.otto("plan", "--env", "staging", "--json")
+        let changes = (try JSONSerialization.jsonObject(with: Data(staged.stdout.utf8)) as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+        let digest = changes.first { $0["address"] as? String == "app.p.hello" }
+            .flatMap { ($0["attributes"] as? [[String: Any]])?.first { $0["name"] as? String == "digest" }?["after"] as? String }
+        let build = try #require(digest, "\(staged.stdout.prefix(3000))")
+        let orchestrator = try await ServeProcess.start(dir: p.dir, environment: p.environment, interval: "off", extra: ["--env", "staging"])
+        let registered = try await orchestrator.send("POST", "/v1/artifacts",
+                                              body: #"{"name": "hello", "version": "1.2.0", "digest": "\#(build)", "deploy_to": "staging"}"#)
+        #expect(registered.status == 201, "\(registered.body)")
+        let id = ((try JSONSerialization.jsonObject(with: Data(registered.body.utf8)) as? [String: Any])?["deployment"] as? [String: Any])?["id"] as? Int
+        var state = ""
+        let deadline = Date().addingTimeInterval(90)
+        while !["COMPLETED", "FAILED"].contains(state) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(300))
+            let d = try await orchestrator.get("/v1/deployments/\(id ?? 0)")
+            state = (try? JSONSerialization.jsonObject(with: Data(d.body.utf8)) as? [String: Any])?["state"] as? String ?? ""
+        }
+        _ = await orchestrator.stop()
+        #expect(state == "COMPLETED", "\(orchestrator.log.suffix(3000))")
+        #expect(try await version(p, "staging") == "1.2.0\n")
+        #expect(try await history(p).first.map { Array($0.prefix(3)) } == ["staging", "1.2.0", "COMPLETED"])
     }
 }
