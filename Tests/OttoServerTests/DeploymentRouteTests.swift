@@ -121,6 +121,8 @@ import Testing
             let items = r.object["items"] as? [[String: Any]] ?? []
             #expect(items.count == 1 && items.first?["gates"] as? [String] == ["success", "approval"] && items.first?["source_deployment"] as? Int == source.id)
             #expect((try await c.get("/v1/promotions?app=other").object["items"] as? [Any])?.isEmpty == true)
+            #expect((try await c.get("/v1/promotions?deployment=\(source.id)").object["items"] as? [Any])?.count == 1)
+            #expect((try await c.get("/v1/promotions?deployment=999").object["items"] as? [Any])?.isEmpty == true)
         }
     }
 
