@@ -122,10 +122,11 @@ extension StatusPage {
         svg.picture text{fill:currentColor}svg.picture .small{font-size:11px;fill:#6e7781}
         svg.picture .pass{fill:var(--ok)}svg.picture .fail{fill:var(--bad)}svg.picture .later{fill:var(--warn)}
         @media (prefers-color-scheme:dark){svg.picture .box{fill:#161b22}}
+        .narrow{display:none}@media (max-width:600px){.wide{display:none}.narrow{display:block}}
         """
 
-    private static func arrowDefs() -> String {
-        "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#8c959f\"/></marker></defs>"
+    private static func arrowDefs(id: String = "arrow") -> String {
+        "<defs><marker id=\"\(id)\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#8c959f\"/></marker></defs>"
     }
 
     /// DNS → load balancers → machines, one column each, with an edge from every balancer to every machine.
@@ -163,13 +164,48 @@ extension StatusPage {
         return svg + "</svg>"
     }
 
+    /// The same for a phone: the tiers one under the other (DNS, load balancers, machines), one arrow between tiers.
+    static func narrowTopologySVG(_ t: StatusPageModel.Topology) -> String {
+        guard !t.isEmpty else { return "" }
+        let boxW = 320, boxH = 40, gap = 8, tierGap = 34
+        let tiers: [(String, [(label: String, detail: String, cls: String)])] = [
+            ("DNS", (t.domains.isEmpty ? ["(no zone managed)"] : t.domains).map { ($0, "", "") }),
+            ("Load balancer", t.balancers.map { ("haproxy", $0, "") }),
+            ("Machines", t.servers.map { s in
+                (s.machine, s.releases.isEmpty ? (s.up ? "UP" : "DOWN") : "\(s.releases.joined(separator: ", ")) · \(s.up ? "UP" : "DOWN")", s.up ? "up" : "down")
+            }),
+        ]
+        var body = "", y = 8
+        for (n, (title, nodes)) in tiers.enumerated() {
+            body += "<text x=\"10\" y=\"\(y + 10)\" class=\"small\">\(title)</text>"
+            y += 16
+            for node in nodes {
+                body += "<g class=\"node\"><title>\(esc(node.label))\(node.detail.isEmpty ? "" : ": " + esc(node.detail))</title>"
+                body += "<rect class=\"box \(node.cls)\" x=\"10\" y=\"\(y)\" width=\"\(boxW)\" height=\"\(boxH)\" rx=\"6\"/>"
+                body += "<text x=\"20\" y=\"\(y + (node.detail.isEmpty ? 25 : 17))\">\(esc(node.label))</text>"
+                if !node.detail.isEmpty { body += "<text x=\"20\" y=\"\(y + 33)\" class=\"small\">\(esc(node.detail))</text>" }
+                body += "</g>"
+                y += boxH + gap
+            }
+            if n < tiers.count - 1 {
+                body += "<path class=\"edge\" style=\"marker-end:url(#arrow-narrow)\" d=\"M170,\(y - gap + 2) L170,\(y + tierGap - 22)\"/>"
+                y += tierGap - 16
+            }
+        }
+        let height = y + 4
+        return "<svg class=\"picture\" id=\"topology-narrow\" role=\"img\" aria-label=\"\(esc(t.environment)): DNS, load balancers and machines\" "
+            + "viewBox=\"0 0 340 \(height)\" width=\"340\" height=\"\(height)\" xmlns=\"http://www.w3.org/2000/svg\">"
+            + arrowDefs(id: "arrow-narrow") + body + "</svg>"
+    }
+
     /// The stages left to right, each with the build it runs; under each arrow the gates into the next stage.
     static func pipelineSVG(_ p: StatusPageModel.Pipeline) -> String {
         let boxW = 190, boxH = 64, step = 290
         let gateLines = p.stages.map(\.gates.count).max() ?? 0
         let width = 20 + max(1, p.stages.count) * step - (step - boxW), height = 40 + boxH + 22 + gateLines * 18
         var svg = "<svg class=\"picture pipeline\" id=\"pipeline-\(esc(p.app))\" role=\"img\" aria-labelledby=\"pipeline-\(esc(p.app))-title\" viewBox=\"0 0 \(width) \(height)\" width=\"\(width)\" height=\"\(height)\" xmlns=\"http://www.w3.org/2000/svg\">"
-        svg += "<title id=\"pipeline-\(esc(p.app))-title\">pipeline of \(esc(p.app))</title>" + arrowDefs()
+        let marker = "arrow-pipeline-\(esc(p.app))"
+        svg += "<title id=\"pipeline-\(esc(p.app))-title\">pipeline of \(esc(p.app))</title>" + arrowDefs(id: marker)
         for (i, s) in p.stages.enumerated() {
             let x = 10 + i * step, top = 20
             let build = s.running.map { "\($0.version) · \($0.digest.prefix(12))" } ?? "nothing yet"
@@ -183,7 +219,7 @@ extension StatusPage {
             svg += "</g>"
             guard i > 0 else { continue }
             let from = 10 + (i - 1) * step + boxW
-            svg += "<path class=\"edge\" d=\"M\(from + 4),\(top + boxH / 2) L\(x - 6),\(top + boxH / 2)\"/>"
+            svg += "<path class=\"edge\" style=\"marker-end:url(#\(marker))\" d=\"M\(from + 4),\(top + boxH / 2) L\(x - 6),\(top + boxH / 2)\"/>"
             for (g, gate) in s.gates.enumerated() {
                 let mark = gate.passed.map { $0 ? "✓" : "✗" } ?? "…"
                 let cls = gate.passed.map { $0 ? "pass" : "fail" } ?? "later"
@@ -201,7 +237,8 @@ extension StatusPage {
         guard !topology.isEmpty || !m.pipelines.isEmpty else { return "" }
         var html = "<section id=\"pictures\">"
         if !topology.isEmpty {
-            html += "<h2>Topology · \(esc(m.topology.environment))</h2><div class=\"scroll\">\(topology)</div>"
+            html += "<h2>Topology · \(esc(m.topology.environment))</h2><div class=\"scroll wide\">\(topology)</div>"
+            html += "<div class=\"narrow\">\(narrowTopologySVG(m.topology))</div>"
         }
         for p in m.pipelines {
             html += "<h2>Pipeline · \(esc(p.app))</h2><div class=\"scroll\">\(pipelineSVG(p))</div>"
