@@ -15,7 +15,7 @@ ifeq ($(origin ENV),command line)
 export OTTO_ENV := $(strip $(ENV))
 endif
 
-.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release bench-pipeline serve
 
 deps:
 	@scripts/install-deps.sh
@@ -108,6 +108,11 @@ bench: build
 bench-release: build
 	$(SWIFT) build $(RELEASE) --product otto-loadgen
 	bench/release
+
+# One build through staging to production with traffic on both (needs root): bench/pipeline (issue 11).
+bench-pipeline: build
+	$(SWIFT) build $(RELEASE) --product otto-loadgen
+	bench/pipeline
 
 clean:
 	rm -rf .build .otto
