@@ -180,6 +180,12 @@ import Testing
         #expect(failing.errors == 0, "\(describe(failing))")
         let ledger = try await p.otto("releases", "hello")
         #expect(ledger.stdout.contains("rolled_back"), "\(ledger.stdout)")
+        // and the project's deployment ledger: 1.4.0's deployment FAILED, 1.3.0's (never healthy) too, 1.2.0's COMPLETED
+        let history = try await p.otto("history", "--json")
+        let rows = ((try? JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+        let states = rows.map { "\($0["version"] as? String ?? "") \($0["state"] as? String ?? "") \($0["environment"] as? String ?? "")" }
+        #expect(states.prefix(2) == ["1.4.0 FAILED default", "1.3.0 FAILED default"], "\(states)")
+        #expect(states.contains("1.2.0 COMPLETED default"), "\(states)")
 
         // back to 1.2.0 in the configuration: nothing to do
         try site(p, version: "1.2.0", strategy: "{ rolling: { max_parallel: 1 } }")
