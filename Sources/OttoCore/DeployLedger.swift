@@ -310,8 +310,9 @@ public protocol DeployLedger: WebhookOutbox {
     /// pointing at both, and its `deployment.promoted` event.
     func recordPromotion(source: Deployment, to: String, by: String, gates: [PromotionGate], at: Date) async throws
         -> (promotion: Promotion, deployment: Deployment)
-    /// Promotions of `app` (every app when nil), newest first.
-    func promotions(app: String?, limit: Int) async throws -> [Promotion]
+    /// Promotions newest first: of `app`, into environment `to`, of deployment `deployment` (its source or the one it
+    /// created); nil matches every one.
+    func promotions(app: String?, to: String?, deployment: Int?, limit: Int) async throws -> [Promotion]
 }
 
 /// Which events a deployment's move writes.

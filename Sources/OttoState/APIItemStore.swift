@@ -11,3 +11,21 @@ public protocol APIItemStore: AnyObject, Sendable {
     /// change is committed or none is.
     func writeAPIItems(put: [APIItem], remove: [APIItemKey]) throws
 }
+
+extension APIItemStore {
+    /// Holds app `app` of site `site` on `pin` (nil: back on the site's own version) and returns the pin item it
+    /// replaced, if any, so that ``restoreRelease(_:site:app:)`` can put it back. Blocks on disk.
+    @discardableResult
+    public func holdRelease(_ pin: AppReleasePin?, site: String, app: String) throws -> APIItem? {
+        let key = APIItemKey(.release, AppReleasePin.itemName(site: site, app: app))
+        let previous = try apiItems().first { $0.key == key }
+        try writeAPIItems(put: try pin.map { [try $0.item(site: site, app: app)] } ?? [], remove: pin == nil ? [key] : [])
+        return previous
+    }
+
+    /// Puts back the pin item `holdRelease` returned (none: no pin). Blocks on disk.
+    public func restoreRelease(_ previous: APIItem?, site: String, app: String) throws {
+        let key = APIItemKey(.release, AppReleasePin.itemName(site: site, app: app))
+        try writeAPIItems(put: previous.map { [$0] } ?? [], remove: previous == nil ? [key] : [])
+    }
+}

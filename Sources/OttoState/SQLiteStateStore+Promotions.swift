@@ -63,14 +63,16 @@ extension SQLiteStateStore {
         }
     }
 
-    public func promotions(app: String?, limit: Int) async throws -> [Promotion] {
+    public func promotions(app: String?, to: String?, deployment: Int?, limit: Int) async throws -> [Promotion] {
         try await read("list promotions") { db in
             try Row.fetchAll(db, sql: """
                 SELECT p.id, a.name, a.version, a.digest, p.from_environment, p.to_environment, p.source_deployment, p.deployment,
                        p.promoted_by, p.at, p.gates
                 FROM promotions p JOIN deployments d ON d.id = p.deployment JOIN artifacts a ON a.id = d.artifact
-                WHERE (?1 IS NULL OR a.name = ?1) ORDER BY p.id DESC LIMIT ?2
-                """, arguments: [app, limit]).map { row in
+                WHERE (?1 IS NULL OR a.name = ?1) AND (?2 IS NULL OR p.to_environment = ?2)
+                  AND (?3 IS NULL OR p.deployment = ?3 OR p.source_deployment = ?3)
+                ORDER BY p.id DESC LIMIT ?4
+                """, arguments: [app, to, deployment, limit]).map { row in
                 let gates: String = row[10]
                 return Promotion(id: row[0], app: row[1], version: row[2], digest: row[3], from: row[4], to: row[5], sourceDeployment: row[6],
                                  deployment: row[7], by: row[8], at: Date(timeIntervalSince1970: row[9]),

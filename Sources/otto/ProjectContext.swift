@@ -107,7 +107,7 @@ struct ProjectContext: Sendable {
             let pin = AppReleasePin(version: release.version, digest: release.digest, release: release.number, rollback: true,
                                     reason: "on_failure redeploy_last_good: back to release \(release.number)", overVersion: spec.version,
                                     overDigest: try spec.bundle.digest(root: root))
-            try await Blocking.run { try items.writeAPIItems(put: [try pin.item(site: site, app: app)], remove: []) }
+            try await Blocking.run { try items.holdRelease(pin, site: site, app: app) }
         }
     }
 

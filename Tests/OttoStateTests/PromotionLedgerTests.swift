@@ -41,8 +41,11 @@ import Testing
         #expect(deployment.digest == Self.digest && deployment.reason == "promoted from staging (deployment \(staging.id))")
         #expect(promotion.from == "staging" && promotion.to == "production" && promotion.sourceDeployment == staging.id
                 && promotion.deployment == deployment.id && promotion.gates == [.success, .soak] && promotion.by == "ops@laptop")
-        #expect(try await store.promotions(app: "hello", limit: 10).map(\.id) == [promotion.id])
-        #expect(try await store.promotions(app: "other", limit: 10).isEmpty)
+        #expect(try await store.promotions(app: "hello", to: nil, deployment: nil, limit: 10).map(\.id) == [promotion.id])
+        #expect(try await store.promotions(app: "other", to: nil, deployment: nil, limit: 10).isEmpty)
+        #expect(try await store.promotions(app: nil, to: "production", deployment: staging.id, limit: 10).map(\.id) == [promotion.id])
+        #expect(try await store.promotions(app: nil, to: nil, deployment: deployment.id, limit: 10).map(\.id) == [promotion.id])
+        #expect(try await store.promotions(app: nil, to: "staging", deployment: nil, limit: 10).isEmpty)
         // the promoted event carries the promotion
     }
 

@@ -128,10 +128,10 @@ extension APIHandlers {
 
     func listPromotions(_ input: Operations.listPromotions.Input) async throws -> Operations.listPromotions.Output {
         let limit = try Self.limit(input.query.limit), ledger = ledger
-        let deployment = input.query.deployment
-        let items = try await Self.call { try await ledger.promotions(app: input.query.app, limit: deployment == nil ? limit : 1000) }
-            .filter { p in deployment.map { p.sourceDeployment == $0 || p.deployment == $0 } ?? true }.prefix(limit)
-        return .ok(.init(body: .json(PromotionList(items: Array(items)))))
+        let items = try await Self.call {
+            try await ledger.promotions(app: input.query.app, to: nil, deployment: input.query.deployment, limit: limit)
+        }
+        return .ok(.init(body: .json(PromotionList(items: items))))
     }
 
     func webhookDeliveries(_ input: Operations.webhookDeliveries.Input) async throws -> Operations.webhookDeliveries.Output {

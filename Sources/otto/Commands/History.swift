@@ -29,7 +29,7 @@ struct History: AsyncParsableCommand {
                 list = DeploymentList(items: try await store.deployments(DeploymentQuery(app: app, environment: environment,
                                                                                           version: version, limit: limit)))
                 if !json {
-                    promotions = try await store.promotions(app: app, limit: limit)
+                    promotions = try await store.promotions(app: app, to: nil, deployment: nil, limit: limit)
                         .filter { p in environment.map { p.to == $0 || p.from == $0 } ?? true && version.map { p.version == $0 } ?? true }
                     approvals = try await store.approvals(app: app, environment: environment, limit: limit)
                         .filter { a in version.map { a.version == $0 } ?? true }

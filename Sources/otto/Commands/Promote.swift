@@ -25,7 +25,7 @@ struct Promote: AsyncParsableCommand {
 
     func run() async throws {
         var target = global
-        let key: APIItemKey, previous: APIItem?, items: any APIItemStore, siteName: String
+        let previous: APIItem?, items: any APIItemStore, siteName: String
         do {
             if let env = global.environment, env != to {
                 throw OttoError("cli.flags", "--env \(env) and --to \(to) disagree: a promotion runs in the environment it promotes into")
@@ -46,19 +46,17 @@ struct Promote: AsyncParsableCommand {
                                                                        gates: PromotionGates.gates(of: promotion.stage), at: Date())
             siteName = promotion.site.name
             items = store
-            key = APIItemKey(.release, AppReleasePin.itemName(site: siteName, app: app))
-            previous = try await Blocking.run { try store.apiItems().first { $0.key == key } }
             let pin = AppReleasePin(version: source.version, digest: source.digest, release: 0, rollback: false,
                                     reason: "otto promote from \(promotion.from) (deployment \(source.id), promotion \(record.id))",
                                     overVersion: promotion.spec.version, overDigest: try promotion.spec.bundle.digest(root: ctx.root),
                                     bundleURL: artifact?.url)
-            try await Blocking.run { try store.writeAPIItems(put: [try pin.item(site: siteName, app: app)], remove: []) }
+            previous = try await Blocking.run { try store.holdRelease(pin, site: siteName, app: app) }
             Terminal.out("promotion \(record.id): \(app) \(source.version) (sha256 \(source.digest.prefix(12))) from \(promotion.from) "
                          + "to \(to), deployment \(deployment.id); gates passed: \(record.gates.map(\.rawValue).joined(separator: ", "))\n")
         } catch { throw fail(error) }
         try await runApply(global: target, options: { PlanOptions(targets: ["app.\(siteName).\(app)"]) }, run: run, planFile: nil,
                            command: "otto promote", declined: {
-            try? await Blocking.run { try items.writeAPIItems(put: previous.map { [$0] } ?? [], remove: previous == nil ? [key] : []) }
+            try? await Blocking.run { try items.restoreRelease(previous, site: siteName, app: app) }
         })
     }
 }

@@ -96,7 +96,6 @@ struct AppPinCommand {
     /// `choose` returns the pin to write, or nil for the site's own version.
     func run(_ choose: ([ReleaseRecord], SiteVersion) throws -> AppReleasePin?) async throws {
         let siteName: String
-        let key: APIItemKey
         let previous: APIItem?
         let store: any APIItemStore
         do {
@@ -113,10 +112,7 @@ struct AppPinCommand {
             let own = SiteVersion(version: spec.version, digest: try spec.bundle.digest(root: ctx.root))
             let rows = try await ledger.releases(site: s.name, app: app, limit: 1000)
             let pin = try choose(rows, own)
-            key = APIItemKey(.release, AppReleasePin.itemName(site: s.name, app: app))
-            previous = try await Blocking.run { try items.apiItems().first { $0.key == key } }
-            let put = try pin.map { [try $0.item(site: s.name, app: app)] } ?? []
-            try await Blocking.run { try items.writeAPIItems(put: put, remove: pin == nil ? [key] : []) }
+            previous = try await Blocking.run { try items.holdRelease(pin, site: s.name, app: app) }
             if let pin {
                 Terminal.out("app \(app) of site \(s.name) is held on release \(pin.release)'s build (\(pin.version)) until the site's version or bundle changes\n")
             } else if previous != nil {
@@ -126,7 +122,7 @@ struct AppPinCommand {
         // nothing is applied when the confirmation is declined or impossible: the pin goes back as it was
         try await runApply(global: global, options: { PlanOptions(targets: ["app.\(siteName).\(app)"]) }, run: run,
                            planFile: nil, command: command, declined: {
-            try? await Blocking.run { try store.writeAPIItems(put: previous.map { [$0] } ?? [], remove: previous == nil ? [key] : []) }
+            try? await Blocking.run { try store.restoreRelease(previous, site: siteName, app: app) }
         })
     }
 }

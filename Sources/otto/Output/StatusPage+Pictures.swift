@@ -18,23 +18,12 @@ extension StatusPageModel {
 
         struct Stage: Sendable, Hashable {
             var environment: String
-            /// The build running there: version and digest of the newest completed deployment.
-            var running: (version: String, digest: String)?
-            /// The newest deployment's state, and its version.
-            var latest: (version: String, state: DeploymentState)?
+            /// The build running there: the newest deployment that completed.
+            var running: Deployment?
+            /// The newest deployment, whatever its state.
+            var latest: Deployment?
             /// The gates into this stage (none for the first).
             var gates: [Gate]
-
-            static func == (a: Stage, b: Stage) -> Bool {
-                a.environment == b.environment && a.running?.version == b.running?.version && a.running?.digest == b.running?.digest
-                    && a.latest?.version == b.latest?.version && a.latest?.state == b.latest?.state && a.gates == b.gates
-            }
-
-            func hash(into h: inout Hasher) {
-                h.combine(environment)
-                h.combine(running?.digest)
-                h.combine(latest?.state)
-            }
         }
 
         var app: String
@@ -103,8 +92,7 @@ extension StatusPageModel.Pipeline {
                         return Gate(gate: gate, passed: refused.isEmpty, reason: refused.map(\.description).joined(separator: "; "))
                     }
                 }
-                stages.append(Stage(environment: stage.environment, running: running.map { ($0.version, $0.digest) },
-                                    latest: recent.first.map { ($0.version, $0.state) }, gates: gates))
+                stages.append(Stage(environment: stage.environment, running: running, latest: recent.first, gates: gates))
             }
             out.append(StatusPageModel.Pipeline(app: spec.app, stages: stages))
         }

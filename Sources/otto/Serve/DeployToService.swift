@@ -37,7 +37,7 @@ struct DeployToService: Service {
     func step() async throws {
         let waiting = try await ledger.deployments(DeploymentQuery(environment: environment, state: .created, limit: 50))
         guard !waiting.isEmpty else { return }
-        let promoted = Set(try await ledger.promotions(app: nil, limit: 1000).map(\.deployment))
+        let promoted = Set(try await ledger.promotions(app: nil, to: environment, deployment: nil, limit: 1000).map(\.deployment))
         for d in waiting.reversed() where !promoted.contains(d.id) {
             if Task.isShuttingDownGracefully { return }
             try await deploy(d)
@@ -67,7 +67,7 @@ struct DeployToService: Service {
         let pin = AppReleasePin(version: d.version, digest: d.digest, release: 0, rollback: false,
                                 reason: "deployment \(d.id) (created by \(d.createdBy))", overVersion: spec.version,
                                 overDigest: try spec.bundle.digest(root: ctx.root), bundleURL: artifact?.url)
-        try await Blocking.run { try items.writeAPIItems(put: [try pin.item(site: site.name, app: d.app)], remove: []) }
+        try await Blocking.run { try items.holdRelease(pin, site: site.name, app: d.app) }
         logger.info("deploying \(d.app) \(d.version) (deployment \(d.id))")
         let address = "app.\(site.name).\(d.app)"
         var info = try await runs.startApply(RunRequest(options: PlanOptions(targets: [address])))

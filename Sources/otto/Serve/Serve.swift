@@ -140,7 +140,7 @@ struct Serve: AsyncParsableCommand {
                     let here = environment?.name ?? "default"
                     let audit = StatusPageModel.Audit(
                         deployments: (try? await deployments.deployments(DeploymentQuery(environment: here, limit: 10))) ?? [],
-                        promotions: ((try? await deployments.promotions(app: nil, limit: 50)) ?? []).filter { $0.to == here }.prefix(10).map { $0 },
+                        promotions: (try? await deployments.promotions(app: nil, to: here, deployment: nil, limit: 10)) ?? [],
                         approvals: (try? await deployments.approvals(app: nil, environment: here, limit: 10)) ?? [])
                     return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
                                                                walks: recent, reports: walks, apps: apps,
