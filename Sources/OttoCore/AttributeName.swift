@@ -249,6 +249,9 @@ public enum AttributeName {
         public static let ipv4 = "ipv4"
         /// Reported: IPv6 address.
         public static let ipv6 = "ipv6"
+        /// Reported by cloud providers: true while the host key otto sent in user data is still pinned (its
+        /// replacement by a key made on the machine was interrupted); desired false, so an update finishes it.
+        public static let hostKeyPending = "host_key_pending"
     }
 
     /// An account SSH key (`ssh_key`).

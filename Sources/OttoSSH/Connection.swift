@@ -136,7 +136,7 @@ final class Connection {
     private static func preferHostKeyTypes(_ session: SessionHandle, _ target: SSHTarget) {
         var types: [String]
         switch target.hostKeyPolicy {
-        case .pinned(let key): types = SSHHostKey.parse(key).map { [$0.type] } ?? []
+        case .pinned(let keys): types = keys.split(whereSeparator: \.isNewline).compactMap { SSHHostKey.parse(String($0))?.type }
         case .knownHosts(let path): types = KnownHostsFile(path: path, session: session)?.keyTypes(host: target.host, port: target.port) ?? []
         }
         types = types.filter { supportedHostKeyTypes.contains($0) }

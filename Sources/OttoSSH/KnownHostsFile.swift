@@ -96,13 +96,15 @@ enum HostKeyCheck {
         let gotPrint = SSHHostKey.fingerprint(blob: got.blob)
         switch target.hostKeyPolicy {
         case .pinned(let pinned):
-            guard let expected = SSHHostKey.parse(pinned) else {
+            // One key per line: while otto replaces a new machine's first key, both are pinned.
+            let expected = pinned.split(whereSeparator: \.isNewline).map { SSHHostKey.parse(String($0)) }
+            guard !expected.isEmpty, expected.allSatisfy({ $0 != nil }) else {
                 throw SSHError("ssh.hostkey.mismatch", "the pinned host key for \(endpoint) is not an OpenSSH key line "
                                + "(\"ssh-ed25519 AAAA...\"); the server presented \(gotPrint)", host: endpoint)
             }
-            guard expected.normalized != got.normalized else { return }
-            throw mismatch(endpoint, expected: SSHHostKey.fingerprint(blob: expected.blob), got: gotPrint,
-                           fix: "update the pinned key recorded for it (the new key is \(got.type) \(gotPrint))")
+            guard !expected.contains(where: { $0!.normalized == got.normalized }) else { return }
+            throw mismatch(endpoint, expected: expected.map { SSHHostKey.fingerprint(blob: $0!.blob) }.joined(separator: " or "), got: gotPrint,
+                           fix: "replace the machine (otto apply --replace ADDRESS) so otto pins the key of the machine it makes (otto pinned this key when it made the machine; the new key is \(got.type) \(gotPrint))")
         case .knownHosts(let path):
             guard let file = KnownHostsFile(path: path, session: session) else {
                 throw SSHError("ssh.hostkey.unknown", "cannot load known_hosts \(path) for \(endpoint)", host: endpoint)

@@ -33,6 +33,7 @@ import Testing
             region: us-east-1
             endpoint: \(endpoint)
             ssh_key: keys/otto
+            host_keys: known_hosts
             rate_limit: 1000
             burst: 1000
             route53_rate_limit: 1000

@@ -36,6 +36,7 @@ import Testing
             endpoint: \(server.baseURL)
             region: nyc3
             ssh_key: keys/otto
+            host_keys: known_hosts
             rate_limit: 1000
             burst: 1000
             timeout: \(timeout)

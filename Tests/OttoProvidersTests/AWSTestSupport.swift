@@ -14,10 +14,11 @@ enum AWSTest {
                          timeout: Duration = .seconds(30)) -> AWSProvider {
         let credentials = AWSCredentials(accessKeyID: "AKIDOTTO" + UUID().uuidString.prefix(8).uppercased(), secretAccessKey: secret,
                                          sessionToken: "otto-test-SESSION-token")
-        let settings = AWSSettings(region: "us-east-1", credentials: credentials, credentialsOrigin: "the test", endpoint: endpoint,
+        var settings = AWSSettings(region: "us-east-1", credentials: credentials, credentialsOrigin: "the test", endpoint: endpoint,
                                    tag: tag, sshUser: "admin", sshKey: "/keys/otto", knownHosts: nil, rateLimit: 500, burst: 500,
                                    route53RateLimit: 500, route53Burst: 500, timeout: timeout, pollInterval: .milliseconds(50),
                                    waitTimeout: .seconds(30), dependencyTimeout: .seconds(5))
+        settings.hostKeys = .knownHosts  // moto's instances never boot: nothing to connect to
         let client = HTTPClient(configuration: HTTPClientConfiguration(retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20))))
         return AWSProvider(name: name, settings: settings, client: client, ec2PageSize: pageSize)
     }

@@ -29,7 +29,7 @@ struct DigitalOceanHarness {
 
     static func makeProvider(endpoint: String, token: String, client: HTTPClient, rate: Double = 1000, burst: Int = 1000) -> DigitalOceanProvider {
         DigitalOceanProvider(name: "do", endpoint: endpoint, token: token, region: "nyc3", tag: "otto", sshKey: "/keys/otto_ed25519",
-                             knownHosts: "/keys/known_hosts", rate: rate, burst: burst, concurrency: 16,
+                             knownHosts: "/keys/known_hosts", rate: rate, burst: burst, concurrency: 16, hostKeys: .knownHosts,
                              pollInterval: .milliseconds(20), actionTimeout: .seconds(20), client: client)
     }
 

@@ -40,6 +40,21 @@ struct SSHHostKeyTests {
         }
     }
 
+    /// While otto replaces a cloud machine's first key, two keys are pinned (one per line): either is accepted, a
+    /// third is refused naming both.
+    @Test func severalPinnedKeysAcceptAnyOfThem() async throws {
+        try await withServer { server in
+            let other = try SSHHostKey.read(publicKeyFile: server.clientKeyPath + ".pub")
+            let session = try await SSHSession.connect(server.target(policy: .pinned(other + "\n" + server.hostKey)))
+            #expect(session.hostKey == server.hostKey)
+            await session.close()
+            let error = await sshError { _ = try await SSHSession.connect(server.target(policy: .pinned(other + "\n" + other))) }
+            #expect(error?.code == "ssh.hostkey.mismatch")
+            #expect(error?.message.contains("expected \(SSHHostKey.fingerprint(other)) or \(SSHHostKey.fingerprint(other))") == true)
+            #expect(error?.message.contains("otto apply --replace") == true)
+        }
+    }
+
     @Test func changedHostKeyAfterRebuildIsRefused() async throws {
         try await withServer { server in
             let old = server.hostKey

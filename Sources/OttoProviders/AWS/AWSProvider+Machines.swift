@@ -7,7 +7,7 @@ extension AWSProvider {
     /// Instance states that count as existing (terminated and terminating ones are gone).
     static let liveStates = ["pending", "running", "stopping", "stopped"]
     /// Tags otto uses for bookkeeping; other `otto:` tags hold desired attributes.
-    static let reservedTags: Set<String> = ["otto:managed", "otto:address", "otto:key"]
+    static let reservedTags: Set<String> = ["otto:managed", "otto:address", "otto:key", HostKeyPins.awsBootTag, HostKeyPins.awsTag]
     /// Machine attributes EC2 holds itself (or that are computed); other string attributes become `otto:<name>` tags.
     static let nativeMachineAttributes: Set<String> = [
         "name", "image", "size", "region", "key_name", "security_groups", "user_data", "ipv4", "private_ipv4", "ipv6", "status",
@@ -104,8 +104,10 @@ extension AWSProvider {
         attributes[H.sshUser] = .string(settings.sshUser)
         attributes[H.sshPort] = .int(22)
         attributes[H.sshKey] = settings.sshKey.map(Value.string) ?? .null
-        attributes[H.hostKey] = .null
+        let pins = HostKeyPins(instanceTags: instance.tags)
+        attributes[H.hostKey] = pins.attribute
         attributes[H.knownHosts] = settings.knownHosts.map(Value.string) ?? .null
+        attributes[M.hostKeyPending] = .bool(pins.pending)
         return ObservedResource(providerID: instance.id, attributes: attributes)
     }
 
@@ -122,16 +124,52 @@ extension AWSProvider {
         }
         var tags: [(String, String)] = [("Name", name), ("otto:managed", settings.tag), ("otto:address", address.description), ("otto:key", key)]
         tags += try extraTags(attributes, of: address)
+        var userData = try AWSProvider.attributes.optionalString(attributes, M.userData, of: address)
+        if pinsHostKeys {
+            let key = HostKeyPair.generate(comment: "root@\(name)")
+            userData = try CloudInitUserData.merged(user: userData, hostKey: key, machine: "\(address)")
+            tags.append((HostKeyPins.awsBootTag, key.publicKey))
+        }
+        if let userData, userData.utf8.count > 16_384 {
+            throw OttoError("provider.aws.attribute",
+                            "\(address): user_data is \(userData.utf8.count) bytes with otto's host key part; EC2 takes at most 16384")
+        }
         let spec = AWSClient.InstanceSpec(
             imageID: try AWSProvider.attributes.string(attributes, M.image, of: address),
             instanceType: try AWSProvider.attributes.string(attributes, M.size, of: address),
             keyName: try AWSProvider.attributes.optionalString(attributes, M.keyName, of: address),
             securityGroupIDs: try AWSProvider.attributes.strings(attributes, M.securityGroups, of: address),
-            userData: try AWSProvider.attributes.optionalString(attributes, M.userData, of: address),
-            tags: tags, clientToken: key)
+            userData: userData, tags: tags, clientToken: key)
         let launched = try await runInstance(spec, name: name, address: address)
         let running = try await waitFor(launched.id, states: ["running"], doing: "start instance \(name) (\(address))")
-        return machineObservation(running)
+        return machineObservation(try await finishHostKey(running, address: address))
+    }
+
+    /// Replaces the host key an instance booted with by one made on it, moving the pin (its tags) along; returns the
+    /// instance as it is afterwards. Nothing to do for an instance without pins (known_hosts) or already rotated.
+    func finishHostKey(_ instance: EC2Instance, address: ResourceAddress) async throws -> EC2Instance {
+        let pins = HostKeyPins(instanceTags: instance.tags)
+        guard pins.pending, let sshKey = settings.sshKey else { return instance }
+        guard let host = instance.publicIPv4 ?? instance.privateIPv4 else {
+            throw OttoError("provider.host_key", "\(address): instance \(instance.id) has no address to connect to")
+        }
+        let rotation = HostKeyRotation(host: host, port: 22, user: settings.sshUser, identityFile: sshKey,
+                                       machine: "\(address) (instance \(instance.id))", bootTimeout: settings.waitTimeout)
+        let id = instance.id, client = self.client
+        _ = try await rotation.run(pins, pin: { key in
+            do { try await client.createTags([id], [(HostKeyPins.awsTag, key)]) } catch {
+                throw client.wrap(error, doing: "pin the new host key of instance \(id)")
+            }
+        }, unpin: { _, boot in
+            guard boot else { return }  // `otto:host_key` holds one key: the new one overwrote it
+            do { try await client.deleteTags([id], keys: [HostKeyPins.awsBootTag]) } catch {
+                throw client.wrap(error, doing: "unpin the boot host key of instance \(id)")
+            }
+        })
+        guard let after = try await describeByID([id]).first(where: { !$0.isGone }) else {
+            throw OttoError("provider.aws.missing", "\(address): instance \(id) disappeared while otto replaced its host key")
+        }
+        return after
     }
 
     /// RunInstances, resolving a lost answer by key: when the call fails in a way EC2 may still have acted on, the
@@ -219,9 +257,10 @@ extension AWSProvider {
         } catch {
             throw client.wrap(error, doing: "read instance \(id) (\(address))")
         }
-        guard let instance = found.first(where: { !$0.isGone }) else {
+        guard var instance = found.first(where: { !$0.isGone }) else {
             throw OttoError("provider.aws.missing", "\(address): instance \(id) no longer exists; plan again to create it")
         }
+        if changed.contains(M.hostKeyPending) { instance = try await finishHostKey(instance, address: address) }
         return machineObservation(instance)
     }
 

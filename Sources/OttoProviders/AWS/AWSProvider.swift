@@ -38,6 +38,7 @@ public final class AWSProvider: Provider {
             .optional(M.securityGroups, .strings, ignoredInDiff: true),
             // `derive` sets `status: running`: compared, so an instance pending or stopped is updated (waited for, started).
             .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
+            .computed(M.hostKeyPending, .bool, ignoredInDiff: false),
         ] + SharedSchemas.machineConnection, keyedCreate: true),
         KindSchema(kind: "ssh_key", attributes: [
             .required(K.name, .string, forceNew: true), .required(K.publicKey, .string, forceNew: true),
@@ -153,8 +154,13 @@ public final class AWSProvider: Provider {
         // An instance otto manages is running: one still pending (adopted from an interrupted run) is waited for, one
         // stopped behind otto's back is started again.
         if derived.attributes["status"] == nil { derived.attributes["status"] = "running" }
+        // An instance whose first host key is still pinned is updated: the update replaces the key.
+        if pinsHostKeys { derived.attributes[M.hostKeyPending] = false }
         return derived
     }
+
+    /// True when new instances get a host key made and pinned by otto (needs otto's login key to replace it).
+    var pinsHostKeys: Bool { settings.hostKeys == .pinned && settings.sshKey != nil }
 
     /// How attribute errors of this provider read.
     static let attributes = AttributeReader(code: "provider.aws.attribute")

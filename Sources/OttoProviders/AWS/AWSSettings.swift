@@ -6,7 +6,7 @@ import OttoHTTP
 ///
 /// Inventory keys: `region`, `endpoint`, `profile`, `access_key_id_env`, `secret_access_key_env`, `session_token_env`,
 /// `credentials_file`, `ssh_key`, `ssh_user`, `known_hosts`, `tag`, `rate_limit`, `burst`, `route53_rate_limit`,
-/// `route53_burst`, `timeout`. Credentials are resolved by `AWSCredentialSource`; `description` never shows the secret.
+/// `route53_burst`, `timeout`, `host_keys` (`pinned`, the default, or `known_hosts`: see `HostKeyMode`). Credentials are resolved by `AWSCredentialSource`; `description` never shows the secret.
 public struct AWSSettings: Sendable, CustomStringConvertible {
     /// The region every EC2 call goes to (`us-east-1`); Route53 is global and signs for `us-east-1`.
     public var region: String
@@ -40,6 +40,8 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
     public var waitTimeout: Duration
     /// How long a security group delete keeps retrying while instances that use it terminate (default 5 min).
     public var dependencyTimeout: Duration
+    /// How new instances' host keys are checked.
+    public var hostKeys: HostKeyMode = .pinned
 
     /// Creates settings from values; everything but region and credentials has a default.
     public init(region: String, credentials: AWSCredentials, credentialsOrigin: String = "given credentials", endpoint: String? = nil,
@@ -112,6 +114,7 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
                   knownHosts: try path("known_hosts"), rateLimit: try number("rate_limit") ?? 20,
                   burst: Int(try number("burst") ?? 100), route53RateLimit: try number("route53_rate_limit") ?? 5,
                   route53Burst: Int(try number("route53_burst") ?? 5), timeout: timeout)
+        hostKeys = try HostKeyMode(setting: s["host_keys"], place: setting)
     }
 
     /// `~/x` and project-relative paths made absolute.

@@ -93,6 +93,15 @@ extension AWSClient {
         _ = try await ec2("CreateTags", query, idempotent: true)
     }
 
+    /// DeleteTags (the given keys, whatever their values) on resources.
+    func deleteTags(_ ids: [String], keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        var query = EC2Query()
+        query.list("ResourceId", ids)
+        for (index, key) in keys.enumerated() { query.set("Tag.\(index + 1).Key", key) }
+        _ = try await ec2("DeleteTags", query, idempotent: true)
+    }
+
     // MARK: Key pairs
 
     /// Key pairs matching `filters` (with their public keys).

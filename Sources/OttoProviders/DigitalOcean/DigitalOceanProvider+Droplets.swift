@@ -85,6 +85,7 @@ extension DigitalOceanProvider {
 
     /// The attributes otto compares and hands to host resources.
     func observation(of droplet: DigitalOceanModel.Droplet) -> ObservedResource {
+        let pins = HostKeyPins(dropletTags: droplet.tags ?? [])
         var a: [String: Value] = [
             M.name: .string(droplet.name),
             M.size: .string(droplet.sizeSlug),
@@ -94,8 +95,9 @@ extension DigitalOceanProvider {
             H.sshUser: .string("root"),
             H.sshPort: .int(22),
             H.sshKey: sshKey.map(Value.string) ?? .null,
-            H.hostKey: .null,
+            H.hostKey: pins.attribute,
             H.knownHosts: knownHosts.map(Value.string) ?? .null,
+            M.hostKeyPending: .bool(pins.pending),
         ]
         if let image = droplet.imageName { a[M.image] = .string(image) }
         if let region = droplet.region?.slug { a[M.region] = .string(region) }
@@ -108,16 +110,26 @@ extension DigitalOceanProvider {
     /// POST /v2/droplets (not idempotent) with the tags `tag` and `otto-key-KEY`, then waits for the create action.
     /// When the answer is lost (timeout, dropped connection, 5xx), the key's tag is looked up at once: a droplet found
     /// is the one just made and is adopted; none found means the create did not happen, and it is sent again (3 tries).
+    ///
+    /// With pinned host keys, the droplet boots with a host key otto made (in its user data, pinned by a tag) and is
+    /// returned only after that key was replaced by one made on the droplet (`finishHostKey`).
     func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
         let address = resource.address
         let attributes = derive(resource).attributes
         let dropletName = try Self.attributes.string(attributes, M.name, of: address)
+        var tags = [tag, Self.keyTag(key)]
+        var userData = attributes[M.userData]?.stringValue
+        if pinsHostKeys {
+            let boot = try pinnedBoot(userData: userData, machine: "\(address)")
+            userData = boot.userData
+            tags.append(boot.tag)
+        }
         let body = DigitalOceanModel.NewDroplet(
             name: dropletName, region: attributes[M.region]?.stringValue,
             size: try Self.attributes.string(attributes, M.size, of: address),
             image: DigitalOceanModel.ImageRef(try Self.attributes.string(attributes, M.image, of: address)),
             sshKeys: try keyIdentifiers(attributes[M.sshKeys], of: address).nilIfEmpty,
-            tags: [tag, Self.keyTag(key)], userData: attributes[M.userData]?.stringValue, ipv6: ipv6, monitoring: false)
+            tags: tags, userData: userData, ipv6: ipv6, monitoring: false)
         let action = "create droplet \(dropletName) (\(address))"
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -128,7 +140,7 @@ extension DigitalOceanProvider {
             } catch where DigitalOceanAPI.isAmbiguous(error) {
                 lastError = error
                 if let found = try await findByKey(key, doing: action) {
-                    return observation(of: try await waitUntilBooted(found.id, doing: action))
+                    return observation(of: try await finishHostKey(try await waitUntilBooted(found.id, doing: action), address: address))
                 }
                 continue  // not made: send it again
             } catch {
@@ -137,7 +149,7 @@ extension DigitalOceanProvider {
             if let link = created.links?.actions?.first(where: { $0.rel == nil || $0.rel == "create" }) {
                 try await waitForAction(link.id, droplet: created.droplet.id, doing: action, deleteOnError: true)
             }
-            return observation(of: try await waitUntilBooted(created.droplet.id, doing: action))
+            return observation(of: try await finishHostKey(try await waitUntilBooted(created.droplet.id, doing: action), address: address))
         }
         throw api.wrap(lastError ?? OttoError("provider.digitalocean.http", "no answer"), doing: "\(action) (3 tries, no droplet carries its key)")
     }
@@ -205,9 +217,10 @@ extension DigitalOceanProvider {
         if changed.contains("status") && !changed.contains("size") {
             try await powerOn(id, address: address)
         }
-        guard let droplet = try await Self.fetchDroplet(id, api: api) else {
+        guard var droplet = try await Self.fetchDroplet(id, api: api) else {
             throw OttoError("provider.digitalocean.gone", "\(address): droplet \(id) disappeared while otto updated it")
         }
+        if changed.contains(M.hostKeyPending) { droplet = try await finishHostKey(droplet, address: address) }
         return observation(of: droplet)
     }
 
@@ -224,6 +237,10 @@ extension DigitalOceanProvider {
             return
         } catch {
             throw api.wrap(error, doing: "delete droplet \(id) (\(address))")
+        }
+        if let key = current.attributes[H.hostKey]?.stringValue {
+            await deletePinTags(key.split(separator: "\n").compactMap { HostKeyPins.dropletTag(String($0), boot: false) }
+                                + key.split(separator: "\n").compactMap { HostKeyPins.dropletTag(String($0), boot: true) })
         }
     }
 }

@@ -33,6 +33,7 @@ public final class DigitalOceanProvider: Provider {
             .optional(M.sshKeys, .strings, ignoredInDiff: true),
             // `derive` sets `status: active`: compared, so a droplet still booting or powered off is updated (waited for).
             .computed("private_ipv4", .string), .computed(M.ipv6, .string), .computed("status", .string, ignoredInDiff: false),
+            .computed(M.hostKeyPending, .bool, ignoredInDiff: false),
         ] + SharedSchemas.machineConnection, keyedCreate: true),
         // `name` is not compared: a key already in the account under another name is adopted as it is.
         KindSchema(kind: "ssh_key", attributes: [
@@ -56,6 +57,8 @@ public final class DigitalOceanProvider: Provider {
     let knownHosts: String?
     /// Whether new droplets get IPv6.
     let ipv6: Bool
+    /// How new droplets' host keys are checked (pinned: made by otto, sent in user data, replaced at first use).
+    let hostKeys: HostKeyMode
     /// How often an action (or a new droplet) is polled.
     let pollInterval: Duration
     /// How long otto waits for one action before giving up.
@@ -76,12 +79,13 @@ public final class DigitalOceanProvider: Provider {
     ///   - concurrency: most actions the engine runs at once.
     ///   - timeout: longest time for one request (nil: the client's default).
     ///   - ipv6: give new droplets an IPv6 address.
+    ///   - hostKeys: `.pinned` (default; needs `sshKey` to replace the key at first use) or `.knownHosts`.
     ///   - pollInterval: how often actions are polled (default 2 s).
     ///   - actionTimeout: longest wait for one action (default 10 minutes).
     ///   - client: the HTTP client (shared by providers).
     public init(name: String, endpoint: String = "https://api.digitalocean.com", token: String, region: String? = nil,
                 tag: String = "otto", sshKey: String? = nil, knownHosts: String? = nil, rate: Double = 250.0 / 60.0, burst: Int = 250,
-                concurrency: Int = 16, timeout: Duration? = nil, ipv6: Bool = false, pollInterval: Duration = .seconds(2),
+                concurrency: Int = 16, timeout: Duration? = nil, ipv6: Bool = false, hostKeys: HostKeyMode = .pinned, pollInterval: Duration = .seconds(2),
                 actionTimeout: Duration = .seconds(600), client: HTTPClient) {
         self.name = name
         self.concurrencyLimit = max(1, concurrency)
@@ -92,6 +96,7 @@ public final class DigitalOceanProvider: Provider {
         self.sshKey = sshKey.flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
         self.knownHosts = knownHosts.flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
         self.ipv6 = ipv6
+        self.hostKeys = hostKeys
         self.pollInterval = pollInterval
         self.actionTimeout = actionTimeout
     }
@@ -161,8 +166,13 @@ public final class DigitalOceanProvider: Provider {
         // powered off behind otto's back is powered on again.
         if out.attributes["status"] == nil { out.attributes["status"] = "active" }
         if case .int(let id)? = out.attributes["image"] { out.attributes["image"] = .string(String(id)) }
+        // A droplet whose first host key is still pinned is updated: the update replaces the key.
+        if pinsHostKeys { out.attributes[M.hostKeyPending] = false }
         return out
     }
+
+    /// True when new droplets get a host key made and pinned by otto (needs otto's login key to replace it).
+    var pinsHostKeys: Bool { hostKeys == .pinned && sshKey != nil }
 
     /// How attribute errors of this provider read.
     static let attributes = AttributeReader(code: "provider.digitalocean.attribute")

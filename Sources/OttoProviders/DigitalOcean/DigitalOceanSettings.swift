@@ -7,7 +7,9 @@ import OttoHTTP
 /// Keys: `token_env` | `token_file` (where the API token comes from; never inline), `endpoint` (default
 /// `https://api.digitalocean.com`), `region`, `ssh_key` (private key path; its `.pub` is the account key), `known_hosts`,
 /// `tag` (default `otto`), `rate_limit` (requests per second, default 250/60), `burst` (default 250), `timeout` (per
-/// request: seconds or a duration like `30s`, default 30 s), `ipv6` (default false).
+/// request: seconds or a duration like `30s`, default 30 s), `ipv6` (default false), `host_keys` (`pinned`, the default: otto
+/// makes each new droplet's host key, pins it and replaces it at the first connection; `known_hosts`: checked against
+/// the `known_hosts` file as for machines otto did not make).
 public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
     /// The API token. Never printed.
     public var token: String
@@ -29,6 +31,8 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
     public var timeout: Duration
     /// Whether new droplets get IPv6.
     public var ipv6: Bool
+    /// How new droplets' host keys are checked.
+    public var hostKeys: HostKeyMode
 
     /// DigitalOcean's documented limit: 250 requests per minute (and 5,000 per hour).
     public static let defaultRate = 250.0 / 60.0
@@ -36,7 +40,7 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
     /// Creates settings from values.
     public init(token: String, endpoint: String = "https://api.digitalocean.com", region: String? = nil, sshKey: String? = nil,
                 knownHosts: String? = nil, tag: String = "otto", rate: Double = DigitalOceanSettings.defaultRate, burst: Int = 250,
-                timeout: Duration = .seconds(30), ipv6: Bool = false) {
+                timeout: Duration = .seconds(30), ipv6: Bool = false, hostKeys: HostKeyMode = .pinned) {
         self.token = token
         self.endpoint = endpoint
         self.region = region
@@ -47,6 +51,7 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
         self.burst = burst
         self.timeout = timeout
         self.ipv6 = ipv6
+        self.hostKeys = hostKeys
     }
 
     /// Reads an inventory entry's values; the token through `SecretSource` (relative files from `root`), paths
@@ -99,7 +104,8 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
             ipv6 = flag
         }
         self.init(token: token, endpoint: text("endpoint") ?? "https://api.digitalocean.com", region: text("region"), sshKey: path("ssh_key"),
-                  knownHosts: path("known_hosts"), tag: text("tag") ?? "otto", rate: rate, burst: burst, timeout: timeout, ipv6: ipv6)
+                  knownHosts: path("known_hosts"), tag: text("tag") ?? "otto", rate: rate, burst: burst, timeout: timeout, ipv6: ipv6,
+                  hostKeys: try HostKeyMode(setting: s["host_keys"], place: place))
     }
 }
 
@@ -115,6 +121,6 @@ extension DigitalOceanProvider {
     public convenience init(name: String, settings: DigitalOceanSettings, concurrency: Int = 16, client: HTTPClient) {
         self.init(name: name, endpoint: settings.endpoint, token: settings.token, region: settings.region, tag: settings.tag,
                   sshKey: settings.sshKey, knownHosts: settings.knownHosts, rate: settings.rate, burst: settings.burst,
-                  concurrency: concurrency, timeout: settings.timeout, ipv6: settings.ipv6, client: client)
+                  concurrency: concurrency, timeout: settings.timeout, ipv6: settings.ipv6, hostKeys: settings.hostKeys, client: client)
     }
 }
