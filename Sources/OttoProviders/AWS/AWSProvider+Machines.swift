@@ -7,7 +7,8 @@ extension AWSProvider {
     /// Instance states that count as existing (terminated and terminating ones are gone).
     static let liveStates = ["pending", "running", "stopping", "stopped"]
     /// Tags otto uses for bookkeeping; other `otto:` tags hold desired attributes.
-    static let reservedTags: Set<String> = ["otto:managed", "otto:address", "otto:key", HostKeyPins.awsBootTag, HostKeyPins.awsTag]
+    static let reservedTags: Set<String> = ["otto:managed", "otto:address", "otto:key", HostKeyPins.awsBootTag, HostKeyPins.awsTag,
+                                             AWSProvider.imageTag, AWSProvider.provisionedTag]
     /// Machine attributes EC2 holds itself (or that are computed); other string attributes become `otto:<name>` tags.
     static let nativeMachineAttributes: Set<String> = [
         "name", "image", "size", "region", "key_name", "security_groups", "user_data", "ipv4", "private_ipv4", "ipv6", "status",
@@ -92,7 +93,7 @@ extension AWSProvider {
             if !Self.nativeMachineAttributes.contains(name) { attributes[name] = .string(value) }
         }
         attributes[M.name] = .string(instance.tags["Name"] ?? "")
-        attributes[M.image] = .string(instance.imageID)
+        attributes[M.image] = .string(instance.tags[Self.imageTag] ?? instance.imageID)
         attributes[M.size] = .string(instance.instanceType)
         attributes[M.region] = .string(settings.region)
         attributes[M.keyName] = instance.keyName.map(Value.string) ?? .null
@@ -134,8 +135,13 @@ extension AWSProvider {
             throw OttoError("provider.aws.attribute",
                             "\(address): user_data is \(userData.utf8.count) bytes with otto's host key part; EC2 takes at most 16384")
         }
+        var imageID = try AWSProvider.attributes.string(attributes, M.image, of: address)
+        if ImageIdentity.parseReference(imageID) != nil {
+            tags.append((Self.imageTag, imageID))
+            imageID = try await resolveRecipeImage(imageID, address: address)
+        }
         let spec = AWSClient.InstanceSpec(
-            imageID: try AWSProvider.attributes.string(attributes, M.image, of: address),
+            imageID: imageID,
             instanceType: try AWSProvider.attributes.string(attributes, M.size, of: address),
             keyName: try AWSProvider.attributes.optionalString(attributes, M.keyName, of: address),
             securityGroupIDs: try AWSProvider.attributes.strings(attributes, M.securityGroups, of: address),

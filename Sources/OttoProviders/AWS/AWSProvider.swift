@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import Synchronization
 import OttoHTTP
 
 /// Manages EC2 instances, key pairs and security groups, and Route53 hosted zones and records, for one AWS account
@@ -63,19 +64,33 @@ public final class AWSProvider: Provider {
     let batchers = ZoneBatchers<Route53Change>()
     /// Hosted zone ids by zone name, and the shared ListHostedZones.
     let zoneDirectory = Route53ZoneDirectory()
+    /// The project's image recipes: a machine whose `image` names one runs from that recipe's AMI.
+    let recipes: [String: ImageRecipe]
+    /// Resolves recipes' `source:` files.
+    let projectRoot: String
+    /// Recipe hashes computed so far (recipe name → hash).
+    let imageHashes = Mutex<[String: String]>([:])
 
     /// Creates a provider for the account and region in `settings`, sending through `client` (shared by every
     /// provider, so connections are reused) and the account's rate-limit buckets.
     ///
     /// `concurrency` is the most actions the engine runs at once (default 32): instance waits and record changes are
     /// batched, so a high value is cheap.
-    public convenience init(name: String, settings: AWSSettings, concurrency: Int = 32, client: HTTPClient) {
-        self.init(name: name, settings: settings, concurrency: concurrency, client: client, ec2PageSize: 1000)
+    ///
+    /// `recipes` are the project's image recipes (machines naming one run from its AMI, built when missing);
+    /// `projectRoot` resolves their `source:` files.
+    public convenience init(name: String, settings: AWSSettings, concurrency: Int = 32, recipes: [String: ImageRecipe] = [:],
+                            projectRoot: String = ".", client: HTTPClient) {
+        self.init(name: name, settings: settings, concurrency: concurrency, recipes: recipes, projectRoot: projectRoot, client: client,
+                  ec2PageSize: 1000)
     }
 
     /// `ec2PageSize` is DescribeInstances' and DescribeSecurityGroups' `MaxResults` (tests make it small to page).
-    init(name: String, settings: AWSSettings, concurrency: Int = 32, client: HTTPClient, ec2PageSize: Int) {
+    init(name: String, settings: AWSSettings, concurrency: Int = 32, recipes: [String: ImageRecipe] = [:], projectRoot: String = ".",
+         client: HTTPClient, ec2PageSize: Int) {
         self.name = name
+        self.recipes = recipes
+        self.projectRoot = projectRoot
         self.settings = settings
         self.concurrencyLimit = max(1, concurrency)
         var api = AWSClient(providerName: name, settings: settings, http: client)
@@ -154,6 +169,10 @@ public final class AWSProvider: Provider {
         // An instance otto manages is running: one still pending (adopted from an interrupted run) is waited for, one
         // stopped behind otto's back is started again.
         if derived.attributes["status"] == nil { derived.attributes["status"] = "running" }
+        // `image: web` names a recipe: the instance runs from that recipe's AMI, `web@HASH12` (a new hash replaces it).
+        if let image = derived.attributes[M.image]?.stringValue, let reference = recipeReference(image) {
+            derived.attributes[M.image] = .string(reference)
+        }
         // An instance whose first host key is still pinned is updated: the update replaces the key.
         if pinsHostKeys { derived.attributes[M.hostKeyPending] = false }
         return derived

@@ -6,7 +6,9 @@ import OttoHTTP
 ///
 /// Inventory keys: `region`, `endpoint`, `profile`, `access_key_id_env`, `secret_access_key_env`, `session_token_env`,
 /// `credentials_file`, `ssh_key`, `ssh_user`, `known_hosts`, `tag`, `rate_limit`, `burst`, `route53_rate_limit`,
-/// `route53_burst`, `timeout`, `host_keys` (`pinned`, the default, or `known_hosts`: see `HostKeyMode`). Credentials are resolved by `AWSCredentialSource`; `description` never shows the secret.
+/// `route53_burst`, `timeout`, `host_keys` (`pinned`, the default, or `known_hosts`: see `HostKeyMode`), and for image
+/// builds `base_image` (the AMI recipes without `from` start from), `builder_size` (default `t3.micro`),
+/// `builder_security_groups` (group ids that let otto reach port 22 of a builder; default: the VPC's default group). Credentials are resolved by `AWSCredentialSource`; `description` never shows the secret.
 public struct AWSSettings: Sendable, CustomStringConvertible {
     /// The region every EC2 call goes to (`us-east-1`); Route53 is global and signs for `us-east-1`.
     public var region: String
@@ -42,6 +44,12 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
     public var dependencyTimeout: Duration
     /// How new instances' host keys are checked.
     public var hostKeys: HostKeyMode = .pinned
+    /// The AMI image recipes without `from` start from (no default: AMI ids differ per region).
+    public var baseImage: String?
+    /// The instance type of image builders.
+    public var builderSize = "t3.micro"
+    /// Security groups of image builders.
+    public var builderSecurityGroups: [String] = []
 
     /// Creates settings from values; everything but region and credentials has a default.
     public init(region: String, credentials: AWSCredentials, credentialsOrigin: String = "given credentials", endpoint: String? = nil,
@@ -115,6 +123,14 @@ public struct AWSSettings: Sendable, CustomStringConvertible {
                   burst: Int(try number("burst") ?? 100), route53RateLimit: try number("route53_rate_limit") ?? 5,
                   route53Burst: Int(try number("route53_burst") ?? 5), timeout: timeout)
         hostKeys = try HostKeyMode(setting: s["host_keys"], place: setting)
+        baseImage = try text("base_image")
+        builderSize = try text("builder_size") ?? builderSize
+        if let groups = s["builder_security_groups"], groups != .null {
+            guard let list = groups.listValue?.compactMap(\.stringValue), list.count == groups.listValue?.count else {
+                throw OttoError("provider.aws.config", "\(setting): `builder_security_groups` must be a list of security group ids")
+            }
+            builderSecurityGroups = list
+        }
     }
 
     /// `~/x` and project-relative paths made absolute.

@@ -102,6 +102,44 @@ extension AWSClient {
         _ = try await ec2("DeleteTags", query, idempotent: true)
     }
 
+    // MARK: Images
+
+    /// The account's own AMIs matching `filters`.
+    func describeImages(filters: [(String, [String])]) async throws -> [EC2Image] {
+        var query = EC2Query()
+        query.list("Owner", ["self"])
+        for (name, values) in filters { query.filter(name, values) }
+        return try await ec2("DescribeImages", query, idempotent: true).items("imagesSet").map(EC2Image.init)
+    }
+
+    /// CreateImage of a (stopped) instance; returns the AMI id. Not retried blindly: a repeat with the same name fails.
+    func createImage(instance: String, name: String, tags: [(String, String)]) async throws -> String {
+        var query = EC2Query()
+        query.set("InstanceId", instance)
+        query.set("Name", name)
+        query.set("NoReboot", "true")
+        query.tags(for: "image", tags)
+        let answer = try await ec2("CreateImage", query, idempotent: false)
+        guard let id = answer.string("imageId") else {
+            throw AWSServiceError(status: 200, code: "EmptyResponse", message: "CreateImage returned no image id", httpDescription: "POST \(ec2URL)")
+        }
+        return id
+    }
+
+    /// DeregisterImage.
+    func deregisterImage(_ id: String) async throws {
+        var query = EC2Query()
+        query.set("ImageId", id)
+        _ = try await ec2("DeregisterImage", query, idempotent: true)
+    }
+
+    /// DeleteSnapshot (an EBS snapshot behind a deregistered AMI).
+    func deleteSnapshot(_ id: String) async throws {
+        var query = EC2Query()
+        query.set("SnapshotId", id)
+        _ = try await ec2("DeleteSnapshot", query, idempotent: true)
+    }
+
     // MARK: Key pairs
 
     /// Key pairs matching `filters` (with their public keys).

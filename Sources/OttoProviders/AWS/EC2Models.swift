@@ -45,6 +45,25 @@ struct EC2Instance: Sendable, Hashable {
     }
 }
 
+/// An AMI, as DescribeImages reports it.
+struct EC2Image: Sendable, Hashable {
+    var id: String
+    var name: String
+    /// `pending`, `available`, `invalid`, `deregistered`, `failed`, `error`.
+    var state: String
+    var tags: [String: String]
+    /// The EBS snapshots behind it.
+    var snapshotIDs: [String]
+
+    init(_ item: XMLTree) {
+        id = item.string("imageId") ?? ""
+        name = item.string("name") ?? ""
+        state = item.string("imageState") ?? ""
+        tags = EC2Tags.read(item)
+        snapshotIDs = item.items("blockDeviceMapping").compactMap { $0.string("ebs", "snapshotId") }
+    }
+}
+
 /// An EC2 key pair, as DescribeKeyPairs and ImportKeyPair report it.
 struct EC2KeyPair: Sendable, Hashable {
     var id: String

@@ -100,6 +100,11 @@ extension DigitalOceanProvider {
             M.hostKeyPending: .bool(pins.pending),
         ]
         if let image = droplet.imageName { a[M.image] = .string(image) }
+        if let from = droplet.tags?.first(where: { $0.hasPrefix(Self.fromTagPrefix) }) {
+            // made from a recipe's snapshot: `otto-from:RECIPE:HASH12` reads as `RECIPE@HASH12`, as desired
+            let parts = from.dropFirst(Self.fromTagPrefix.count).split(separator: ":")
+            if parts.count == 2 { a[M.image] = .string("\(parts[0])@\(parts[1])") }
+        }
         if let region = droplet.region?.slug { a[M.region] = .string(region) }
         if let ipv6 = droplet.ipv6 { a[M.ipv6] = .string(ipv6) }
         return ObservedResource(providerID: String(droplet.id), attributes: a)
@@ -113,11 +118,17 @@ extension DigitalOceanProvider {
     ///
     /// With pinned host keys, the droplet boots with a host key otto made (in its user data, pinned by a tag) and is
     /// returned only after that key was replaced by one made on the droplet (`finishHostKey`).
-    func createMachine(_ resource: Resource, key: String) async throws -> ObservedResource {
+    func createMachine(_ resource: Resource, key: String, extraTags: [String] = []) async throws -> ObservedResource {
         let address = resource.address
         let attributes = derive(resource).attributes
         let dropletName = try Self.attributes.string(attributes, M.name, of: address)
-        var tags = [tag, Self.keyTag(key)]
+        var tags = [tag, Self.keyTag(key)] + extraTags
+        var image = try Self.attributes.string(attributes, M.image, of: address)
+        if ImageIdentity.parseReference(image) != nil {
+            let resolved = try await resolveRecipeImage(image, address: address)
+            image = resolved.id
+            tags.append(resolved.tag)
+        }
         var userData = attributes[M.userData]?.stringValue
         if pinsHostKeys {
             let boot = try pinnedBoot(userData: userData, machine: "\(address)")
@@ -127,7 +138,7 @@ extension DigitalOceanProvider {
         let body = DigitalOceanModel.NewDroplet(
             name: dropletName, region: attributes[M.region]?.stringValue,
             size: try Self.attributes.string(attributes, M.size, of: address),
-            image: DigitalOceanModel.ImageRef(try Self.attributes.string(attributes, M.image, of: address)),
+            image: DigitalOceanModel.ImageRef(image),
             sshKeys: try keyIdentifiers(attributes[M.sshKeys], of: address).nilIfEmpty,
             tags: tags, userData: userData, ipv6: ipv6, monitoring: false)
         let action = "create droplet \(dropletName) (\(address))"

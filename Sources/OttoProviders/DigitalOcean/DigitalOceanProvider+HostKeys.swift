@@ -61,7 +61,12 @@ extension DigitalOceanProvider {
 
     /// Creates `tag` (if new) and puts it on the droplet.
     func tag(droplet id: Int, with tag: String) async throws {
-        let doing = "tag droplet \(id) with its pinned host key"
+        try await self.tag(resource: String(id), type: "droplet", with: tag)
+    }
+
+    /// Creates `tag` (if new) and puts it on a resource (`droplet`, `image`).
+    func tag(resource id: String, type: String, with tag: String) async throws {
+        let doing = "tag \(type) \(id) with \(tag)"
         do {
             _ = try await api.send(.post, "/v2/tags", body: DigitalOceanModel.NewTag(name: tag), idempotent: true)
         } catch let error as HTTPError where error.status == 422 || error.status == 409 {
@@ -71,7 +76,7 @@ extension DigitalOceanProvider {
         }
         do {
             _ = try await api.send(.post, "/v2/tags/\(DigitalOceanAPI.segment(tag))/resources",
-                                   body: Self.dropletResource(id), idempotent: true)
+                                   body: DigitalOceanModel.TagResources(resources: [.init(resourceID: id, resourceType: type)]), idempotent: true)
         } catch {
             throw api.wrap(error, doing: doing)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import OttoCore
 import OttoHTTP
+import Synchronization
 
 /// Manages DigitalOcean droplets (`machine`), account SSH keys (`ssh_key`), domains (`dns_zone`) and domain records
 /// (`dns_record`) through API v2.
@@ -59,6 +60,16 @@ public final class DigitalOceanProvider: Provider {
     let ipv6: Bool
     /// How new droplets' host keys are checked (pinned: made by otto, sent in user data, replaced at first use).
     let hostKeys: HostKeyMode
+    /// The project's image recipes: a machine whose `image` names one runs from that recipe's snapshot.
+    let recipes: [String: ImageRecipe]
+    /// Resolves recipes' `source:` files.
+    let projectRoot: String
+    /// Where base recipes start (a distribution image slug, default `debian-12-x64`).
+    let baseImage: String
+    /// The size of image builders (default `s-1vcpu-1gb`).
+    let builderSize: String
+    /// Recipe hashes computed so far (recipe name → hash).
+    let imageHashes = Mutex<[String: String]>([:])
     /// How often an action (or a new droplet) is polled.
     let pollInterval: Duration
     /// How long otto waits for one action before giving up.
@@ -80,12 +91,18 @@ public final class DigitalOceanProvider: Provider {
     ///   - timeout: longest time for one request (nil: the client's default).
     ///   - ipv6: give new droplets an IPv6 address.
     ///   - hostKeys: `.pinned` (default; needs `sshKey` to replace the key at first use) or `.knownHosts`.
+    ///   - recipes: the project's image recipes (machines naming one run from its snapshot, built when missing).
+    ///   - projectRoot: resolves recipes' `source:` files.
+    ///   - baseImage: where base recipes start on DigitalOcean.
+    ///   - builderSize: the size of image builder droplets.
     ///   - pollInterval: how often actions are polled (default 2 s).
     ///   - actionTimeout: longest wait for one action (default 10 minutes).
     ///   - client: the HTTP client (shared by providers).
     public init(name: String, endpoint: String = "https://api.digitalocean.com", token: String, region: String? = nil,
                 tag: String = "otto", sshKey: String? = nil, knownHosts: String? = nil, rate: Double = 250.0 / 60.0, burst: Int = 250,
-                concurrency: Int = 16, timeout: Duration? = nil, ipv6: Bool = false, hostKeys: HostKeyMode = .pinned, pollInterval: Duration = .seconds(2),
+                concurrency: Int = 16, timeout: Duration? = nil, ipv6: Bool = false, hostKeys: HostKeyMode = .pinned,
+                recipes: [String: ImageRecipe] = [:], projectRoot: String = ".", baseImage: String = "debian-12-x64",
+                builderSize: String = "s-1vcpu-1gb", pollInterval: Duration = .seconds(2),
                 actionTimeout: Duration = .seconds(600), client: HTTPClient) {
         self.name = name
         self.concurrencyLimit = max(1, concurrency)
@@ -97,6 +114,10 @@ public final class DigitalOceanProvider: Provider {
         self.knownHosts = knownHosts.flatMap { $0.isEmpty ? nil : ($0 as NSString).expandingTildeInPath }
         self.ipv6 = ipv6
         self.hostKeys = hostKeys
+        self.recipes = recipes
+        self.projectRoot = projectRoot
+        self.baseImage = baseImage
+        self.builderSize = builderSize
         self.pollInterval = pollInterval
         self.actionTimeout = actionTimeout
     }
@@ -166,6 +187,10 @@ public final class DigitalOceanProvider: Provider {
         // powered off behind otto's back is powered on again.
         if out.attributes["status"] == nil { out.attributes["status"] = "active" }
         if case .int(let id)? = out.attributes["image"] { out.attributes["image"] = .string(String(id)) }
+        // `image: web` names a recipe: the droplet runs from that recipe's snapshot, `web@HASH12` (a new hash replaces it).
+        if let image = out.attributes[M.image]?.stringValue, let reference = recipeReference(image) {
+            out.attributes[M.image] = .string(reference)
+        }
         // A droplet whose first host key is still pinned is updated: the update replaces the key.
         if pinsHostKeys { out.attributes[M.hostKeyPending] = false }
         return out

@@ -9,7 +9,8 @@ import OttoHTTP
 /// `tag` (default `otto`), `rate_limit` (requests per second, default 250/60), `burst` (default 250), `timeout` (per
 /// request: seconds or a duration like `30s`, default 30 s), `ipv6` (default false), `host_keys` (`pinned`, the default: otto
 /// makes each new droplet's host key, pins it and replaces it at the first connection; `known_hosts`: checked against
-/// the `known_hosts` file as for machines otto did not make).
+/// the `known_hosts` file as for machines otto did not make), `base_image` (where image recipes without `from` start,
+/// default `debian-12-x64`), `builder_size` (the size of image builders, default `s-1vcpu-1gb`).
 public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
     /// The API token. Never printed.
     public var token: String
@@ -33,6 +34,10 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
     public var ipv6: Bool
     /// How new droplets' host keys are checked.
     public var hostKeys: HostKeyMode
+    /// Where image recipes without `from` start.
+    public var baseImage = "debian-12-x64"
+    /// The size of image builders.
+    public var builderSize = "s-1vcpu-1gb"
 
     /// DigitalOcean's documented limit: 250 requests per minute (and 5,000 per hour).
     public static let defaultRate = 250.0 / 60.0
@@ -106,6 +111,8 @@ public struct DigitalOceanSettings: Sendable, CustomStringConvertible {
         self.init(token: token, endpoint: text("endpoint") ?? "https://api.digitalocean.com", region: text("region"), sshKey: path("ssh_key"),
                   knownHosts: path("known_hosts"), tag: text("tag") ?? "otto", rate: rate, burst: burst, timeout: timeout, ipv6: ipv6,
                   hostKeys: try HostKeyMode(setting: s["host_keys"], place: place))
+        baseImage = text("base_image") ?? baseImage
+        builderSize = text("builder_size") ?? builderSize
     }
 }
 
@@ -118,9 +125,11 @@ extension DigitalOceanSettings {
 
 extension DigitalOceanProvider {
     /// Creates a provider from inventory settings (see `DigitalOceanSettings`).
-    public convenience init(name: String, settings: DigitalOceanSettings, concurrency: Int = 16, client: HTTPClient) {
+    public convenience init(name: String, settings: DigitalOceanSettings, concurrency: Int = 16, recipes: [String: ImageRecipe] = [:],
+                            projectRoot: String = ".", client: HTTPClient) {
         self.init(name: name, endpoint: settings.endpoint, token: settings.token, region: settings.region, tag: settings.tag,
                   sshKey: settings.sshKey, knownHosts: settings.knownHosts, rate: settings.rate, burst: settings.burst,
-                  concurrency: concurrency, timeout: settings.timeout, ipv6: settings.ipv6, hostKeys: settings.hostKeys, client: client)
+                  concurrency: concurrency, timeout: settings.timeout, ipv6: settings.ipv6, hostKeys: settings.hostKeys,
+                  recipes: recipes, projectRoot: projectRoot, baseImage: settings.baseImage, builderSize: settings.builderSize, client: client)
     }
 }

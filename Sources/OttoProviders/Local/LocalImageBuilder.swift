@@ -26,53 +26,15 @@ public struct LocalImageBuilder: Sendable {
 
     /// The ids of `name` and its parents, topmost first, computed from the recipes (nothing is built).
     public func identify(_ name: String, recipes: [String: ImageRecipe], projectRoot: String) throws -> [(recipe: ImageRecipe, id: String)] {
-        var chain: [ImageRecipe] = []
-        var seen: Set<String> = []
-        var current: String? = name
-        while let n = current {
-            guard seen.insert(n).inserted else {
-                throw OttoError("image.cycle", "image `\(name)` is built from itself through \(chain.map(\.name).joined(separator: " → "))")
-            }
-            guard let recipe = recipes[n] else {
-                throw OttoError("image.unknown", "image `\(n)` is not defined: add images/\(n).yml (known: \(recipes.keys.sorted().joined(separator: ", ")))")
-            }
-            chain.append(recipe)
-            current = recipe.from?.value
-        }
-        var out: [(ImageRecipe, String)] = []
-        var parentID: String?
-        for recipe in chain.reversed() {
-            let id = ContentHash.sha256(Array(try canonical(recipe, parentID: parentID, projectRoot: projectRoot).utf8))
-            out.append((recipe, id))
-            parentID = id
-        }
-        return out.reversed()
-    }
-
-    /// The canonical text of a recipe that its id hashes.
-    func canonical(_ recipe: ImageRecipe, parentID: String?, projectRoot: String) throws -> String {
-        var lines = ["otto-local-image 1"]
-        if let parentID { lines.append("from \(parentID)") } else {
-            lines.append("base \(recipe.suite ?? settings.suite) include \(Self.basePackages.joined(separator: ","))")
-        }
-        for p in recipe.packages { lines.append("package \(Value.string(p))") }
-        for f in recipe.files {
-            let bytes = try fileContents(f, projectRoot: projectRoot)
-            lines.append("file \(Value.string(f.path)) \(f.mode) \(Value.string(f.owner)) \(ContentHash.sha256(bytes))")
-        }
-        for r in recipe.run { lines.append("run \(Value.string(r))") }
-        return lines.joined(separator: "\n") + "\n"
+        let suite = settings.suite
+        return try ImageIdentity.chain(name, recipes: recipes, projectRoot: projectRoot, header: "otto-local-image 1") { recipe in
+            "base \(recipe.suite ?? suite) include \(Self.basePackages.joined(separator: ","))"
+        }.map { ($0.recipe, $0.hash) }
     }
 
     /// The bytes a recipe file holds (inline content, or the project-relative `source:` file).
     func fileContents(_ f: ImageRecipe.File, projectRoot: String) throws -> [UInt8] {
-        if let content = f.content { return Array(content.utf8) }
-        let source = f.source ?? ""
-        let path = source.hasPrefix("/") ? source : projectRoot + "/" + source
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw OttoError("image.source", "cannot read \(path) (the `source:` of \(f.path))")
-        }
-        return Array(data)
+        try ImageIdentity.fileContents(f, projectRoot: projectRoot)
     }
 
     /// The image when it is already built and complete, else nil (nothing is built).
@@ -119,6 +81,29 @@ public struct LocalImageBuilder: Sendable {
             }
         }
         return image(chain, cached: false, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Deletes the layers no recipe produces any more and no machine of this state directory uses; returns their ids
+    /// (with `dryRun`, the ids it would delete).
+    public func prune(recipes: [String: ImageRecipe], projectRoot: String, dryRun: Bool) async throws -> [String] {
+        var wanted = Set<String>()
+        for name in recipes.keys { for link in try identify(name, recipes: recipes, projectRoot: projectRoot) { wanted.insert(link.id) } }
+        let machines = settings.stateDir + "/machines"
+        var used = Set<String>()
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: machines)) ?? [] {
+            guard let record = LocalMachineRecord.load(machines + "/" + entry + "/machine.json") else { continue }
+            for layer in record.layers { used.insert((layer as NSString).deletingLastPathComponent) }
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: imagesDirectory)) ?? []
+        let doomed = entries.filter { $0.count == 64 && $0.allSatisfy(\.isHexDigit) && !wanted.contains($0) && !used.contains(directory($0)) }.sorted()
+        guard !dryRun, !doomed.isEmpty else { return doomed }
+        try FileManager.default.createDirectory(atPath: imagesDirectory + "/.locks", withIntermediateDirectories: true)
+        for id in doomed {
+            let lock = try await LocalFileLock.acquire("\(imagesDirectory)/.locks/\(id)")
+            defer { withExtendedLifetime(lock) {} }
+            try await discardPartial(directory(id))
+        }
+        return doomed
     }
 
     /// `<state_dir>/images/<id>`.
