@@ -11,7 +11,7 @@ enum AWSTest {
 
     /// A provider for `endpoint` with fast polling and its own rate-limit buckets (a fresh access key id).
     static func provider(endpoint: String, name: String = "aws", tag: String = "otto", pageSize: Int = 1000,
-                         timeout: Duration = .seconds(30)) -> AWSProvider {
+                         timeout: Duration = .seconds(30), recipes: [String: ImageRecipe] = [:], baseImage: String? = nil) -> AWSProvider {
         let credentials = AWSCredentials(accessKeyID: "AKIDOTTO" + UUID().uuidString.prefix(8).uppercased(), secretAccessKey: secret,
                                          sessionToken: "otto-test-SESSION-token")
         var settings = AWSSettings(region: "us-east-1", credentials: credentials, credentialsOrigin: "the test", endpoint: endpoint,
@@ -19,8 +19,9 @@ enum AWSTest {
                                    route53RateLimit: 500, route53Burst: 500, timeout: timeout, pollInterval: .milliseconds(50),
                                    waitTimeout: .seconds(30), dependencyTimeout: .seconds(5))
         settings.hostKeys = .knownHosts  // moto's instances never boot: nothing to connect to
+        settings.baseImage = baseImage
         let client = HTTPClient(configuration: HTTPClientConfiguration(retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20))))
-        return AWSProvider(name: name, settings: settings, client: client, ec2PageSize: pageSize)
+        return AWSProvider(name: name, settings: settings, recipes: recipes, projectRoot: "/", client: client, ec2PageSize: pageSize)
     }
 
     /// Runs `body` with a fresh moto_server and a provider pointed at it.
