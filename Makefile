@@ -62,7 +62,8 @@ destroy: build pdns
 	$(OTTO) destroy --auto-approve $(OTTO_FLAGS)
 	@scripts/pdns-stop.sh $(PDNS_DIR)
 
-# Golden images for local machines (content-addressed: an unchanged recipe is never rebuilt). Needs root.
+# Golden images from images/*.yml for every machine provider of the inventory (local layers, DigitalOcean snapshots,
+# AMIs), or those CLOWD_PROVIDERS names; an image carrying a recipe's hash is reused. Local layers need root.
 images: build
 	$(OTTO) images build $(OTTO_FLAGS)
 

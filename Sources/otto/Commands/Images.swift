@@ -13,7 +13,7 @@ struct Images: AsyncParsableCommand {
 
     /// Options that choose providers.
     struct Selection: ParsableArguments {
-        @Option(name: .long, help: "Only this provider (repeatable; a name from inventory/, or a type: local, digitalocean or do, aws). Env: CLOWD_PROVIDERS (comma-separated).")
+        @Option(name: .long, help: "Only this provider (repeatable; a name from inventory/, or a type: local, digitalocean or do, aws). Env: CLOWD_PROVIDERS or OTTO_PROVIDERS (comma-separated).")
         var provider: [String] = []
     }
 
@@ -177,7 +177,8 @@ enum ImageTargets {
     /// local settings.
     static func resolve(_ ctx: ProjectContext, _ selected: [String]) throws -> [ImageTarget] {
         var wanted = selected.flatMap { $0.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init) }
-        if wanted.isEmpty, let env = ProcessInfo.processInfo.environment["CLOWD_PROVIDERS"] {
+        let environment = ProcessInfo.processInfo.environment
+        if wanted.isEmpty, let env = environment["CLOWD_PROVIDERS"] ?? environment["OTTO_PROVIDERS"] {
             wanted = env.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         }
         let machineTypes: Set<String> = ["local", "digitalocean", "aws"]
