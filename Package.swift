@@ -94,7 +94,9 @@ let package = Package(
         .plugin(name: "OpenAPIDocumentPlugin", capability: .buildTool(), dependencies: ["OpenAPIDocumentTool"],
                 path: "Plugins/OpenAPIDocumentPlugin"),
         .target(name: "OttoWalker", dependencies: ["OttoCore", "OttoHTTP"], swiftSettings: ottoSwiftSettings),
-        .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH",
+        // OttoProviders and OttoConfig: the fake DigitalOcean's droplets can be real local machines (LocalDropletBacking),
+        // whose user data's cloud-config is read with OttoConfig's YAML reader.
+        .target(name: "OttoTestSupport", dependencies: ["OttoCore", "OttoSSH", "OttoProviders", "OttoConfig",
                                                        .product(name: "Hummingbird", package: "hummingbird"),
                                                        .product(name: "Logging", package: "swift-log"),
                                                        .product(name: "HTTPTypes", package: "swift-http-types"),

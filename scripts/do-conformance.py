@@ -40,7 +40,15 @@ PATHS = [
     "/v2/droplets/{droplet_id}",
     "/v2/droplets/{droplet_id}/actions",
     "/v2/droplets/{droplet_id}/actions/{action_id}",
+    "/v2/droplets/{droplet_id}/snapshots",
     "/v2/actions/{action_id}",
+    "/v2/images",
+    "/v2/images/{image_id}",
+    "/v2/snapshots",
+    "/v2/snapshots/{snapshot_id}",
+    "/v2/tags",
+    "/v2/tags/{tag_id}",
+    "/v2/tags/{tag_id}/resources",
     "/v2/account/keys",
     "/v2/account/keys/{ssh_key_identifier}",
     "/v2/domains",
@@ -71,7 +79,12 @@ class CachedFiles:
 
     def __call__(self, uri):
         if uri not in self.documents:
-            self.documents[uri] = self.reader(uri)
+            document = self.reader(uri)
+            mend = next((v for k, v in SPEC_MENDS.items() if uri.split("#")[0].endswith("/" + k)), None)
+            if mend is not None:
+                APPLIED_FIXES.add(mend[0])
+                document = mend[1](document)
+            self.documents[uri] = document
         return self.documents[uri]
 
 
@@ -98,6 +111,19 @@ SPEC_FIXES = {
         {"in": "path", "name": "ssh_key_identifier", "required": True,
          "schema": {"anyOf": [{"type": "integer"}, {"type": "string"}]}},
     ),
+}
+
+# Defects inside a spec file, mended as the file is read (the file itself stays as published): file → (what, mend).
+def _mend_tag_resources(tag):
+    """The tag model declares the tagged images' statistics as `imgages`; its own examples and the API say `images`."""
+    members = tag["properties"]["resources"]["allOf"][1]["properties"]
+    if "imgages" in members and "images" not in members:
+        members["images"] = members.pop("imgages")
+    return tag
+
+
+SPEC_MENDS = {
+    "resources/tags/models/tags.yml": ("the tag model misspells `images` as `imgages` in resources", _mend_tag_resources),
 }
 APPLIED_FIXES = set()
 

@@ -21,6 +21,11 @@ import Testing
         "GET /v2/domains/{domain_name}/records", "POST /v2/domains/{domain_name}/records",
         "GET /v2/domains/{domain_name}/records/{domain_record_id}", "PUT /v2/domains/{domain_name}/records/{domain_record_id}",
         "PATCH /v2/domains/{domain_name}/records/{domain_record_id}", "DELETE /v2/domains/{domain_name}/records/{domain_record_id}",
+        // Golden images: snapshots, images, tags.
+        "GET /v2/droplets/{droplet_id}/snapshots", "GET /v2/snapshots", "GET /v2/snapshots/{snapshot_id}",
+        "DELETE /v2/snapshots/{snapshot_id}", "GET /v2/images", "GET /v2/images/{image_id}", "PUT /v2/images/{image_id}",
+        "DELETE /v2/images/{image_id}", "GET /v2/tags", "POST /v2/tags", "GET /v2/tags/{tag_id}", "DELETE /v2/tags/{tag_id}",
+        "POST /v2/tags/{tag_id}/resources", "DELETE /v2/tags/{tag_id}/resources",
     ]
 
     /// The venv's python and the script, or a test failure saying how to get them.
@@ -85,7 +90,7 @@ import Testing
             await h.fake.startRecording(to: recording)
             try await driveEveryEndpoint(h)
             let count = try await h.fake.stopRecording()
-            #expect(count > 50)
+            #expect(count > 100)
         }
 
         let result = try await runProcess([python, script, "--require", Self.requiredRoutes.joined(separator: ","), recording])
@@ -178,6 +183,62 @@ import Testing
         try await provider.delete(DO.zone().address, current: zone)
         try await provider.delete(DO.sshKey(DO.publicKey(20)).address, current: key)
         try await provider.delete(DO.sshKey(DO.publicKey(20)).address, current: key)  // 404: already gone
+
+        try await driveImageEndpoints(h)
+    }
+
+    /// A golden image build's calls: a builder droplet, power off, snapshot, tag the image, find it by tag, boot a
+    /// droplet from it, rename it, delete it; plus the snapshot views and the error answers.
+    private func driveImageEndpoints(_ h: DigitalOceanHarness) async throws {
+        func call(_ method: String, _ path: String, query: String = "", _ body: String? = nil) async -> FakeHTTPResponse {
+            await h.call(method, path, query: query, body)
+        }
+        let (builder, _) = try await h.createDroplet(#"{"name":"golden-web","size":"s-1vcpu-1gb","image":"debian-12-x64","region":"nyc3","tags":["otto"]}"#)
+        #expect(try await h.act(builder, #"{"type":"shutdown"}"#).status == "completed")
+        #expect(try await h.act(builder, #"{"type":"snapshot","name":"web-5e1f0c"}"#).status == "completed")
+        let image = try #require(await h.fake.imageSummaries().first?.id)
+        expectStatus(200, await call("GET", "/v2/droplets/\(builder)/snapshots", query: "per_page=10"))
+        expectStatus(404, await call("GET", "/v2/droplets/1/snapshots"))
+        expectStatus(200, await call("GET", "/v2/snapshots", query: "resource_type=droplet"))
+        expectStatus(200, await call("GET", "/v2/snapshots"))
+        expectStatus(200, await call("GET", "/v2/snapshots/\(image)"))
+        expectStatus(400, await call("GET", "/v2/snapshots/150000001"))
+        expectStatus(404, await call("GET", "/v2/snapshots/7"))
+
+        let tag = "otto-image:web-5e1f0c"
+        expectStatus(201, await call("POST", "/v2/tags", #"{"name":"\#(tag)"}"#))
+        expectStatus(204, await call("POST", "/v2/tags/\(tag)/resources", #"{"resources":[{"resource_id":"\#(image)","resource_type":"image"}]}"#))
+        expectStatus(204, await call("POST", "/v2/tags/\(tag)/resources", #"{"resources":[{"resource_id":"\#(builder)","resource_type":"droplet"}]}"#))
+        expectStatus(404, await call("POST", "/v2/tags/otto-absent/resources", #"{"resources":[{"resource_id":"\#(image)","resource_type":"image"}]}"#))
+        expectStatus(200, await call("GET", "/v2/tags/\(tag)"))
+        expectStatus(200, await call("GET", "/v2/tags/otto"))
+        expectStatus(404, await call("GET", "/v2/tags/otto-absent"))
+        expectStatus(200, await call("GET", "/v2/tags", query: "per_page=5"))
+        expectStatus(200, await call("GET", "/v2/images", query: "private=true&tag_name=\(tag)"))
+        expectStatus(200, await call("GET", "/v2/images", query: "type=distribution&per_page=2&page=2"))
+        expectStatus(200, await call("GET", "/v2/images"))
+        expectStatus(200, await call("GET", "/v2/images/\(image)"))
+        expectStatus(200, await call("GET", "/v2/images/debian-12-x64"))
+        expectStatus(404, await call("GET", "/v2/images/7"))
+        expectStatus(200, await call("PUT", "/v2/images/\(image)", #"{"name":"web-5e1f0c","description":"otto golden image web","distribution":"Debian"}"#))
+        expectStatus(404, await call("PUT", "/v2/images/150000001", #"{"name":"mine"}"#))
+
+        // A droplet from the snapshot, and one from an image that does not exist (422).
+        let (copy, _) = try await h.createDroplet(#"{"name":"web-7","size":"s-1vcpu-1gb","image":\#(image),"region":"nyc3"}"#)
+        expectStatus(422, await call("POST", "/v2/droplets", #"{"name":"web-8","size":"s-1vcpu-1gb","image":424242}"#))
+        expectStatus(200, await call("GET", "/v2/droplets/\(copy)"))
+
+        expectStatus(204, await call("DELETE", "/v2/tags/\(tag)/resources", #"{"resources":[{"resource_id":"\#(builder)","resource_type":"droplet"}]}"#))
+        expectStatus(204, await call("DELETE", "/v2/tags/\(tag)", nil))
+        expectStatus(404, await call("DELETE", "/v2/tags/\(tag)", nil))
+        expectStatus(204, await call("DELETE", "/v2/images/\(image)", nil))
+        expectStatus(404, await call("DELETE", "/v2/images/\(image)", nil))
+        #expect(try await h.act(builder, #"{"type":"snapshot"}"#).status == "completed")
+        let second = try #require(await h.fake.imageSummaries().first?.id)
+        expectStatus(204, await call("DELETE", "/v2/snapshots/\(second)", nil))
+        expectStatus(404, await call("DELETE", "/v2/snapshots/\(second)", nil))
+        expectStatus(400, await call("DELETE", "/v2/snapshots/150000001", nil))
+        for id in [builder, copy] { expectStatus(204, await call("DELETE", "/v2/droplets/\(id)", nil)) }
     }
 
     private func expectStatus(_ status: Int, _ response: FakeHTTPResponse, sourceLocation: Testing.SourceLocation = #_sourceLocation) {

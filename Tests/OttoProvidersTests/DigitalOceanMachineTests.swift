@@ -94,6 +94,7 @@ import Testing
 
     @Test func aSnapshotImageIsNamedByItsID() async throws {
         try await DigitalOceanHarness.run { h in
+            await h.fake.seedSnapshot(name: "golden-web", id: 150_000_777)  // an unknown image is refused, as DigitalOcean does
             var desired = DO.machine(0, image: "150000777")
             desired.attributes["image"] = .int(150_000_777)  // a golden image's snapshot id, as a number
             desired = h.provider.derive(desired)

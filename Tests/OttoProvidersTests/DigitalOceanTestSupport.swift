@@ -17,9 +17,10 @@ struct DigitalOceanHarness {
 
     /// Starts the fake and builds the provider (short timeouts and polls, a generous bucket).
     static func start(timeout: Duration = .seconds(2), maxAttempts: Int = 4, rate: Double = 1000, burst: Int = 1000,
-                      actionSeconds: Double = 0.05, file: StaticString = #filePath) async throws -> DigitalOceanHarness {
+                      actionSeconds: Double = 0.05, backing: (any FakeDropletBacking)? = nil,
+                      file: StaticString = #filePath) async throws -> DigitalOceanHarness {
         let token = "dop_v1_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: token, actionSeconds: actionSeconds))
+        let server = try await FakeDigitalOceanServer.start(FakeDigitalOcean(token: token, actionSeconds: actionSeconds, backing: backing))
         let client = HTTPClient(configuration: HTTPClientConfiguration(
             connectTimeout: .seconds(1), timeout: timeout,
             retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: .milliseconds(20), maxDelay: .milliseconds(200), maxRetryAfter: .seconds(5))))
@@ -35,8 +36,8 @@ struct DigitalOceanHarness {
 
     /// Runs `body` with a fresh fake and provider, and stops the fake afterwards whatever happened.
     static func run(timeout: Duration = .seconds(2), maxAttempts: Int = 4, actionSeconds: Double = 0.05,
-                    _ body: (DigitalOceanHarness) async throws -> Void) async throws {
-        let harness = try await start(timeout: timeout, maxAttempts: maxAttempts, actionSeconds: actionSeconds)
+                    backing: (any FakeDropletBacking)? = nil, _ body: (DigitalOceanHarness) async throws -> Void) async throws {
+        let harness = try await start(timeout: timeout, maxAttempts: maxAttempts, actionSeconds: actionSeconds, backing: backing)
         do {
             try await body(harness)
         } catch {
@@ -44,6 +45,42 @@ struct DigitalOceanHarness {
             throw error
         }
         await harness.server.stop()
+    }
+}
+
+extension DigitalOceanHarness {
+    /// A `/v2` call straight to the fake (no HTTP), with this test's token; `body` is JSON text.
+    func call(_ method: String, _ path: String, query: String = "", _ body: String? = nil) async -> FakeHTTPResponse {
+        await fake.handle(FakeHTTPRequest(method: method, path: path, rawQuery: query,
+                                          headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json",
+                                                    "Host": "127.0.0.1:\(server.port)"],
+                                          body: body.map { Array($0.utf8) } ?? []))
+    }
+
+    /// Polls action `id` until it is no longer in progress (at most `seconds`); returns its last status.
+    func waitForAction(_ id: Int, seconds: Double = 30) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let status = await call("GET", "/v2/actions/\(id)").json?["action"]?["status"]?.string ?? "?"
+            if status != "in-progress" || Date() > deadline { return status }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Starts action `body` (JSON) on droplet `droplet` and waits for it; returns the action id and its last status.
+    func act(_ droplet: Int, _ body: String, seconds: Double = 30) async throws -> (id: Int, status: String) {
+        let started = await call("POST", "/v2/droplets/\(droplet)/actions", body)
+        let id = try #require(started.json?["action"]?["id"]?.int, "\(body): \(started.status) \(started.json?.text ?? "")")
+        return (id, try await waitForAction(id, seconds: seconds))
+    }
+
+    /// Creates a droplet from `body` (JSON) and waits for its create action; returns the droplet id and the action's
+    /// last status.
+    func createDroplet(_ body: String, seconds: Double = 30) async throws -> (id: Int, status: String) {
+        let created = await call("POST", "/v2/droplets", body)
+        let id = try #require(created.json?["droplet"]?["id"]?.int, "\(created.status) \(created.json?.text ?? "")")
+        let action = try #require(created.json?["links"]?["actions"]?.array?.first?["id"]?.int)
+        return (id, try await waitForAction(action, seconds: seconds))
     }
 }
 

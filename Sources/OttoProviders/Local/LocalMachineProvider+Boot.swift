@@ -8,17 +8,70 @@ extension LocalMachineProvider {
     /// Mounts the machine's overlay and writes what makes it this machine: hostname, hosts, an empty machine-id,
     /// a fresh ed25519 host key (recorded) and otto's client key for root.
     func prepareRoot(_ record: inout LocalMachineRecord) async throws {
+        try await prepareRoot(&record, hostname: record.name, hostKey: .generate, authorizedKeys: .ottoClientKey)
+    }
+
+    /// What root's `authorized_keys` gets when a machine's root is prepared.
+    enum AuthorizedKeys {
+        /// Exactly otto's client key (`<state_dir>/ssh/id_ed25519.pub`): machines of the `local` provider.
+        case ottoClientKey
+        /// These lines, added to those the image already has (as cloud-init adds a cloud's keys).
+        case add([String])
+    }
+
+    /// Mounts the machine's overlay and writes what makes it this machine: `hostname` (and its /etc/hosts line), an
+    /// empty machine-id, the ssh host key `hostKey` says (recorded in the record) and root's authorized keys.
+    func prepareRoot(_ record: inout LocalMachineRecord, hostname: String, hostKey: LocalHostKeyPolicy,
+                     authorizedKeys: AuthorizedKeys) async throws {
         let dir = machineDirectory(record.name)
         try await mountRoot(record)
         let fs = LocalRootFS(root: dir + "/merged")
-        try fs.write("/etc/hostname", record.name + "\n")
-        try fs.write("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\(record.ipv4)\t\(record.name)\n")
+        try fs.write("/etc/hostname", hostname + "\n")
+        try fs.write("/etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\(record.ipv4)\t\(hostname)\n")
         try fs.write("/etc/machine-id", "")
         let sshDir = try fs.directory("/etc/ssh")
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: sshDir)) ?? [] where entry.hasPrefix("ssh_host_") {
-            try fs.remove("/etc/ssh/" + entry)
+        if hostKey != .keepImageKeys {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: sshDir)) ?? [] where entry.hasPrefix("ssh_host_") {
+                try fs.remove("/etc/ssh/" + entry)
+            }
         }
-        let keyDir = dir + "/hostkey"
+        let publicKey: String
+        switch hostKey {
+        case .generate:
+            publicKey = try await generateHostKey(fs, record)
+        case .install(let privateKey, let given):
+            try await checkHostKeyPair(privateKey: privateKey, publicKey: given, record)
+            try fs.write("/etc/ssh/ssh_host_ed25519_key", privateKey.hasSuffix("\n") ? privateKey : privateKey + "\n", mode: 0o600)
+            try fs.write("/etc/ssh/ssh_host_ed25519_key.pub", given.trimmingCharacters(in: .whitespacesAndNewlines) + "\n", mode: 0o644)
+            publicKey = given
+        case .keepImageKeys:
+            if fs.read("/etc/ssh/ssh_host_ed25519_key") != nil, let existing = fs.read("/etc/ssh/ssh_host_ed25519_key.pub"),
+               existing.hasPrefix("ssh-ed25519 ") {
+                publicKey = existing
+            } else {
+                publicKey = try await generateHostKey(fs, record)
+            }
+        }
+        record.hostKey = publicKey.split(whereSeparator: { $0 == " " || $0 == "\n" }).prefix(2).joined(separator: " ")
+        try fs.directory("/root/.ssh", mode: 0o700)
+        switch authorizedKeys {
+        case .ottoClientKey:
+            let clientKey = try String(contentsOfFile: clientKeyPath + ".pub", encoding: .utf8)
+            try fs.write("/root/.ssh/authorized_keys", clientKey, mode: 0o600)
+        case .add(let keys):
+            var lines = (fs.read("/root/.ssh/authorized_keys") ?? "").split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            for key in keys.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !key.isEmpty && !lines.contains(key) {
+                lines.append(key)
+            }
+            try fs.write("/root/.ssh/authorized_keys", lines.map { $0 + "\n" }.joined(), mode: 0o600)
+        }
+        try record.save(dir + "/machine.json")
+    }
+
+    /// Generates an ed25519 host key into the machine's root (`/etc/ssh/ssh_host_ed25519_key{,.pub}`) and returns
+    /// its public line.
+    func generateHostKey(_ fs: LocalRootFS, _ record: LocalMachineRecord) async throws -> String {
+        let keyDir = machineDirectory(record.name) + "/hostkey"
         try? LocalHost.remove(keyDir)
         try FileManager.default.createDirectory(atPath: keyDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try await LocalCommand.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@\(record.name)",
@@ -28,11 +81,30 @@ extension LocalMachineProvider {
         try fs.write("/etc/ssh/ssh_host_ed25519_key", privateKey, mode: 0o600)
         try fs.write("/etc/ssh/ssh_host_ed25519_key.pub", publicKey, mode: 0o644)
         try LocalHost.remove(keyDir)
-        record.hostKey = publicKey.split(separator: " ").prefix(2).joined(separator: " ")
-        try fs.directory("/root/.ssh", mode: 0o700)
-        let clientKey = try String(contentsOfFile: clientKeyPath + ".pub", encoding: .utf8)
-        try fs.write("/root/.ssh/authorized_keys", clientKey, mode: 0o600)
-        try record.save(dir + "/machine.json")
+        return publicKey
+    }
+
+    /// Checks that `privateKey` is an ed25519 private key OpenSSH loads and that `publicKey` is its public half
+    /// (`ssh-keygen -y`), so a mangled key fails here rather than as an sshd that never answers.
+    func checkHostKeyPair(privateKey: String, publicKey: String, _ record: LocalMachineRecord) async throws {
+        let given = publicKey.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).prefix(2).joined(separator: " ")
+        guard given.hasPrefix("ssh-ed25519 "), given.split(separator: " ").count == 2 else {
+            throw OttoError("provider.local.hostkey", "the host public key for machine \(record.name) is not an `ssh-ed25519 AAAA…` line")
+        }
+        let keyDir = machineDirectory(record.name) + "/hostkey"
+        try? LocalHost.remove(keyDir)
+        try FileManager.default.createDirectory(atPath: keyDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? LocalHost.remove(keyDir) }
+        try LocalHost.write(privateKey.hasSuffix("\n") ? privateKey : privateKey + "\n", to: keyDir + "/key", mode: 0o600)
+        let out = try await LocalCommand.run(["ssh-keygen", "-y", "-f", keyDir + "/key"], check: false)
+        guard out.status == 0 else {
+            throw OttoError("provider.local.hostkey", "the host private key for machine \(record.name) cannot be loaded by OpenSSH",
+                            causeText: out.text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let derived = out.text.split(whereSeparator: { $0 == " " || $0 == "\n" }).prefix(2).joined(separator: " ")
+        guard derived == given else {
+            throw OttoError("provider.local.hostkey", "the host key pair for machine \(record.name) does not match: the private key's public half is \(derived.prefix(40))…, the public key given is \(given.prefix(40))…")
+        }
     }
 
     /// Mounts the overlay (image layers below, the machine's own upper directory on top) unless it is mounted.

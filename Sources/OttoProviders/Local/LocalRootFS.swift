@@ -20,6 +20,22 @@ struct LocalRootFS {
         chmod(target, mode_t(mode)) // createFile applies the umask
     }
 
+    /// The text of the guest file at `path`, nil when it is missing, not a regular file (a symlink is not followed)
+    /// or below something that is not a real directory.
+    func read(_ path: String) -> String? {
+        var current = root
+        let parts = path.split(separator: "/").map(String.init)
+        for (i, part) in parts.enumerated() {
+            guard part != "..", part != "." else { return nil }
+            current += "/" + part
+            var st = stat()
+            guard lstat(current, &st) == 0 else { return nil }
+            let wanted = i == parts.count - 1 ? S_IFREG : S_IFDIR
+            guard (st.st_mode & S_IFMT) == wanted else { return nil }
+        }
+        return (try? String(contentsOfFile: current, encoding: .utf8))
+    }
+
     /// Removes the guest file at `path` when present (never through a symlinked directory).
     func remove(_ path: String) throws {
         let dir = try directory((path as NSString).deletingLastPathComponent)

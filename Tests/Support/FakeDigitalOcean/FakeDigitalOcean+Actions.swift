@@ -1,17 +1,23 @@
 import Foundation
 
 extension FakeDigitalOcean {
-    /// `POST /v2/droplets/{id}/actions`: resize, rename, power_off, power_on, shutdown, reboot, power_cycle. 201 with
-    /// the action `in-progress`; its effect applies when it completes (`actionSeconds` later). Refused with 422, as
-    /// DigitalOcean does, while another action on the droplet is pending, or when the droplet's power state forbids it.
+    /// `POST /v2/droplets/{id}/actions`: resize, rename, power_off, power_on, shutdown, reboot, power_cycle, snapshot.
+    /// 201 with the action `in-progress`; its effect applies when it completes (`actionSeconds` later, and not before
+    /// the backing finished its part). Refused with 422, as DigitalOcean does, while another action on the droplet is
+    /// pending, or when the droplet's power state forbids it.
+    ///
+    /// `snapshot` (`{"type": "snapshot", "name": "..."}`; the name defaults to the droplet's name and the time in
+    /// milliseconds, as DigitalOcean names them) makes a private image of type `snapshot` when it completes. The spec
+    /// does not require the droplet to be off (DigitalOcean takes live snapshots and advises powering off for
+    /// consistency), so the fake allows both and records which it was (`FakeImageSummary.takenWhileActive`).
     func postDropletAction(_ id: String, _ request: FakeHTTPRequest) -> FakeHTTPResponse {
         guard let id = Int(id), let droplet = droplets[id] else { return .notFound }
         guard let body = request.json, let type = body["type"]?.string else {
             return .unprocessable("request payload validation failed: type is required")
         }
-        let supported = ["resize", "rename", "power_off", "power_on", "shutdown", "reboot", "power_cycle"]
+        let supported = ["resize", "rename", "power_off", "power_on", "shutdown", "reboot", "power_cycle", "snapshot"]
         let known = supported + ["enable_backups", "disable_backups", "change_backup_policy", "restore", "password_reset",
-                                 "rebuild", "change_kernel", "enable_ipv6", "snapshot"]
+                                 "rebuild", "change_kernel", "enable_ipv6"]
         guard known.contains(type) else { return .unprocessable("\(type) is not a valid action type") }
         guard supported.contains(type) else { return .unprocessable("the fake does not implement the \(type) action") }
         if droplet.status == "new" || pendingActions.contains(where: { actions[$0]?.dropletID == id }) {
@@ -49,10 +55,35 @@ extension FakeDigitalOcean {
                 return .unprocessable("Name Only valid hostname characters are allowed. (a-z, A-Z, 0-9, . and -)")
             }
             effect = .rename(name)
+        case "snapshot":
+            var name = "\(droplet.name)-\(Int(Date().timeIntervalSince1970 * 1000))"
+            if let value = body["name"], !value.isNull {
+                guard let text = value.string, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    return .unprocessable("name must be a non-empty string")
+                }
+                name = text
+            }
+            effect = .snapshot(imageID: nextImageID, name: name, live: droplet.status == "active")
+            nextImageID += 1
         default:
             return .unprocessable("the fake does not implement the \(type) action")
         }
         let action = startAction(type: type, droplet: droplet, effect: effect)
+        if droplet.backed {
+            switch effect {
+            case .powerOff:
+                let graceful = type == "shutdown"
+                launchBacking(for: action.id) { try await $0.stop(droplet: id, graceful: graceful); return nil }
+            case .powerOn:
+                launchBacking(for: action.id) { try await $0.start(droplet: id); return nil }
+            case .none:
+                launchBacking(for: action.id) { try await $0.reboot(droplet: id); return nil }
+            case .snapshot(let imageID, let name, _):
+                launchBacking(for: action.id) { try await $0.capture(droplet: id, snapshot: imageID, name: name); return nil }
+            case .create, .resize, .rename:
+                break
+            }
+        }
         return .json(201, ["action": action.json])
     }
 
@@ -72,6 +103,7 @@ extension FakeDigitalOcean {
         nextActionID += 1
         actions[action.id] = action
         pendingActions.append(action.id)
+        droplets[droplet.id]?.actionGeneration += 1
         return action
     }
 
@@ -82,12 +114,18 @@ extension FakeDigitalOcean {
         var still: [Int] = []
         for id in pendingActions {
             guard var action = actions[id] else { continue }
-            guard action.completesAt <= now else {
+            guard action.completesAt <= now, action.backing != .running else {
                 still.append(id)
                 continue
             }
-            action.status = "completed"
             action.completedAt = Date()
+            if case .failed(let reason) = action.backing {
+                action.status = "errored"
+                actions[id] = action
+                if case .create = action.effect { droplets[action.dropletID]?.backingError = reason }
+                continue
+            }
+            action.status = "completed"
             actions[id] = action
             guard var droplet = droplets[action.dropletID] else { continue }
             switch action.effect {
@@ -97,6 +135,13 @@ extension FakeDigitalOcean {
                 droplet.sizeSlug = slug
                 if disk, let size = FakeDigitalOceanCatalog.size(slug) { droplet.disk = size.disk }
             case .rename(let name): droplet.name = name
+            case .snapshot(let imageID, let name, let live):
+                images[imageID] = FakeImage(
+                    id: imageID, name: name, distribution: droplet.image.distribution, slug: nil, type: "snapshot", isPublic: false,
+                    regions: [droplet.region], createdAt: Self.timestamp(action.startedAt), minDiskSize: droplet.disk,
+                    sizeGigabytes: (Double(droplet.disk) * 0.1 * 100).rounded() / 100, description: "", tags: [],
+                    sourceDropletID: droplet.id, takenWhileActive: live)
+                droplet.snapshotIDs.append(imageID)
             case .none: break
             }
             droplets[droplet.id] = droplet

@@ -5,15 +5,22 @@ import Foundation
 /// | request | does |
 /// |---|---|
 /// | `GET /_fake/health` | `{"ok": true}` |
-/// | `GET /_fake/counts` | `{"requests": {"GET /v2/droplets": 5, ...}, "total": N, "faults": {"500": n, "hang": n, "429": n, "lost_create": n}}` |
+/// | `GET /_fake/counts` | `{"requests": {"GET /v2/droplets": 5, ...}, "total": N, "actions": {"snapshot": n, "power_off": n, ...}, "faults": {"500": n, "hang": n, "429": n, "lost_create": n}}` |
 /// | `POST /_fake/counts/reset` | forgets the counts |
 /// | `POST /_fake/reset` | forgets everything (resources, counts, faults, recording) |
 /// | `GET /_fake/faults`, `POST /_fake/faults` | reads / merges `FakeDigitalOceanFaults` (snake_case keys), `DELETE` clears |
 /// | `POST /_fake/config` | `{"action_seconds": 0.2, "token": "another"}` |
-/// | `POST /_fake/seed` | `{"droplets": N, "name_prefix": "bench-", "tags": ["otto"], "size": ..., "region": ..., "image": ..., "domains": ["other.test"], "ssh_keys": [{"name": ..., "public_key": ...}]}` → `{"droplet_ids": [...]}` |
-/// | `GET /_fake/state` | droplets (id, name, tags, status, size, region), domain names, keys |
+/// | `POST /_fake/seed` | `{"droplets": N, "name_prefix": "bench-", "tags": ["otto"], "size": ..., "region": ..., "image": ..., "domains": ["other.test"], "ssh_keys": [{"name": ..., "public_key": ...}], "snapshots": [{"name": ..., "id": ..., "tags": [...]}]}` → `{"droplet_ids": [...], "snapshot_ids": [...]}` |
+/// | `GET /_fake/state` | droplets (id, name, tags, status, size, region, address, snapshot ids, backing error), snapshots (id, name, tags, source droplet, taken while active), tag names, domain names, keys, backing failures |
 /// | `POST /_fake/record` | `{"path": "/tmp/x.jsonl"}`: records every `/v2` exchange from now on |
 /// | `POST /_fake/record/stop` | writes the recording (one JSON object per line) and stops: `{"exchanges": N}` |
+///
+/// The counts: `requests` holds every `/v2` request by `METHOD /v2/route/{template}` as the spec writes the route
+/// (e.g. `POST /v2/droplets`, `POST /v2/droplets/{droplet_id}/actions`, `GET /v2/images`, `DELETE
+/// /v2/snapshots/{snapshot_id}`, `POST /v2/tags/{tag_id}/resources`), unknown paths by their path; `actions` holds the
+/// `POST /v2/droplets/{droplet_id}/actions` requests again, by the `type` of their body (`snapshot`, `power_off`,
+/// `shutdown`, ...), so "no droplet was made and no snapshot taken" reads `requests["POST /v2/droplets"] == nil` and
+/// `actions["snapshot"] == nil`. Both count refused and faulted requests too.
 extension FakeDigitalOcean {
     func control(_ request: FakeHTTPRequest) async -> FakeHTTPResponse {
         let body = request.json ?? [:]
@@ -23,6 +30,7 @@ extension FakeDigitalOcean {
         case ("GET", "/_fake/counts"):
             return .json(200, [
                 "requests": .object(counts.mapValues(JSONValue.int)), "total": .int(counts.values.reduce(0, +)),
+                "actions": .object(actionTypeCounts.mapValues(JSONValue.int)),
                 "faults": .object(faultCounts.mapValues(JSONValue.int)),
             ])
         case ("POST", "/_fake/counts/reset"):
@@ -53,8 +61,16 @@ extension FakeDigitalOcean {
             return .json(200, [
                 "droplets": .array(dropletSummaries().map {
                     ["id": .int($0.id), "name": .string($0.name), "tags": .array($0.tags.map(JSONValue.string)),
-                     "status": .string($0.status), "size": .string($0.size), "region": .string($0.region)]
+                     "status": .string($0.status), "size": .string($0.size), "region": .string($0.region),
+                     "ipv4": .string($0.publicIPv4), "snapshot_ids": .array($0.snapshotIDs.map(JSONValue.int)),
+                     "backing_error": .optional($0.backingError)]
                 }),
+                "snapshots": .array(imageSummaries().map {
+                    ["id": .int($0.id), "name": .string($0.name), "tags": .array($0.tags.map(JSONValue.string)),
+                     "source_droplet_id": .optional($0.sourceDropletID), "taken_while_active": .bool($0.takenWhileActive)]
+                }),
+                "tags": .array(tags.keys.sorted().map(JSONValue.string)),
+                "backing_failures": .array(backingFailureLog.map(JSONValue.string)),
                 "domains": .array(domainNames().map(JSONValue.string)),
                 "ssh_keys": .array(keySummaries().map { ["id": .int($0.id), "name": .string($0.name), "fingerprint": .string($0.fingerprint)] }),
             ])
@@ -85,7 +101,13 @@ extension FakeDigitalOcean {
         for key in body["ssh_keys"]?.array ?? [] {
             if let name = key["name"]?.string, let publicKey = key["public_key"]?.string { seedKey(name: name, publicKey: publicKey) }
         }
-        return .json(200, ["droplet_ids": .array(ids.map(JSONValue.int))])
+        var snapshotIDs: [Int] = []
+        for snapshot in body["snapshots"]?.array ?? [] {
+            guard let name = snapshot["name"]?.string else { continue }
+            snapshotIDs.append(seedSnapshot(name: name, id: snapshot["id"]?.int, region: snapshot["region"]?.string ?? "nyc3",
+                                            tags: snapshot["tags"]?.array?.compactMap(\.string) ?? []))
+        }
+        return .json(200, ["droplet_ids": .array(ids.map(JSONValue.int)), "snapshot_ids": .array(snapshotIDs.map(JSONValue.int))])
     }
 
     // MARK: - Recording

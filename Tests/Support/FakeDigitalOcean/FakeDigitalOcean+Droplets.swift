@@ -41,21 +41,17 @@ extension FakeDigitalOcean {
         guard let sizeSlug = body["size"]?.string, let size = FakeDigitalOceanCatalog.size(sizeSlug) else {
             return .unprocessable("You specified an invalid size for Droplet creation.")
         }
-        let image: FakeDroplet.Image
+        // A public image by slug or id, or a private snapshot by id; anything else is refused like DigitalOcean does.
+        let image: FakeImage
         switch body["image"] {
         case .string(let slug)?:
             guard let known = FakeDigitalOceanCatalog.images.first(where: { $0.slug == slug }) else {
                 return .unprocessable("You specified an invalid image for Droplet creation.")
             }
-            image = FakeDroplet.Image(id: known.id, slug: known.slug, name: known.name, distribution: known.distribution,
-                                      type: "base", minDiskSize: known.minDiskSize)
+            image = FakeImage(catalog: known)
         case .int(let id)? where id > 0:
-            if let known = FakeDigitalOceanCatalog.images.first(where: { $0.id == id }) {
-                image = FakeDroplet.Image(id: known.id, slug: known.slug, name: known.name, distribution: known.distribution,
-                                          type: "base", minDiskSize: known.minDiskSize)
-            } else {
-                image = FakeDroplet.Image(id: id, slug: nil, name: "snapshot-\(id)", distribution: "Debian", type: "snapshot", minDiskSize: 10)
-            }
+            guard let found = findImage(id) else { return .unprocessable("You specified an invalid image for Droplet creation.") }
+            image = found
         default:
             return .unprocessable("You specified an invalid image for Droplet creation.")
         }
@@ -68,6 +64,14 @@ extension FakeDigitalOcean {
                 region = match.slug  // a region prefix such as `nyc`
             } else {
                 return .unprocessable("You specified an invalid region for Droplet creation.")
+            }
+        }
+        if !image.isPublic {
+            guard image.regions.contains(region) else {
+                return .unprocessable("The image \(image.id) is not available in region \(region): create the droplet in \(image.regions.joined(separator: ", "))")
+            }
+            guard size.disk >= image.minDiskSize else {
+                return .unprocessable("The image \(image.id) needs a size with at least \(image.minDiskSize) GB of disk; \(size.slug) has \(size.disk) GB.")
             }
         }
         var keyIDs: [Int] = []
@@ -103,10 +107,19 @@ extension FakeDigitalOcean {
         for flag in ["ipv6", "monitoring", "backups", "private_networking", "with_droplet_agent", "public_networking"] {
             if let value = body[flag], !value.isNull, value.bool == nil { return .unprocessable("\(flag) must be a boolean") }
         }
-        let droplet = makeDroplet(name: name, size: size, region: region, image: image, status: "new", tags: tags,
+        var droplet = makeDroplet(name: name, size: size, region: region, image: image, status: "new", tags: tags,
                                   ipv6: body["ipv6"]?.bool ?? false, monitoring: body["monitoring"]?.bool ?? false,
                                   userData: userData, keyIDs: keyIDs)
+        if backing != nil {
+            droplet.backed = true
+            droplets[droplet.id] = droplet
+        }
         let action = startAction(type: "create", droplet: droplet, effect: .create)
+        if droplet.backed {
+            let boot = FakeDropletBootRequest(dropletID: droplet.id, name: name, image: image.isPublic ? .slug(image.slug ?? "") : .snapshot(image.id),
+                                              userData: userData, authorizedKeys: keyIDs.compactMap { keys[$0]?.publicKey })
+            launchBacking(for: action.id) { try await $0.boot(boot) }
+        }
         let host = request.headers["host"] ?? "api.digitalocean.com"
         let scheme = host == "api.digitalocean.com" ? "https" : "http"
         return .json(202, [
@@ -117,7 +130,7 @@ extension FakeDigitalOcean {
 
     /// Makes and stores a droplet with the next id and documentation-range addresses.
     @discardableResult
-    func makeDroplet(name: String, size: FakeDigitalOceanCatalog.Size, region: String, image: FakeDroplet.Image, status: String,
+    func makeDroplet(name: String, size: FakeDigitalOceanCatalog.Size, region: String, image: FakeImage, status: String,
                      tags: [String], ipv6: Bool, monitoring: Bool = false, userData: String? = nil, keyIDs: [Int] = []) -> FakeDroplet {
         let id = nextDropletID
         nextDropletID += 1
@@ -135,6 +148,7 @@ extension FakeDigitalOcean {
             userData: userData, sshKeyIDs: keyIDs, monitoring: monitoring,
             vpcUUID: "760e09ef-dc84-11e8-981e-3cfdfeaae000")
         droplets[id] = droplet
+        for tag in tags { noteTagged(tag, type: "droplet", id: id) }
         return droplet
     }
 
@@ -146,7 +160,8 @@ extension FakeDigitalOcean {
         return name.unicodeScalars.allSatisfy { alnum($0) || $0 == "." || $0 == "-" }
     }
 
-    /// Tag names: letters, numbers, colons, dashes and underscores, at most 255.
+    /// Tag names as the spec's pattern allows (`^[a-zA-Z0-9_\-\:]+$`): letters, numbers, colons, dashes and
+    /// underscores, at most 255.
     static func isValidTag(_ tag: String) -> Bool {
         !tag.isEmpty && tag.utf8.count <= 255
             && tag.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ":-_".unicodeScalars.contains($0)) }
@@ -160,8 +175,7 @@ extension FakeDigitalOcean {
                              image: String = "debian-12-x64") -> [Int] {
         let sizeInfo = FakeDigitalOceanCatalog.size(size) ?? FakeDigitalOceanCatalog.sizes[1]
         let known = FakeDigitalOceanCatalog.images.first { $0.slug == image } ?? FakeDigitalOceanCatalog.images[0]
-        let imageInfo = FakeDroplet.Image(id: known.id, slug: known.slug, name: known.name, distribution: known.distribution,
-                                          type: "base", minDiskSize: known.minDiskSize)
+        let imageInfo = FakeImage(catalog: known)
         let regionSlug = FakeDigitalOceanCatalog.regionName(region) != nil ? region : FakeDigitalOceanCatalog.defaultRegion
         return (0..<max(0, count)).map { i in
             makeDroplet(name: "\(namePrefix)\(i)", size: sizeInfo, region: regionSlug, image: imageInfo, status: "active", tags: tags,

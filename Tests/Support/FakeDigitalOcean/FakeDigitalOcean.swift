@@ -1,8 +1,14 @@
 import Foundation
 
 /// A fake of DigitalOcean's API v2, written from the official OpenAPI spec, for tests and benchmarks: droplets (list,
-/// create, get, delete), droplet actions and `/v2/actions`, account SSH keys, domains and domain records. Everything
-/// lives in memory; droplets get addresses from the documentation ranges only (never contacted).
+/// create, get, delete), droplet actions (snapshots included) and `/v2/actions`, images and snapshots, tags, account
+/// SSH keys, domains and domain records. Everything lives in memory; without a backing, droplets get addresses from
+/// the documentation ranges only (never contacted) and nothing boots.
+///
+/// With a `FakeDropletBacking` (e.g. `LocalDropletBacking`), every droplet created over the API is a real machine:
+/// its create action completes once the machine is up (or errors when it cannot boot), its public address is the
+/// machine's, its status follows the machine, power actions stop and start it, and a snapshot captures it. See
+/// `FakeDigitalOcean+Backing.swift`.
 ///
 /// It answers `FakeHTTPRequest`s (`handle(_:)`), so it runs in-process behind `FakeDigitalOceanServer` (Hummingbird)
 /// or standalone (`otto-fake-do`). Besides `/v2` it serves a control API under `/_fake` (no auth): faults, request
@@ -20,12 +26,17 @@ public actor FakeDigitalOcean {
     /// Ids of actions still in progress, oldest first.
     var pendingActions: [Int] = []
     var keys: [Int: FakeSSHKey] = [:]
+    /// Private images (snapshots); the public ones are the catalog's.
+    var images: [Int: FakeImage] = [:]
+    /// Tags of the account, by name.
+    var tags: [String: FakeTag] = [:]
     var domains: [String: FakeDomain] = [:]
     var records: [Int: FakeRecord] = [:]
     var nextDropletID = 3_164_444
     var nextActionID = 36_804_636
     var nextKeyID = 512_189
     var nextRecordID = 28_448_429
+    var nextImageID = 171_000_001
     var addressCounter = 0
 
     var faults = FakeDigitalOceanFaults()
@@ -33,15 +44,27 @@ public actor FakeDigitalOcean {
     var throttleUntil: ContinuousClock.Instant?
     var throttleCounter = 0
     var counts: [String: Int] = [:]
+    /// `POST /v2/droplets/{id}/actions` requests by the `type` in their body.
+    var actionTypeCounts: [String: Int] = [:]
     var faultCounts: [String: Int] = [:]
     var rateLimitUsed = 0
     var recording: [JSONValue]?
     var recordingPath: String?
 
-    /// Creates an empty account that accepts `token`.
-    public init(token: String = "fake-do-token", actionSeconds: Double = 0.2) {
+    /// The real machines behind droplets, if any.
+    let backing: (any FakeDropletBacking)?
+    /// Backing work in flight, by a token of its own.
+    var backingTasks: [Int: Task<Void, Never>] = [:]
+    var nextBackingToken = 0
+    /// Backing work that failed outside an action (destroying a machine, forgetting a snapshot), as reasons.
+    var backingFailureLog: [String] = []
+
+    /// Creates an empty account that accepts `token`. With `backing`, droplets created over the API are real
+    /// machines; without, nothing boots (as before backings existed).
+    public init(token: String = "fake-do-token", actionSeconds: Double = 0.2, backing: (any FakeDropletBacking)? = nil) {
         self.tokens = [token]
         self.actionSeconds = actionSeconds
+        self.backing = backing
     }
 
     // MARK: - Answering requests
@@ -50,10 +73,14 @@ public actor FakeDigitalOcean {
     /// request count and the recording).
     public func handle(_ request: FakeHTTPRequest) async -> FakeHTTPResponse {
         if request.path == "/_fake" || request.path.hasPrefix("/_fake/") { return await control(request) }
+        await syncWithBacking()
         advanceActions()
         let route = FakeRoute.match(method: request.method, segments: request.segments)
         let key = route.map { "\(request.method) \($0.template)" } ?? "\(request.method) \(request.path)"
         counts[key, default: 0] += 1
+        if case .postDropletAction? = route, let type = request.json?["type"]?.string {
+            actionTypeCounts[type, default: 0] += 1
+        }
         var response = answer(request, route: route)
         rateLimitUsed += 1
         response.headers["RateLimit-Limit"] = "5000"
@@ -152,18 +179,28 @@ public actor FakeDigitalOcean {
     /// `/v2` requests received, by `METHOD /v2/path/{template}` (faulted ones included).
     public func requestCounts() -> [String: Int] { counts }
 
+    /// `POST /v2/droplets/{id}/actions` requests received, by the action `type` of their body (`snapshot`,
+    /// `power_off`, ...; faulted and refused ones included, like `requestCounts()`).
+    public func actionCounts() -> [String: Int] { actionTypeCounts }
+
     /// Faults injected so far, by kind (`500`, `hang`, `429`, `lost_create`).
     public func injectedFaults() -> [String: Int] { faultCounts }
 
     /// Forgets the request and fault counts.
     public func resetCounts() {
         counts = [:]
+        actionTypeCounts = [:]
         faultCounts = [:]
     }
 
-    /// Forgets everything: resources, counts, faults, recording.
+    /// Forgets everything: resources, counts, faults, recording. With a backing, the droplets' machines are destroyed
+    /// and the snapshots forgotten (in the background: `settleBacking()` waits for it).
     public func reset() {
+        for droplet in droplets.values where droplet.backed { launchBackingChore("destroy droplet \(droplet.id)") { try await $0.destroy(droplet: droplet.id) } }
+        for image in images.values { launchBackingChore("forget snapshot \(image.id)") { try await $0.deleteImage(snapshot: image.id) } }
         droplets = [:]
+        images = [:]
+        tags = [:]
         actions = [:]
         pendingActions = []
         keys = [:]
@@ -182,7 +219,8 @@ public actor FakeDigitalOcean {
         advanceActions()
         return droplets.values.sorted { $0.id < $1.id }.map {
             FakeDropletSummary(id: $0.id, name: $0.name, tags: $0.tags, status: $0.status, size: $0.sizeSlug, region: $0.region,
-                               image: $0.image.slug ?? String($0.image.id), publicIPv4: $0.publicIPv4)
+                               image: $0.image.slug ?? String($0.image.id), publicIPv4: $0.backedAddress?.ipv4 ?? $0.publicIPv4,
+                               snapshotIDs: $0.snapshotIDs, backingError: $0.backingError)
         }
     }
 
@@ -205,11 +243,15 @@ public actor FakeDigitalOcean {
         keys.values.sorted { $0.id < $1.id }.map { ($0.id, $0.name, $0.fingerprint) }
     }
 
-    /// Deletes a droplet behind the client's back (as someone in the control panel would).
+    /// Deletes a droplet behind the client's back (as someone in the control panel would). With a backing, its
+    /// machine is destroyed in the background (`settleBacking()` waits for it).
     @discardableResult
     public func removeDroplet(id: Int) -> Bool {
         pendingActions.removeAll { actions[$0]?.dropletID == id }
-        return droplets.removeValue(forKey: id) != nil
+        guard let droplet = droplets.removeValue(forKey: id) else { return false }
+        for tag in droplet.tags { tags[tag]?.history.removeAll { $0 == FakeTag.Tagged(type: "droplet", id: id) } }
+        if droplet.backed { launchBackingChore("destroy droplet \(id)") { try await $0.destroy(droplet: id) } }
+        return true
     }
 
     /// Changes a droplet behind the client's back.
@@ -250,6 +292,10 @@ public struct FakeDropletSummary: Sendable, Hashable {
     public var region: String
     /// Image slug, or the image id for snapshots.
     public var image: String
-    /// Its public IPv4 address (documentation range).
+    /// Its public IPv4 address (documentation range; the machine's with a backing).
     public var publicIPv4: String
+    /// Ids of its snapshots that still exist.
+    public var snapshotIDs: [Int] = []
+    /// Why the backing could not boot it, if it could not.
+    public var backingError: String?
 }

@@ -5,7 +5,15 @@ enum FakeRoute: Sendable, Equatable {
     case listDroplets, createDroplet
     case getDroplet(String), deleteDroplet(String)
     case postDropletAction(String), getDropletAction(String, String)
+    case listDropletSnapshots(String)
     case getAction(String)
+    case listImages
+    case getImage(String), updateImage(String), deleteImage(String)
+    case listSnapshots
+    case getSnapshot(String), deleteSnapshot(String)
+    case listTags, createTag
+    case getTag(String), deleteTag(String)
+    case tagResources(String), untagResources(String)
     case listKeys, createKey
     case getKey(String), updateKey(String), deleteKey(String)
     case listDomains, createDomain
@@ -20,7 +28,15 @@ enum FakeRoute: Sendable, Equatable {
         case .getDroplet, .deleteDroplet: return "/v2/droplets/{droplet_id}"
         case .postDropletAction: return "/v2/droplets/{droplet_id}/actions"
         case .getDropletAction: return "/v2/droplets/{droplet_id}/actions/{action_id}"
+        case .listDropletSnapshots: return "/v2/droplets/{droplet_id}/snapshots"
         case .getAction: return "/v2/actions/{action_id}"
+        case .listImages: return "/v2/images"
+        case .getImage, .updateImage, .deleteImage: return "/v2/images/{image_id}"
+        case .listSnapshots: return "/v2/snapshots"
+        case .getSnapshot, .deleteSnapshot: return "/v2/snapshots/{snapshot_id}"
+        case .listTags, .createTag: return "/v2/tags"
+        case .getTag, .deleteTag: return "/v2/tags/{tag_id}"
+        case .tagResources, .untagResources: return "/v2/tags/{tag_id}/resources"
         case .listKeys, .createKey: return "/v2/account/keys"
         case .getKey, .updateKey, .deleteKey: return "/v2/account/keys/{ssh_key_identifier}"
         case .listDomains, .createDomain: return "/v2/domains"
@@ -41,7 +57,21 @@ enum FakeRoute: Sendable, Equatable {
         case ("DELETE", 2) where s[0] == "droplets": return .deleteDroplet(s[1])
         case ("POST", 3) where s[0] == "droplets" && s[2] == "actions": return .postDropletAction(s[1])
         case ("GET", 4) where s[0] == "droplets" && s[2] == "actions": return .getDropletAction(s[1], s[3])
+        case ("GET", 3) where s[0] == "droplets" && s[2] == "snapshots": return .listDropletSnapshots(s[1])
         case ("GET", 2) where s[0] == "actions": return .getAction(s[1])
+        case ("GET", 1) where s[0] == "images": return .listImages
+        case ("GET", 2) where s[0] == "images": return .getImage(s[1])
+        case ("PUT", 2) where s[0] == "images": return .updateImage(s[1])
+        case ("DELETE", 2) where s[0] == "images": return .deleteImage(s[1])
+        case ("GET", 1) where s[0] == "snapshots": return .listSnapshots
+        case ("GET", 2) where s[0] == "snapshots": return .getSnapshot(s[1])
+        case ("DELETE", 2) where s[0] == "snapshots": return .deleteSnapshot(s[1])
+        case ("GET", 1) where s[0] == "tags": return .listTags
+        case ("POST", 1) where s[0] == "tags": return .createTag
+        case ("GET", 2) where s[0] == "tags": return .getTag(s[1])
+        case ("DELETE", 2) where s[0] == "tags": return .deleteTag(s[1])
+        case ("POST", 3) where s[0] == "tags" && s[2] == "resources": return .tagResources(s[1])
+        case ("DELETE", 3) where s[0] == "tags" && s[2] == "resources": return .untagResources(s[1])
         case ("GET", 2) where s == ["account", "keys"]: return .listKeys
         case ("POST", 2) where s == ["account", "keys"]: return .createKey
         case ("GET", 3) where s[0] == "account" && s[1] == "keys": return .getKey(s[2])
@@ -72,7 +102,21 @@ extension FakeDigitalOcean {
         case .deleteDroplet(let id): return deleteDroplet(id)
         case .postDropletAction(let id): return postDropletAction(id, request)
         case .getDropletAction(let droplet, let action): return getAction(action, droplet: droplet)
+        case .listDropletSnapshots(let id): return listDropletSnapshots(id, request)
         case .getAction(let id): return getAction(id, droplet: nil)
+        case .listImages: return listImages(request)
+        case .getImage(let id): return getImage(id)
+        case .updateImage(let id): return updateImage(id, request)
+        case .deleteImage(let id): return deleteImage(id)
+        case .listSnapshots: return listSnapshots(request)
+        case .getSnapshot(let id): return getSnapshot(id)
+        case .deleteSnapshot(let id): return deleteSnapshot(id)
+        case .listTags: return listTags(request)
+        case .createTag: return createTag(request)
+        case .getTag(let name): return getTag(name, request)
+        case .deleteTag(let name): return deleteTag(name)
+        case .tagResources(let name): return tagResources(name, request, tagging: true)
+        case .untagResources(let name): return tagResources(name, request, tagging: false)
         case .listKeys: return listKeys(request)
         case .createKey: return createKey(request)
         case .getKey(let id): return getKey(id)
