@@ -133,7 +133,7 @@ let package = Package(
                                                            .product(name: "MetricsTestKit", package: "swift-metrics"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")], swiftSettings: ottoSwiftSettings),
-        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport", "OttoState", "OttoCore"], swiftSettings: ottoSwiftSettings),
+        .testTarget(name: "OttoCLITests", dependencies: ["OttoTestTags", "OttoTestSupport", "OttoState", "OttoCore", "OttoProviders"], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoServerTests", dependencies: ["OttoTestTags", "OttoServer", "OttoConfig", "OttoState", "OttoPlan", "OttoEngine", "OttoCore",
                                                            "OttoTestSupport",
                                                            .product(name: "Hummingbird", package: "hummingbird"),
