@@ -103,6 +103,26 @@ import OttoCore
         #expect(missing.hasSuffix("/keys/missing.pub\": ssh_key names a private key whose public half is KEY.pub (make one with `ssh-keygen -t ed25519 -f KEY`)"))
     }
 
+    /// Host key and image build settings: words and lists checked where they are written.
+    @Test func hostKeyAndImageSettings() throws {
+        let errors = loadErrors(["inventory/main.yml": """
+            providers:
+              do: { type: digitalocean, token_env: T, host_keys: off, base_image: debian-12-x64 }
+              aws: { type: aws, host_keys: known_hosts, builder_security_groups: sg-1 }
+            """])
+        #expect(errors == [
+            "inventory/main.yml:2:54: error: `host_keys` must be `pinned` or `known_hosts`, got \"off\"",
+            "inventory/main.yml:3:70: error: `builder_security_groups` must be a list of strings, got string \"sg-1\"",
+        ])
+        let project = try loadProject(["inventory/main.yml": """
+            providers:
+              aws: { type: aws, host_keys: known_hosts, base_image: ami-0abc, builder_size: t3.small, builder_security_groups: [sg-1, sg-2] }
+            """])
+        let settings = try #require(project.inventory.providers["aws"]?.settings)
+        #expect(settings["host_keys"] == "known_hosts")
+        #expect(settings["builder_security_groups"] == .list(["sg-1", "sg-2"]))
+    }
+
     @Test func rsaKeysAreRefusedWithTheReason() {
         let errors = loadErrors([
             "inventory/main.yml": "providers:\n  do: { type: digitalocean, token_env: T, ssh_key: keys/rsa }\n",

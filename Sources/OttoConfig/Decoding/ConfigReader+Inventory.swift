@@ -8,10 +8,15 @@ extension ConfigReader {
         "local": ["subnet", "bridge", "mirror", "suite", "directory", "state_dir"],
         "static": ["user", "key", "port", "known_hosts"],
         "digitalocean": ["token_env", "token_file", "endpoint", "region", "ssh_key", "known_hosts", "tag", "rate_limit", "burst",
-                         "timeout", "ipv6"],
+                         "timeout", "ipv6", "host_keys", "base_image", "builder_size"],
         "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "session_token_env", "credentials_file",
-                "ssh_key", "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "route53_rate_limit", "route53_burst", "timeout"],
+                "ssh_key", "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "route53_rate_limit", "route53_burst", "timeout",
+                "host_keys", "base_image", "builder_size", "builder_security_groups"],
     ]
+    /// Settings that take one of a few words.
+    static let enumeratedProviderKeys: [String: [String]] = ["host_keys": ["pinned", "known_hosts"]]
+    /// Settings that are lists of strings.
+    static let listProviderKeys: Set<String> = ["builder_security_groups"]
     /// Settings that are numbers, with their allowed range.
     static let numericProviderKeys: [String: ClosedRange<Double>] = [
         "rate_limit": 0.001...100_000, "burst": 1...100_000, "route53_rate_limit": 0.001...100_000, "route53_burst": 1...100_000,
@@ -103,6 +108,16 @@ extension ConfigReader {
                 } else {
                     let what = key.hasSuffix("burst") ? "a whole number" : "a number"
                     error(e.value.location, "`\(key)` must be \(what) from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(e.value.value)")
+                }
+            } else if let words = Self.enumeratedProviderKeys[key] {
+                if let text = e.value.text, words.contains(text) { settings[key] = .string(text) } else {
+                    error(e.value.location, "`\(key)` must be \(words.map { "`\($0)`" }.joined(separator: " or ")), got \(e.value.value)")
+                }
+            } else if Self.listProviderKeys.contains(key) {
+                if let items = e.value.items, items.allSatisfy({ $0.text != nil }) {
+                    settings[key] = .list(items.compactMap(\.text).map(Value.string))
+                } else {
+                    error(e.value.location, "`\(key)` must be a list of strings, got \(e.value.kindDescription)")
                 }
             } else if key != "type" {
                 if e.value.scalar == nil {
