@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +14,8 @@ import Glibc
 /// (address, MAC, image, host key) live in `<state_dir>/machines/<name>/machine.json`; whether a machine runs is read
 /// from /run/netns and /proc.
 ///
-/// Attributes in: `name` (hostname, required), `image` (an images/*.yml name, required), anything else (group, size,
-/// region) is recorded as given. Attributes out: those plus `ipv4`, `mac`, `host_key`, `image_id`, `running`,
+/// Attributes in: `name` (hostname, required), `image` (an images/*.yml name, required; `derive` makes it
+/// `RECIPE@HASH12`, so a changed recipe replaces the machine), anything else (group, size, region) is recorded as given. Attributes out: those plus `ipv4`, `mac`, `host_key`, `image_id`, `running`,
 /// `ssh_user` (root), `ssh_port` (22). providerID: the machine name.
 public final class LocalMachineProvider: Provider {
     /// The instance name (an inventory `providers:` key, usually `local`).
@@ -38,6 +39,8 @@ public final class LocalMachineProvider: Provider {
     public let images: LocalImageBuilder
     let recipes: [String: ImageRecipe]
     let projectRoot: String
+    /// Recipe ids computed so far (recipe name → id).
+    let imageIDs = Mutex<[String: String]>([:])
 
     /// Creates the provider. `recipes` are the project's images (machines are built from them on demand);
     /// `projectRoot` resolves their `source:` files.
@@ -80,10 +83,15 @@ public final class LocalMachineProvider: Provider {
         try requireRoot()
         try requireMachine(resource.kind)
         let machine = try machineName(resource.attributes)
-        guard let imageName = resource.attributes[AttributeName.Machine.image]?.stringValue else {
+        guard let wanted = resource.attributes[AttributeName.Machine.image]?.stringValue else {
             throw OttoError("provider.local.config", "\(resource.address) needs `image` (the name of an images/*.yml recipe)")
         }
+        let reference = ImageIdentity.parseReference(wanted)
+        let imageName = reference?.recipe ?? wanted
         let image = try await images.build(imageName, recipes: recipes, projectRoot: projectRoot) { _ in }
+        if let reference, !image.id.hasPrefix(reference.shortHash) {
+            throw OttoError("image.changed", "\(resource.address): the plan was made for image \(wanted), but images/\(imageName).yml now builds \(ImageIdentity.reference(imageName, hash: image.id)); plan again")
+        }
         try await ensureClientKey()
         let dir = machineDirectory(machine)
         if let existing = LocalMachineRecord.load(dir + "/machine.json") {
@@ -103,6 +111,23 @@ public final class LocalMachineProvider: Provider {
             throw error
         }
         return observed(record, running: true)
+    }
+
+    /// See `Provider.derive`: a machine's `image` that names a recipe becomes `RECIPE@HASH12` (its layer's id), so a
+    /// changed recipe plans a replacement.
+    public func derive(_ resource: Resource) -> Resource {
+        guard resource.kind == "machine", let image = resource.attributes[AttributeName.Machine.image]?.stringValue,
+              recipes[image] != nil else { return resource }
+        let id = imageIDs.withLock { cache -> String? in
+            if let known = cache[image] { return known }
+            guard let id = try? images.identify(image, recipes: recipes, projectRoot: projectRoot)[0].id else { return nil }
+            cache[image] = id
+            return id
+        }
+        guard let id else { return resource }
+        var out = resource
+        out.attributes[AttributeName.Machine.image] = .string(ImageIdentity.reference(image, hash: id))
+        return out
     }
 
     /// See `Provider.update`: records changed attributes (size, region, …) and starts the machine when it is down.
@@ -171,6 +196,7 @@ public final class LocalMachineProvider: Provider {
         a["mac"] = .string(record.mac)
         a[AttributeName.Host.hostKey] = .string(record.hostKey)
         a["image_id"] = .string(record.imageID)
+        a[AttributeName.Machine.image] = .string(ImageIdentity.reference(record.imageName, hash: record.imageID))
         a["running"] = .bool(running)
         a[AttributeName.Host.sshUser] = .string("root")
         a[AttributeName.Host.sshPort] = .int(22)
