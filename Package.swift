@@ -22,6 +22,8 @@ let package = Package(
         .executable(name: "otto", targets: ["otto"]),
         // The fake DigitalOcean API v2 on its own, for benchmarks and manual runs (`otto-fake-do --help`).
         .executable(name: "otto-fake-do", targets: ["OttoFakeDigitalOcean"]),
+        // moto_server's EC2 instances as real local machines, behind a proxy, for benchmarks and manual runs (`otto-moto-proxy --help`).
+        .executable(name: "otto-moto-proxy", targets: ["OttoMotoProxy"]),
         // The HTTP load generator (Tests/Support/LoadGenerator.swift) on its own, for benchmarks and demos (`otto-loadgen --help`).
         .executable(name: "otto-loadgen", targets: ["OttoLoadGenerator"]),
     ],
@@ -110,6 +112,7 @@ let package = Package(
         // Swift Testing tags of the end-to-end suites and the `.endToEnd` trait `make test-fast` keys on (test targets only).
         .target(name: "OttoTestTags", path: "Tests/Tags", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean", swiftSettings: ottoSwiftSettings),
+        .executableTarget(name: "OttoMotoProxy", dependencies: ["OttoTestSupport"], path: "Tests/MotoProxy", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "OttoLoadGenerator", dependencies: ["OttoTestSupport"], path: "Tests/LoadGenerator", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",

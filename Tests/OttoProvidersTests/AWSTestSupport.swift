@@ -9,16 +9,19 @@ enum AWSTest {
     /// A secret that must never show up in any error or description.
     static let secret = "otto-test-SECRET-wJalrXUtnFEMI-K7MDENG"
 
-    /// A provider for `endpoint` with fast polling and its own rate-limit buckets (a fresh access key id).
+    /// A provider for `endpoint` with fast polling and its own rate-limit buckets (a fresh access key id). Host keys
+    /// default to `known_hosts` (moto's instances never boot); instances that are real machines (`MotoMachineProxy`)
+    /// take `.pinned` with a real `sshKey`.
     static func provider(endpoint: String, name: String = "aws", tag: String = "otto", pageSize: Int = 1000,
-                         timeout: Duration = .seconds(30), recipes: [String: ImageRecipe] = [:], baseImage: String? = nil) -> AWSProvider {
+                         timeout: Duration = .seconds(30), recipes: [String: ImageRecipe] = [:], baseImage: String? = nil,
+                         sshKey: String = "/keys/otto", hostKeys: HostKeyMode = .knownHosts) -> AWSProvider {
         let credentials = AWSCredentials(accessKeyID: "AKIDOTTO" + UUID().uuidString.prefix(8).uppercased(), secretAccessKey: secret,
                                          sessionToken: "otto-test-SESSION-token")
         var settings = AWSSettings(region: "us-east-1", credentials: credentials, credentialsOrigin: "the test", endpoint: endpoint,
-                                   tag: tag, sshUser: "admin", sshKey: "/keys/otto", knownHosts: nil, rateLimit: 500, burst: 500,
+                                   tag: tag, sshUser: "admin", sshKey: sshKey, knownHosts: nil, rateLimit: 500, burst: 500,
                                    route53RateLimit: 500, route53Burst: 500, timeout: timeout, pollInterval: .milliseconds(50),
                                    waitTimeout: .seconds(30), dependencyTimeout: .seconds(5))
-        settings.hostKeys = .knownHosts  // moto's instances never boot: nothing to connect to
+        settings.hostKeys = hostKeys
         settings.baseImage = baseImage
         let client = HTTPClient(configuration: HTTPClientConfiguration(retry: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(20))))
         return AWSProvider(name: name, settings: settings, recipes: recipes, projectRoot: "/", client: client, ec2PageSize: pageSize)

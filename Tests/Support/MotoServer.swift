@@ -120,6 +120,12 @@ public final class MotoServer: Sendable {
     /// Sends one SigV4-signed request with curl (`--aws-sigv4`), as a client outside otto would: for resources the
     /// test makes behind otto's back. `service` is `ec2` or `route53`; returns the response body.
     public func awsCurl(service: String, method: String = "POST", path: String = "/", form: String? = nil, xml: String? = nil) async throws -> String {
+        try await Self.awsCurl(endpoint, service: service, method: method, path: path, form: form, xml: xml)
+    }
+
+    /// `awsCurl` to another endpoint that speaks for moto (a proxy in front of it: `MotoMachineProxy`).
+    public static func awsCurl(_ endpoint: String, service: String, method: String = "POST", path: String = "/", form: String? = nil,
+                               xml: String? = nil) async throws -> String {
         var argv = ["curl", "-s", "--max-time", "30", "--aws-sigv4", "aws:amz:us-east-1:\(service)", "--user", "AKIDOUTSIDE:outside-secret",
                     "-X", method]
         if let form { argv += ["-H", "Content-Type: application/x-www-form-urlencoded", "--data-binary", form] }

@@ -12,7 +12,7 @@ extension AWSProvider {
     /// Machine attributes EC2 holds itself (or that are computed); other string attributes become `otto:<name>` tags.
     static let nativeMachineAttributes: Set<String> = [
         "name", "image", "size", "region", "key_name", "security_groups", "user_data", "ipv4", "private_ipv4", "ipv6", "status",
-        "ssh_user", "ssh_port", "ssh_key", "host_key", "known_hosts", "id",
+        "ssh_user", "ssh_port", "ssh_key", "host_key", "known_hosts", "id", M.hostKeyPending,
     ]
 
     // MARK: Observe

@@ -9,11 +9,15 @@ extension LocalMachineProvider {
     ///
     /// Before the first boot the machine's root gets `hostname` (default: the machine name), the host key
     /// `hostKey` says, and `authorizedKeys` (one public key line each) added to root's `authorized_keys` next to
-    /// the lines the image already has. otto's own client key is not authorised (unless it is one of them). A
-    /// machine of that name must not exist yet (`provider.local.exists`); when the boot fails, everything made for
-    /// it is removed before the error is thrown.
+    /// the lines the image already has. otto's own client key is not authorised (unless it is one of them). Then
+    /// `customize`, when given, runs with the host path of the machine's mounted root (its overlay), still before the
+    /// first boot: what else a cloud's first-boot agent would do (a login user, say; chroot into the root to run the
+    /// image's own tools, so a symlink in it never leads out). A machine of that name must not exist yet
+    /// (`provider.local.exists`); when `customize` or the boot fails, everything made for it is removed before the
+    /// error is thrown.
     public func createMachine(_ machine: String, image: LocalImage, hostKey: LocalHostKeyPolicy = .generate,
-                              authorizedKeys: [String], hostname: String? = nil) async throws -> ObservedResource {
+                              authorizedKeys: [String], hostname: String? = nil,
+                              customize: (@Sendable (_ root: String) async throws -> Void)? = nil) async throws -> ObservedResource {
         try requireRoot()
         guard LocalNames.isMachineName(machine) else {
             throw OttoError("provider.local.config", "invalid machine name \(Value.string(machine)): use a-z, 0-9 and '-', at most 63 characters")
@@ -34,6 +38,7 @@ extension LocalMachineProvider {
         ])
         do {
             try await prepareRoot(&record, hostname: hostname, hostKey: hostKey, authorizedKeys: .add(authorizedKeys))
+            if let customize { try await customize(dir + "/merged") }
             try await start(record)
         } catch {
             try? await teardown(machine)

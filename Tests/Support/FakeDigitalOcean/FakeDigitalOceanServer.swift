@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Serves a `FakeDigitalOcean` over HTTP/1.1 on a loopback port with Hummingbird, in this process.
+/// Serves a `FakeDigitalOcean` over HTTP/1.1 on a loopback port (`LoopbackHTTPServer`), in this process.
 ///
 /// `start()` binds (port 0: the kernel picks a free one, no race) and returns once the server listens; `stop()` ends
 /// it, dropping calls still hanging. Faults that lose an answer are carried out here: `drop` sends the status line and
@@ -15,64 +15,32 @@ public final class FakeDigitalOceanServer: Sendable {
     public let port: Int
     /// `http://127.0.0.1:PORT`, the provider's `endpoint`.
     public let baseURL: String
-    private let task: Task<Void, any Error>
+    private let server: LoopbackHTTPServer
 
-    private init(fake: FakeDigitalOcean, port: Int, host: String, task: Task<Void, any Error>) {
+    private init(fake: FakeDigitalOcean, server: LoopbackHTTPServer) {
         self.fake = fake
-        self.port = port
-        self.baseURL = "http://\(host):\(port)"
-        self.task = task
+        self.port = server.port
+        self.baseURL = server.baseURL
+        self.server = server
     }
 
     /// Starts serving `fake` on `host`:`port` (0: any free port) and waits until it listens (at most 30 s).
     public static func start(_ fake: FakeDigitalOcean = FakeDigitalOcean(), host: String = "127.0.0.1", port: Int = 0,
                              logLevel: Logger.Level = .critical) async throws -> FakeDigitalOceanServer {
-        let bound = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "otto-fake-do")
-        logger.logLevel = logLevel
-        let responder = CallbackResponder<BasicRequestContext> { request, _ in
+        let server = try await LoopbackHTTPServer.start(label: "otto-fake-do", host: host, port: port, logLevel: logLevel) { request in
             try await Self.respond(to: request, fake: fake)
         }
-        let app = Application(responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: nil),
-                              onServerRunning: { channel in
-                                  bound.continuation.yield(channel.localAddress?.port ?? -1)
-                                  bound.continuation.finish()
-                              }, logger: logger)
-        let task = Task {
-            defer { bound.continuation.finish() }
-            try await app.run()
-        }
-        let first = try await withThrowingTaskGroup(of: Int?.self) { group in
-            group.addTask {
-                for await value in bound.stream { return value }
-                return nil
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(30))
-                return nil
-            }
-            let value = try await group.next() ?? nil
-            group.cancelAll()
-            return value
-        }
-        guard let port = first, port > 0 else {
-            task.cancel()
-            let reason: String
-            if case .failure(let error) = await task.result { reason = String(describing: error) } else { reason = "it did not start within 30 s" }
-            throw FakeServerError("the fake DigitalOcean could not listen on \(host):\(port): \(reason)")
-        }
-        return FakeDigitalOceanServer(fake: fake, port: port, host: host, task: task)
+        return FakeDigitalOceanServer(fake: fake, server: server)
     }
 
     /// Stops the server (calls in flight are cut off) and waits until it is down.
     public func stop() async {
-        task.cancel()
-        _ = await task.result
+        await server.stop()
     }
 
     /// Blocks until the server ends (the standalone binary runs until killed).
     public func wait() async {
-        _ = await task.result
+        await server.wait()
     }
 
     private static func respond(to request: Request, fake: FakeDigitalOcean) async throws -> Response {

@@ -2,15 +2,15 @@ import Foundation
 import OttoConfig
 import OttoCore
 
-/// The part of cloud-init a droplet's ssh depends on: what a create's `user_data` asks of the host keys and of
-/// root's authorized keys. A `FakeDropletBacking` applies it to the machine's root before the first boot, where
-/// cloud-init would (before sshd starts).
+/// The part of cloud-init a cloud machine's ssh depends on: what a create's user data asks of the host keys and of
+/// the login user's authorized keys. `LocalCloudMachines` (behind the fake DigitalOcean's droplets and moto's
+/// instances) applies it to the machine's root before the first boot, where cloud-init would (before sshd starts).
 ///
 /// Understood: a `#cloud-config` document, alone or as the `text/cloud-config` parts of a MIME `multipart/mixed`
 /// document (7bit, 8bit or base64 parts; several cloud-config parts are merged in order, later keys winning and
 /// `ssh_authorized_keys` adding up). From it: `ssh_deletekeys` (default true), `ssh_genkeytypes` (default rsa,
-/// ecdsa, ed25519), `ssh_keys` with `ed25519_private` and `ed25519_public`, and `ssh_authorized_keys` (root is
-/// DigitalOcean's default user).
+/// ecdsa, ed25519), `ssh_keys` with `ed25519_private` and `ed25519_public`, and `ssh_authorized_keys` (for the
+/// cloud's default user: root on DigitalOcean, `admin` on Debian's AMIs).
 ///
 /// Not run, and listed in `ignored`: scripts (user data starting with `#!`, `text/x-shellscript` parts, boothooks),
 /// other MIME parts, and cloud-config keys beyond those above (`runcmd`, `packages`, `write_files`, ...).
@@ -27,7 +27,7 @@ public struct FakeCloudConfig: Sendable, Hashable {
     public var hostPrivateKey: String?
     /// `ssh_keys.ed25519_public`: `ssh-ed25519 AAAA… [comment]`.
     public var hostPublicKey: String?
-    /// `ssh_authorized_keys`: public key lines for root.
+    /// `ssh_authorized_keys`: public key lines for the default user (root on DigitalOcean).
     public var authorizedKeys: [String] = []
     /// What was not applied, one line each (`text/x-shellscript part (not run)`, `cloud-config key runcmd`).
     public var ignored: [String] = []
