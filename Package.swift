@@ -111,8 +111,8 @@ let package = Package(
                 path: "Tests/Support", swiftSettings: ottoSwiftSettings),
         // Swift Testing tags of the end-to-end suites and the `.endToEnd` trait `make test-fast` keys on (test targets only).
         .target(name: "OttoTestTags", path: "Tests/Tags", swiftSettings: ottoSwiftSettings),
-        .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport"], path: "Tests/FakeDigitalOcean", swiftSettings: ottoSwiftSettings),
-        .executableTarget(name: "OttoMotoProxy", dependencies: ["OttoTestSupport"], path: "Tests/MotoProxy", swiftSettings: ottoSwiftSettings),
+        .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport", "OttoCore"], path: "Tests/FakeDigitalOcean", swiftSettings: ottoSwiftSettings),
+        .executableTarget(name: "OttoMotoProxy", dependencies: ["OttoTestSupport", "OttoCore"], path: "Tests/MotoProxy", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "OttoLoadGenerator", dependencies: ["OttoTestSupport"], path: "Tests/LoadGenerator", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",

@@ -3,12 +3,14 @@
 // --machines-* options its droplets are real local machines (LocalDropletBacking; root), removed again on SIGTERM.
 import Dispatch
 import Foundation
+import OttoCore
 import OttoTestSupport
 
 let usage = """
     usage: otto-fake-do [--host 127.0.0.1] [--port 0] [--token TOKEN] [--action-seconds 0.2]
                         [--seed-droplets N] [--seed-prefix bench-] [--seed-tags otto,web] [--record FILE.jsonl]
-                        [--machines-state-dir DIR --machines-bridge NAME --machines-subnet CIDR [--machines-prefix fdo-]]
+                        [--machines-state-dir DIR --machines-bridge NAME --machines-subnet CIDR [--machines-prefix fdo-]
+                         [--machines-base-packages nginx,haproxy]]
 
     Serves the fake DigitalOcean API v2 on HOST:PORT (port 0: any free port) and prints the port on stdout.
     The token defaults to $FAKE_DO_TOKEN, else "fake-do-token". Control API under /_fake (see FakeDigitalOcean+Control.swift):
@@ -35,7 +37,7 @@ while let argument = arguments.popFirst() {
     options[String(argument.dropFirst(2))] = value
 }
 let known: Set<String> = ["host", "port", "token", "action-seconds", "seed-droplets", "seed-prefix", "seed-tags", "record",
-                          "machines-state-dir", "machines-bridge", "machines-subnet", "machines-prefix"]
+                          "machines-state-dir", "machines-bridge", "machines-subnet", "machines-prefix", "machines-base-packages"]
 if let unknown = options.keys.first(where: { !known.contains($0) }) {
     FileHandle.standardError.write(Data("otto-fake-do: unknown option --\(unknown)\n\(usage)\n".utf8))
     exit(2)
@@ -68,7 +70,10 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
     do {
         let settings = try LocalCloudMachines.settings(stateDir: stateDir, bridge: bridge, subnet: subnet)
         let progress: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("otto-fake-do: \($0)\n".utf8)) }
-        let backing = try await LocalDropletBacking.build(settings: settings, slugs: ["debian-12-x64": LocalDropletBacking.debian12],
+        // --machines-base-packages: what `debian-12-x64` has installed besides systemd and sshd (builders have no network).
+        var base = LocalDropletBacking.debian12
+        base.packages += (options["machines-base-packages"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let backing = try await LocalDropletBacking.build(settings: settings, slugs: ["debian-12-x64": base],
                                                           prefix: options["machines-prefix"] ?? "fdo-", progress: progress)
         try await backing.cleanUp()  // what a crashed run left
         return backing

@@ -3,12 +3,14 @@
 // stdout, then serves until SIGTERM/SIGINT, and removes its machines before it exits.
 import Dispatch
 import Foundation
+import OttoCore
 import OttoTestSupport
 
 let usage = """
     usage: otto-moto-proxy --moto http://127.0.0.1:PORT --base-ami AMI [--base-ami AMI ...]
                            --machines-state-dir DIR --machines-bridge NAME --machines-subnet CIDR
-                           [--machines-prefix mto-] [--login-user admin] [--host 127.0.0.1] [--port 0]
+                           [--machines-prefix mto-] [--machines-base-packages nginx,haproxy] [--login-user admin]
+                           [--host 127.0.0.1] [--port 0]
 
     Forwards every request to the moto_server at --moto and answers with moto's answer, but EC2 instances are real
     local machines (systemd-nspawn; needs root) on bridge NAME with addresses of CIDR: RunInstances boots them from
@@ -43,7 +45,8 @@ while let argument = arguments.popFirst() {
         options[name] = value
     }
 }
-let known: Set<String> = ["moto", "machines-state-dir", "machines-bridge", "machines-subnet", "machines-prefix", "login-user", "host", "port"]
+let known: Set<String> = ["moto", "machines-state-dir", "machines-bridge", "machines-subnet", "machines-prefix", "machines-base-packages",
+                          "login-user", "host", "port"]
 if let unknown = options.keys.first(where: { !known.contains($0) }) { fail("unknown option --\(unknown)\n\(usage)", status: 2) }
 guard let moto = options["moto"], let stateDir = options["machines-state-dir"], let bridge = options["machines-bridge"],
       let subnet = options["machines-subnet"], !baseAMIs.isEmpty else {
@@ -57,7 +60,10 @@ guard geteuid() == 0 else { fail("instances backed by local machines need root (
 let machines: LocalCloudMachines
 do {
     let settings = try LocalCloudMachines.settings(stateDir: stateDir, bridge: bridge, subnet: subnet)
-    machines = try await MotoMachineProxy.machines(settings: settings, amis: baseAMIs, prefix: options["machines-prefix"] ?? "mto-") {
+    // --machines-base-packages: what the base AMI has installed besides systemd, sshd and sudo (builders have no network).
+    var recipe = MotoMachineProxy.debian12
+    recipe.packages += (options["machines-base-packages"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    machines = try await MotoMachineProxy.machines(settings: settings, amis: baseAMIs, recipe: recipe, prefix: options["machines-prefix"] ?? "mto-") {
         FileHandle.standardError.write(Data("otto-moto-proxy: \($0)\n".utf8))
     }
     try await machines.cleanUp()  // what a crashed run left
