@@ -36,6 +36,8 @@ import Testing
         #expect(data.contains("  ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n"))
         #expect(data.contains("    -----END OPENSSH PRIVATE KEY-----\n"))
         #expect(try CloudInitUserData.merged(user: "  \n", hostKey: key, machine: "m") == data)
+        #expect(!data.contains("disable_root"))
+        #expect(try CloudInitUserData.merged(user: nil, hostKey: key, machine: "m", rootLogin: true).contains("\ndisable_root: false\nssh_deletekeys: true\n"))
     }
 
     /// The operator's user data is kept byte for byte, as the first part of a MIME document; otto's part comes last.

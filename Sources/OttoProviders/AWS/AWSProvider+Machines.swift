@@ -128,7 +128,8 @@ extension AWSProvider {
         var userData = try AWSProvider.attributes.optionalString(attributes, M.userData, of: address)
         if pinsHostKeys {
             let key = HostKeyPair.generate(comment: "root@\(name)")
-            userData = try CloudInitUserData.merged(user: userData, hostKey: key, machine: "\(address)")
+            // `ssh_user: root` on an AMI whose default user is another: cloud-init gives root the key pair too.
+            userData = try CloudInitUserData.merged(user: userData, hostKey: key, machine: "\(address)", rootLogin: settings.sshUser == "root")
             tags.append((HostKeyPins.awsBootTag, key.publicKey))
         }
         if let userData, userData.utf8.count > 16_384 {

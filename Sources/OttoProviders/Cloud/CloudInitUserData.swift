@@ -11,13 +11,15 @@ import OttoCore
 /// - A cloud-config of the operator's that sets the host keys itself (`ssh_keys`, `ssh_deletekeys`, `ssh_genkeytypes`)
 ///   is refused: otto could not pin the machine's key.
 enum CloudInitUserData {
-    /// otto's cloud-config: delete the image's host keys, generate none, install exactly this one.
-    static func hostKeyConfig(_ key: HostKeyPair) -> String {
+    /// otto's cloud-config: delete the image's host keys, generate none, install exactly this one. With `rootLogin`
+    /// (otto logs in as root on an image whose default user is another), `disable_root: false` lets cloud-init give
+    /// root the machine's keys too.
+    static func hostKeyConfig(_ key: HostKeyPair, rootLogin: Bool = false) -> String {
         let indented = key.privateKeyFile.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
         return """
             #cloud-config
             # written by otto: the machine's ssh host key, pinned by otto and replaced on the first connection
-            ssh_deletekeys: true
+            \(rootLogin ? "disable_root: false\n" : "")ssh_deletekeys: true
             ssh_genkeytypes: []
             ssh_keys:
               ed25519_private: |
@@ -37,8 +39,8 @@ enum CloudInitUserData {
     static let reservedKeys = ["ssh_keys", "ssh_deletekeys", "ssh_genkeytypes"]
 
     /// The user data for a new machine; `user` is the operator's `user_data` (nil or empty: none).
-    static func merged(user: String?, hostKey: HostKeyPair, machine: String) throws -> String {
-        let ours = hostKeyConfig(hostKey)
+    static func merged(user: String?, hostKey: HostKeyPair, machine: String, rootLogin: Bool = false) throws -> String {
+        let ours = hostKeyConfig(hostKey, rootLogin: rootLogin)
         guard let user, !user.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return ours }
         let boundary = "otto-" + UUID().uuidString.lowercased()
         var userPart: String

@@ -29,6 +29,8 @@ public struct FakeCloudConfig: Sendable, Hashable {
     public var hostPublicKey: String?
     /// `ssh_authorized_keys`: public key lines for the default user (root on DigitalOcean).
     public var authorizedKeys: [String] = []
+    /// `disable_root` (cloud-init's default true): when false, the keys given to the login user are root's too.
+    public var disableRoot = true
     /// What was not applied, one line each (`text/x-shellscript part (not run)`, `cloud-config key runcmd`).
     public var ignored: [String] = []
 
@@ -193,6 +195,8 @@ public struct FakeCloudConfig: Sendable, Hashable {
                 }
             case "ssh_keys":
                 try readSSHKeys(value, what: what)
+            case "disable_root":
+                disableRoot = try Self.bool(value, "\(what): disable_root")
             default:
                 ignored.append("\(what): cloud-config key \(key) (not applied)")
             }

@@ -294,7 +294,7 @@ public actor LocalCloudMachines {
         notes[request.id] = config.ignored
         let name = machineName(request.id)
         let observed = try await provider.createMachine(name, image: image, hostKey: hostKey,
-                                                        authorizedKeys: request.loginUser == nil ? keys : [],
+                                                        authorizedKeys: request.loginUser == nil || !config.disableRoot ? keys : [],
                                                         hostname: request.hostname, customize: customize)
         machines[request.id] = name
         guard let ipv4 = observed.attributes[AttributeName.Machine.ipv4]?.stringValue else {
