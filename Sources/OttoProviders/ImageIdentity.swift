@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import Synchronization
 
 /// The content hash that names a built image, the same idea for every provider: the canonical text of the recipe
 /// (packages, files with the SHA-256 of their bytes, commands), its parent's hash, and for a base the provider's
@@ -68,5 +69,23 @@ public enum ImageIdentity {
         let parts = text.split(separator: "@")
         guard parts.count == 2, parts[1].count == 12, parts[1].allSatisfy(\.isHexDigit) else { return nil }
         return (String(parts[0]), String(parts[1]))
+    }
+}
+
+/// The recipe hashes one provider instance computed (recipe name → hash), so `derive` reads recipes' files once per
+/// run; shared by the local, DigitalOcean and AWS providers.
+final class RecipeHashes: Sendable {
+    private let cache = Mutex<[String: String]>([:])
+
+    /// `RECIPE@HASH12` for `image` when it names one of `recipes`, else nil; `identify` computes a recipe's hash
+    /// (nil when it cannot: the create reports why).
+    func reference(_ image: String, recipes: [String: ImageRecipe], identify: (String) throws -> String) -> String? {
+        guard recipes[image] != nil else { return nil }
+        return cache.withLock { known in
+            if let hash = known[image] { return ImageIdentity.reference(image, hash: hash) }
+            guard let hash = try? identify(image) else { return nil }
+            known[image] = hash
+            return ImageIdentity.reference(image, hash: hash)
+        }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import OttoCore
-import Synchronization
 
 private typealias M = AttributeName.Machine
 
@@ -21,13 +20,8 @@ extension AWSProvider {
 
     /// `RECIPE@HASH12` for a machine's `image` that names one of the project's recipes, else nil (an AMI id).
     func recipeReference(_ image: String) -> String? {
-        guard recipes[image] != nil, settings.baseImage != nil else { return nil }
-        return imageHashes.withLock { cache in
-            if let known = cache[image] { return ImageIdentity.reference(image, hash: known) }
-            guard let hash = try? images.identify(image)[0].hash else { return nil }
-            cache[image] = hash
-            return ImageIdentity.reference(image, hash: hash)
-        }
+        guard settings.baseImage != nil else { return nil }
+        return imageHashes.reference(image, recipes: recipes) { try images.identify($0)[0].hash }
     }
 
     /// The AMI a `RECIPE@HASH12` image stands for, building it when it is missing.

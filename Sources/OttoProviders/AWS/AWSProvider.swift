@@ -1,6 +1,5 @@
 import Foundation
 import OttoCore
-import Synchronization
 import OttoHTTP
 
 /// Manages EC2 instances, key pairs and security groups, and Route53 hosted zones and records, for one AWS account
@@ -69,7 +68,7 @@ public final class AWSProvider: Provider {
     /// Resolves recipes' `source:` files.
     let projectRoot: String
     /// Recipe hashes computed so far (recipe name → hash).
-    let imageHashes = Mutex<[String: String]>([:])
+    let imageHashes = RecipeHashes()
 
     /// Creates a provider for the account and region in `settings`, sending through `client` (shared by every
     /// provider, so connections are reused) and the account's rate-limit buckets.

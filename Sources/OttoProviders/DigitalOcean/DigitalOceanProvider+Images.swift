@@ -1,7 +1,6 @@
 import Foundation
 import OttoCore
 import OttoHTTP
-import Synchronization
 
 private typealias M = AttributeName.Machine
 
@@ -34,13 +33,7 @@ extension DigitalOceanProvider {
     /// `RECIPE@HASH12` for a machine's `image` that names one of the project's recipes, else nil (a slug or an id).
     /// Hashes are computed once per provider instance.
     func recipeReference(_ image: String) -> String? {
-        guard recipes[image] != nil else { return nil }
-        return imageHashes.withLock { cache in
-            if let known = cache[image] { return ImageIdentity.reference(image, hash: known) }
-            guard let hash = try? images.identify(image)[0].hash else { return nil }
-            cache[image] = hash
-            return ImageIdentity.reference(image, hash: hash)
-        }
+        imageHashes.reference(image, recipes: recipes) { try images.identify($0)[0].hash }
     }
 
     /// The snapshot id a `RECIPE@HASH12` image stands for, building the image when it is missing; and the droplet tag

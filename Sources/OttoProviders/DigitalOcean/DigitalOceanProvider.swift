@@ -1,7 +1,6 @@
 import Foundation
 import OttoCore
 import OttoHTTP
-import Synchronization
 
 /// Manages DigitalOcean droplets (`machine`), account SSH keys (`ssh_key`), domains (`dns_zone`) and domain records
 /// (`dns_record`) through API v2.
@@ -69,7 +68,7 @@ public final class DigitalOceanProvider: Provider {
     /// The size of image builders (default `s-1vcpu-1gb`).
     let builderSize: String
     /// Recipe hashes computed so far (recipe name → hash).
-    let imageHashes = Mutex<[String: String]>([:])
+    let imageHashes = RecipeHashes()
     /// How often an action (or a new droplet) is polled.
     let pollInterval: Duration
     /// How long otto waits for one action before giving up.

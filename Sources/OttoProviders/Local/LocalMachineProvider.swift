@@ -1,6 +1,5 @@
 import Foundation
 import OttoCore
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +39,7 @@ public final class LocalMachineProvider: Provider {
     let recipes: [String: ImageRecipe]
     let projectRoot: String
     /// Recipe ids computed so far (recipe name → id).
-    let imageIDs = Mutex<[String: String]>([:])
+    let imageIDs = RecipeHashes()
 
     /// Creates the provider. `recipes` are the project's images (machines are built from them on demand);
     /// `projectRoot` resolves their `source:` files.
@@ -117,16 +116,11 @@ public final class LocalMachineProvider: Provider {
     /// changed recipe plans a replacement.
     public func derive(_ resource: Resource) -> Resource {
         guard resource.kind == "machine", let image = resource.attributes[AttributeName.Machine.image]?.stringValue,
-              recipes[image] != nil else { return resource }
-        let id = imageIDs.withLock { cache -> String? in
-            if let known = cache[image] { return known }
-            guard let id = try? images.identify(image, recipes: recipes, projectRoot: projectRoot)[0].id else { return nil }
-            cache[image] = id
-            return id
-        }
-        guard let id else { return resource }
+              let reference = imageIDs.reference(image, recipes: recipes, identify: {
+                  try images.identify($0, recipes: recipes, projectRoot: projectRoot)[0].id
+              }) else { return resource }
         var out = resource
-        out.attributes[AttributeName.Machine.image] = .string(ImageIdentity.reference(image, hash: id))
+        out.attributes[AttributeName.Machine.image] = .string(reference)
         return out
     }
 
