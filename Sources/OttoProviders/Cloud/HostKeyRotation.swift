@@ -62,18 +62,25 @@ struct HostKeyRotation: Sendable {
                                hostKeyPolicy: .pinned(keys.joined(separator: "\n")), connectTimeout: .seconds(5))
         let deadline = ContinuousClock.now + limit
         var last: (any Error)?
+        var refusedSince: ContinuousClock.Instant?
         while ContinuousClock.now < deadline {
             do {
                 return try await SSHSession.connect(target)
             } catch let error as SSHError where error.code.hasPrefix("ssh.hostkey") || error.code == "ssh.key" || error.code == "ssh.rsa_unsupported" {
                 throw OttoError("provider.host_key", "\(machine): \(error.message)", cause: error)
+            } catch let error as SSHError where error.code == "ssh.auth" {
+                // The host key matched, but the key is refused: cloud-init may still be installing it; not for long.
+                last = error
+                let since = refusedSince ?? ContinuousClock.now
+                refusedSince = since
+                if ContinuousClock.now - since > .seconds(60) { break }
             } catch {
                 last = error
             }
             try await Task.sleep(for: .milliseconds(500))
         }
         throw OttoError("provider.host_key",
-                        "\(machine): no SSH login to \(user)@\(host):\(port) with \(identityFile) within \(limit), so otto could not replace the host key it sent in user data; check that the machine carries otto's key (ssh_keys / key_name) and that port \(port) is open to otto",
+                        "\(machine): no SSH login to \(user)@\(host):\(port) with \(identityFile)\(refusedSince == nil ? " within \(limit)" : ": the machine presents its pinned host key but refuses the login key"), so otto could not replace the host key it sent in user data; check that the machine carries otto's key (ssh_keys / key_name) for \(user) and that port \(port) is open to otto",
                         cause: last)
     }
 
