@@ -133,10 +133,11 @@ struct ProjectContext: Sendable {
                                     concurrency: cfg.concurrency ?? 256, client: client)
         case "digitalocean":
             return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg.settingValues, root: root),
-                                        concurrency: cfg.concurrency ?? 16, recipes: project.images, projectRoot: root, client: client)
+                                        concurrency: cfg.concurrency ?? 16, recipes: project.images, projectRoot: root,
+                                        progress: { ProgressLines.send($0) }, client: client)
         case "aws":
             return AWSProvider(name: cfg.name, settings: try AWSSettings(cfg.settingValues, projectRoot: root), concurrency: cfg.concurrency ?? 32,
-                               recipes: project.images, projectRoot: root, client: client)
+                               recipes: project.images, projectRoot: root, progress: { ProgressLines.send($0) }, client: client)
         default:
             throw OttoError("provider.unsupported",
                             "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean, aws)")

@@ -229,6 +229,8 @@ struct CloudImageCLITests {
             let apply = try await p.run("apply", "--auto-approve")
             #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
             #expect(await fake.actionCounts()["snapshot"] == 3, "the images were built by the apply, once each")
+            #expect(apply.stderr.contains("machine.shop.web[") && apply.stderr.contains("capturing otto-web-"),
+                    "the apply tells the steps of the image builds it starts: \(apply.stderr)")
 
             // Requests through the load balancer reach both web machines.
             let shown = try await p.run("state", "show", "machine.shop.lb[0]")

@@ -29,7 +29,8 @@ extension AWSProvider {
         guard let (recipe, short) = ImageIdentity.parseReference(reference), recipes[recipe] != nil else {
             throw OttoError("provider.aws.attribute", "\(address): image \(Value.string(reference)) names no recipe in images/")
         }
-        let image = try await images.build(recipe) { _ in }
+        let progress = self.progress
+        let image = try await images.build(recipe) { progress("\(address): \($0)") }
         guard image.shortHash == short else {
             throw OttoError("image.changed", "\(address): the plan was made for image \(reference), but images/\(recipe).yml now builds \(ImageIdentity.reference(recipe, hash: image.hash)); plan again")
         }

@@ -69,6 +69,8 @@ public final class AWSProvider: Provider {
     let projectRoot: String
     /// Recipe hashes computed so far (recipe name → hash).
     let imageHashes = RecipeHashes()
+    /// Where the steps of image builds a create starts are told (the CLI's progress lines).
+    let progress: @Sendable (String) -> Void
 
     /// Creates a provider for the account and region in `settings`, sending through `client` (shared by every
     /// provider, so connections are reused) and the account's rate-limit buckets.
@@ -77,17 +79,18 @@ public final class AWSProvider: Provider {
     /// batched, so a high value is cheap.
     ///
     /// `recipes` are the project's image recipes (machines naming one run from its AMI, built when missing);
-    /// `projectRoot` resolves their `source:` files.
+    /// `projectRoot` resolves their `source:` files; `progress` receives the steps of image builds that creates start.
     public convenience init(name: String, settings: AWSSettings, concurrency: Int = 32, recipes: [String: ImageRecipe] = [:],
-                            projectRoot: String = ".", client: HTTPClient) {
-        self.init(name: name, settings: settings, concurrency: concurrency, recipes: recipes, projectRoot: projectRoot, client: client,
-                  ec2PageSize: 1000)
+                            projectRoot: String = ".", progress: @escaping @Sendable (String) -> Void = { _ in }, client: HTTPClient) {
+        self.init(name: name, settings: settings, concurrency: concurrency, recipes: recipes, projectRoot: projectRoot, progress: progress,
+                  client: client, ec2PageSize: 1000)
     }
 
     /// `ec2PageSize` is DescribeInstances' and DescribeSecurityGroups' `MaxResults` (tests make it small to page).
     init(name: String, settings: AWSSettings, concurrency: Int = 32, recipes: [String: ImageRecipe] = [:], projectRoot: String = ".",
-         client: HTTPClient, ec2PageSize: Int) {
+         progress: @escaping @Sendable (String) -> Void = { _ in }, client: HTTPClient, ec2PageSize: Int) {
         self.name = name
+        self.progress = progress
         self.recipes = recipes
         self.projectRoot = projectRoot
         self.settings = settings

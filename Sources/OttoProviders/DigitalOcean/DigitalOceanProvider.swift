@@ -69,6 +69,8 @@ public final class DigitalOceanProvider: Provider {
     let builderSize: String
     /// Recipe hashes computed so far (recipe name → hash).
     let imageHashes = RecipeHashes()
+    /// Where the steps of image builds a create starts are told (the CLI's progress lines).
+    let progress: @Sendable (String) -> Void
     /// How often an action (or a new droplet) is polled.
     let pollInterval: Duration
     /// How long otto waits for one action before giving up.
@@ -94,6 +96,7 @@ public final class DigitalOceanProvider: Provider {
     ///   - projectRoot: resolves recipes' `source:` files.
     ///   - baseImage: where base recipes start on DigitalOcean.
     ///   - builderSize: the size of image builder droplets.
+    ///   - progress: receives the steps of image builds that creates start.
     ///   - pollInterval: how often actions are polled (default 2 s).
     ///   - actionTimeout: longest wait for one action (default 10 minutes).
     ///   - client: the HTTP client (shared by providers).
@@ -101,7 +104,7 @@ public final class DigitalOceanProvider: Provider {
                 tag: String = "otto", sshKey: String? = nil, knownHosts: String? = nil, rate: Double = 250.0 / 60.0, burst: Int = 250,
                 concurrency: Int = 16, timeout: Duration? = nil, ipv6: Bool = false, hostKeys: HostKeyMode = .pinned,
                 recipes: [String: ImageRecipe] = [:], projectRoot: String = ".", baseImage: String = "debian-12-x64",
-                builderSize: String = "s-1vcpu-1gb", pollInterval: Duration = .seconds(2),
+                builderSize: String = "s-1vcpu-1gb", progress: @escaping @Sendable (String) -> Void = { _ in }, pollInterval: Duration = .seconds(2),
                 actionTimeout: Duration = .seconds(600), client: HTTPClient) {
         self.name = name
         self.concurrencyLimit = max(1, concurrency)
@@ -117,6 +120,7 @@ public final class DigitalOceanProvider: Provider {
         self.projectRoot = projectRoot
         self.baseImage = baseImage
         self.builderSize = builderSize
+        self.progress = progress
         self.pollInterval = pollInterval
         self.actionTimeout = actionTimeout
     }

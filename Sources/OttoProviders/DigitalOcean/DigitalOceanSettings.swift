@@ -126,10 +126,11 @@ extension DigitalOceanSettings {
 extension DigitalOceanProvider {
     /// Creates a provider from inventory settings (see `DigitalOceanSettings`).
     public convenience init(name: String, settings: DigitalOceanSettings, concurrency: Int = 16, recipes: [String: ImageRecipe] = [:],
-                            projectRoot: String = ".", client: HTTPClient) {
+                            projectRoot: String = ".", progress: @escaping @Sendable (String) -> Void = { _ in }, client: HTTPClient) {
         self.init(name: name, endpoint: settings.endpoint, token: settings.token, region: settings.region, tag: settings.tag,
                   sshKey: settings.sshKey, knownHosts: settings.knownHosts, rate: settings.rate, burst: settings.burst,
                   concurrency: concurrency, timeout: settings.timeout, ipv6: settings.ipv6, hostKeys: settings.hostKeys,
-                  recipes: recipes, projectRoot: projectRoot, baseImage: settings.baseImage, builderSize: settings.builderSize, client: client)
+                  recipes: recipes, projectRoot: projectRoot, baseImage: settings.baseImage, builderSize: settings.builderSize,
+                  progress: progress, client: client)
     }
 }
