@@ -100,6 +100,16 @@ struct AWSImageCLITests {
             let unchanged = try await census(moto)
             #expect(unchanged.launched == 3 && unchanged.images.count == 3, "0 RunInstances, 0 CreateImage: \(unchanged)")
 
+            // One changed byte in web: exactly one more builder and AMI; prune then deletes the old web AMI.
+            try CloudImageCLITests.recipes(p, webRole: "web2")
+            let changed = try await p.run("images", "build")
+            #expect(changed.status == 0, "\(changed.stderr)")
+            let afterChange = try await census(moto)
+            #expect(afterChange.launched == 4 && afterChange.images.count == 4 && afterChange.builders == 0, "\(afterChange)")
+            let pruned = try await p.run("images", "prune")
+            #expect(pruned.status == 0, "\(pruned.stderr)")
+            #expect(try await census(moto).images.count == 3)
+
             try p.write("sites/api/www/index.html", "<p>api</p>\n")
             try p.write("sites/api.yml", """
                 site: api
