@@ -59,7 +59,7 @@ public struct CloudImageBuilder: Sendable {
             let key = "\(platform.providerName) \(link.hash)"
             let parent = from
             from = try await CloudImageBuilds.shared.run(key) {
-                try await buildOne(link, from: parent, known: images, progress: progress)
+                try await buildOne(link, from: parent, progress: progress)
             }
             built = true
         }
@@ -70,8 +70,7 @@ public struct CloudImageBuilder: Sendable {
     }
 
     /// Builds one link of a chain from `image` (its parent's image or the provider's base).
-    func buildOne(_ link: ImageIdentity.Link, from image: String, known: [ListedCloudImage],
-                  progress: @escaping @Sendable (String) -> Void) async throws -> String {
+    func buildOne(_ link: ImageIdentity.Link, from image: String, progress: @escaping @Sendable (String) -> Void) async throws -> String {
         let recipe = link.recipe.name, hash = link.hash
         let name = CloudImage.name(recipe: recipe, hash: hash)
         let started = ContinuousClock.now

@@ -175,16 +175,10 @@ struct DigitalOceanImagePlatform: CloudImagePlatform {
     }
 
     func deleteBuilder(_ builder: CloudBuilder) async throws {
-        guard let id = Int(builder.id) else { return }
-        let tags = try await DigitalOceanProvider.fetchDroplet(id, api: provider.api)?.tags ?? []
-        do {
-            _ = try await provider.api.send(.delete, "/v2/droplets/\(id)", idempotent: true)
-        } catch let error as HTTPError where error.status == 404 {
-        } catch {
-            throw provider.api.wrap(error, doing: "delete builder droplet \(id)")
-        }
-        await provider.deletePinTags(tags)
-        for tag in tags where tag.hasPrefix(DigitalOceanProvider.builderTagPrefix) {
+        guard let id = Int(builder.id), let droplet = try await DigitalOceanProvider.fetchDroplet(id, api: provider.api) else { return }
+        // The provider's own delete (the droplet and its pin tags), then the builder's tag, which belongs to it alone.
+        try await provider.deleteMachine(ResourceAddress(kind: "machine", name: "image-builder"), current: provider.observation(of: droplet))
+        for tag in droplet.tags ?? [] where tag.hasPrefix(DigitalOceanProvider.builderTagPrefix) {
             _ = try? await provider.api.send(.delete, "/v2/tags/\(DigitalOceanAPI.segment(tag))", idempotent: true)
         }
     }
