@@ -305,4 +305,50 @@ public enum AttributeName {
         /// Values in presentation form.
         public static let records = "records"
     }
+
+    /// A fleet unit (`fleet_unit`), submitted to a fleet cluster through its v1 API or placed by otto's own scheduler.
+    public enum FleetUnit {
+        /// The unit's name, e.g. `web@1.service` (a template's instance, never the template itself).
+        public static let name = "name"
+        /// The unit file as fleet's `UnitOption` list: maps of `section`, `name`, `value`, in file order, `[X-Fleet]`
+        /// included, specifiers as written.
+        public static let options = "options"
+        /// A unit option's section.
+        public static let optionSection = "section"
+        /// A unit option's name.
+        public static let optionName = "name"
+        /// A unit option's value.
+        public static let optionValue = "value"
+        /// `inactive`, `loaded` or `launched`.
+        public static let desiredState = "desired_state"
+        /// The state fleet reports (`currentState`); the native scheduler reports the same from systemd.
+        public static let currentState = "current_state"
+        /// The machine the unit runs on: fleet's machine id, or the otto machine name for units otto places.
+        public static let machineID = "machine_id"
+        /// systemd's load state on that machine.
+        public static let loadState = "load_state"
+        /// systemd's active state (`active`, `inactive`, `failed`, ...).
+        public static let activeState = "active_state"
+        /// systemd's sub state (`running`, `dead`, ...).
+        public static let subState = "sub_state"
+        /// SHA-1 of the unit file's text, as fleet reports it.
+        public static let hash = "hash"
+        /// The machines otto may place the unit on (native scheduling): maps of `name`, `address`, `metadata` and
+        /// the connection attributes of `Host`.
+        public static let candidates = "candidates"
+        /// A candidate's otto machine name (`demo-web-0`).
+        public static let candidateName = "name"
+        /// A candidate's machine address (`machine.demo.web[0]`).
+        public static let candidateAddress = "address"
+        /// A candidate's labels (its group's `labels:`), matched by `MachineMetadata`.
+        public static let candidateMetadata = "metadata"
+        /// Why the unit is where it is (or nowhere): the scheduler's reason.
+        public static let placement = "placement"
+        /// Seconds a machine may stay unreachable before its units move (`lost_after`).
+        public static let lostAfterSeconds = "lost_after_s"
+        /// When the unit's machine was first seen unreachable (ISO 8601), while it is.
+        public static let lostSince = "lost_since"
+        /// Machines that still hold an old copy of the unit (a machine that came back after its units moved).
+        public static let staleOn = "stale_on"
+    }
 }
