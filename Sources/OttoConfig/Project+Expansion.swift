@@ -93,6 +93,7 @@ extension Project {
         }
         expandHost(site, into: &out)
         expandApps(site, into: &out, reader: r)
+        expandFleet(site, into: &out)
         guard let dns = site.dns else { return }
         let zoneAddress = ResourceAddress(kind: "dns_zone", name: s)
         // Nameservers are managed only when the site lists them; otherwise the zone keeps what its provider serves.

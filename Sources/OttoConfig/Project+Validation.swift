@@ -39,6 +39,7 @@ extension Project {
     }
 
     private func validate(_ site: Site, into r: ConfigReader) {
+        validateFleet(site, into: r)
         let providerNames = Array(Set(inventory.providers.keys).union(Inventory.builtInProviders)).sorted()
         if let p = site.provider, inventory.providerType(p.value) == nil {
             r.error(p.location, "provider `\(p.value)` is not defined in inventory (nor a built-in: local, static)\(suggestion(p.value, providerNames))")

@@ -348,6 +348,8 @@ public enum AttributeName {
         public static let lostAfterSeconds = "lost_after_s"
         /// When the unit's machine was first seen unreachable (ISO 8601), while it is.
         public static let lostSince = "lost_since"
+        /// The site the unit belongs to (`SITE` or `SITE-ENV`): marks otto's unit files on machines.
+        public static let site = "site"
         /// Machines that still hold an old copy of the unit (a machine that came back after its units moved).
         public static let staleOn = "stale_on"
     }

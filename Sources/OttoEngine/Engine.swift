@@ -123,13 +123,31 @@ public struct Engine: Sendable {
                      pendingCreates: [ResourceAddress: PendingCreate] = [:]) async throws -> Plan {
         let clock = ContinuousClock()
         let started = clock.now
-        let observed = options.refresh ? try await refresh(desired: desired, state: state, creates: pendingCreates) : nil
+        var observed = options.refresh ? try await refresh(desired: desired, state: state, creates: pendingCreates) : nil
         let refreshTime = clock.now - started
         let providers = self.providers
+        // Placing providers (fleet units) decide where their resources go from what the refresh saw.
+        var desired = desired
+        var notes: [ResourceNote] = []
+        if let seen = observed, options.mode != .destroy {
+            let now = Date()
+            var all = seen
+            for (name, p) in providers.sorted(by: { $0.key < $1.key }) {
+                guard let placing = p as? any PlacingProvider else { continue }
+                let mine = desired.filter { $0.provider == name }
+                guard !mine.isEmpty else { continue }
+                let placement = placing.place(mine, observed: all, recorded: state, now: now)
+                desired = desired.filter { $0.provider != name } + placement.desired
+                all.merge(placement.observed) { _, new in new }
+                notes += placement.notes
+            }
+            observed = all
+        }
         let input = PlannerInput(desired: desired, state: state, observed: observed, schemas: schemas,
                                  options: options, stateLineage: lineage, stateSerial: serial, pendingHandlers: pendingHandlers,
                                  pending: pendingCreates, derive: { r in providers[r.provider]?.derive(r) ?? r })
         var plan = try Planner.plan(input)
+        plan.notes = notes.sorted { ($0.address, $0.message) < ($1.address, $1.message) }
         if observed != nil {
             let observedCount = Set(desired.map(\.address)).union(state.keys).union(pendingCreates.keys).count
             plan.refresh = RefreshSummary(seconds: Double(refreshTime.components.seconds) + Double(refreshTime.components.attoseconds) / 1e18,

@@ -4,7 +4,7 @@ import OttoCore
 /// A plan as people's tools read it: what `otto plan --json` prints and `POST /v1/plan` answers, one shape for both
 /// (described as `Plan` in the API's openapi.yaml):
 ///
-/// `{"lineage", "serial", "environment", "mode", "created_at", "has_changes", "counts": {"noop", "create", "update", "replace",
+/// `{"lineage", "serial", "environment", "notes": [{"address", "message"}], "mode", "created_at", "has_changes", "counts": {"noop", "create", "update", "replace",
 ///   "delete"}, "changes": [{"address", "provider", "action", "reason", "source", "attributes": [{"name", "before",
 ///   "after", "forces_replace", "diff"?, "note"?, "files"?}]}], "drift": [addresses], "refresh": {"seconds", "resources",
 ///   "api_calls"} | null}`.
@@ -35,6 +35,16 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     public var refresh: Refresh?
     /// The environment the plan was made for (`--env`); null for a project without environments.
     public var environment: String?
+    /// What the plan reports besides its changes (fleet units no machine can take, and why).
+    public var notes: [Note] = []
+
+    /// A note about one resource.
+    public struct Note: Codable, Sendable, Hashable {
+        /// The resource's address.
+        public var address: String
+        /// What to tell people.
+        public var message: String
+    }
 
     /// Attributes whose values are never shown as values, whatever the kind's schema says (files and cloud-init may
     /// hold secrets). A text that is not sensitive for its resource shows as the `diff` of its hash attribute instead.
@@ -191,7 +201,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lineage, serial, mode, changes, drift, refresh, counts, environment
+        case lineage, serial, mode, changes, drift, refresh, counts, environment, notes
         case createdAt = "created_at"
         case hasChanges = "has_changes"
     }
@@ -233,6 +243,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         drift = plan.drift.map(\.address.description)
         refresh = plan.refresh.map { Refresh(seconds: $0.seconds, resources: $0.resources, apiCalls: $0.apiCalls) }
         environment = plan.environment
+        notes = plan.notes.map { Note(address: $0.address.description, message: $0.message) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -251,6 +262,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         drift = try c.decode([String].self, forKey: .drift)
         refresh = try c.decodeIfPresent(Refresh.self, forKey: .refresh)
         environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        notes = try c.decodeIfPresent([Note].self, forKey: .notes) ?? []
     }
 
     /// Writes every key, `refresh` as null without a refresh, and the date as ISO 8601 text.
@@ -266,6 +278,7 @@ public struct PlanDocument: Codable, Sendable, Hashable {
         try c.encode(drift, forKey: .drift)
         try c.encode(refresh, forKey: .refresh)
         try c.encode(environment, forKey: .environment)
+        try c.encode(notes, forKey: .notes)
     }
 
     /// `2025-01-31T12:00:00.000Z`.

@@ -230,6 +230,9 @@ public struct Plan: Sendable, Codable {
     public var refresh: RefreshSummary?
     /// The environment it was made for (`--env`); nil for a project without environments.
     public var environment: String?
+    /// What the plan reports besides its changes: fleet units no machine can take (with the constraint that blocks
+    /// them), units waiting out their machine's grace period.
+    public var notes: [ResourceNote] = []
 
     /// Creates a plan.
     public init(options: PlanOptions, stateLineage: String, stateSerial: Int, createdAt: Date = Date(),
@@ -248,7 +251,7 @@ public struct Plan: Sendable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case formatVersion, options, stateLineage, stateSerial, stateSerials, createdAt, changes, drift, handlers, abandonedCreates, refresh
-        case environment
+        case environment, notes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -266,6 +269,7 @@ public struct Plan: Sendable, Codable {
         abandonedCreates = try c.decodeIfPresent([ResourceAddress].self, forKey: .abandonedCreates) ?? []
         refresh = try c.decodeIfPresent(RefreshSummary.self, forKey: .refresh)
         environment = try c.decodeIfPresent(String.self, forKey: .environment)
+        notes = try c.decodeIfPresent([ResourceNote].self, forKey: .notes) ?? []
     }
 
     /// The scopes of the resources the plan covers.

@@ -76,6 +76,10 @@ struct ProjectContext: Sendable {
                 out[name] = HostProvider(name: name, projectRoot: root)
                 continue
             }
+            if name == Project.fleetSchedulerProvider {
+                out[name] = FleetSchedulerProvider(name: name)
+                continue
+            }
             if name == "apps" {
                 out[name] = AppProvider(name: name, projectRoot: root, ledger: store as? any ReleaseLedger, deployments: deploymentRecording(),
                                         actor: Self.actor, log: { ProgressLines.send($0) })
@@ -149,7 +153,7 @@ struct ProjectContext: Sendable {
     /// are neither touched nor taken for orphans. Nil when there is no filter.
     func providerTargets(_ names: Set<String>?, state: [ResourceAddress: ResourceRecord]) throws -> [String]? {
         guard let names else { return nil }
-        let known = Set(project.inventory.providers.keys).union(Inventory.builtInProviders).union(["host", "apps"])
+        let known = Set(project.inventory.providers.keys).union(Inventory.builtInProviders).union(["host", "apps", Project.fleetSchedulerProvider])
         if let unknown = names.subtracting(known).sorted().first {
             throw OttoError("cli.providers", "--providers: no provider named `\(unknown)` (known: \(known.sorted().joined(separator: ", ")))")
         }

@@ -27,7 +27,7 @@ extension ConfigReader {
     /// Decodes one site document.
     func site(_ root: YAMLNode) -> Site? {
         guard let f = fields(root, "a site", allowed: ["site", "domain", "provider", "machines", "nginx", "haproxy", "units", "dns", "walk",
-                                                       "packages", "files", "services", "drift", "vars", "templates", "apps"],
+                                                       "packages", "files", "services", "drift", "vars", "templates", "apps", "fleet"],
                              required: ["site", "domain"]) else { return nil }
         let name = self.name(f["site"], "site name")
         var domain: String?
@@ -79,6 +79,7 @@ extension ConfigReader {
         out.templates = templates
         out.vars = vars
         out.apps = apps
+        out.fleet = f["fleet"].flatMap(fleet)
         if let node = f["drift"], let text = string(node) {
             if let policy = DriftPolicy(rawValue: text) { out.drift = policy } else {
                 error(node.location, "drift must be `correct` or `report`, got \(Value.string(text))"
@@ -192,7 +193,7 @@ extension ConfigReader {
     func machineGroup(_ entry: YAMLNode.Entry) -> MachineGroup? {
         guard let name = self.name(entry.key, "machine group name") else { return nil }
         guard let f = fields(entry.value, "machine group `\(name)`",
-                             allowed: ["count", "image", "size", "provider", "region", "user_data"] + Self.lifecycleKeys) else { return nil }
+                             allowed: ["count", "image", "size", "provider", "region", "user_data", "labels"] + Self.lifecycleKeys) else { return nil }
         let count = f["count"].map { int($0, in: 1...Int.max, "count") } ?? 1
         func located(_ key: String) -> Located<String>? { f[key].flatMap { n in string(n).map { Located($0, at: n.location) } } }
         guard let count else { return nil }
@@ -200,6 +201,16 @@ extension ConfigReader {
                                  provider: located("provider"), region: f["region"].flatMap(string),
                                  lifecycle: lifecycle(f), location: entry.key.location)
         group.userData = f["user_data"].flatMap(string)
+        if let l = f["labels"] {
+            if let entries = l.entries {
+                for entry in entries {
+                    guard let k = entry.key.text, let v = string(entry.value) else { continue }
+                    if k.isEmpty || k.contains("=") || k.contains(" ") { error(entry.key.location, "invalid label name \(Value.string(k))") } else {
+                        group.labels[k] = v
+                    }
+                }
+            } else { error(l.location, "expected labels (a mapping of name to value), got \(l.kindDescription)") }
+        }
         return group
     }
 

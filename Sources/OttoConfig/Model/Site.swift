@@ -32,6 +32,8 @@ public struct Site: Sendable, Hashable {
     public var templates: [TemplateSpec] = []
     /// `apps:`: application versions delivered onto machine groups, in file order.
     public var apps: [AppSpec] = []
+    /// `fleet:`: fleet units placed on the site's machines (or submitted to a fleet cluster), when given.
+    public var fleet: FleetSpec? = nil
     /// `drift:`: what the drift-correction service does with differences it finds (default `correct`).
     public var drift: DriftPolicy = .correct
     /// Where the site's mapping starts (its file is `location.file`).
@@ -71,6 +73,8 @@ public struct MachineGroup: Sendable, Hashable {
     public var region: String?
     /// Cloud-init user data for cloud machines, when given.
     public var userData: String? = nil
+    /// `labels:`: metadata of every machine of the group, matched by fleet units' `MachineMetadata` (e.g. `role: web`).
+    public var labels: [String: String] = [:]
     /// Lifecycle settings applied to each machine.
     public var lifecycle: LifecycleSpec
     /// Where the group is declared.

@@ -54,7 +54,7 @@ enum PlanRenderer {
         }
         if !plan.changes.contains(where: { $0.action != .noop }) && plan.handlers.isEmpty {
             return out + "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
-                + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
+                + notes(plan) + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
         }
         // Written straight into strings sized once: a 100k plan is a few million pieces of text. A large plan is written
         // in slices on every CPU at once (`Blocking.map`: callers render off the cooperative pool, see `rendered`).
@@ -69,10 +69,17 @@ enum PlanRenderer {
             out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
             for h in plan.handlers { out += "  ! \(h.id)\n" }
         }
+        out += notes(plan)
         out += adopted(plan)
         out += "\n" + totals(plan) + "\n"
         if let r = plan.refresh { out += refreshLine(r) }
         return out
+    }
+
+    /// What the plan reports besides its changes (fleet units no machine can take, machines in their grace period).
+    static func notes(_ plan: Plan) -> String {
+        guard !plan.notes.isEmpty else { return "" }
+        return "\nNotes:\n" + plan.notes.map { "  ! \($0.address): \($0.message)\n" }.joined()
     }
 
     /// `render` run off the cooperative pool (a large plan's text is written on every CPU).

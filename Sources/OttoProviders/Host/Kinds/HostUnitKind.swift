@@ -40,15 +40,22 @@ struct HostUnitKind: HostKind {
 
     /// `systemd-analyze verify` on a staged copy: any output at all is a failure (an unknown key only warns).
     private func verify(_ a: [String: Value], content: [UInt8], on host: HostTarget) async throws {
-        let name = a[S.name]?.stringValue ?? "x.service"
-        let dir = try await host.output("mktemp -d /tmp/otto-unit.XXXXXX")
+        try await Self.verify(name: a[S.name]?.stringValue ?? "x.service", content: content, session: host.session, machine: host.conn.machine)
+    }
+
+    /// Checks a unit's text on the machine before it is installed: `systemd-analyze verify` of a staged copy named
+    /// `name`; any output is a failure, reported with the installed path in place of the staged one.
+    static func verify(name: String, content: [UInt8], session: SSHSession, machine: String) async throws {
+        let made = try await session.exec("mktemp -d /tmp/otto-unit.XXXXXX", timeout: .seconds(60))
+        let dir = made.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard made.status == 0, !dir.isEmpty else { throw OttoError("host.command", "\(machine): mktemp failed: \(made.stderrText)") }
         let staged = dir + "/" + name
-        try await host.session.upload(content, to: staged, mode: 0o644)
-        let check = try await host.session.exec("systemd-analyze verify \(ShellQuote.quote(staged)) 2>&1; s=$?; rm -rf -- \(ShellQuote.quote(dir)); exit $s",
-                                                timeout: .seconds(60))
+        try await session.upload(content, to: staged, mode: 0o644)
+        let check = try await session.exec("systemd-analyze verify \(ShellQuote.quote(staged)) 2>&1; s=$?; rm -rf -- \(ShellQuote.quote(dir)); exit $s",
+                                           timeout: .seconds(60))
         let output = check.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         if check.status != 0 || !output.isEmpty {
-            throw OttoError("host.unit", "\(host.conn.machine): unit \(name) does not verify; nothing was changed:\n"
+            throw OttoError("host.unit", "\(machine): unit \(name) does not verify; nothing was changed:\n"
                             + output.replacingOccurrences(of: staged, with: HostRender.unitPath(name)))
         }
     }
