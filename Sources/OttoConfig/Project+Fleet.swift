@@ -57,6 +57,7 @@ extension Project {
                 for m in machines where Self.metadataMatches(u.constraints.machineMetadata, m.labels) {
                     var a = attrs
                     a[U.candidates] = .list([candidate(m)])
+                    a[U.machineID] = .string(m.name)
                     out.append(Resource(address: Self.fleetUnitAddress(site.name, u.name.full, machine: m.name), provider: Self.fleetSchedulerProvider,
                                         attributes: a, dependencies: [Dependency(m.address, at: u.location)], location: u.location))
                 }

@@ -147,6 +147,20 @@ import Testing
             #expect(at["web@2.service"] == ["f-web-1"], "\(at)")
             #expect(at["web@1.service"]?.count == 1 && at["web@3.service"]?.count == 1, "\(at)")
 
+            // `otto status` lists the units like `fleetctl list-units`: unit, machine, active and sub state.
+            r = try await p.otto("status")
+            #expect(r.stdout.contains("FLEET UNITS"), "\(r.stdout)")
+            #expect(r.stdout.contains(/web@2\.service\s+f-web-1\s+launched\s+active\s+running/), "\(r.stdout)")
+
+            // `otto serve` puts back a unit stopped behind its back, on its schedule.
+            let serve = try await ServeProcess.start(dir: p.dir, environment: p.environment, interval: "2s")
+            #expect(try await Self.inside("f-web-1", ["systemctl", "stop", "web@2.service"]).status == 0)
+            let restarted = await serve.wait(seconds: 30) {
+                (try? await Self.running(["f-web-1"], ["web@2.service"]))?["f-web-1"]?.contains("web@2.service") == true
+            }
+            #expect(restarted, "\(serve.log.suffix(3000))")
+            #expect(await serve.stop() == 0)
+
             // An apply killed in the middle: the next one converges and a plan after it is empty.
             try p.write("units/web@.service", Self.webUnit.replacingOccurrences(of: "sleep infinity", with: "sleep 86400"))
             let child = try await ChildProcess.start([CLIProject.binary, "apply", "--auto-approve", "--dir", p.dir], environment: p.environment)

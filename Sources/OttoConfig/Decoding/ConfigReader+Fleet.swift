@@ -62,8 +62,13 @@ extension ConfigReader {
         case (nil, let t?):
             guard let s = string(t) else { return [] }
             text = s
-            // A block scalar's text starts on the line after its indicator.
-            origin = SourceLocation(file: t.location.file, line: t.location.line + 1, column: t.location.column)
+            // A block scalar's text starts on the line after its indicator, indented like its first line.
+            if case .scalar(_, let style) = t.content, style == .literal || style == .folded {
+                let line = t.location.line + 1
+                origin = SourceLocation(file: t.location.file, line: line, column: blockIndent(t.location.file, line: line) + 1)
+            } else {
+                origin = t.location
+            }
         case (_?, _?):
             error(node.location, "give either file: or text:, not both")
             return []
@@ -85,7 +90,7 @@ extension ConfigReader {
         }
         let file: FleetUnitFile
         do { file = try FleetUnitFile(parsing: text) } catch {
-            self.error(SourceLocation(file: origin.file, line: origin.line + error.line - 1, column: error.line == 1 ? origin.column + error.column - 1 : error.column),
+            self.error(SourceLocation(file: origin.file, line: origin.line + error.line - 1, column: origin.column + error.column - 1),
                        "unit \(name): \(error.message)")
             return []
         }
@@ -123,11 +128,22 @@ extension ConfigReader {
             let (constraints, problems) = FleetConstraints.read(file, name: n)
             for p in problems where reported.insert(p.message).inserted {
                 let line = p.option.flatMap(file.line(of:)) ?? 1
-                error(SourceLocation(file: origin.file, line: origin.line + line - 1, column: line == 1 ? origin.column : 1), "unit \(name): \(p.message)")
+                error(SourceLocation(file: origin.file, line: origin.line + line - 1, column: origin.column), "unit \(name): \(p.message)")
             }
             if problems.isEmpty { out.append(FleetUnitSpec(name: n, file: file, constraints: constraints, state: state, location: node.location)) }
         }
         return out
+    }
+
+    /// The indentation (spaces) of line `line` of the project file `file`, 0 when it cannot be read.
+    private func blockIndent(_ file: String, line: Int) -> Int {
+        guard onDisk, let data = FileManager.default.contents(atPath: root + "/" + file), let text = String(data: data, encoding: .utf8) else { return 0 }
+        var n = 1
+        for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if n == line { return l.prefix { $0 == " " }.count }
+            n += 1
+        }
+        return 0
     }
 
     /// `instances:`: `A..B` (integers) or a list of names.

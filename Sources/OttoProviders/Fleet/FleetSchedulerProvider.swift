@@ -198,6 +198,10 @@ public final class FleetSchedulerProvider: PlacingProvider {
             // Not seen, not gone: `place` fills in what the plan compares (content, connection) from the request.
             a[U.machineID] = .string(recorded)
             a[U.desiredState] = r.attributes[U.desiredState] ?? .null
+            // Nothing is known to differ: the text as configured, the machine's connection as the request has it.
+            if let text = Self.render(r.attributes) { a[F.contentSHA256] = .string(ContentHash.sha256(Array(text.utf8))) }
+            let c = Self.candidate(recorded, in: r.attributes) ?? r.attributes
+            for key in H.connection { a[key] = c[key] ?? .null }
             a[U.staleOn] = .list(copies.map { .string($0.machine) })
             a[U.lostSince] = .null
             a[H.reachable] = .bool(false)

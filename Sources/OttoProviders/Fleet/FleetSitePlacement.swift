@@ -99,8 +99,7 @@ struct FleetSitePlacement {
             // What an unreachable machine's unit is taken to be: as desired (nothing is known to differ), and since
             // when it has not answered as the state recorded it.
             if var o = observed[r.address], o.attributes[H.reachable]?.boolValue == false {
-                let derived = FleetSchedulerProvider.deriveConnection(d)
-                for key in [F.contentSHA256, H.host, H.hostKey, U.desiredState] { o.attributes[key] = derived.attributes[key] ?? .null }
+                o.attributes[U.desiredState] = d.attributes[U.desiredState] ?? .null
                 o.attributes[U.lostSince] = recorded[r.address]?.attributes[U.lostSince] ?? .null
                 out.observed[r.address] = o
             }
