@@ -44,7 +44,7 @@ public final class FleetSchedulerProvider: PlacingProvider {
         .required(U.candidates, .list(.any), ignoredInDiff: true), .required(U.lostAfterSeconds, .int, ignoredInDiff: true),
         .optional(U.machineID, .string, forceNew: true), .optional(U.staleOn, .list(.string), unordered: true),
         .optional(U.lostSince, .string),
-        .optional(U.placement, .string, ignoredInDiff: true), .computed(U.currentState, .string), .computed(U.loadState, .string),
+        .optional(U.placement, .string), .computed(U.currentState, .string), .computed(U.loadState, .string),
         .computed(U.activeState, .string), .computed(U.subState, .string),
         .computed(F.content, .string), .computed(F.contentSHA256, .string, ignoredInDiff: false, presentation: .digest(of: F.content)),
         .computed(H.host, .string, ignoredInDiff: false), .computed(H.hostKey, .string, ignoredInDiff: false),

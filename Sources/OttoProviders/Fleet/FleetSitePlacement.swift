@@ -98,9 +98,13 @@ struct FleetSitePlacement {
             out.desired.append(d)
             // What an unreachable machine's unit is taken to be: as desired (nothing is known to differ), and since
             // when it has not answered as the state recorded it.
-            if var o = observed[r.address], o.attributes[H.reachable]?.boolValue == false {
-                o.attributes[U.desiredState] = d.attributes[U.desiredState] ?? .null
-                o.attributes[U.lostSince] = recorded[r.address]?.attributes[U.lostSince] ?? .null
+            if var o = observed[r.address] {
+                if o.attributes[H.reachable]?.boolValue == false {
+                    o.attributes[U.desiredState] = d.attributes[U.desiredState] ?? .null
+                    o.attributes[U.lostSince] = recorded[r.address]?.attributes[U.lostSince] ?? .null
+                }
+                // The reason is shown where the unit goes somewhere new; a unit that stays has nothing to show.
+                if o.attributes[U.machineID] == d.attributes[U.machineID] { o.attributes[U.placement] = d.attributes[U.placement] ?? .null }
                 out.observed[r.address] = o
             }
         }
