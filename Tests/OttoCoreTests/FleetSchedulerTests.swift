@@ -518,6 +518,30 @@ import Testing
         }
     }
 
+    @Test func aScheduleIsAFixedPoint() {
+        // Many small random inputs: the result keeps every rule, does not depend on the input's order, and
+        // scheduling again from it keeps every unit where it is (and leaves the unplaceable ones unplaceable).
+        var rng = Mix(state: 2024)
+        for round in 0..<150 {
+            let (units, machines) = Self.mixedInput(&rng, units: Int.random(in: 1...24, using: &rng), machines: Int.random(in: 1...5, using: &rng))
+            let first = FleetScheduler.schedule(units, machines: machines)
+            Self.checkInvariants(units, machines, first)
+            #expect(FleetScheduler.schedule(units.reversed(), machines: machines.reversed()) == first, "round \(round)")
+            let settled = units.map { u in
+                FleetSchedulingUnit(name: u.name, constraints: u.constraints, state: u.state,
+                                    current: u.constraints.global ? nil : first[u.name]?.machines.first)
+            }
+            let second = FleetScheduler.schedule(settled, machines: machines)
+            for u in settled {
+                switch first[u.name]!.outcome {
+                case .kept, .placed: #expect(second[u.name]?.outcome == .kept, "round \(round): \(u.name) \(second[u.name]!.reason)")
+                default: #expect(second[u.name]?.outcome == first[u.name]?.outcome, "round \(round): \(u.name)")
+                }
+                #expect(second[u.name]?.machines == first[u.name]?.machines, "round \(round): \(u.name)")
+            }
+        }
+    }
+
     @Test func hundredUnitsOnTenMachines() {
         var rng = Mix(state: 7)
         let (units, machines) = Self.mixedInput(&rng, units: 100, machines: 10)
