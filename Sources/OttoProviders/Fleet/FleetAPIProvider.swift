@@ -29,7 +29,9 @@ public final class FleetAPIProvider: Provider {
     /// Where fleet's API is.
     public let settings: FleetAPISettings
     /// `fleet_unit`.
-    public var schemas: [KindSchema] { [Self.unitSchema] }
+    public var schemas: [KindSchema] { Self.kindSchemas }
+    /// The kinds and their attributes (the same for every instance).
+    public static let kindSchemas: [KindSchema] = [unitSchema]
 
     /// The kind this provider manages.
     public static let kind = "fleet_unit"
