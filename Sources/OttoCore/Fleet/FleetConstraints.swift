@@ -25,7 +25,7 @@ public struct FleetConstraints: Sendable, Hashable, Codable {
 
     /// Every key fleet read, with the deprecated `X-` spellings it still accepted.
     public static let keys: [String: String] = [
-        "MachineID": "MachineID", "X-ConditionMachineID": "MachineID",
+        "MachineID": "MachineID", "X-ConditionMachineID": "MachineID", "X-ConditionMachineBootID": "MachineID",
         "MachineOf": "MachineOf", "X-ConditionMachineOf": "MachineOf",
         "MachineMetadata": "MachineMetadata", "X-ConditionMachineMetadata": "MachineMetadata",
         "Conflicts": "Conflicts", "X-Conflicts": "Conflicts",
@@ -69,7 +69,8 @@ public struct FleetConstraints: Sendable, Hashable, Codable {
             case "Replaces": c.replaces += words
             case "MachineMetadata":
                 for w in words {
-                    guard let eq = w.firstIndex(of: "="), eq != w.startIndex else {
+                    // fleet skipped entries without both a key and a value (`job.RequiredTargetMetadata`).
+                    guard let eq = w.firstIndex(of: "="), eq != w.startIndex, w.index(after: eq) != w.endIndex else {
                         problems.append(Problem(option: i, message: "MachineMetadata entries are `key=value`, got `\(w)`"))
                         continue
                     }
@@ -77,8 +78,8 @@ public struct FleetConstraints: Sendable, Hashable, Codable {
                 }
             default:  // Global
                 switch value.lowercased() {
-                case "true", "yes", "1", "on": c.global = true
-                case "false", "no", "0", "off": c.global = false
+                case "true", "yes", "1", "on", "t": c.global = true  // fleet's `isTruthyValue`
+                case "false", "no", "0", "off", "f": c.global = false
                 default: problems.append(Problem(option: i, message: "Global takes true or false, got `\(o.value)`"))
                 }
             }
@@ -121,51 +122,10 @@ public struct FleetConstraints: Sendable, Hashable, Codable {
         return out
     }
 
-    /// True when `name` matches the shell-style glob `pattern` (`*`, `?`, `[...]`), as fleet matched `Conflicts`.
+    /// True when `name` matches the shell-style glob `pattern` (`*`, `?`, `[...]` with ranges and `!`/`^` negation, a
+    /// `]` first in a set being a member, `\` escapes), as fleet matched `Conflicts`. A `[` without its `]` is a plain
+    /// character. Linear in the pattern times the name, whatever the stars.
     public static func glob(_ pattern: String, matches name: String) -> Bool {
-        let p = Array(pattern), s = Array(name)
-        func match(_ i: Int, _ j: Int) -> Bool {
-            var i = i, j = j
-            while i < p.count {
-                switch p[i] {
-                case "*":
-                    if i == p.count - 1 { return true }
-                    for k in j...s.count where match(i + 1, k) { return true }
-                    return false
-                case "?":
-                    guard j < s.count else { return false }
-                case "[":
-                    guard j < s.count, let close = p[(i + 1)...].firstIndex(of: "]") else {
-                        guard j < s.count, p[i] == s[j] else { return false }
-                        break
-                    }
-                    var set = Array(p[(i + 1)..<close])
-                    let negate = set.first == "!" || set.first == "^"
-                    if negate { set.removeFirst() }
-                    var hit = false
-                    var k = 0
-                    while k < set.count {
-                        if k + 2 < set.count, set[k + 1] == "-" {
-                            if set[k] <= s[j] && s[j] <= set[k + 2] { hit = true }
-                            k += 3
-                        } else {
-                            if set[k] == s[j] { hit = true }
-                            k += 1
-                        }
-                    }
-                    guard hit != negate else { return false }
-                    i = close
-                case "\\" where i + 1 < p.count:
-                    i += 1
-                    guard j < s.count, p[i] == s[j] else { return false }
-                default:
-                    guard j < s.count, p[i] == s[j] else { return false }
-                }
-                i += 1
-                j += 1
-            }
-            return j == s.count
-        }
-        return match(0, 0)
+        FleetGlob(pattern).matches(name)
     }
 }

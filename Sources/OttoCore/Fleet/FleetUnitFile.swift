@@ -63,12 +63,15 @@ public struct FleetUnitFile: Sendable, Hashable {
         var pending: (name: String, value: String, line: Int)?
         func finish() {
             if let p = pending, let section {
-                options.append(FleetUnitOption(section: section, name: p.name, value: p.value))
+                // Trimmed as a whole too: a continuation onto an empty line (or the end of the text) adds nothing.
+                let value = String(Substring(p.value).trimmingWhitespace())
+                options.append(FleetUnitOption(section: section, name: p.name, value: value))
                 lines.append(p.line)
             }
             pending = nil
         }
-        let all = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF text would be one long line.
+        let all = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (i, raw) in all.enumerated() {
             let lineNumber = i + 1
             var line = Substring(raw)
