@@ -250,6 +250,9 @@ import Testing
         #expect(w0 != nil && w1 != nil && w0 != w1)
         await launch("nowhere.service", [("MachineMetadata", "role=gpu")])
         #expect(await fake.unit("nowhere.service")?.machineID == nil)
+        let nowhere = await fake.placement(of: "nowhere.service")
+        #expect(nowhere?.outcome == .unplaceable)
+        #expect(nowhere?.reason.isEmpty == false)
         #expect((await call(fake, "GET", "/units/nowhere.service")).json?["currentState"]?.string == "inactive")
         // Global units run on every matching machine and are placed by no one.
         await launch("agent.service", [("Global", "true"), ("MachineMetadata", "role=web")])

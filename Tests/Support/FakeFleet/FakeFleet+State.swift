@@ -7,15 +7,8 @@ extension FakeFleet {
     public var states: [FakeFleetUnitState] {
         var out: [FakeFleetUnitState] = []
         for name in units.keys.sorted() {
-            guard let unit = units[name], unit.desiredState != .inactive else { continue }
-            let on: [String]
-            if let machine = unit.machineID {
-                on = [machine]
-            } else if constraints(of: unit)?.global == true {
-                on = machines.keys.sorted().filter { runsGlobal(unit, on: $0) }
-            } else {
-                on = []
-            }
+            guard let unit = units[name] else { continue }
+            let on = runningMachines(unit)
             let running = unit.desiredState == .launched
             for machine in on {
                 out.append(FakeFleetUnitState(name: name, hash: unit.hash, machineID: machine, loadState: "loaded",

@@ -87,10 +87,7 @@ extension FakeFleet {
     /// What the agents report: the desired state once the unit is on a machine (or, for a `Global` unit, on any),
     /// `inactive` while it is on none.
     func currentState(_ unit: FakeFleetUnit) -> FleetUnitState {
-        if unit.machineID != nil { return unit.desiredState }
-        if unit.desiredState != .inactive, constraints(of: unit)?.global == true,
-           machines.keys.contains(where: { runsGlobal(unit, on: $0) }) { return unit.desiredState }
-        return .inactive
+        runningMachines(unit).isEmpty ? .inactive : unit.desiredState
     }
 
     // MARK: - Checks

@@ -22,8 +22,9 @@ import OttoCore
 /// fleet's server decoded it (`"value": {"value": "x"}`).
 ///
 /// A simulated engine and agents stand behind the API: the machines are given at start (and added or dropped through
-/// the control calls); every unit that is not `inactive` is placed on the least-loaded machine it can run on (ties by
-/// machine id) honouring `MachineID`, `MachineMetadata`, `MachineOf`, `Conflicts`, `Replaces` and `Global`; a placed
+/// the control calls); every unit that is not `inactive` is placed by otto's `FleetScheduler` (fleet's rules: the
+/// least-loaded machine it can run on, ties by machine id, honouring `MachineID`, `MachineMetadata`, `MachineOf`,
+/// `Conflicts`, `Replaces` and `Global`; a placed unit stays while it can); a placed
 /// unit's state follows its desired state at once (`launched`: systemd `loaded`/`active`/`running`; `loaded`:
 /// `loaded`/`inactive`/`dead`; `inactive`: no state row). **The engine pass runs synchronously after every change**
 /// (a unit written or deleted, metadata patched, a machine added or dropped), so a test reads the outcome with its
@@ -48,6 +49,8 @@ public actor FakeFleet {
     public internal(set) var recording = false
     /// The discovery document served at `GET /fleet/v1/discovery`.
     let discovery: [UInt8]
+    /// Where the last engine pass put each unit (`FleetScheduler.schedule`), by unit name.
+    var placements: [String: FleetPlacement] = [:]
     /// Canned answers by request path (`inject(_:forPath:)`), given instead of fleet's.
     var injected: [String: FakeHTTPResponse] = [:]
 
