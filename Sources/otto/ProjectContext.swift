@@ -139,12 +139,15 @@ struct ProjectContext: Sendable {
             return DigitalOceanProvider(name: cfg.name, settings: try DigitalOceanSettings(cfg.settingValues, root: root),
                                         concurrency: cfg.concurrency ?? 16, recipes: project.images, projectRoot: root,
                                         progress: { ProgressLines.send($0) }, client: client)
+        case "fleet":
+            return FleetAPIProvider(name: cfg.name, settings: try FleetAPISettings(cfg.settingValues, root: root),
+                                    concurrency: cfg.concurrency ?? 16, client: client)
         case "aws":
             return AWSProvider(name: cfg.name, settings: try AWSSettings(cfg.settingValues, projectRoot: root), concurrency: cfg.concurrency ?? 32,
                                recipes: project.images, projectRoot: root, progress: { ProgressLines.send($0) }, client: client)
         default:
             throw OttoError("provider.unsupported",
-                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean, aws)")
+                            "\(cfg.location): provider `\(cfg.name)` has type `\(cfg.type)`, which this build of otto cannot drive (supported: powerdns, local, static, digitalocean, aws, fleet)")
         }
     }
 

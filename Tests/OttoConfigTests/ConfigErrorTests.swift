@@ -194,8 +194,24 @@ import OttoCore
             "inventory/main.yml:2:45: error: unknown key `regoin` in powerdns provider `powerdns`",
             "inventory/main.yml:3:29: error: unknown key `regoin` in digitalocean provider `do`; did you mean `region`?",
             "inventory/main.yml:3:56: error: concurrency must be at least 1, got 0",
-            "inventory/main.yml:4:3: error: provider `x` needs a `type` (one of aws, digitalocean, local, powerdns, static)",
-            "inventory/main.yml:5:14: error: unknown provider type \"pdns\"; expected one of aws, digitalocean, local, powerdns, static",
+            "inventory/main.yml:4:3: error: provider `x` needs a `type` (one of aws, digitalocean, fleet, local, powerdns, static)",
+            "inventory/main.yml:5:14: error: unknown provider type \"pdns\"; expected one of aws, digitalocean, fleet, local, powerdns, static",
+        ])
+    }
+
+    @Test func fleetProviderSettingsBelongTogether() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOzfgRMUgMOqRVv0XInhWPiyrP6cJ4CQ6XfHnZXLrUHR"
+        let good = "providers:\n  fleet: { endpoint: \"http://10.0.0.5:49153\" }\n  f2: { type: fleet, endpoint: \"unix:///var/run/fleet.sock\", ssh_host: 10.0.0.5, ssh_port: 2222, ssh_user: core, ssh_key: keys/f, host_key: \"\(key)\" }\n"
+        #expect(loadErrors(["inventory/main.yml": good]) == [])
+        let bad = "providers:\n  a: { type: fleet }\n  b: { type: fleet, endpoint: \"unix:///var/run/fleet.sock\" }\n  c: { type: fleet, endpoint: \"http://h:1\", ssh_host: h }\n  d: { type: fleet, endpoint: \"unix:///s\", ssh_host: h, host_key: \"\(key)\", ssh_port: 70000 }\n  e: { type: fleet, endpoint: \"tcp://h\", token: x }\n"
+        #expect(loadErrors(["inventory/main.yml": bad]) == [
+            "inventory/main.yml:2:3: error: fleet provider `a` is missing the required key `endpoint` (http://HOST:PORT, or unix:///var/run/fleet.sock with ssh_host and host_key)",
+            "inventory/main.yml:3:3: error: fleet provider `b` reaches fleet's socket over SSH and needs `host_key`: the machine's public host key (`ssh-ed25519 AAAA…`), pinned",
+            "inventory/main.yml:3:3: error: fleet provider `b`: endpoint \"unix:///var/run/fleet.sock\" is a socket on a fleet machine, reached over SSH: set `ssh_host`",
+            "inventory/main.yml:4:3: error: fleet provider `c`: `ssh_host` is only for an endpoint on fleet's unix socket (unix:///var/run/fleet.sock)",
+            "inventory/main.yml:5:3: error: fleet provider `d`: `ssh_port` must be a port number from 1 to 65535, got 70000",
+            "inventory/main.yml:6:3: error: fleet provider `e`: endpoint must start with http://, https:// or unix://, got \"tcp://h\"",
+            "inventory/main.yml:6:42: error: `token` must not be written in inventory: use token_env or token_file so the secret stays out of files and plans",
         ])
     }
 

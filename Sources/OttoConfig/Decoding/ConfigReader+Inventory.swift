@@ -12,6 +12,8 @@ extension ConfigReader {
         "aws": ["region", "endpoint", "profile", "access_key_id_env", "secret_access_key_env", "session_token_env", "credentials_file",
                 "ssh_key", "ssh_user", "known_hosts", "tag", "rate_limit", "burst", "route53_rate_limit", "route53_burst", "timeout",
                 "host_keys", "base_image", "builder_size", "builder_security_groups"],
+        // An existing fleet cluster's v1 API: over HTTP, or its unix socket reached over SSH (ssh_* and the pinned host_key).
+        "fleet": ["endpoint", "ssh_host", "ssh_port", "ssh_user", "ssh_key", "host_key"],
     ]
     /// Settings that take one of a few words.
     static let enumeratedProviderKeys: [String: [String]] = ["host_keys": ["pinned", "known_hosts"]]
@@ -142,12 +144,42 @@ extension ConfigReader {
                 error(entry.key.location, "powerdns provider `\(name)` takes api_key_env or api_key_file, not both")
             }
         }
+        if type == "fleet" {
+            fleetSettings(settings, name: name, at: entry.key.location)
+        }
         if type == "local", let subnet = entry.value["subnet"], let text = settings["subnet"]?.stringValue, !Self.isIPv4CIDR(text) {
             error(subnet.location, "invalid subnet \(Value.string(text)): expected an IPv4 CIDR like 10.213.0.0/24")
         }
         var config = ProviderConfig(name: name, type: type, concurrency: concurrency, settings: settings, location: entry.key.location)
         config.sshPublicKey = publicKey
         inventory.providers[name] = config
+    }
+
+    /// A `fleet` provider's settings that belong together: an endpoint, and for fleet's unix socket the SSH machine and
+    /// its pinned host key (otto never connects to a host whose key it does not know).
+    func fleetSettings(_ settings: [String: Value], name: String, at location: SourceLocation) {
+        guard let endpoint = settings["endpoint"]?.stringValue else {
+            error(location, "fleet provider `\(name)` is missing the required key `endpoint` (http://HOST:PORT, or unix:///var/run/fleet.sock with ssh_host and host_key)")
+            return
+        }
+        let ssh = ["ssh_host", "ssh_port", "ssh_user", "ssh_key", "host_key"].filter { settings[$0] != nil }
+        if endpoint.hasPrefix("unix://") {
+            if settings["ssh_host"] == nil {
+                error(location, "fleet provider `\(name)`: endpoint \(Value.string(endpoint)) is a socket on a fleet machine, reached over SSH: set `ssh_host`")
+            }
+            if settings["host_key"] == nil {
+                error(location, "fleet provider `\(name)` reaches fleet's socket over SSH and needs `host_key`: the machine's public host key (`ssh-ed25519 AAAA…`), pinned")
+            }
+        } else if endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") {
+            if let first = ssh.first {
+                error(location, "fleet provider `\(name)`: `\(first)` is only for an endpoint on fleet's unix socket (unix:///var/run/fleet.sock)")
+            }
+        } else {
+            error(location, "fleet provider `\(name)`: endpoint must start with http://, https:// or unix://, got \(Value.string(endpoint))")
+        }
+        if let port = settings["ssh_port"], !(port.intValue.map { (1...65535).contains($0) } ?? false) {
+            error(location, "fleet provider `\(name)`: `ssh_port` must be a port number from 1 to 65535, got \(port)")
+        }
     }
 
     static func format(_ number: Double) -> String {

@@ -15,7 +15,7 @@ public struct Inventory: Sendable, Hashable {
     public init() {}
 
     /// The provider kinds otto knows.
-    public static let knownTypes = ["aws", "digitalocean", "local", "powerdns", "static"]
+    public static let knownTypes = ["aws", "digitalocean", "fleet", "local", "powerdns", "static"]
     /// Provider types whose machines are cloud servers (made through an API, reached over their public address).
     public static let cloudTypes: Set<String> = ["digitalocean", "aws"]
     /// Provider names usable without an inventory entry (they need no settings).
@@ -32,7 +32,7 @@ public struct Inventory: Sendable, Hashable {
 public struct ProviderConfig: Sendable, Hashable {
     /// Name (the key).
     public var name: String
-    /// Type: powerdns, local, static, digitalocean or aws.
+    /// Type: powerdns, local, static, digitalocean, aws or fleet.
     public var type: String
     /// Most actions at once, when set.
     public var concurrency: Int?

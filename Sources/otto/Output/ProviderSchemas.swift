@@ -9,6 +9,7 @@ enum ProviderSchemas {
     static let byType: [String: [KindSchema]] = [
         "host": HostProvider.kindSchemas, "local": LocalMachineProvider.kindSchemas, "static": StaticMachineProvider.kindSchemas,
         "powerdns": PowerDNSProvider.kindSchemas, "digitalocean": DigitalOceanProvider.kindSchemas, "aws": AWSProvider.kindSchemas,
+        "fleet": FleetAPIProvider.kindSchemas,
     ]
 
     /// The sensitive attribute names of a resource of `kind` with these attributes, for any provider (for output
