@@ -161,18 +161,22 @@ import Testing
             #expect(restarted, "\(serve.log.suffix(3000))")
             #expect(await serve.stop() == 0)
 
-            // An apply killed in the middle: the next one converges and a plan after it is empty.
-            try p.write("units/web@.service", Self.webUnit.replacingOccurrences(of: "sleep infinity", with: "sleep 86400"))
-            let child = try await ChildProcess.start([CLIProject.binary, "apply", "--auto-approve", "--dir", p.dir], environment: p.environment)
-            try await Task.sleep(for: .milliseconds(1500))
-            child.kill(SIGKILL)
-            _ = await child.waitForExit()
+            // Applies killed at several points (refresh, verify, write, reload, start): the next one converges and a
+            // plan after it is empty.
+            for (i, delay) in [300, 700, 1100, 1600, 2200].enumerated() {
+                try p.write("units/web@.service", Self.webUnit.replacingOccurrences(of: "sleep infinity", with: "sleep \(86_400 + i)"))
+                let child = try await ChildProcess.start([CLIProject.binary, "apply", "--auto-approve", "--dir", p.dir], environment: p.environment)
+                try await Task.sleep(for: .milliseconds(delay))
+                child.kill(SIGKILL)
+                _ = await child.waitForExit()
+            }
             r = try await p.otto("apply", "--auto-approve")
             #expect(r.status == 0, "\(r.stdout.suffix(3000))\n\(r.stderr)")
             r = try await p.otto("plan", "--detailed-exitcode")
             #expect(r.status == 0, "\(r.stdout.suffix(3000))\n\(r.stderr)")
             at = Self.placements(try await Self.running(three, names))
             #expect(at["web@1.service"]?.count == 1 && at["web@2.service"]?.count == 1 && at["web@3.service"]?.count == 1, "\(at)")
+            #expect(try await p.ssh("web[0]", "grep -c 'sleep 86404' /etc/systemd/system/web@1.service").stdout.hasPrefix("1"))
         } cleanup: {
             _ = try? await p.otto("destroy", "--auto-approve")
             _ = try? await runProcess(["ip", "link", "del", Self.bridge])

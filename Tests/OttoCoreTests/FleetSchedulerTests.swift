@@ -79,6 +79,19 @@ import Testing
 
     // MARK: Desired state
 
+    /// A machine within its grace period (`acceptsNew: false`) keeps what it has and takes nothing new.
+    @Test func aMachineThatTakesNoNewUnitsKeepsItsOwn() {
+        let machines = [Self.m("a"), FleetMachine(name: "b", acceptsNew: false), Self.m("c")]
+        let units = [Self.u("x.service", on: "b"), Self.u("y.service"), Self.u("z.service"), Self.u("w.service")]
+        let r = FleetScheduler.schedule(units, machines: machines)
+        Self.checkInvariants(units, machines, r)
+        #expect(r["x.service"]?.outcome == .kept && r["x.service"]?.machines == ["b"])
+        for name in ["y.service", "z.service", "w.service"] { #expect(r[name]?.machines != ["b"], "\(name): \(r[name]!)") }
+        // Pinned to it and not on it yet: no machine.
+        let pinned = [Self.u("p.service", "MachineID=b")]
+        #expect(FleetScheduler.schedule(pinned, machines: machines)["p.service"]?.outcome == .unplaceable)
+    }
+
     @Test func inactiveUnitsArePlacedNowhere() {
         let r = FleetScheduler.schedule([Self.u("a.service", state: .inactive, on: "demo-web-0"), Self.u("b.service", state: .loaded)],
                                         machines: Self.three)

@@ -515,12 +515,6 @@ final class FleetSchedulerRun {
             return true
         }
         if machineNames.isEmpty { return fail("no machine available") }
-        // A machine that takes no new units keeps only the unit that is on it already.
-        if acceptsNew.contains(false) {
-            let current = u.current.flatMap { machineIndex[$0] }
-            candidates = candidates.filter { acceptsNew[$0] || $0 == current }
-            if candidates.isEmpty { return fail("no machine available (the machines left do not answer)") }
-        }
         // Placing units only adds constraints; only moves (evictions) take some away. So a unit alike to one that
         // found no machine since the last move finds none either (e.g. the 9 900 instances of `web@*` that conflict
         // with each other on 100 machines).
@@ -561,6 +555,16 @@ final class FleetSchedulerRun {
             candidates = candidates.filter(allowed.contains)
             restriction.append("MachineOf " + peerText.joined(separator: "; "))
             peers = peerText.joined(separator: "; ")
+        }
+        // A machine that takes no new units (it does not answer, within its grace period) keeps only its own.
+        if acceptsNew.contains(false) {
+            let current = u.current.flatMap { machineIndex[$0] }
+            let before = candidates
+            candidates = candidates.filter { acceptsNew[$0] || $0 == current }
+            if candidates.isEmpty {
+                return fail("no machine can take it: " + before.map { machineNames[$0] }.joined(separator: ", ")
+                            + " does not answer (within lost_after) and takes no new units")
+            }
         }
         // The hot loop: local copies spare a debug build its exclusivity checks on every access.
         let load = self.load
