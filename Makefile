@@ -15,7 +15,7 @@ ifeq ($(origin ENV),command line)
 export OTTO_ENV := $(strip $(ENV))
 endif
 
-.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release bench-pipeline bench-images serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release bench-pipeline bench-images bench-fleet serve
 
 deps:
 	@scripts/install-deps.sh
@@ -121,6 +121,10 @@ bench-images: build
 	$(SWIFT) build $(RELEASE) --product otto-moto-proxy
 	@command -v packer >/dev/null || apt-get install -y -qq --no-install-recommends packer >/dev/null
 	bench/images
+
+# 100 fleet units over 10 local machines from nothing and a no-change run, beside Ansible (needs root): bench/fleet (issue 13).
+bench-fleet: build
+	bench/fleet
 
 clean:
 	rm -rf .build .otto

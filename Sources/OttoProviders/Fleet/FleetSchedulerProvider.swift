@@ -31,10 +31,20 @@ public final class FleetSchedulerProvider: PlacingProvider {
 
     /// What a refresh saw on one machine.
     enum MachineSight: Sendable, Hashable {
+        /// Why it could not be probed; nil when it answered.
+        var failure: String? {
+            switch self {
+            case .reachable: return nil
+            case .unreachable(let why), .refused(let why): return why
+            }
+        }
+
         /// It answered; these are the fleet units on it.
         case reachable([String: FleetMachineProbe.UnitFacts])
         /// It exists but did not answer.
         case unreachable(String)
+        /// It answered with a host key otto does not trust: never taken for lost (nothing moves), never used.
+        case refused(String)
     }
 
     /// The kind: inputs from configuration, what placement decides, what the machines report.
@@ -171,9 +181,9 @@ public final class FleetSchedulerProvider: PlacingProvider {
             let r = try await session.exec("sh -s", stdin: Array(FleetMachineProbe.script(sites: sites).utf8), timeout: .seconds(60))
             guard r.status == 0 else { return .unreachable("probe exited \(r.status): \(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))") }
             return .reachable(FleetMachineProbe.parse(r.stdoutText))
-        } catch let error as SSHError where error.code == "ssh.hostkey" {
+        } catch let error as SSHError where error.code.hasPrefix("ssh.hostkey") {
             // A changed host key is never taken for a lost machine: say so and move nothing.
-            return .unreachable("\(error)")
+            return .refused("\(error)")
         } catch {
             return .unreachable("\(error)")
         }
@@ -194,7 +204,7 @@ public final class FleetSchedulerProvider: PlacingProvider {
         }
         copies.sort { $0.machine < $1.machine }
         var a = r.attributes.filter { [U.name, U.options, U.site, U.candidates, U.lostAfterSeconds].contains($0.key) }
-        if let recorded, case .unreachable(let why)? = sights[recorded] {
+        if let recorded, let why = sights[recorded]?.failure {
             // Not seen, not gone: `place` fills in what the plan compares (content, connection) from the request.
             a[U.machineID] = .string(recorded)
             a[U.desiredState] = r.attributes[U.desiredState] ?? .null

@@ -36,8 +36,14 @@ struct FleetSitePlacement {
         var machines: [FleetMachine] = []
         var lost: Set<String> = []
         var grace: [String: Date] = [:]
+        var refused: [String: String] = [:]
         for name in metadata.keys.sorted() {
             switch sights[name] {
+            case .refused(let why)?:
+                // A machine presenting another host key keeps its units (it may be a rebuilt machine: replacing it
+                // is the operator's call) and takes no new ones.
+                refused[name] = why
+                machines.append(FleetMachine(name: name, metadata: metadata[name]!, acceptsNew: false))
             case .unreachable?:
                 let since = lostSince[name] ?? now
                 if now.timeIntervalSince(since) >= lostAfter { lost.insert(name); continue }
@@ -87,7 +93,10 @@ struct FleetSitePlacement {
             d.attributes[U.machineID] = .string(machine)
             d.attributes[U.placement] = .string(p.reason)
             d.attributes[U.staleOn] = .list([])
-            if let since = grace[machine] {
+            if let why = refused[machine] {
+                d.attributes[U.lostSince] = .null
+                out.notes.append(ResourceNote(address: r.address, message: "\(machine) is not trusted, so its units stay and it takes no new ones: \(why)"))
+            } else if let since = grace[machine] {
                 d.attributes[U.lostSince] = .string(ISO8601.string(since))
                 let deadline = since.addingTimeInterval(lostAfter)
                 out.notes.append(ResourceNote(address: r.address, message: "\(machine) has not answered since \(ISO8601.string(since)); "
