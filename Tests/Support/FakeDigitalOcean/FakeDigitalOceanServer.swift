@@ -44,18 +44,8 @@ public final class FakeDigitalOceanServer: Sendable {
     }
 
     private static func respond(to request: Request, fake: FakeDigitalOcean) async throws -> Response {
-        var request = request
-        let body = try await request.collectBody(upTo: 4 << 20)
-        var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
-        if let authority = request.head.authority { headers["host"] = authority }  // HTTP/1 Host becomes :authority
-        let exchange = FakeHTTPRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
-                                       headers: headers, body: Array(buffer: body))
-        let answer = await fake.handle(exchange)
-        var fields = HTTPFields()
-        for (name, value) in answer.headers {
-            if let field = HTTPField.Name(name) { fields[field] = value }
-        }
+        let answer = await fake.handle(try await FakeHTTPRequest.reading(request))
+        let fields = HTTPFields(fakeHeaders: answer.headers)
         let buffer = ByteBuffer(bytes: answer.body)
         switch answer.delivery {
         case .normal:

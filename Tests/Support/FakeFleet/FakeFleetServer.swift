@@ -47,17 +47,8 @@ public final class FakeFleetServer: Sendable {
     }
 
     private static func respond(to request: Request, fake: FakeFleet) async throws -> Response {
-        var request = request
-        let body = try await request.collectBody(upTo: 4 << 20)
-        var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
-        let exchange = FakeHTTPRequest(method: request.method.rawValue, path: request.uri.path, rawQuery: request.uri.query ?? "",
-                                       headers: headers, body: Array(buffer: body))
-        let answer = await fake.handle(exchange)
-        var fields = HTTPFields()
-        for (name, value) in answer.headers {
-            if let field = HTTPField.Name(name) { fields[field] = value }
-        }
+        let answer = await fake.handle(try await FakeHTTPRequest.reading(request))
+        var fields = HTTPFields(fakeHeaders: answer.headers)
         fields[.server] = "fleetd/otto-fake"
         return Response(status: .init(code: answer.status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
     }
