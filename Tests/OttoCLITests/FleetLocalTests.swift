@@ -152,6 +152,17 @@ import Testing
             #expect(r.stdout.contains("FLEET UNITS"), "\(r.stdout)")
             #expect(r.stdout.contains(/web@2\.service\s+f-web-1\s+launched\s+active\s+running/), "\(r.stdout)")
 
+            // A unit systemd-analyze does not accept fails alone, naming its installed path, and is never written.
+            try p.write("sites/f.yml", Self.site(count: 3, instances: "1..3")
+                        + "\n    - { name: bad.service, text: \"[Service]\\nExecStart=/bin/true\\nBogusKey=1\\n\" }\n")
+            r = try await p.otto("apply", "--auto-approve")
+            #expect(r.status == 1 && r.stdout.contains("does not verify") && r.stdout.contains("/etc/systemd/system/bad.service"),
+                    "\(r.stdout.suffix(3000))\n\(r.stderr)")
+            #expect(r.stdout.contains("1 failed"), "\(r.stdout.suffix(1000))")
+            #expect(try await Self.inside("f-web-0", ["sh", "-c", "ls /etc/systemd/system/bad.service /tmp/otto-unit.* 2>/dev/null | wc -l"]).stdout
+                    .trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+            try p.write("sites/f.yml", Self.site(count: 3, instances: "1..3"))
+
             // `otto serve` puts back a unit stopped behind its back, on its schedule.
             let serve = try await ServeProcess.start(dir: p.dir, environment: p.environment, interval: "2s")
             #expect(try await Self.inside("f-web-1", ["systemctl", "stop", "web@2.service"]).status == 0)

@@ -346,11 +346,16 @@ public final class FleetSchedulerProvider: PlacingProvider {
             if installable { commands.append("systemctl disable -q -- \(q)") }
             commands.append("systemctl stop -- \(q)")
         }
+        // The change and systemd's view of the unit after it, in one round trip.
+        commands.append(Self.showCommand(unit))
         let run = try await session.exec(commands.joined(separator: " && "), timeout: .seconds(300))
         guard run.status == 0 else {
             throw OttoError("fleet.systemctl", "\(machine): \(unit): " + (run.stderrText + run.stdoutText).trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        var facts = try await unitState(unit, session: session, waitForActive: state == .launched)
+        var facts = Self.unitFacts(run.stdoutText)
+        if state == .launched, facts.activeState == "activating" || facts.activeState == "reloading" {
+            facts = try await unitState(unit, session: session, waitForActive: true)
+        }
         if state == .launched, facts.activeState != "active" {
             throw OttoError("fleet.start", "\(machine): \(unit) did not start: systemd says \(facts.activeState)/\(facts.subState) (journalctl -u \(unit) on the machine says why)")
         }
@@ -366,21 +371,30 @@ public final class FleetSchedulerProvider: PlacingProvider {
         return ObservedResource(providerID: machine, attributes: observed)
     }
 
+    /// `systemctl show` of the states otto reports.
+    static func showCommand(_ unit: String) -> String { "systemctl show -p LoadState,ActiveState,SubState -- \(ShellQuote.quote(unit))" }
+
+    /// The states in `showCommand`'s output.
+    static func unitFacts(_ output: String) -> FleetMachineProbe.UnitFacts {
+        var facts = FleetMachineProbe.UnitFacts(site: "", sha256: "")
+        for line in output.split(separator: "\n") {
+            let kv = line.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { continue }
+            switch kv[0] {
+            case "LoadState": facts.loadState = kv[1]
+            case "ActiveState": facts.activeState = kv[1]
+            case "SubState": facts.subState = kv[1]
+            default: break
+            }
+        }
+        return facts
+    }
+
     /// systemd's states of `unit`; with `waitForActive`, waits up to 10 s while it is still activating.
     private func unitState(_ unit: String, session: SSHSession, waitForActive: Bool) async throws -> FleetMachineProbe.UnitFacts {
         var facts = FleetMachineProbe.UnitFacts(site: "", sha256: "")
         for attempt in 0..<50 {
-            let r = try await session.exec("systemctl show -p LoadState,ActiveState,SubState -- \(ShellQuote.quote(unit))", timeout: .seconds(60))
-            for line in r.stdoutText.split(separator: "\n") {
-                let kv = line.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2 else { continue }
-                switch kv[0] {
-                case "LoadState": facts.loadState = kv[1]
-                case "ActiveState": facts.activeState = kv[1]
-                case "SubState": facts.subState = kv[1]
-                default: break
-                }
-            }
+            facts = Self.unitFacts(try await session.exec(Self.showCommand(unit), timeout: .seconds(60)).stdoutText)
             guard waitForActive, facts.activeState == "activating" || facts.activeState == "reloading", attempt < 49 else { break }
             try await Task.sleep(for: .milliseconds(200))
         }

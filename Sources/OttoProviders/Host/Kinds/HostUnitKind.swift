@@ -44,19 +44,16 @@ struct HostUnitKind: HostKind {
     }
 
     /// Checks a unit's text on the machine before it is installed: `systemd-analyze verify` of a staged copy named
-    /// `name`; any output is a failure, reported with the installed path in place of the staged one.
+    /// `name` (made, checked and removed in one round trip, the text on standard input); any output is a failure,
+    /// reported with the installed path in place of the staged one.
     static func verify(name: String, content: [UInt8], session: SSHSession, machine: String) async throws {
-        let made = try await session.exec("mktemp -d /tmp/otto-unit.XXXXXX", timeout: .seconds(60))
-        let dir = made.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard made.status == 0, !dir.isEmpty else { throw OttoError("host.command", "\(machine): mktemp failed: \(made.stderrText)") }
-        let staged = dir + "/" + name
-        try await session.upload(content, to: staged, mode: 0o644)
-        let check = try await session.exec("systemd-analyze verify \(ShellQuote.quote(staged)) 2>&1; s=$?; rm -rf -- \(ShellQuote.quote(dir)); exit $s",
-                                           timeout: .seconds(60))
+        let script = "d=$(mktemp -d /tmp/otto-unit.XXXXXX) || exit 1; f=\"$d\"/\(ShellQuote.quote(name)); "
+            + "cat > \"$f\" && systemd-analyze verify \"$f\" 2>&1; s=$?; rm -rf -- \"$d\"; exit $s"
+        let check = try await session.exec(script, stdin: content, timeout: .seconds(60))
         let output = check.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         if check.status != 0 || !output.isEmpty {
             throw OttoError("host.unit", "\(machine): unit \(name) does not verify; nothing was changed:\n"
-                            + output.replacingOccurrences(of: staged, with: HostRender.unitPath(name)))
+                            + output.replacing(/\/tmp\/otto-unit\.[A-Za-z0-9]+\//, with: "/etc/systemd/system/"))
         }
     }
 
