@@ -152,6 +152,14 @@ import Testing
             #expect(r.stdout.contains("FLEET UNITS"), "\(r.stdout)")
             #expect(r.stdout.contains(/web@2\.service\s+f-web-1\s+launched\s+active\s+running/), "\(r.stdout)")
 
+            // Replace the machine web@2 runs on: the new machine runs it after the same apply, and a plan after it is empty.
+            r = try await p.otto("apply", "--auto-approve", "--replace", "machine.f.web[1]")
+            #expect(r.status == 0, "\(r.stdout.suffix(3000))\n\(r.stderr)")
+            at = Self.placements(try await Self.running(three, names))
+            #expect(at["web@2.service"] == ["f-web-1"] && at["agent.service"] == three, "\(at)")
+            r = try await p.otto("plan", "--detailed-exitcode")
+            #expect(r.status == 0, "\(r.stdout.suffix(3000))\n\(r.stderr)")
+
             // A unit systemd-analyze does not accept fails alone, naming its installed path, and is never written.
             try p.write("sites/f.yml", Self.site(count: 3, instances: "1..3")
                         + "\n    - { name: bad.service, text: \"[Service]\\nExecStart=/bin/true\\nBogusKey=1\\n\" }\n")
