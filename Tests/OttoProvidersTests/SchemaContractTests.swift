@@ -16,11 +16,14 @@ import Testing
               powerdns: { url: "http://127.0.0.1:8081", api_key_env: PDNS_API_KEY }
               do: { type: digitalocean, token_env: DO_TOKEN, region: nyc3, ssh_key: keys/otto }
               aws: { type: aws, region: us-east-1, endpoint: "http://127.0.0.1:5000", ssh_key: keys/otto }
+              fleetp: { type: fleet, endpoint: "http://127.0.0.1:49153" }
             hosts:
               box1: { address: 127.0.0.1, port: 2222, user: root, key: keys/otto, groups: [boxes] }
             """,
         "keys/otto.pub": publicKey + "\n",
         "images/base.yml": "image: base\nbase: { suite: bookworm }\n",
+        "units/web@.service": "[Service]\nExecStart=/bin/sleep infinity\n[X-Fleet]\nConflicts=web@*.service\n",
+        "units/agent.service": "[Service]\nExecStart=/bin/true\n[X-Fleet]\nGlobal=true\nMachineMetadata=role=web\n",
         "images/web.yml": "image: web\nfrom: base\npackages: [nginx]\n",
         "sites/www/index.html": "hi\n",
         "templates/motd.mustache": "{{machine}} at {{address}} says {{vars.greeting}}\n",
@@ -29,8 +32,13 @@ import Testing
             domain: demo.test
             provider: local
             machines:
-              web: { count: 2, image: web }
+              web: { count: 2, image: web, labels: { role: web } }
               lb: { count: 1, image: web }
+            fleet:
+              lost_after: 1m
+              units:
+                - { file: units/web@.service, count: 2 }
+                - { file: units/agent.service, state: loaded }
             nginx:
               on: web
               server_name: demo.test
@@ -66,6 +74,11 @@ import Testing
               records:
                 - { name: "@", type: A, to: web }
             """,
+        "sites/fleetapi.yml": """
+            site: fleetapi
+            domain: fleetapi.test
+            fleet: { provider: fleetp, units: [ { file: units/web@.service, instances: [a] } ] }
+            """,
         "sites/boxes.yml": """
             site: boxes
             domain: boxes.test
@@ -94,6 +107,7 @@ import Testing
         "local": LocalMachineProvider.kindSchemas, "static": StaticMachineProvider.kindSchemas,
         "powerdns": PowerDNSProvider.kindSchemas, "digitalocean": DigitalOceanProvider.kindSchemas,
         "aws": AWSProvider.kindSchemas, "host": HostProvider.kindSchemas,
+        "fleet": FleetAPIProvider.kindSchemas, "scheduler": [FleetSchedulerProvider.schema],
     ]
 
     @Test func everyProviderDeclaresItsKindsAttributes() {
@@ -108,9 +122,10 @@ import Testing
         let project = try Self.load()
         let kinds = Set(project.resources.map(\.kind))
         #expect(kinds == ["machine", "ssh_key", "security_group", "dns_zone", "dns_record", "file", "directory", "package", "service",
-                          "unit", "nginx_site", "haproxy", "template"])
+                          "unit", "nginx_site", "haproxy", "template", "fleet_unit"])
+        #expect(project.resources.filter { $0.kind == "fleet_unit" }.map(\.provider).sorted() == ["fleetp", "scheduler", "scheduler", "scheduler", "scheduler"])
         for r in project.resources {
-            let type = r.provider == "host" ? "host" : project.inventory.providerType(r.provider)
+            let type = ["host", "scheduler"].contains(r.provider) ? r.provider : project.inventory.providerType(r.provider)
             let schema = try #require(type.flatMap { Self.schemasByType[$0] }?.first { $0.kind == r.kind }, "\(r.address): no schema")
             #expect(schema.check(r).isEmpty, "\(schema.check(r))")
         }

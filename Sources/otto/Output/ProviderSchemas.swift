@@ -9,7 +9,7 @@ enum ProviderSchemas {
     static let byType: [String: [KindSchema]] = [
         "host": HostProvider.kindSchemas, "local": LocalMachineProvider.kindSchemas, "static": StaticMachineProvider.kindSchemas,
         "powerdns": PowerDNSProvider.kindSchemas, "digitalocean": DigitalOceanProvider.kindSchemas, "aws": AWSProvider.kindSchemas,
-        "fleet": FleetAPIProvider.kindSchemas,
+        "fleet": FleetAPIProvider.kindSchemas, Project.fleetSchedulerProvider: [FleetSchedulerProvider.schema],
     ]
 
     /// The sensitive attribute names of a resource of `kind` with these attributes, for any provider (for output
@@ -22,7 +22,7 @@ enum ProviderSchemas {
     static func check(_ project: Project) -> [Diagnostic] {
         var out: [Diagnostic] = []
         for r in project.resources {
-            let type = r.provider == "host" ? "host" : project.inventory.providerType(r.provider)
+            let type = ["host", Project.fleetSchedulerProvider].contains(r.provider) ? r.provider : project.inventory.providerType(r.provider)
             guard let schema = type.flatMap({ byTypeAndKind[$0]?[r.kind] }) else { continue }
             out += schema.check(r)
         }
