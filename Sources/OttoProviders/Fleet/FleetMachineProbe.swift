@@ -93,3 +93,59 @@ actor SystemdReloads {
         counts[machine, default: 0] += 1
     }
 }
+
+/// `systemd-analyze verify` once per machine for many units at once: units of one machine that arrive within a short
+/// window are staged together (one round trip: the texts on standard input, each cut off by its length) and checked
+/// by one `systemd-analyze verify`. When the batch does not pass, each of its units is checked alone, so a unit's
+/// verdict (and its message) is its own.
+actor UnitVerifications {
+    private struct Waiting {
+        var units: [(name: String, content: [UInt8])] = []
+        var task: Task<Bool, any Error>
+    }
+    private var pending: [String: Waiting] = [:]
+    /// How many batches ran, by machine (tests and the bench read it).
+    private(set) var batches: [String: Int] = [:]
+
+    /// Checks `content` as unit `name` on `machine`; throws the unit's own verification error.
+    func verify(name: String, content: [UInt8], machine: String, session: SSHSession) async throws {
+        let task: Task<Bool, any Error>
+        if var w = pending[machine] {
+            w.units.append((name, content))
+            pending[machine] = w
+            task = w.task
+        } else {
+            task = Task<Bool, any Error> {
+                try? await Task.sleep(for: .milliseconds(40))
+                let units = await self.take(machine)
+                return try await Self.verifyAll(units, session: session)
+            }
+            pending[machine] = Waiting(units: [(name, content)], task: task)
+        }
+        if try await task.value { return }
+        try await HostUnitKind.verify(name: name, content: content, session: session, machine: machine)
+    }
+
+    private func take(_ machine: String) -> [(name: String, content: [UInt8])] {
+        batches[machine, default: 0] += 1
+        return pending.removeValue(forKey: machine)?.units ?? []
+    }
+
+    /// True when every unit verifies with no output at all.
+    private static func verifyAll(_ units: [(name: String, content: [UInt8])], session: SSHSession) async throws -> Bool {
+        guard !units.isEmpty else { return true }
+        var script = "d=$(mktemp -d /tmp/otto-unit.XXXXXX) || exit 1\n"
+        var stdin: [UInt8] = []
+        var names: [String] = []
+        for (name, content) in units where !names.contains(name) {
+            // GNU head reads no more than it is asked for, so each file takes exactly its own bytes of the input.
+            script += "head -c \(content.count) > \"$d\"/\(ShellQuote.quote(name)) || { rm -rf -- \"$d\"; exit 1; }\n"
+            stdin += content
+            names.append(name)
+        }
+        script += "cd \"$d\" && systemd-analyze verify -- " + names.map { "./" + ShellQuote.quote($0) }.joined(separator: " ")
+            + " 2>&1; s=$?; cd /; rm -rf -- \"$d\"; exit $s\n"
+        let r = try await session.exec("sh -c \(ShellQuote.quote(script))", stdin: stdin, timeout: .seconds(120))
+        return r.status == 0 && r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+}

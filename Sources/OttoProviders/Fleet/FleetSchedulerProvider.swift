@@ -23,6 +23,7 @@ public final class FleetSchedulerProvider: PlacingProvider {
     public var schemas: [KindSchema] { [Self.schema] }
     private let pool = SSHPool()
     private let reloads = SystemdReloads()
+    private let verifications = UnitVerifications()
     /// What the last refresh saw on each machine, by machine name.
     private let sights = Mutex<[String: MachineSight]>([:])
     private typealias U = AttributeName.FleetUnit
@@ -330,7 +331,7 @@ public final class FleetSchedulerProvider: PlacingProvider {
         let rewrite = current == nil || current?.attributes[F.contentSHA256] != a[F.contentSHA256]
         if rewrite {
             let bytes = Array(text.utf8)
-            try await HostUnitKind.verify(name: unit, content: bytes, session: session, machine: machine)
+            try await verifications.verify(name: unit, content: bytes, machine: machine, session: session)
             try await session.upload(bytes, to: HostRender.unitPath(unit), mode: 0o644)
             try await reloads.reload(machine, session)
         }
