@@ -12,7 +12,6 @@ enum FleetMachineProbe {
         var loadState = ""
         var activeState = ""
         var subState = ""
-        var unitFileState = ""
 
         /// `launched` while systemd runs it (or is starting it), `loaded` otherwise: fleet's states from systemd's.
         var currentState: FleetUnitState {
@@ -34,7 +33,7 @@ enum FleetMachineProbe {
 
                 """
         }
-        s += "[ -n \"${all# }\" ] && systemctl show -p Id,LoadState,ActiveState,SubState,UnitFileState -- $all\nexit 0\n"
+        s += "[ -n \"${all# }\" ] && systemctl show -p Id,LoadState,ActiveState,SubState -- $all\nexit 0\n"
         return s
     }
 
@@ -47,7 +46,6 @@ enum FleetMachineProbe {
                 facts.loadState = block["LoadState"] ?? ""
                 facts.activeState = block["ActiveState"] ?? ""
                 facts.subState = block["SubState"] ?? ""
-                facts.unitFileState = block["UnitFileState"] ?? ""
                 out[id] = facts
             }
             block = [:]
@@ -70,8 +68,6 @@ enum FleetMachineProbe {
 /// within a short window (or while a reload waits to start) share one reload.
 actor SystemdReloads {
     private var pending: [String: Task<Void, any Error>] = [:]
-    /// How many reloads ran, by machine (tests and the bench read it).
-    private(set) var counts: [String: Int] = [:]
 
     /// Reloads systemd on `machine` through `session`, joining a reload that has not started yet.
     func reload(_ machine: String, _ session: SSHSession) async throws {
@@ -90,7 +86,6 @@ actor SystemdReloads {
 
     private func starting(_ machine: String) {
         pending[machine] = nil
-        counts[machine, default: 0] += 1
     }
 }
 
@@ -104,8 +99,6 @@ actor UnitVerifications {
         var task: Task<Bool, any Error>
     }
     private var pending: [String: Waiting] = [:]
-    /// How many batches ran, by machine (tests and the bench read it).
-    private(set) var batches: [String: Int] = [:]
 
     /// Checks `content` as unit `name` on `machine`; throws the unit's own verification error.
     func verify(name: String, content: [UInt8], machine: String, session: SSHSession) async throws {
@@ -127,8 +120,7 @@ actor UnitVerifications {
     }
 
     private func take(_ machine: String) -> [(name: String, content: [UInt8])] {
-        batches[machine, default: 0] += 1
-        return pending.removeValue(forKey: machine)?.units ?? []
+        pending.removeValue(forKey: machine)?.units ?? []
     }
 
     /// True when every unit verifies with no output at all.

@@ -72,9 +72,6 @@ public final class FleetSchedulerProvider: PlacingProvider {
     /// Closes every SSH session.
     public func shutdown() async { await pool.closeAll() }
 
-    /// How many `systemctl daemon-reload` ran per machine in this process.
-    public var reloadCounts: [String: Int] { get async { await reloads.counts } }
-
     // MARK: derive
 
     /// Fills in the connection of the machine the unit is placed on and renders its systemd text; leaves them
@@ -360,7 +357,6 @@ public final class FleetSchedulerProvider: PlacingProvider {
         if state == .launched, facts.activeState != "active" {
             throw OttoError("fleet.start", "\(machine): \(unit) did not start: systemd says \(facts.activeState)/\(facts.subState) (journalctl -u \(unit) on the machine says why)")
         }
-        facts.sha256 = a[F.contentSHA256]?.stringValue ?? ""
         var observed = a.filter { $0.key != F.content && $0.key != U.placement }
         observed[U.currentState] = .string(facts.currentState.rawValue)
         observed[U.loadState] = .string(facts.loadState)
