@@ -49,6 +49,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         // Templates (`templates:` in a site): parsed at load time (OttoConfig), rendered by the host provider.
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The PostgreSQL state backend (`--state postgres://…`, issue 14): one dedicated connection per process for the
+        // session advisory locks of its sites, one for reads and writes.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // C libraries: one system-library module per library, each imported by exactly one adapter.
@@ -60,7 +63,12 @@ let package = Package(
         .target(name: "OttoConfig", dependencies: ["OttoCore", "CYAML", .product(name: "Mustache", package: "swift-mustache"),
                                                   .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoPlan", dependencies: ["OttoCore"], swiftSettings: ottoSwiftSettings),
-        .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: ottoSwiftSettings),
+        .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift"),
+                                                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                 .product(name: "NIOCore", package: "swift-nio"),
+                                                 .product(name: "NIOPosix", package: "swift-nio"),
+                                                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                 .product(name: "Logging", package: "swift-log")], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoHTTP", dependencies: ["CCurl", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoSSH", dependencies: ["CLibSSH2", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoProviders", dependencies: ["OttoCore", "OttoHTTP", "OttoSSH",
@@ -106,6 +114,7 @@ let package = Package(
                                                        .product(name: "Subprocess", package: "swift-subprocess"),
                                                        .product(name: "NIOCore", package: "swift-nio"),
                                                        .product(name: "NIOPosix", package: "swift-nio"),
+                                                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                        .product(name: "NIOHTTP1", package: "swift-nio"),
                                                        systemPackage],
                 path: "Tests/Support", swiftSettings: ottoSwiftSettings),

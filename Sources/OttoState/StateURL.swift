@@ -10,13 +10,23 @@ public enum StateURL {
     public static let deployLedgerPath = "sqlite:.otto/deploydb.db"
 
     /// The forms `open` accepts, for help texts and errors.
-    public static let supportedForms = ["sqlite:PATH", "a plain file path"]
+    public static let supportedForms = ["sqlite:PATH", "a plain file path", "postgres://USER@HOST:PORT/DATABASE"]
 
-    /// Opens `url`: `sqlite:PATH` or a plain path (relative paths are relative to `root`); an empty `url`
-    /// means `defaultPath`. Throws `OttoError` `state.url` for another scheme, or `state.open` when the
-    /// database cannot be opened.
+    /// Opens `url`: `sqlite:PATH` or a plain path (relative paths are relative to `root`), or
+    /// `postgres://…` (`PostgresLocation`; `root` names the project when the URL does not); an empty `url` means
+    /// `defaultPath`. Blocks (disk, network): call it from blocking code. Throws `OttoError` `state.url` for another
+    /// scheme or a malformed URL, `state.connect` when a server cannot be reached, or `state.open` when the database
+    /// cannot be opened.
     public static func open(_ url: String, root: String) throws -> any StateStore {
-        try SQLiteStateStore(path: sqlitePath(url, root: root))
+        if PostgresLocation.matches(url) {
+            return try PostgresStateStore(PostgresLocation(url, root: root))
+        }
+        return try SQLiteStateStore(path: sqlitePath(url, root: root))
+    }
+
+    /// `url` as it may be shown: a PostgreSQL URL without its password.
+    public static func display(_ url: String) -> String {
+        PostgresLocation.matches(url) ? PostgresLocation.redacted(url) : url
     }
 
     /// The SQLite file `url` names, resolved against `root`.
@@ -26,6 +36,8 @@ public enum StateURL {
             path.removeFirst("sqlite://".count)
         } else if path.hasPrefix("sqlite:") {
             path.removeFirst("sqlite:".count)
+        } else if PostgresLocation.matches(path) {
+            throw OttoError("state.url", "`\(PostgresLocation.redacted(path))` is a PostgreSQL state, not an SQLite file", causeText: nil)
         } else if let scheme = scheme(of: path) {
             throw OttoError("state.url", "unsupported state URL scheme `\(scheme):` in `\(url)`; supported: "
                             + supportedForms.joined(separator: ", "), causeText: nil)
