@@ -6,11 +6,11 @@ import Testing
 
 @Suite("SQLiteStateStore")
 struct SQLiteStateStoreTests {
-    @Test("records with every Value case round-trip")
-    func roundTrip() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("records with every Value case round-trip", arguments: StoreBackend.allCases)
+    func roundTrip(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         let records = [recordWithEveryValue("demo.www.A"), recordWithEveryValue("demo.mail.MX"),
                        ResourceRecord(address: "machine.demo.web[0]", provider: "local", providerID: "m-1",
                                       attributes: [:], dependencies: [])]
@@ -22,11 +22,11 @@ struct SQLiteStateStoreTests {
         }
     }
 
-    @Test("put replaces the row with the same address")
-    func upsert() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("put replaces the row with the same address", arguments: StoreBackend.allCases)
+    func upsert(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         var record = recordWithEveryValue("demo.www.A")
         try await store.put(record)
         record.providerID = "changed"
@@ -38,11 +38,11 @@ struct SQLiteStateStoreTests {
         #expect(snapshot.records[record.address] == record)
     }
 
-    @Test("a new state starts at serial 0 with a UUID lineage; writes increment the serial")
-    func serial() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("a new state starts at serial 0 with a UUID lineage; writes increment the serial", arguments: StoreBackend.allCases)
+    func serial(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         let first = try await store.snapshot()
         #expect(first.serial == 0)
         #expect(UUID(uuidString: first.lineage) != nil)
@@ -95,12 +95,12 @@ struct SQLiteStateStoreTests {
         #expect(after.serial == 2)
     }
 
-    @Test("two store instances on one file see each other's writes")
-    func twoInstances() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let a = try SQLiteStateStore(path: dir.file("state.db"))
-        let b = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("two store instances on one state see each other's writes", arguments: StoreBackend.allCases)
+    func twoInstances(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let a = fixture.store
+        let b = try await fixture.reopen()
         try await a.put(recordWithEveryValue("x.A"))
         try await b.put(recordWithEveryValue("y.A"))
         let seenByA = try await a.snapshot()
@@ -178,11 +178,11 @@ struct SQLiteStateStoreTests {
         #expect(error?.message.contains("not an otto state") == true)
     }
 
-    @Test("run history")
-    func runHistory() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("run history", arguments: StoreBackend.allCases)
+    func runHistory(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         #expect(try await store.runs(limit: 10).isEmpty)
         let first = try await store.startRun(command: "otto apply", user: "alice")
         let second = try await store.startRun(command: "otto destroy", user: "bob")
@@ -217,11 +217,11 @@ struct StateScopeTests {
         ResourceRecord(address: address, provider: "p", providerID: "id", attributes: [:], site: site)
     }
 
-    @Test("each scope has its own serial: a write moves the serials of the scopes it touches and no other")
-    func serials() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test("each scope has its own serial: a write moves the serials of the scopes it touches and no other", arguments: StoreBackend.allCases)
+    func serials(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         try await store.put(record("machine.shop.web[0]", site: "shop"))
         try await store.put(record("machine.blog.web[0]", site: "blog"))
         try await store.put([record("dns_zone.shop", site: "shop"), record("ssh_key.do", site: nil)], removing: [])

@@ -9,23 +9,23 @@ import Testing
                                         attributes: ["name": "demo-web-0", "size": "s-1vcpu-1gb"],
                                         dependencies: ["ssh_key.do"], since: 1_700_000_000)
 
-    @Test func pendingCreateSurvivesAReopenAndBumpsTheSerial() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
+    @Test(arguments: StoreBackend.allCases) func pendingCreateSurvivesAReopenAndBumpsTheSerial(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
         do {
-            let store = try SQLiteStateStore(path: dir.file("state.db"))
+            let store = fixture.store
             try await store.putPending(pending)
             #expect(try await store.snapshot().serial == 1)
         }
-        let reopened = try await SQLiteStateStore(path: dir.file("state.db")).snapshot()
+        let reopened = try await fixture.reopen().snapshot()
         #expect(reopened.pending[pending.address] == pending)
         #expect(reopened.records.isEmpty)
     }
 
-    @Test func recordingTheResourceClearsItsPendingCreate() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases) func recordingTheResourceClearsItsPendingCreate(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         try await store.putPending(pending)
         try await store.put(ResourceRecord(address: pending.address, provider: "do", providerID: "42", attributes: ["name": "demo-web-0"]))
         #expect(try await store.snapshot().pending.isEmpty)
@@ -35,10 +35,10 @@ import Testing
         #expect(try await store.snapshot().pending.isEmpty)
     }
 
-    @Test func removingTheAddressClearsItsPendingCreate() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases) func removingTheAddressClearsItsPendingCreate(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         try await store.putPending(pending)
         try await store.put([], removing: [pending.address])
         #expect(try await store.snapshot().pending.isEmpty)
@@ -49,10 +49,10 @@ import Testing
         #expect(after.pending.isEmpty && after.serial == serial + 1)
     }
 
-    @Test func aNewerPendingCreateReplacesTheOlder() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases) func aNewerPendingCreateReplacesTheOlder(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
         try await store.putPending(pending)
         var newer = pending
         newer.key = "ffffffffffffffffffff"

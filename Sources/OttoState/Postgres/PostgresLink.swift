@@ -105,9 +105,11 @@ final class PostgresLink: Sendable {
         return session
     }
 
-    /// Closes the connection now (a lost lock session, a deadline): the next use opens a new one.
+    /// Closes the connection now (a lost lock session, a deadline, a broken connection): the next use opens a new one.
     func drop() {
-        if let open = connection.withLock({ $0 }) { (open.close() as EventLoopFuture<Void>).whenComplete { _ in } }
+        if let open = connection.withLock({ old in defer { old = nil }; return old }) {
+            (open.close() as EventLoopFuture<Void>).whenComplete { _ in }
+        }
     }
 
     /// What the server or the network said, without the SQL or its arguments (they may hold secrets).
@@ -148,20 +150,77 @@ struct PostgresSession {
         }
     }
 
-    /// Runs SQL text without arguments (schema statements; several may be separated by `;`).
+    /// Runs SQL text without arguments: schema statements, several separated by `;` (each is sent on its own: the
+    /// extended protocol takes one statement at a time).
     func execute(_ sql: String) throws {
-        try query(PostgresQuery(unsafeSQL: sql))
+        for statement in Self.statements(sql) { try query(PostgresQuery(unsafeSQL: statement)) }
     }
 
-    /// Runs `body` in one transaction: `BEGIN`, then `COMMIT`, or `ROLLBACK` when it throws.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// `sql` cut at each `;` that is outside quotes (`'…'`, `"…"`), dollar quotes (`$$…$$`, `$tag$…$tag$`) and
+    /// comments (`--…`, `/*…*/`); empty statements are dropped.
+    static func statements(_ sql: String) -> [String] {
+        let text = Array(sql.unicodeScalars)
+        var out: [String] = []
+        var start = 0
+        var i = 0
+        func flush(_ end: Int) {
+            let piece = String(String.UnicodeScalarView(text[start..<end])).trimmingCharacters(in: .whitespacesAndNewlines)
+            if !piece.isEmpty && !piece.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }) {
+                out.append(piece)
+            }
+        }
+        while i < text.count {
+            let c = text[i]
+            if c == "-", i + 1 < text.count, text[i + 1] == "-" {
+                while i < text.count, text[i] != "\n" { i += 1 }
+            } else if c == "/", i + 1 < text.count, text[i + 1] == "*" {
+                i += 2
+                while i + 1 < text.count, !(text[i] == "*" && text[i + 1] == "/") { i += 1 }
+                i += 2
+            } else if c == "'" || c == "\"" {
+                i += 1
+                while i < text.count, text[i] != c { i += 1 }
+                i += 1
+            } else if c == "$" {
+                var j = i + 1
+                while j < text.count, text[j] == "_" || text[j].properties.isAlphabetic || ("0"..."9").contains(text[j]) { j += 1 }
+                if j < text.count, text[j] == "$" {
+                    let tag = Array(text[i...j])
+                    var k = j + 1
+                    while k + tag.count <= text.count, Array(text[k..<(k + tag.count)]) != tag { k += 1 }
+                    i = min(text.count, k + tag.count)
+                } else {
+                    i = j
+                }
+            } else if c == ";" {
+                flush(i)
+                i += 1
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        flush(text.count)
+        return out
+    }
+
+    /// Runs `body` in one transaction (`begin`, then `COMMIT`, or `ROLLBACK` when it throws) on this session, or on a
+    /// new one when this one turns out broken at `begin` (a server restart since the last use: nothing ran yet, so a
+    /// retry is safe). `body` gets the session the transaction runs on.
+    func transaction<T>(_ begin: String = "BEGIN", _ body: (PostgresSession) throws -> T) throws -> T {
+        var session = self
         do {
-            let result = try body()
-            try execute("COMMIT")
+            try session.execute(begin)
+        } catch where (error as? PSQLError)?.code != .server {
+            session = try link.openSession()
+            try session.execute(begin)
+        }
+        do {
+            let result = try body(session)
+            try session.execute("COMMIT")
             return result
         } catch {
-            if !connection.isClosed { _ = try? execute("ROLLBACK") }
+            if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
             throw error
         }
     }

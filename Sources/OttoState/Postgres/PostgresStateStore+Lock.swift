@@ -49,7 +49,7 @@ extension PostgresStateStore: StateLocker {
     func tryLock(_ scope: StateScope, key: Int32, command: String) async throws -> LockInfo? {
         if held.withLock({ $0[scope] != nil }) { return nil }
         let project = projectKey
-        let backend: Int32? = try await lockLink.async { [self] s in
+        let backend: Int32? = try await onLockSession("take the lock of \(scope)") { [self] s in
             let backend = try lockSessionBackend(s)
             let got = try s.query("SELECT pg_try_advisory_lock(\(project), \(key))").first!.decode(Bool.self)
             return got ? backend : nil
@@ -75,7 +75,9 @@ extension PostgresStateStore: StateLocker {
             if handover { lockCounters.withLock { $0.handovers += 1 } }
             return info
         } catch {
-            _ = try? await lockLink.async { [project] s in try s.query("SELECT pg_advisory_unlock(\(project), \(key))") }
+            _ = try? await onLockSession("give back the lock of \(scope)") { [project] s in
+                try s.query("SELECT pg_advisory_unlock(\(project), \(key))")
+            }
             throw error
         }
     }
@@ -99,6 +101,25 @@ extension PostgresStateStore: StateLocker {
         }
         held.withLock { _ = $0.removeValue(forKey: scope) }
         lost.withLock { _ = $0.remove(scope) }
+    }
+
+    /// Runs `body` on the lock connection; once more on a new session when the connection turns out broken (what the
+    /// old session held is gone either way, and `lockSessionBackend` marks it lost). Errors become `OttoError` `state.lock`.
+    func onLockSession<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
+        let location = self.location
+        return try await lockLink.async { s in
+            do {
+                do {
+                    return try body(s)
+                } catch where (error as? PSQLError)?.code != .server && !(error is OttoError) {
+                    return try body(try s.link.openSession())
+                }
+            } catch let error as OttoError {
+                throw error
+            } catch {
+                throw OttoError("state.lock", "cannot \(what) in \(location): \(PostgresLink.reason(error))", causeText: nil)
+            }
+        }
     }
 
     /// The number of `scope` in this project (its row is made when missing).

@@ -65,6 +65,10 @@ extension PostgresStateStore: StateReader, StateWriter {
     public func put(_ records: [ResourceRecord], removing: [ResourceAddress], handlers: [Handler]) async throws {
         guard !records.isEmpty || !removing.isEmpty || !handlers.isEmpty else { return }
         let now = Date().timeIntervalSince1970
+        // One row per key in one statement (`ON CONFLICT` may not touch a row twice): the last of each wins, as the
+        // SQLite store's one statement per item does.
+        let records = Self.lastOfEach(records, by: \.address)
+        let handlers = Self.lastOfEach(handlers, by: \.id)
         var addresses: [String] = [], kinds: [String] = [], providers: [String] = [], ids: [String] = []
         var attributes: [String] = [], dependencies: [String] = [], sites: [String] = []
         for record in records {
@@ -161,6 +165,14 @@ extension PostgresStateStore: StateReader, StateWriter {
         try await write("clear handler \(id)") { s in
             try s.query("DELETE FROM handlers WHERE id = \(id)")
         }
+    }
+
+    /// `items` with only the last of those sharing a key, in the order of those last ones.
+    static func lastOfEach<T, Key: Hashable>(_ items: [T], by key: (T) -> Key) -> [T] {
+        var last: [Key: Int] = [:]
+        for (i, item) in items.enumerated() { last[key(item)] = i }
+        guard last.count < items.count else { return items }
+        return items.enumerated().filter { last[key($0.element)] == $0.offset }.map(\.element)
     }
 
     /// One text-array bind.

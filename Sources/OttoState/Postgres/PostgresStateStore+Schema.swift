@@ -85,7 +85,7 @@ extension PostgresStateStore {
     /// does not know (written by a newer otto).
     static func migrate(_ s: PostgresSession, location: PostgresLocation) throws -> Int32 {
         do {
-            return try s.transaction {
+            return try s.transaction { s in
                 try s.query("SELECT pg_advisory_xact_lock(\(migrationLockKey), 0)")
                 try s.execute("""
                     CREATE SCHEMA IF NOT EXISTS otto;

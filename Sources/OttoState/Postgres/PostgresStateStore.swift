@@ -77,8 +77,9 @@ public final class PostgresStateStore: Sendable {
         lockLink = PostgresLink(location: location, role: "locks",
                                 parameters: searchPath + [("idle_session_timeout", "\(milliseconds)ms")],
                                 queryTimeout: timeout / 2)
-        heartbeat = DispatchSource.makeTimerSource(queue: lockLink.queue)
         projectKey = try data.sync { try Self.migrate($0, location: location) }
+        // Made only now: a dispatch source released before it was resumed is a crash.
+        heartbeat = DispatchSource.makeTimerSource(queue: lockLink.queue)
         startHeartbeat()
     }
 
@@ -107,7 +108,7 @@ public final class PostgresStateStore: Sendable {
                 counters.withLock { $0.transactions += 1; $0.cpuTime += cpu; $0.wallTime += wall }
             }
             do {
-                return try session.transaction { try body(session) }
+                return try session.transaction("BEGIN", body)
             } catch let error as OttoError {
                 throw error
             } catch {
@@ -122,15 +123,7 @@ public final class PostgresStateStore: Sendable {
         let location = self.location
         return try await data.async { session in
             do {
-                try session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                do {
-                    let result = try body(session)
-                    try session.execute("COMMIT")
-                    return result
-                } catch {
-                    if !session.connection.isClosed { _ = try? session.execute("ROLLBACK") }
-                    throw error
-                }
+                return try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             } catch let error as OttoError {
                 throw error
             } catch {
@@ -144,7 +137,7 @@ public final class PostgresStateStore: Sendable {
     func writeBlocking<T>(_ what: String, _ body: (PostgresSession) throws -> T) throws -> T {
         try data.sync { session in
             do {
-                return try session.transaction { try body(session) }
+                return try session.transaction("BEGIN", body)
             } catch let error as OttoError {
                 throw error
             } catch {
@@ -158,7 +151,7 @@ public final class PostgresStateStore: Sendable {
     func readBlocking<T>(_ what: String, _ body: (PostgresSession) throws -> T) throws -> T {
         try data.sync { session in
             do {
-                return try session.transaction { try body(session) }
+                return try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
             } catch let error as OttoError {
                 throw error
             } catch {

@@ -21,8 +21,8 @@ struct History: AsyncParsableCommand {
             guard (1...1000).contains(limit) else { throw OttoError("cli.flags", "--limit must be from 1 to 1000, got \(limit)") }
             let root = (global.dir as NSString).standardizingPath
             let url = global.ledgerURL
-            // No ledger yet means no deployments yet; reading must not create one.
-            if FileManager.default.fileExists(atPath: try StateURL.sqlitePath(url, root: root)) {
+            // No ledger yet means no deployments yet; reading must not create an SQLite one (a PostgreSQL one is opened).
+            if try PostgresLocation.matches(url) || FileManager.default.fileExists(atPath: StateURL.sqlitePath(url, root: root)) {
                 guard let store = try await Blocking.run({ try StateURL.open(url, root: root) }) as? any DeployLedger else {
                     throw OttoError("state.ledger", "this state store keeps no deployment ledger")
                 }

@@ -6,7 +6,7 @@ import OttoPlan
 /// `otto state list|show|rm|import`.
 struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Inspect and edit the state.",
-                                                    subcommands: [List.self, Show.self, Remove.self, Import.self])
+                                                    subcommands: [List.self, Show.self, Remove.self, Import.self, Migrate.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every resource in state.")
@@ -97,10 +97,43 @@ struct StateCommand: AsyncParsableCommand {
     }
 }
 
+extension StateCommand {
+    /// `otto state migrate --from URL --to URL`.
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a whole state into a new, empty one (e.g. from SQLite to PostgreSQL); the source is left as it was.",
+            discussion: "Example: otto state migrate --from sqlite:.otto/state.db --to postgres://otto@db.internal/otto")
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .long, help: "The state to copy (default: the project's state, as --state or the environment names it).")
+        var from: String?
+        @Option(name: .long, help: "The new state to copy into: sqlite:PATH or postgres://USER@HOST:PORT/DATABASE[?project=NAME].")
+        var to: String
+        func run() async throws {
+            do {
+                let root = (global.dir as NSString).standardizingPath
+                let source: any StateStore
+                if let from {
+                    source = try await Blocking.run { try StateURL.open(from, root: root) }
+                } else {
+                    source = try await openStore(global)
+                }
+                let to = self.to
+                let destination = try await Blocking.run { try StateURL.open(to, root: root) }
+                let summary = try await StateMigration.copy(from: source, to: destination)
+                var out = "Copied the state (lineage \(summary.lineage)) to \(StateURL.display(to)):\n"
+                for (table, count) in summary.rows { out += "  \(table): \(count)\n" }
+                if summary.rows.isEmpty { out += "  (it was empty)\n" }
+                out += "Point --state (or OTTO_STATE) at it from now on; the old state was left as it was.\n"
+                Terminal.out(out)
+            } catch { throw fail(error) }
+        }
+    }
+}
+
 /// `otto force-unlock LOCK_ID`.
 struct ForceUnlock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "force-unlock",
-                                                    abstract: "Remove the record of a lock whose holder died (the lock itself dies with its holder).")
+                                                    abstract: "Remove the record of a lock whose holder died (the lock itself dies with its holder); with a PostgreSQL state, end the holder's server session, which frees its lock at once.")
     @OptionGroup var global: GlobalOptions
     @Argument var lockID: String
     func run() async throws {
