@@ -15,7 +15,7 @@ ifeq ($(origin ENV),command line)
 export OTTO_ENV := $(strip $(ENV))
 endif
 
-.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release bench-pipeline bench-images bench-fleet serve
+.PHONY: deps build test test-fast validate plan apply status destroy graph pdns pdns-stop bench clean images provision config demo demo-release bench-release bench-pipeline bench-images bench-fleet bench-state-pg serve
 
 deps:
 	@scripts/install-deps.sh
@@ -125,6 +125,12 @@ bench-images: build
 # 100 fleet units over 10 local machines from nothing and a no-change run, beside Ansible (needs root): bench/fleet (issue 13).
 bench-fleet: build
 	bench/fleet
+
+# The state on PostgreSQL beside SQLite: writes/s, the 10k apply, and replicas taking over killed ones (needs root to
+# run PostgreSQL as its own user): bench/state-pg (issue 14).
+bench-state-pg: build
+	$(SWIFT) build $(RELEASE) --product otto-state-bench
+	bench/state-pg
 
 clean:
 	rm -rf .build .otto

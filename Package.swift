@@ -26,6 +26,8 @@ let package = Package(
         .executable(name: "otto-moto-proxy", targets: ["OttoMotoProxy"]),
         // The HTTP load generator (Tests/Support/LoadGenerator.swift) on its own, for benchmarks and demos (`otto-loadgen --help`).
         .executable(name: "otto-loadgen", targets: ["OttoLoadGenerator"]),
+        // State writes per second against a state URL, for bench/state-pg (`otto-state-bench --url URL --writers N`).
+        .executable(name: "otto-state-bench", targets: ["OttoStateBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -123,6 +125,7 @@ let package = Package(
         .executableTarget(name: "OttoFakeDigitalOcean", dependencies: ["OttoTestSupport", "OttoCore"], path: "Tests/FakeDigitalOcean", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "OttoMotoProxy", dependencies: ["OttoTestSupport", "OttoCore"], path: "Tests/MotoProxy", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "OttoLoadGenerator", dependencies: ["OttoTestSupport"], path: "Tests/LoadGenerator", swiftSettings: ottoSwiftSettings),
+        .executableTarget(name: "OttoStateBench", dependencies: ["OttoCore", "OttoState"], path: "Tests/StateBench", swiftSettings: ottoSwiftSettings),
         .executableTarget(name: "otto", dependencies: [
             "OttoCore", "OttoConfig", "OttoPlan", "OttoState", "OttoHTTP", "OttoSSH", "OttoProviders", "OttoEngine", "OttoServer", "OttoWalker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

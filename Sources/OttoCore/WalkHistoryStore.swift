@@ -31,3 +31,21 @@ public enum WalkHistory {
     /// Walks kept per site unless told otherwise.
     public static let defaultKeep = 50
 }
+
+/// Where walkers scheduled over HTTP (`PUT /site/walk/{site}/walker`) are kept, so they survive a restart of
+/// `otto serve` (the state database implements it). Calls block on disk or the network: run them off the cooperative pool.
+public protocol WalkerStore: Sendable {
+    /// Every stored walker, by site.
+    func storedWalkers() throws -> [String: WalkSpec]
+    /// Stores (or replaces) the walker of `site`.
+    func storeWalker(site: String, _ spec: WalkSpec) throws
+    /// Forgets the walker of `site` (nothing when there is none).
+    func removeStoredWalker(site: String) throws
+}
+
+extension WalkSpec {
+    /// Where a walker made over HTTP is said to come from.
+    public static func apiLocation(site: String) -> SourceLocation {
+        SourceLocation(file: "api:/site/walk/\(site)", line: 1, column: 1)
+    }
+}

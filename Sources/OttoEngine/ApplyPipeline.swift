@@ -2,6 +2,7 @@ import Foundation
 import OttoCore
 import OttoPlan
 import OttoState
+import Synchronization
 
 /// What one run of the pipeline works on, loaded fresh for that run: the desired resources and how to make providers.
 public struct ApplyInput: Sendable {
@@ -61,6 +62,9 @@ public struct ApplyRequest: Sendable {
     public var cancellation: CancellationFlag
     /// Progress of the apply; called from any thread.
     public var onEvent: @Sendable (ApplyEvent) -> Void
+    /// Called once the run is over (with its result, or nil when it failed before one), while its locks are still held:
+    /// what must happen before another holder may take them (a scheduled run sets the site's next due time).
+    public var afterRun: (@Sendable (ApplyResult?) async -> Void)? = nil
 
     /// Creates a request.
     public init(command: String, user: String, options: PlanOptions = PlanOptions(), saved: Plan? = nil, parallelism: Int = 10,
@@ -161,7 +165,20 @@ public struct ApplyPipeline: Sendable {
             wanted = try await scopes(input, options: request.options)
         }
         var leases = [try await store.lock(wanted, command: request.command, timeout: request.lockTimeout)]
-        func releaseAll() async { for lease in leases.reversed() { await lease.release() } }
+        // A lease that loses a lock (its PostgreSQL session ended) stops the apply: in-flight actions end, nothing new
+        // starts; the new holder resolves what was in flight (pending creates, idempotency keys).
+        let held = Mutex<[any StateLease]>(leases)
+        let watcher = Task { [cancellation = request.cancellation] in
+            while !Task.isCancelled {
+                if held.withLock({ $0.contains { $0.isLost } }) { cancellation.cancel(); return }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        func releaseAll(_ result: ApplyResult?) async {
+            watcher.cancel()
+            if let afterRun = request.afterRun { await afterRun(result) }
+            for lease in leases.reversed() { await lease.release() }
+        }
         var runID: Int64?
         do {
             if request.recording == .always {
@@ -182,6 +199,7 @@ public struct ApplyPipeline: Sendable {
             if !missing.isEmpty {
                 let left = max(.zero, deadline - clock.now)
                 leases.append(try await store.lock(missing, command: request.command, timeout: left))
+                held.withLock { $0 = leases }
             }
             var result = ApplyResult(plan: plan, recorded: Set(snap.records.keys), locks: leases.flatMap(\.locks))
             if let chosen = try await request.review(plan) {
@@ -201,14 +219,20 @@ public struct ApplyPipeline: Sendable {
             }
             result.runID = runID
             if let runID {
-                let ending = request.ending(result)
+                var ending = request.ending(result)
+                // A run whose lock was taken from it wrote nothing after that: its record says so, and overlapping the new
+                // holder's run in time is then no double run.
+                if leases.contains(where: \.isLost) { ending = ("fenced", "fenced: lost the lock mid-run; " + ending.summary) }
                 try? await store.finishRun(id: runID, outcome: ending.outcome, summary: ending.summary)
             }
-            await releaseAll()
+            await releaseAll(result)
             return result
         } catch {
-            if let runID { try? await store.finishRun(id: runID, outcome: "failed", summary: "failed: \(error)") }
-            await releaseAll()
+            if let runID {
+                let fenced = leases.contains(where: \.isLost)
+                try? await store.finishRun(id: runID, outcome: fenced ? "fenced" : "failed", summary: "failed: \(error)")
+            }
+            await releaseAll(nil)
             throw error
         }
     }

@@ -10,9 +10,17 @@ public protocol APIItemStore: AnyObject, Sendable {
     /// Writes `put` (inserting or replacing by key) and deletes `remove`, all in one transaction: either every
     /// change is committed or none is.
     func writeAPIItems(put: [APIItem], remove: [APIItemKey]) throws
+
+    /// A number that grows with every write of the items by anyone (another `otto serve` replica, the CLI), so a reader
+    /// that keeps them in memory knows when to read them again; nil when the store does not keep one (SQLite: one
+    /// `otto serve` per state).
+    func apiItemsVersion() throws -> Int64?
 }
 
 extension APIItemStore {
+    /// No version kept.
+    public func apiItemsVersion() throws -> Int64? { nil }
+
     /// Holds app `app` of site `site` on `pin` (nil: back on the site's own version) and returns the pin item it
     /// replaced, if any, so that ``restoreRelease(_:site:app:)`` can put it back. Blocks on disk.
     @discardableResult

@@ -300,6 +300,20 @@ extension SQLiteStateStore {
                 );
                 """)
         }
+        migrator.registerMigration("v12-walkers") { db in
+            // Walkers scheduled over HTTP, kept so that they survive a restart of `otto serve`.
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS walkers (
+                    site TEXT PRIMARY KEY NOT NULL,
+                    every_ms INTEGER NOT NULL,
+                    depth INTEGER NOT NULL,
+                    max_pages INTEGER NOT NULL,
+                    allow TEXT NOT NULL,
+                    start_url TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 

@@ -52,6 +52,7 @@ public enum StateMigration {
         ("traffic_samples", ["deployment", "at", "responses", "errors_5xx"]),
         ("approvals", ["id", "app", "environment", "version", "digest", "approved_by", "at", "note"]),
         ("promotions", ["id", "source_deployment", "deployment", "from_environment", "to_environment", "promoted_by", "at", "gates"]),
+        ("walkers", ["site", "every_ms", "depth", "max_pages", "allow", "start_url", "updated_at"]),
     ]
 
     /// What was copied: rows per table, in copy order.

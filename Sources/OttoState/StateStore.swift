@@ -109,6 +109,15 @@ public protocol StateLease: AnyObject, Sendable {
 
     /// Releases every lock of the lease (the rows first, then the operating-system locks). Calling it again does nothing.
     func release() async
+
+    /// True once the lease lost a lock while held (a PostgreSQL lock session that ended): its holder must start nothing
+    /// more, and its writes to those scopes are refused. An operating-system lock is never lost.
+    var isLost: Bool { get }
+}
+
+extension StateLease {
+    /// Never lost.
+    public var isLost: Bool { false }
 }
 
 /// The state at one moment.

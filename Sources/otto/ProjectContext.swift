@@ -21,19 +21,20 @@ struct ProjectContext: Sendable {
     let deployLedger: (any DeployLedger)?
 
     /// `load` on a dispatch thread: reading YAML and opening the state never block the cooperative pool.
-    static func open(_ g: GlobalOptions) async throws -> ProjectContext {
-        try await Blocking.run { try load(g) }
+    static func open(_ g: GlobalOptions, store: (any StateStore)? = nil) async throws -> ProjectContext {
+        try await Blocking.run { try load(g, store: store) }
     }
 
-    /// Loads and validates the configuration and opens the state. Blocks on disk: from async code use `open`.
-    static func load(_ g: GlobalOptions) throws -> ProjectContext {
+    /// Loads and validates the configuration and opens the state (or uses `store`, already open: `otto serve` keeps one
+    /// for its whole life). Blocks on disk: from async code use `open`.
+    static func load(_ g: GlobalOptions, store existing: (any StateStore)? = nil) throws -> ProjectContext {
         let root = (g.dir as NSString).standardizingPath
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw OttoError("config.root", "project directory \(root) does not exist")
         }
         let files = ProjectFiles.read(root: root, environment: g.environment)
-        let store = try openState(g, root: root, environment: try files.selectedEnvironment())
+        let store = try existing ?? openState(g, root: root, environment: try files.selectedEnvironment())
         // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
         let api = try (store as? any APIItemStore)?.apiItems() ?? []
         let project = try files.load(api: api)

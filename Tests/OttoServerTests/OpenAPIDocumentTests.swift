@@ -23,7 +23,8 @@ import Testing
     static func registeredRoutes() throws -> Set<String> {
         let f = try ServerFixture()
         let environment = APIEnvironment(configuration: f.configuration(), desired: DesiredStateAPI(store: f.desired), runs: f.runs, walks: f.walks,
-                                         releases: f.store, deployments: f.store, metrics: { "" }, statusPage: { "" }, logger: .init(label: "test"))
+                                         releases: f.store, deployments: f.store, metrics: { "" }, statusPage: { "" }, health: { nil },
+                                         logger: .init(label: "test"))
         let recorder = RouteRecorder()
         try APIHandlers(environment: environment).registerHandlers(on: recorder, serverURL: Servers.Server1.url())
         return recorder.routes.withLock { $0 }

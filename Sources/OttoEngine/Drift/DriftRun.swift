@@ -47,6 +47,8 @@ public struct DriftRun: Sendable, Codable, Hashable {
     public var message: String?
     /// The refresh: time and API calls per provider.
     public var refresh: RefreshSummary?
+    /// The site the run covered, when it covered one site (replicas sharing a PostgreSQL state run sites one at a time).
+    public var site: String?
 
     /// Differences that arose outside otto.
     public var driftFound: Int { items.filter(\.isDrift).count }

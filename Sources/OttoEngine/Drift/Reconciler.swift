@@ -23,16 +23,18 @@ public struct Reconciler: Sendable {
         await reconcile(input, user: user, onEvent: onEvent).run
     }
 
-    /// Runs once and also returns the plan it made (for the status page). Never throws.
-    public func reconcile(_ input: ReconcileInput, user: String = "otto", onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in })
-        async -> ReconcileResult {
+    /// Runs once and also returns the plan it made (for the status page). Never throws. With `sites`, only those sites
+    /// (and what they need) are planned and locked; `afterRun` is called while the locks are still held.
+    public func reconcile(_ input: ReconcileInput, user: String = "otto", sites: [String] = [],
+                          afterRun: (@Sendable (ApplyResult?) async -> Void)? = nil,
+                          onEvent: @escaping @Sendable (ApplyEvent) -> Void = { _ in }) async -> ReconcileResult {
         let started = Date()
         let clock = ContinuousClock()
         let t0 = clock.now
         func elapsed() -> Double { Executor.seconds(clock.now - t0) }
         let policy = input.policy
-        let request = ApplyRequest(
-            command: command, user: user, parallelism: parallelism, recording: .always,
+        var request = ApplyRequest(
+            command: command, user: user, options: PlanOptions(sites: sites), parallelism: parallelism, recording: .always,
             review: { plan in
                 // Only what the policy allows is applied. What refresh found is recorded for sites that correct; a site
                 // that only reports keeps its state as it was, so the same drift is reported (as drift) by every run
@@ -47,6 +49,7 @@ public struct Reconciler: Sendable {
                 return (run.outcome.rawValue, run.summary)
             },
             onEvent: onEvent)
+        request.afterRun = afterRun
         do {
             let result = try await ApplyPipeline(store: input.store).apply(input.apply, request)
             var run = Self.driftRun(result, policy: policy, started: started)

@@ -17,6 +17,7 @@ struct APIEnvironment: Sendable {
     let deployments: any DeployLedger
     let metrics: @Sendable () async -> String
     let statusPage: @Sendable () async -> String
+    let health: @Sendable () async -> DatabaseHealth?
     let logger: Logger
 }
 

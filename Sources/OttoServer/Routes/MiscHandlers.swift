@@ -3,7 +3,11 @@ import OpenAPIRuntime
 /// `/healthz`, `/metrics`, `/` and `/openapi.json`.
 extension APIHandlers {
     func healthz(_ input: Operations.healthz.Input) async throws -> Operations.healthz.Output {
-        .ok(.init(body: .json(.init(status: .ok))))
+        guard let database = await environment.health() else { return .ok(.init(body: .json(.init(status: .ok)))) }
+        let report = Components.Schemas.DatabaseHealth(status: database.reachable ? .ok : .unreachable, replica: database.replica,
+                                                       sites_held: database.sitesHeld, error: database.error)
+        if database.reachable { return .ok(.init(body: .json(.init(status: .ok, database: report)))) }
+        return .serviceUnavailable(.init(body: .json(.init(status: .degraded, database: report))))
     }
 
     func metrics(_ input: Operations.metrics.Input) async throws -> Operations.metrics.Output {

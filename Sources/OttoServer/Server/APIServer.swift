@@ -38,16 +38,19 @@ public struct APIServer: Service {
     ///   - deployments: the deployment ledger (`/v1/artifacts`, `/v1/deployments`), one per project.
     ///   - metrics: the Prometheus text exposition for `GET /metrics`.
     ///   - statusPage: the HTML of `GET /`.
+    ///   - health: how this replica reaches the state's database (`/healthz`); nil for a state with no server (SQLite).
     ///   - logger: where requests that change something, and errors, are logged (never with secrets).
     ///   - onListening: called once the socket is bound, with the real port (useful with port 0).
     public init(configuration: APIServerConfiguration, desiredState: any DesiredStateStore, runs: any RunService,
                 walks: any WalkService, releases: any ReleaseLedger, deployments: any DeployLedger, metrics: @escaping @Sendable () async -> String = { "" },
                 statusPage: @escaping @Sendable () async -> String = { APIServer.placeholderStatusPage },
+                health: @escaping @Sendable () async -> DatabaseHealth? = { nil },
                 logger: Logger = Logger(label: "otto.api"),
                 onListening: @escaping @Sendable (ListenAddress) async -> Void = { _ in }) throws {
         try configuration.validate()
         environment = APIEnvironment(configuration: configuration, desired: DesiredStateAPI(store: desiredState), runs: runs, walks: walks,
-                                     releases: releases, deployments: deployments, metrics: metrics, statusPage: statusPage, logger: logger)
+                                     releases: releases, deployments: deployments, metrics: metrics, statusPage: statusPage, health: health,
+                                     logger: logger)
         tls = try configuration.tls.map { try Self.tlsConfiguration(certificate: $0.certificate, key: $0.key) }
         self.onListening = onListening
     }
@@ -93,6 +96,26 @@ public struct APIServer: Service {
         <!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">\
         <title>otto</title></head><body><h1>otto</h1><p>The API is at <a href="/openapi.json">/openapi.json</a>.</p></body></html>
         """
+}
+
+/// How a replica reaches the state's database, for `/healthz`.
+public struct DatabaseHealth: Sendable {
+    /// True when a query just answered.
+    public var reachable: Bool
+    /// This replica, `HOST/PID`.
+    public var replica: String
+    /// Sites whose lock it holds now.
+    public var sitesHeld: Int
+    /// Why it is out of reach.
+    public var error: String?
+
+    /// Creates a report.
+    public init(reachable: Bool, replica: String, sitesHeld: Int, error: String? = nil) {
+        self.reachable = reachable
+        self.replica = replica
+        self.sitesHeld = sitesHeld
+        self.error = error
+    }
 }
 
 /// Re-reads the YAML files every `interval` when they changed, until graceful shutdown.

@@ -312,7 +312,7 @@ extension PostgresStateStore: StateLocker {
 /// session ends with it).
 final class PostgresStateLease: StateLease {
     let locks: [LockInfo]
-    private let scopes: [StateScope]
+    let scopes: [StateScope]
     private let store: PostgresStateStore
 
     init(store: PostgresStateStore, scopes: [StateScope], locks: [LockInfo]) {
@@ -324,4 +324,6 @@ final class PostgresStateLease: StateLease {
     func release() async {
         for scope in scopes.reversed() { await store.unlock(scope) }
     }
+
+    var isLost: Bool { scopes.contains { !store.holds($0) } }
 }

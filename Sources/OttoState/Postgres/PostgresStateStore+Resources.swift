@@ -253,5 +253,5 @@ extension PostgresStateStore {
     }
 
     /// This process as a replica: `HOST/PID`.
-    static var replica: String { "\(ProcessIdentity.host)/\(ProcessIdentity.pid)" }
+    public static var replica: String { "\(ProcessIdentity.host)/\(ProcessIdentity.pid)" }
 }

@@ -36,7 +36,9 @@ extension PostgresStateStore {
                 lock_replica text,
                 next_due double precision,
                 last_replica text,
-                last_run double precision
+                last_run double precision,
+                last_outcome text,
+                failures integer NOT NULL DEFAULT 0
             );
             CREATE TABLE resources (
                 address text PRIMARY KEY,

@@ -177,4 +177,7 @@ public struct PostgresLockCounters: Sendable, Equatable {
     public var fencedWrites = 0
     /// Times the lock session was lost while it held scopes.
     public var sessionsLost = 0
+
+    /// All zero.
+    public init() {}
 }

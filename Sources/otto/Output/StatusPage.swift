@@ -2,6 +2,7 @@ import Foundation
 import OttoCore
 import OttoEngine
 import OttoPlan
+import OttoState
 
 /// What the status page at `/` shows: the last run's view of every resource, load balancer backends, the last walk of
 /// each site with its broken links, and the recent scheduled runs with what they found and corrected.
@@ -54,6 +55,10 @@ struct StatusPageModel: Sendable {
     /// Who deployed, promoted and approved what here, and when: this environment's newest deployments, the
     /// promotions into it and the approvals for it.
     var audit = Audit()
+    /// Each site's schedule when several replicas share the state (PostgreSQL): which replica ran it last, when it is due.
+    var sites: [SiteSchedule] = []
+    /// This replica (`HOST/PID`), when the state is shared.
+    var replica: String?
 
     struct Audit: Sendable, Hashable {
         var deployments: [Deployment] = []
@@ -97,6 +102,7 @@ enum StatusPage {
         html += auditSection(m.audit)
         html += section("dns", "DNS", m.rows.filter { $0.address.hasPrefix("dns_zone.") || $0.address.hasPrefix("dns_record.") })
         html += walksSection(m.walks)
+        html += sitesSection(m.sites, replica: m.replica)
         html += runsSection(m.runs)
         let other = m.rows.filter { r in !["machine.", "service.", "unit.", "dns_zone.", "dns_record."].contains { r.address.hasPrefix($0) } }
         html += section("resources", "Other resources", other)
@@ -171,6 +177,19 @@ enum StatusPage {
         return html + "</section>"
     }
 
+    private static func sitesSection(_ sites: [SiteSchedule], replica: String?) -> String {
+        guard let replica else { return "" }
+        var html = "<section id=\"sites\"><h2>Sites and replicas</h2><p class=\"muted\">This page comes from replica \(esc(replica)).</p>"
+        html += "<div class=\"scroll\"><table><tr><th>Site</th><th>Last run by</th><th>Last run</th><th>Next due</th><th>Held by</th></tr>"
+        for s in sites {
+            let outcome = s.lastOutcome.map { "<span class=\"badge \($0 == "ok" ? "ok" : "bad")\">\(esc($0))</span> " } ?? ""
+            html += "<tr><td>\(esc(s.site))</td><td>\(esc(s.lastReplica ?? "none yet"))</td>"
+            html += "<td>\(outcome)\(s.lastRun.map { esc(time($0)) } ?? "")\(s.failures > 1 ? " <span class=\"muted\">(\(s.failures) failures in a row)</span>" : "")</td>"
+            html += "<td>\(s.nextDue.map { esc(time($0)) } ?? "now")</td><td>\(esc(s.heldBy ?? ""))</td></tr>"
+        }
+        return html + "</table></div></section>"
+    }
+
     private static func runsSection(_ runs: [DriftRun]) -> String {
         guard !runs.isEmpty else { return "" }
         var html = "<section id=\"runs\"><h2>Recent runs and drift</h2><div class=\"scroll\"><table><tr><th>Started</th><th>Outcome</th><th>Summary</th><th>Drift</th></tr>"
@@ -179,7 +198,7 @@ enum StatusPage {
                 let what = item.corrected ? "corrected" : (item.policy == .report ? "reported" : (item.error == nil ? "pending" : "failed"))
                 return "<span class=\"addr\">\(esc(item.address.description))</span> <span class=\"badge \(what == "corrected" ? "ok" : (what == "reported" ? "warn" : "bad"))\">\(what)</span><br><span class=\"muted\">\(esc(item.reason.description))</span>"
             }.joined(separator: "<br>")
-            html += "<tr><td>\(esc(time(run.started)))</td><td><span class=\"badge \(run.outcome == .ok ? "ok" : (run.outcome == .busy ? "warn" : "bad"))\">\(run.outcome.rawValue)</span></td>"
+            html += "<tr><td>\(esc(time(run.started)))\(run.site.map { "<br><span class=\"muted\">site \(esc($0))</span>" } ?? "")</td><td><span class=\"badge \(run.outcome == .ok ? "ok" : (run.outcome == .busy ? "warn" : "bad"))\">\(run.outcome.rawValue)</span></td>"
             html += "<td>\(esc(run.summary))\(run.outcome == .failed ? "<br><span class=\"muted\">\(esc(run.message ?? ""))</span>" : "")</td><td>\(drift.isEmpty ? "none" : drift)</td></tr>"
         }
         return html + "</table></div></section>"

@@ -10,6 +10,7 @@ import OttoState
 import OttoWalker
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// `otto serve`: the HTTP API, scheduled drift correction, site walks, metrics and the status page, as one
@@ -115,13 +116,18 @@ struct Serve: AsyncParsableCommand {
             guard let ledger = store as? any ReleaseLedger else {
                 throw OttoError("serve.state", "this state store keeps no release ledger")
             }
-            let startup = try await ProjectContext.open(global)
-            let loader = ServeReconcileLoader(global: global)
+            // A PostgreSQL state is shared with other replicas: one store for the process's whole life (its lock session),
+            // sites run one at a time as they fall due, with no leader.
+            let shared = store as? PostgresStateStore
+            let startup = try await ProjectContext.open(global, store: shared)
+            let loader = ServeReconcileLoader(global: global, store: shared)
             let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) },
                                                                                                store: store))
             let walkSites = try await WalkSetup.scheduleConfiguredSites(startup.project, on: scheduler)
             if !walkSites.isEmpty { logger.info("site walks scheduled", metadata: ["sites": "\(walkSites.joined(separator: ","))"]) }
-            let walks = StoreWalkService(store: walkHistory, scheduler: scheduler, global: global)
+            let walks = StoreWalkService(store: walkHistory, walkers: store as? any WalkerStore, scheduler: scheduler, global: global)
+            let restored = try await walks.restoreStoredWalkers()
+            if !restored.isEmpty { logger.info("walkers made over the API restored", metadata: ["sites": "\(restored.joined(separator: ","))"]) }
             let project = URL(fileURLWithPath: root).standardizedFileURL.lastPathComponent + (environment.map { " · \($0.name)" } ?? "")
             let pageInterval = interval ?? .zero
             // The deployment ledger is the project's, shared by its environments: a database of its own.
@@ -129,9 +135,19 @@ struct Serve: AsyncParsableCommand {
                 throw OttoError("serve.state", "this state store keeps no deployment ledger")
             }
             let runService = ServeRunService(global: global, book: book)
+            let lockMetrics = LockMetrics()
+            let lastFigures = Mutex(PostgresLockCounters())
             let server = try APIServer(
                 configuration: configuration, desiredState: desired, runs: runService, walks: walks,
-                releases: ledger, deployments: deployments, metrics: { registry.emitToString() },
+                releases: ledger, deployments: deployments,
+                metrics: {
+                    if let shared {
+                        let figures = shared.lockFigures
+                        let previous = lastFigures.withLock { old in defer { old = figures }; return old }
+                        lockMetrics.record(held: shared.heldScopes, figures, since: previous)
+                    }
+                    return registry.emitToString()
+                },
                 statusPage: {
                     let recent = (try? await walks.recentWalks(limit: 20)) ?? []
                     let current = await loader.project(or: startup.project)
@@ -142,9 +158,22 @@ struct Serve: AsyncParsableCommand {
                         deployments: (try? await deployments.deployments(DeploymentQuery(environment: here, limit: 10))) ?? [],
                         promotions: (try? await deployments.promotions(app: nil, to: here, deployment: nil, limit: 10)) ?? [],
                         approvals: (try? await deployments.approvals(app: nil, environment: here, limit: 10)) ?? [])
-                    return StatusPage.render(await board.model(project: project, interval: pageInterval, runs: await history.recent(),
-                                                               walks: recent, reports: walks, apps: apps,
-                                                               environment: here, pipelines: pipelines, audit: audit))
+                    var model = await board.model(project: project, interval: pageInterval, runs: await history.recent(),
+                                                  walks: recent, reports: walks, apps: apps,
+                                                  environment: here, pipelines: pipelines, audit: audit)
+                    model.sites = (try? await shared?.siteSchedules()) ?? []
+                    model.replica = shared == nil ? nil : PostgresStateStore.replica
+                    return StatusPage.render(model)
+                },
+                health: {
+                    guard let shared else { return nil }
+                    do {
+                        _ = try await shared.databaseNow()
+                        return DatabaseHealth(reachable: true, replica: PostgresStateStore.replica, sitesHeld: shared.heldScopes)
+                    } catch {
+                        return DatabaseHealth(reachable: false, replica: PostgresStateStore.replica, sitesHeld: shared.heldScopes,
+                                              error: "\(error)")
+                    }
                 },
                 logger: logger,
                 onListening: { address in
@@ -165,7 +194,19 @@ struct Serve: AsyncParsableCommand {
                 services.append(DeployToService(ledger: deployments, environment: environment?.name ?? "default", global: patient,
                                                 runs: ServeRunService(global: patient, book: book), logger: Logger(label: "otto.deployments")))
             }
-            if let interval {
+            if let interval, let shared {
+                services.append(SiteDriftService(
+                    interval: interval, replica: PostgresStateStore.replica, schedule: shared, history: history, metrics: DriftMetrics(),
+                    logger: Logger(label: "otto.drift"), load: { try await loader.input() },
+                    onRun: { result in
+                        if let project = await loader.latestProject {
+                            let changed = await WalkSetup.follow(project, on: scheduler)
+                            if !changed.isEmpty { logger.info("site walkers updated", metadata: ["sites": "\(changed.joined(separator: ","))"]) }
+                        }
+                        let backends = result.plan.map { plan in { await loader.backends(of: plan) } }
+                        await board.update(result, backends: await backends?() ?? [])
+                    }))
+            } else if let interval {
                 services.append(DriftService(
                     interval: interval, history: history, metrics: DriftMetrics(), logger: Logger(label: "otto.drift"),
                     load: { try await loader.input() },

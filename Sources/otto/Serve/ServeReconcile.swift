@@ -13,6 +13,8 @@ import OttoState
 /// reused; a changed inventory gets new providers and the old ones are shut down).
 actor ServeReconcileLoader {
     private let global: GlobalOptions
+    /// The state every run uses, when it is kept open (a PostgreSQL state: its lock session lives as long as the store).
+    private let store: (any StateStore)?
     private var inventory: Inventory?
     private var context: ProjectContext?
     private var providers: [String: any Provider] = [:]
@@ -20,14 +22,17 @@ actor ServeReconcileLoader {
     /// The configuration the last run loaded.
     private(set) var latestProject: Project?
 
-    init(global: GlobalOptions) { self.global = global }
+    init(global: GlobalOptions, store: (any StateStore)? = nil) {
+        self.global = global
+        self.store = store
+    }
 
     /// The latest configuration loaded, or `fallback` before the first run.
     func project(or fallback: Project) -> Project { latestProject ?? fallback }
 
     /// The input of the next run.
     func input() async throws -> ReconcileInput {
-        let fresh = try await ProjectContext.open(global)
+        let fresh = try await ProjectContext.open(global, store: store)
         latestProject = fresh.project
         let snap = try await fresh.store.snapshot()
         let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
@@ -71,7 +76,14 @@ actor StatusBoard {
     /// Takes the rows of a run's plan (when it got that far) and the backends' health.
     func update(_ result: ReconcileResult, backends: [StatusPageModel.Backend]) {
         guard let plan = result.plan else { return }
-        rows = ResourceStatus.rows(plan, recorded: result.recorded)
+        var fresh = ResourceStatus.rows(plan, recorded: result.recorded)
+        if result.run.site != nil {
+            // A run of one site (replicas sharing the state): its rows replace those rows only.
+            let planned = Set(fresh.map(\.address))
+            fresh = rows.filter { !planned.contains($0.address) } + fresh
+            fresh.sort { $0.address < $1.address }
+        }
+        rows = fresh
         // What the run corrected is in sync now.
         let corrected = Set(result.run.items.filter(\.corrected).map(\.address.description))
         for i in rows.indices where corrected.contains(rows[i].address) {

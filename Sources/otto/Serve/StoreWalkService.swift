@@ -10,6 +10,8 @@ import ServiceLifecycle
 /// `otto serve` runs (the sites' `walk:` settings, and walkers scheduled over HTTP).
 struct StoreWalkService: OttoServer.WalkService {
     let store: any OttoCore.WalkHistoryStore
+    /// Where walkers made over HTTP are kept (they are scheduled again when `otto serve` starts).
+    let walkers: (any WalkerStore)?
     let scheduler: WalkScheduler
     let global: GlobalOptions
 
@@ -45,11 +47,24 @@ struct StoreWalkService: OttoServer.WalkService {
         // The site's pins come from the state before each walk (WalkSetup.scheduledWalk); the spec sets the rest.
         let configuration = WalkConfiguration(start: spec.start, depth: spec.depth, maxPages: spec.maxPages, allow: spec.allow)
         try await scheduler.schedule(site: site, every: spec.every.duration, configuration: configuration, source: "api")
+        if let walkers { try await Blocking.run { try walkers.storeWalker(site: site, spec) } }
         return WalkerInfo(site: site, source: "api", spec: spec)
     }
 
     func unschedule(site: String) async throws -> Int {
-        await scheduler.remove(site: site) ? 1 : 0
+        if let walkers { try await Blocking.run { try walkers.removeStoredWalker(site: site) } }
+        return await scheduler.remove(site: site) ? 1 : 0
+    }
+
+    /// Schedules the walkers stored by earlier runs of `otto serve` (made over HTTP); returns their sites.
+    func restoreStoredWalkers() async throws -> [String] {
+        guard let walkers else { return [] }
+        let stored = try await Blocking.run { try walkers.storedWalkers() }
+        for (site, spec) in stored.sorted(by: { $0.key < $1.key }) {
+            let configuration = WalkConfiguration(start: spec.start, depth: spec.depth, maxPages: spec.maxPages, allow: spec.allow)
+            try await scheduler.schedule(site: site, every: spec.every.duration, configuration: configuration, source: "api")
+        }
+        return stored.keys.sorted()
     }
 
     static func summary(_ s: OttoCore.WalkSummary) -> OttoServer.WalkSummary {

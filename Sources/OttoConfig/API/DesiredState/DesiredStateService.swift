@@ -22,6 +22,8 @@ public final class DesiredStateService: DesiredStateStore {
     public let environment: String?
     private let queue = DispatchQueue(label: "otto.api.desired-state")
     private let published: Mutex<DesiredStateSnapshot>
+    /// The items' version the published snapshot holds (see `APIItemAccess.version`); nil when the store keeps none.
+    private let seenVersion: Mutex<Int64?>
     let clock: @Sendable () -> Date
 
     /// Loads the project under `root` with the items `store` reads. Blocks on disk: call it before serving, or off the
@@ -34,6 +36,7 @@ public final class DesiredStateService: DesiredStateStore {
         self.limits = limits
         self.environment = environment
         self.clock = clock
+        seenVersion = Mutex(try store.version())
         let items = try Self.byKey(store.read())
         published = Mutex(DesiredStateSnapshot(files: ProjectFiles.read(root: root, limits: limits, environment: environment), items: items))
     }
@@ -47,9 +50,17 @@ public final class DesiredStateService: DesiredStateStore {
     /// Re-reads the YAML files (when they changed) and the API items, and publishes a new snapshot.
     public func reload() async throws {
         try await onQueue { [self] in
+            let version = try store.version()
             let (snap, _) = try base(rereadItems: true)
             published.withLock { $0 = snap }
+            seenVersion.withLock { $0 = version }
         }
+    }
+
+    /// True when the store's items moved on since the published snapshot (another replica or the CLI wrote them). Blocks.
+    private func itemsMoved() -> Bool {
+        guard let seen = seenVersion.withLock({ $0 }) else { return false }
+        return (try? store.version()) != seen
     }
 
     /// Publishes a new snapshot when the YAML files changed on disk since the current one (cheap when they did not:
@@ -57,7 +68,8 @@ public final class DesiredStateService: DesiredStateStore {
     /// follow edits without a restart; writes always check the files first.
     public func reloadIfFilesChanged() async {
         let fingerprint = snapshot.files.fingerprint
-        guard ProjectFiles.currentFingerprint(root: root) != fingerprint else { return }
+        let moved = (try? await onQueue { [self] in itemsMoved() }) ?? false
+        guard moved || ProjectFiles.currentFingerprint(root: root) != fingerprint else { return }
         try? await reload()
     }
 
@@ -109,7 +121,12 @@ public final class DesiredStateService: DesiredStateStore {
         -> DesiredStateWrite {
         do {
             return try await onQueue { [self] in
-                let (base, changed) = try base()
+                // Items another replica wrote since the snapshot are read first: the write is checked against them.
+                let seen = seenVersion.withLock { $0 }
+                let moved = itemsMoved()
+                let current = moved ? try store.version() : seen
+                let (base, changed) = try base(rereadItems: moved)
+                if moved { seenVersion.withLock { $0 = current } }
                 if changed { published.withLock { $0 = base } }
                 let change = try plan(base)
                 var items = base.items
@@ -129,6 +146,8 @@ public final class DesiredStateService: DesiredStateStore {
                     throw DesiredStateError.unavailable("cannot write to the state database: \(error)")
                 }
                 published.withLock { $0 = candidate }
+                // This write moved the version by one; more means another writer too, whose items the next poll reads.
+                if let current, let after = try? store.version(), after == current + 1 { seenVersion.withLock { $0 = after } }
                 return DesiredStateWrite(created: change.created, state: candidate)
             }
         } catch let e as DesiredStateError {
@@ -147,11 +166,15 @@ public struct APIItemAccess: Sendable {
     public var read: @Sendable () throws -> [APIItem]
     /// Inserts or replaces `put` and deletes `remove`, in one transaction.
     public var write: @Sendable (_ put: [APIItem], _ remove: [APIItemKey]) throws -> Void
+    /// The items' version (grows with every write by anyone), or nil when the store keeps none.
+    public var version: @Sendable () throws -> Int64?
 
-    /// Creates the access from its two operations.
+    /// Creates the access from its operations.
     public init(read: @escaping @Sendable () throws -> [APIItem],
-                write: @escaping @Sendable (_ put: [APIItem], _ remove: [APIItemKey]) throws -> Void) {
+                write: @escaping @Sendable (_ put: [APIItem], _ remove: [APIItemKey]) throws -> Void,
+                version: @escaping @Sendable () throws -> Int64? = { nil }) {
         self.read = read
         self.write = write
+        self.version = version
     }
 }

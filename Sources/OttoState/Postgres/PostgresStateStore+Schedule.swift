@@ -1,0 +1,70 @@
+import Foundation
+import OttoCore
+import PostgresNIO
+import Synchronization
+
+extension PostgresStateStore: SiteScheduleStore {
+    /// `EXISTS` a granted advisory lock of the scope row aliased `s` in this project.
+    func lockHeldSQL(_ alias: String = "s") -> String {
+        """
+        EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                AND l.classid::int8 = \(Int64(projectKey)) AND l.objid::int8 = \(alias).id)
+        """
+    }
+
+    public func dueSites(_ sites: [String], limit: Int) async throws -> [(site: String, failures: Int)] {
+        guard !sites.isEmpty else { return [] }
+        let keys = sites.map { StateScope.site($0).key }
+        let held = lockHeldSQL()
+        return try await read("read the sites that are due") { s in
+            try s.query(PostgresQuery(unsafeSQL: """
+                SELECT w.scope, coalesce(s.failures, 0) FROM unnest($1::text[]) AS w (scope)
+                LEFT JOIN scopes s ON s.scope = w.scope
+                WHERE (s.next_due IS NULL OR s.next_due <= extract(epoch FROM clock_timestamp()))
+                  AND NOT (s.id IS NOT NULL AND \(held))
+                ORDER BY s.next_due NULLS FIRST, w.scope LIMIT \(max(0, limit))
+                """, binds: Self.binds(keys))).compactMap { row in
+                let (key, failures) = try row.decode((String, Int).self)
+                guard case .site(let site)? = StateScope(key: key) else { return nil }
+                return (site, failures)
+            }
+        }
+    }
+
+    public func scheduleSite(_ site: String, after: Duration, replica: String, outcome: String, failed: Bool) async throws {
+        let scope = StateScope.site(site)
+        let seconds = Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
+        try await write("schedule \(scope)") { [self] s in
+            try checkFence(s, [scope])
+            try s.query("""
+                INSERT INTO scopes (scope, next_due, last_replica, last_run, last_outcome, failures)
+                VALUES (\(scope.key), extract(epoch FROM clock_timestamp()) + \(seconds), \(replica), extract(epoch FROM clock_timestamp()),
+                        \(outcome), \(failed ? 1 : 0))
+                ON CONFLICT (scope) DO UPDATE SET next_due = excluded.next_due, last_replica = excluded.last_replica,
+                    last_run = excluded.last_run, last_outcome = excluded.last_outcome,
+                    failures = CASE WHEN \(failed) THEN scopes.failures + 1 ELSE 0 END
+                """)
+        }
+    }
+
+    public func siteSchedules() async throws -> [SiteSchedule] {
+        let held = lockHeldSQL()
+        return try await read("read the site schedules") { s in
+            try s.query(PostgresQuery(unsafeSQL: """
+                SELECT s.scope, s.next_due, s.last_replica, s.last_run, s.last_outcome, s.failures,
+                       CASE WHEN s.lock_id IS NOT NULL AND \(held) THEN s.lock_replica END
+                FROM scopes s WHERE s.scope LIKE 'site:%' ORDER BY s.scope
+                """)).compactMap { row in
+                let (key, due, replica, last, outcome, failures, holder) =
+                    try row.decode((String, Double?, String?, Double?, String?, Int, String?).self)
+                guard case .site(let site)? = StateScope(key: key) else { return nil }
+                return SiteSchedule(site: site, nextDue: due.map(Date.init(timeIntervalSince1970:)), lastReplica: replica,
+                                    lastRun: last.map(Date.init(timeIntervalSince1970:)), lastOutcome: outcome, failures: failures,
+                                    heldBy: holder)
+            }
+        }
+    }
+
+    /// Scopes this store holds now (for `/metrics`).
+    public var heldScopes: Int { held.withLock { $0.count } }
+}

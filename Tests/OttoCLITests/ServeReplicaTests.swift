@@ -1,0 +1,153 @@
+import Foundation
+import OttoTestSupport
+import OttoTestTags
+import Testing
+
+/// Several `otto serve` replicas sharing one PostgreSQL state: sites run one at a time as they fall due, with no leader;
+/// a replica that dies, hangs or loses its database has its sites taken over within seconds, and never writes over the
+/// new holder. Real PostgreSQL 15, real PowerDNS, real `otto` processes.
+@Suite(.serialized, .tags(.powerDNS), .endToEnd) struct ServeReplicaTests {
+    /// 30 small sites and one big one (its runs take seconds: something to interrupt).
+    static func project(_ pdns: PowerDNSServer, bigValue: Int = 1) throws -> CLIProject {
+        let p = try CLIProject(pdns: pdns)
+        try p.write("inventory/dns.yml", """
+            providers:
+              powerdns:
+                type: powerdns
+                url: \(pdns.apiURL)
+                server: localhost
+                api_key_env: OTTO_TEST_PDNS_KEY
+                concurrency: 2
+            """)
+        for i in 0..<30 { try p.write("sites/s\(i).yml", siteYAML(site: "s\(i)", zone: "s\(i).test", wwwTarget: "s\(i).test.", extra: 3)) }
+        try bigSite(p, value: bigValue)
+        return p
+    }
+
+    /// The big site: 400 A records whose address ends in `value`.
+    static func bigSite(_ p: CLIProject, value: Int) throws {
+        try p.write("sites/big.yml", siteYAML(site: "big", zone: "big.test", wwwTarget: "big.test.", extra: 400)
+                    .replacingOccurrences(of: "value: 10.213.0.", with: "value: 10.213.\(value)."))
+    }
+
+    /// Changes a small site's TXT record behind otto's back.
+    static func drift(_ p: CLIProject, site: Int, round: Int) async throws {
+        let body = #"{"rrsets":[{"name":"s\#(site).test.","type":"TXT","ttl":300,"changetype":"REPLACE","records":[{"content":"\"drift \#(round)\"","disabled":false}]}]}"#
+        _ = try await p.api("PATCH", "/api/v1/servers/localhost/zones/s\(site).test.", body)
+    }
+
+    /// The database's clock now.
+    static func now(_ pg: PostgresServer, _ db: String) async throws -> Double {
+        Double(try await pg.psql("SELECT extract(epoch FROM clock_timestamp())", database: db)) ?? 0
+    }
+
+    /// Waits up to `seconds` for `query` (one value) to satisfy `done`; returns the last value.
+    @discardableResult
+    static func poll(_ pg: PostgresServer, _ db: String, _ query: String, seconds: Double, until done: (String) -> Bool) async throws -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        var value = try await pg.psql(query, database: db)
+        while !done(value) && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            value = try await pg.psql(query, database: db)
+        }
+        return value
+    }
+
+    /// Runs of one site that overlap in time, leaving out runs that lost their lock (`fenced`: they wrote nothing after
+    /// the loss) and counting a run that never finished as ending at `cutoff` (its replica was killed then).
+    static func overlappingRuns(_ pg: PostgresServer, _ db: String, cutoff: Double) async throws -> Int {
+        Int(try await pg.psql("""
+            SELECT count(*) FROM otto_rep.runs a JOIN otto_rep.runs b ON a.scopes = b.scopes AND a.id < b.id
+            WHERE a.scopes <> '' AND coalesce(a.outcome, '') <> 'fenced' AND coalesce(b.outcome, '') <> 'fenced'
+              AND b.started < coalesce(a.finished, \(cutoff)) AND a.started < coalesce(b.finished, \(cutoff))
+            """, database: db)) ?? -1
+    }
+
+    @Test func replicasShareSitesAndTakeOverAKilledOrStoppedReplicasSitesWithinSeconds() async throws {
+        let pg = try await PostgresServer.shared()
+        let db = try await pg.makeDatabase()
+        let pdns = try await PowerDNSServer.start()
+        defer { pdns.stop() }
+        let p = try Self.project(pdns)
+        let state = pg.url(db, "project=rep&lock_session_timeout=3s")
+        var replicas: [ServeProcess] = []
+        defer { for r in replicas { r.process.kill(SIGKILL) } }
+        for _ in 0..<3 { replicas.append(try await ServeProcess.start(p, interval: "2s", extra: ["--state", state])) }
+
+        // Every site runs, spread over the replicas.
+        let ran = try await Self.poll(pg, db, "SELECT count(*) FROM otto_rep.scopes WHERE last_outcome = 'ok'", seconds: 120) { $0 == "31" }
+        #expect(ran == "31", "sites run ok: \(ran)\n\(replicas.map(\.log).joined(separator: "\n---\n").suffix(4000))")
+        let runners = try await pg.psql("SELECT count(DISTINCT last_replica) FROM otto_rep.scopes WHERE last_replica IS NOT NULL", database: db)
+        #expect(runners == "3", "replicas that ran sites: \(runners)")
+
+        // Drift every half second while the rest happens.
+        let drifting = Task {
+            var round = 0
+            while !Task.isCancelled {
+                round += 1
+                try? await Self.drift(p, site: round % 30, round: round)
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        defer { drifting.cancel() }
+
+        // SIGKILL the replica running the big site in the middle of its apply (a change to all 400 records).
+        try Self.bigSite(p, value: 2)
+        let holder = try await Self.poll(pg, db, """
+            SELECT coalesce((SELECT lock_pid::text FROM otto_rep.scopes WHERE scope = 'site:big' AND lock_id IS NOT NULL), '')
+            """, seconds: 60) { !$0.isEmpty }
+        let victim = try #require(replicas.first { String($0.pid) == holder }, "no replica took the big site (holder \(holder))")
+        try await Task.sleep(for: .milliseconds(300))
+        victim.process.kill(SIGKILL)
+        _ = await victim.process.waitForExit()
+        let killedAt = try await Self.now(pg, db)
+        let victimName = try await pg.psql("SELECT lock_replica FROM otto_rep.scopes WHERE scope = 'site:big'", database: db)
+        let takeover = try await Self.poll(pg, db, """
+            SELECT coalesce(min(started) - \(killedAt), -1) FROM otto_rep.runs
+            WHERE scopes = 'site:big' AND replica <> '\(victimName)' AND started > \(killedAt)
+            """, seconds: 30) { $0 != "-1" }
+        let seconds = Double(takeover) ?? -1
+        #expect(seconds >= 0 && seconds <= 5, "the big site ran again \(takeover) s after its replica was killed")
+
+        // SIGSTOP the replica running the big site next (another change to all its records): taken over within the lock
+        // session timeout (3 s) + 2 s; after SIGCONT it writes nothing (fenced) and starts nothing.
+        let survivors = replicas.filter { $0.pid != victim.pid }
+        try Self.bigSite(p, value: 3)
+        let second = try await Self.poll(pg, db, """
+            SELECT coalesce((SELECT lock_pid::text FROM otto_rep.scopes WHERE scope = 'site:big' AND lock_id IS NOT NULL
+                             AND lock_pid IN (\(survivors.map { String($0.pid) }.joined(separator: ",")))), '')
+            """, seconds: 60) { !$0.isEmpty }
+        let sleeper = try #require(survivors.first { String($0.pid) == second }, "no replica took the big site again")
+        try await Task.sleep(for: .milliseconds(300))
+        kill(sleeper.pid, SIGSTOP)
+        let stoppedAt = try await Self.now(pg, db)
+        let sleeperName = try await pg.psql("SELECT lock_replica FROM otto_rep.scopes WHERE scope = 'site:big'", database: db)
+        let taken = try await Self.poll(pg, db, """
+            SELECT coalesce(min(started) - \(stoppedAt), -1) FROM otto_rep.runs
+            WHERE scopes = 'site:big' AND replica <> '\(sleeperName)' AND started > \(stoppedAt)
+            """, seconds: 30) { $0 != "-1" }
+        let takenAfter = Double(taken) ?? -1
+        #expect(takenAfter >= 0 && takenAfter <= 5, "the big site was taken \(taken) s after its holder stopped (timeout 3 s)")
+        kill(sleeper.pid, SIGCONT)
+        // Its run ends as fenced, and the site stays with its new holder's results.
+        let ending = try await Self.poll(pg, db, """
+            SELECT coalesce((SELECT outcome FROM otto_rep.runs WHERE replica = '\(sleeperName)' AND scopes = 'site:big'
+                             AND started < \(stoppedAt) ORDER BY id DESC LIMIT 1), '')
+            """, seconds: 30) { !$0.isEmpty }
+        #expect(ending == "fenced", "the stopped replica's run ended \(ending)\n\(sleeper.log.suffix(3000))")
+        let fenced = try await sleeper.metric("otto_fenced_writes_total") ?? 0
+        let lost = try await sleeper.metric("otto_lock_sessions_lost_total") ?? 0
+        #expect(fenced + lost >= 1, "the stopped replica never noticed it lost the site")
+
+        // Stop drifting; everything converges; no run of a site overlapped another; nothing left pending.
+        drifting.cancel()
+        try await Task.sleep(for: .seconds(5))
+        let live = replicas.filter { $0.pid != victim.pid }
+        for r in live { await r.stop() }
+        let plan = try await p.otto("plan", "--state", state)
+        #expect(plan.status == 0 && plan.stdout.contains("No changes"), "\(plan.stdout.suffix(3000))\n\(plan.stderr)")
+        #expect(try await Self.overlappingRuns(pg, db, cutoff: killedAt) == 0)
+        #expect(try await pg.psql("SELECT count(*) FROM otto_rep.pending_creates", database: db) == "0")
+        #expect(try await pg.psql("SELECT count(*) FROM otto_rep.resources WHERE site = 'big'", database: db) == "406")
+    }
+}
