@@ -148,9 +148,17 @@ struct PostgresSession {
         }
     }
 
-    /// Runs SQL text without arguments (schema statements; several may be separated by `;`).
+    /// Runs SQL text without arguments: one statement (postgres-nio sends every query with the extended protocol, whose
+    /// Parse message takes a single statement; use `executeScript` for several).
     func execute(_ sql: String) throws {
         try query(PostgresQuery(unsafeSQL: sql))
+    }
+
+    /// Runs several statements separated by `;` (schema migrations) as one, through PL/pgSQL's `EXECUTE` in a `DO` block
+    /// (which takes several). Not for transaction control (`BEGIN`, `COMMIT`). `sql` must not contain `$otto_script$`.
+    func executeScript(_ sql: String) throws {
+        precondition(!sql.contains("$otto_script$") && !sql.contains("$otto_do$"))
+        try execute("DO $otto_do$ BEGIN EXECUTE $otto_script$" + sql + "$otto_script$; END $otto_do$")
     }
 
     /// Runs `body` in one transaction: `BEGIN`, then `COMMIT`, or `ROLLBACK` when it throws.

@@ -87,7 +87,7 @@ extension PostgresStateStore {
         do {
             return try s.transaction {
                 try s.query("SELECT pg_advisory_xact_lock(\(migrationLockKey), 0)")
-                try s.execute("""
+                try s.executeScript("""
                     CREATE SCHEMA IF NOT EXISTS otto;
                     CREATE TABLE IF NOT EXISTS otto.projects (
                         id serial PRIMARY KEY,
@@ -97,7 +97,7 @@ extension PostgresStateStore {
                     """)
                 try s.query("INSERT INTO otto.projects (name) VALUES (\(location.project)) ON CONFLICT (name) DO NOTHING")
                 let key = try s.query("SELECT id FROM otto.projects WHERE name = \(location.project)").first!.decode(Int32.self)
-                try s.execute("""
+                try s.executeScript("""
                     CREATE SCHEMA IF NOT EXISTS "\(location.schema)";
                     CREATE TABLE IF NOT EXISTS "\(location.schema)".schema_migrations (
                         version text PRIMARY KEY,
@@ -111,7 +111,7 @@ extension PostgresStateStore {
                                     + "\(newer), which this otto does not know); upgrade otto", causeText: nil)
                 }
                 for migration in migrations where !done.contains(migration.version) {
-                    try s.execute(migration.sql)
+                    try s.executeScript(migration.sql)
                     try s.query("INSERT INTO schema_migrations (version) VALUES (\(migration.version))")
                 }
                 return key

@@ -77,8 +77,10 @@ public final class PostgresStateStore: Sendable {
         lockLink = PostgresLink(location: location, role: "locks",
                                 parameters: searchPath + [("idle_session_timeout", "\(milliseconds)ms")],
                                 queryTimeout: timeout / 2)
-        heartbeat = DispatchSource.makeTimerSource(queue: lockLink.queue)
         projectKey = try data.sync { try Self.migrate($0, location: location) }
+        // Made once the state is open: a dispatch source released before it was ever resumed crashes the process, which
+        // an `init` that throws above would do.
+        heartbeat = DispatchSource.makeTimerSource(queue: lockLink.queue)
         startHeartbeat()
     }
 
