@@ -164,7 +164,7 @@ public struct ReleaseList: Sendable, Hashable, Codable {
 }
 
 /// The release ledger: append-only rows, one per release of an app of a site (the state database implements it:
-/// `SQLiteStateStore`).
+/// `SQLiteStateStore`, `PostgresStateStore`).
 ///
 /// Every call is async and never blocks Swift's cooperative pool. Errors are `OttoError`s: `state.read` /
 /// `state.write` when the database fails, `state.release` when a finish is refused (no such release, finished already,

@@ -1,4 +1,4 @@
-/// Where finished site walks are kept, per site (the state database implements it: `SQLiteStateStore`).
+/// Where finished site walks are kept, per site (the state database implements it: `SQLiteStateStore`, `PostgresStateStore`).
 ///
 /// Every call is synchronous and may block on disk or on another process's transaction, so long-running callers
 /// (the walk scheduler, the HTTP server) run it off Swift's cooperative thread pool. Errors are `OttoError`s with

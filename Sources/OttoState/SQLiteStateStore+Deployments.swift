@@ -111,21 +111,7 @@ extension SQLiteStateStore: DeployLedger {
     /// Writes the event a change makes, in the change's transaction: `{"event", "at", "deployment"}`.
     /// A promotion adds `"promotion"`.
     static func recordEvent(_ db: Database, _ kind: LedgerEventKind, _ deployment: Deployment, at: Double, promotion: Promotion? = nil) throws {
-        struct Body: Encodable {
-            let event: LedgerEventKind; let at: String; let deployment: Deployment; let promotion: Promotion?
-            enum CodingKeys: String, CodingKey { case event, at, deployment, promotion }
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.container(keyedBy: CodingKeys.self)
-                try c.encode(event, forKey: .event)
-                try c.encode(at, forKey: .at)
-                try c.encode(deployment, forKey: .deployment)
-                try c.encodeIfPresent(promotion, forKey: .promotion)
-            }
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = String(decoding: try encoder.encode(Body(event: kind, at: ISO8601.string(Date(timeIntervalSince1970: at)),
-                                                            deployment: deployment, promotion: promotion)), as: UTF8.self)
+        let body = try StateRows.eventBody(kind, deployment, at: at, promotion: promotion)
         try db.execute(sql: "INSERT INTO ledger_events (at, kind, environment, deployment, body) VALUES (?, ?, ?, ?, ?)",
                        arguments: [at, kind.rawValue, deployment.environment, deployment.id, body])
     }

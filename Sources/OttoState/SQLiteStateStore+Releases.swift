@@ -87,22 +87,7 @@ extension SQLiteStateStore: ReleaseLedger {
     }
 
     static func decodeRelease(_ row: Row, path: String) throws -> ReleaseRecord {
-        let site: String = row[0], app: String = row[1], number: Int = row[2]
-        let resultText: String = row[8], hostsText: String = row[9]
-        let finished: Double? = row[7]
-        guard let result = ReleaseResult(rawValue: resultText) else {
-            throw OttoError("state.corrupt", "release \(number) of app \(app) of site \(site) in the state database \(path) "
-                            + "has an unknown result `\(resultText)`", causeText: nil)
-        }
-        let hosts: [String]
-        do {
-            hosts = try JSONDecoder().decode([String].self, from: Data(hostsText.utf8))
-        } catch {
-            throw OttoError("state.corrupt", "release \(number) of app \(app) of site \(site) in the state database \(path) "
-                            + "holds unreadable JSON in hosts", cause: error)
-        }
-        return ReleaseRecord(site: site, app: app, number: number, version: row[3], digest: row[4], actor: row[5],
-                             started: Date(timeIntervalSince1970: row[6]), finished: finished.map(Date.init(timeIntervalSince1970:)),
-                             result: result, hosts: hosts, reason: row[10], rollbackOf: row[11])
+        try StateRows.release(site: row[0], app: row[1], number: row[2], version: row[3], digest: row[4], actor: row[5], started: row[6],
+                              finished: row[7], result: row[8], hosts: row[9], reason: row[10], rollbackOf: row[11], database: path)
     }
 }

@@ -20,25 +20,14 @@ extension SQLiteStateStore: WalkHistoryStore {
         """
 
     public func recordWalk(_ report: WalkReport, keepLast: Int?) throws -> Int64 {
-        let encoder = JSONEncoder()
-        let walkArguments: StatementArguments
-        let pageArguments: [[(any DatabaseValueConvertible)?]]
-        do {
-            walkArguments = [report.site, report.start, report.startedAt.timeIntervalSince1970, report.finishedAt.timeIntervalSince1970,
-                             report.depth, report.maxPages, report.pages.count, report.broken.count, report.truncated,
-                             report.interrupted, report.requests, report.connections,
-                             ValueJSON.encode(strings: report.resolve),
-                             report.broken.isEmpty ? "[]" : String(decoding: try encoder.encode(report.broken), as: UTF8.self)]
-            pageArguments = try report.pages.enumerated().map { seq, page in
-                let redirects = page.redirects.isEmpty ? nil : String(decoding: try encoder.encode(page.redirects), as: UTF8.self)
-                // Links are most of a walk's bytes: written with the state's own JSON writer (JSONEncoder was a third of
-                // the time of recording a 1,000-page walk).
-                let links = page.links.isEmpty ? nil : ValueJSON.encode(strings: page.links)
-                return [seq, page.url, page.depth, page.kind.rawValue, page.method, page.status, page.timeMs, page.size,
-                        page.contentType, redirects, links, page.error?.code, page.error?.message]
-            }
-        } catch {
-            throw OttoError("state.write", "cannot encode the walk of site \(report.site) as JSON", cause: error)
+        let encoded = try StateRows.encodeWalk(report)
+        let walkArguments: StatementArguments = [
+            report.site, report.start, report.startedAt.timeIntervalSince1970, report.finishedAt.timeIntervalSince1970, report.depth,
+            report.maxPages, report.pages.count, report.broken.count, report.truncated, report.interrupted, report.requests,
+            report.connections, encoded.resolve, encoded.broken]
+        let pageArguments: [[(any DatabaseValueConvertible)?]] = encoded.pages.map { p in
+            [p.seq, p.url, p.depth, p.kind, p.method, p.status, p.timeMs, p.size, p.contentType, p.redirects, p.links, p.errorCode,
+             p.errorMessage]
         }
         return try writeBlocking("record a walk of site \(report.site)") { db in
             try db.cachedStatement(sql: Self.insertWalkSQL).execute(arguments: walkArguments)
@@ -110,49 +99,23 @@ extension SQLiteStateStore: WalkHistoryStore {
 
     private func fullWalk(_ db: Database, _ row: Row) throws -> WalkReport {
         let id: Int64 = row[0]
-        let decoder = JSONDecoder()
         let pageRows = try Row.fetchCursor(db, sql: """
             SELECT url, depth, kind, method, status, time_ms, size, content_type, redirects, links, error_code, error_message
             FROM walk_pages WHERE walk_id = ? ORDER BY seq
             """, arguments: [id])
         var pages: [WalkPage] = []
         while let p = try pageRows.next() {
-            let kindText: String = p[2]
-            guard let kind = WalkPage.Kind(rawValue: kindText) else {
-                throw OttoError("state.corrupt", "walk \(id) in the state database \(path) has a page of unknown kind `\(kindText)`",
-                                causeText: nil)
-            }
-            let redirectsText: String? = p[8]
-            let linksText: String? = p[9]
-            let errorCode: String? = p[10]
-            do {
-                pages.append(WalkPage(
-                    url: p[0], depth: p[1], kind: kind, method: p[3], status: p[4], timeMs: p[5], size: p[6], contentType: p[7],
-                    redirects: try redirectsText.map { try decoder.decode([WalkRedirect].self, from: Data($0.utf8)) } ?? [],
-                    links: try linksText.map { try decoder.decode([String].self, from: Data($0.utf8)) } ?? [],
-                    error: errorCode.map { WalkError(code: $0, message: p[11] ?? "") }))
-            } catch {
-                throw OttoError("state.corrupt", "walk \(id) in the state database \(path) holds unreadable JSON for page \(p[0] as String)",
-                                cause: error)
-            }
+            pages.append(try StateRows.walkPage(walk: id, url: p[0], depth: p[1], kind: p[2], method: p[3], status: p[4], timeMs: p[5],
+                                                size: p[6], contentType: p[7], redirects: p[8], links: p[9], errorCode: p[10],
+                                                errorMessage: p[11], database: path))
         }
         return try decodeWalk(row, pages: pages)
     }
 
     private func decodeWalk(_ row: Row, pages: [WalkPage]) throws -> WalkReport {
-        let id: Int64 = row[0]
-        let resolveText: String = row[13]
-        let brokenText: String = row[14]
-        do {
-            let decoder = JSONDecoder()
-            return WalkReport(id: id, site: row[1], start: row[2], startedAt: Date(timeIntervalSince1970: row[3]),
-                              finishedAt: Date(timeIntervalSince1970: row[4]), depth: row[5], maxPages: row[6], pages: pages,
-                              broken: try decoder.decode([WalkBrokenLink].self, from: Data(brokenText.utf8)),
-                              truncated: row[9], interrupted: row[10], requests: row[11], connections: row[12],
-                              resolve: try decoder.decode([String].self, from: Data(resolveText.utf8)))
-        } catch {
-            throw OttoError("state.corrupt", "walk \(id) in the state database \(path) holds unreadable JSON", cause: error)
-        }
+        try StateRows.walk(id: row[0], site: row[1], start: row[2], started: row[3], finished: row[4], depth: row[5], maxPages: row[6],
+                           truncated: row[9], interrupted: row[10], requests: row[11], connections: row[12], resolve: row[13],
+                           broken: row[14], pages: pages, database: path)
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OttoCore
 import OttoState
+import OttoTestSupport
 import Testing
 
 /// The deployment ledger over HTTP (DeployDB): artifacts as CI registers them, deployments and their state machine
@@ -14,8 +15,9 @@ import Testing
         #"{"name": "hello", "version": "\#(version)", "digest": "\#(digest)", "url": "https://ci.example.net/hello-\#(version).tgz"\#(extra)}"#
     }
 
-    @Test func registerIsIdempotentAndAVersionIsOneBuild() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func registerIsIdempotentAndAVersionIsOneBuild(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             var r = try await c.post("/v1/artifacts", Self.artifact())
             #expect(r.status == .created)
@@ -38,8 +40,9 @@ import Testing
         }
     }
 
-    @Test func badArtifactsAreRefusedWithTheirPlace() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func badArtifactsAreRefusedWithTheirPlace(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             let r = try await c.post("/v1/artifacts", #"{"name": "Hello", "version": "", "digest": "abc", "url": "http://x", "deploy_to": "prod", "x": 1}"#)
             #expect(r.status == .unprocessableContent)
@@ -58,8 +61,9 @@ import Testing
     }
 
     /// Every (from, to) pair: allowed moves answer 200 and move; every other one answers 406 and changes nothing.
-    @Test func transitionTableRouteByRoute() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func transitionTableRouteByRoute(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             _ = try await c.post("/v1/artifacts", Self.artifact())
             let path: [DeploymentState: [DeploymentState]] = [.created: [], .started: [.started], .completed: [.started, .completed],
@@ -92,8 +96,9 @@ import Testing
 
     /// Approvals over the API (as `otto approve`): by version, the digest taken from the version's artifact (or given, and
     /// then checked against it); promotions listed as the ledger recorded them.
-    @Test func approvalsAndPromotions() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func approvalsAndPromotions(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             var r = try await c.post("/v1/approvals", #"{"app": "hello", "environment": "default", "version": "1.0.0"}"#)
             #expect(r.status == .unprocessableContent && r.errorCode == "deploy.not_found", "\(r.text)")
@@ -126,8 +131,9 @@ import Testing
         }
     }
 
-    @Test func verificationsQueriesAndDeployTo() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func verificationsQueriesAndDeployTo(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             var r = try await c.post("/v1/artifacts", Self.artifact(extra: #", "deploy_to": "default""#))
             #expect(r.status == .created)
@@ -163,8 +169,9 @@ import Testing
         }
     }
 
-    @Test func everyWriteNeedsAWriteToken() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func everyWriteNeedsAWriteToken(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { c in
             for caller in [Caller.anonymous, .badToken, .reader] {
                 let writes = [

@@ -4,13 +4,15 @@ import OttoConfig
 import OttoCore
 import OttoServer
 import OttoState
+import OttoTestSupport
 import Testing
 
 /// Items written over HTTP are stored with source=api, merged into the project the reconciler plans, and a refused
 /// write leaves the store as it was.
 @Suite struct PersistenceTests {
-    @Test func recordsBecomeResourcesWithSourceAPI() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func recordsBecomeResourcesWithSourceAPI(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { (c: Client) async throws in
             #expect(try await c.put("/dom/dns/example.com?rec=www+A+192.0.2.10").status == .created)
             #expect(try await c.post("/dom/ns/example.com?ns=ns1.example.net.").status == .created)
@@ -28,8 +30,9 @@ import Testing
         #expect(project.resources.first { $0.address == "dns_record.shop.www.A" }?.source == .yaml)
     }
 
-    @Test func apiHostFeedsAStaticGroup() async throws {
-        let f = try ServerFixture(inventory: """
+    @Test(arguments: StoreBackend.allCases)
+    func apiHostFeedsAStaticGroup(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend, inventory: """
             providers:
               pdns: { type: powerdns, url: "http://127.0.0.1:1" }
             """)
@@ -44,8 +47,9 @@ import Testing
         #expect(project.inventory.hosts["web1"]?.location.description == "api:/inv/web1:1:1")
     }
 
-    @Test func refusedWritesChangeNothing() async throws {
-        let f = try ServerFixture(inventory: """
+    @Test(arguments: StoreBackend.allCases)
+    func refusedWritesChangeNothing(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend, inventory: """
             providers:
               pdns: { type: powerdns, url: "http://127.0.0.1:1" }
             """)
@@ -72,8 +76,9 @@ import Testing
         #expect(f.desired.snapshot.items.count == 2)
     }
 
-    @Test func yamlWinsOverAnItemWrittenBeforeIt() async throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func yamlWinsOverAnItemWrittenBeforeIt(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         try await f.withClient { (c: Client) async throws in
             #expect(try await c.put("/dom/dns/example.com?rec=www+A+192.0.2.10").status == .created)
         }
@@ -96,8 +101,9 @@ import Testing
         }
     }
 
-    @Test func storeWritesAreAtomic() throws {
-        let f = try ServerFixture()
+    @Test(arguments: StoreBackend.allCases)
+    func storeWritesAreAtomic(_ backend: StoreBackend) async throws {
+        let f = try await ServerFixture.make(backend)
         let a = APIItem(key: APIItemKey(.host, "a"), document: "{}")
         try f.store.writeAPIItems(put: [a], remove: [])
         #expect(try f.store.apiItems().map(\.key.name) == ["a"])

@@ -3,9 +3,10 @@ import HTTPTypes
 import OttoCore
 import OttoServer
 import OttoState
+import OttoTestSupport
 import Testing
 
-/// `GET /v1/apps/{app}/releases`: the release ledger over the API.
+/// `GET /v1/apps/{app}/releases`: the release ledger over the API, on both state backends.
 @Suite struct ReleaseRouteTests {
     static let shop = """
         site: shop
@@ -27,11 +28,11 @@ import Testing
           - { name: hello, on: app, version: "7", bundle: apps/hello, run: { exec: "python3 server.py" }, port: 8080 }
         """
 
-    static func fixture() throws -> ServerFixture {
-        try ServerFixture(sites: ["shop": shop, "news": news, "blog": TestProject.plainSite], files: ["apps/hello/server.py": "print()\n"])
+    static func fixture(_ backend: StoreBackend) async throws -> ServerFixture {
+        try await ServerFixture.make(backend, sites: ["shop": shop, "news": news, "blog": TestProject.plainSite], files: ["apps/hello/server.py": "print()\n"])
     }
 
-    static func append(_ store: SQLiteStateStore, _ site: String, _ app: String, _ version: String, at: TimeInterval,
+    static func append(_ store: any ReleaseLedger, _ site: String, _ app: String, _ version: String, at: TimeInterval,
                        finish: ReleaseResult? = nil) async throws {
         let r = try await store.appendRelease(NewRelease(site: site, app: app, version: version, digest: String(repeating: "c", count: 64),
                                                          actor: "api:ci", started: Date(timeIntervalSince1970: at),
@@ -42,8 +43,9 @@ import Testing
         }
     }
 
-    @Test func listsReleasesNewestFirst() async throws {
-        let f = try Self.fixture()
+    @Test(arguments: StoreBackend.allCases)
+    func listsReleasesNewestFirst(_ backend: StoreBackend) async throws {
+        let f = try await Self.fixture(backend)
         try await Self.append(f.store, "shop", "hello", "1.0.0", at: 1_000, finish: .succeeded)
         try await Self.append(f.store, "shop", "hello", "1.1.0", at: 2_000, finish: .rolledBack)
         try await Self.append(f.store, "news", "hello", "7", at: 3_000)
@@ -78,8 +80,9 @@ import Testing
         }
     }
 
-    @Test func unknownAppsSitesAndBadQueries() async throws {
-        let f = try Self.fixture()
+    @Test(arguments: StoreBackend.allCases)
+    func unknownAppsSitesAndBadQueries(_ backend: StoreBackend) async throws {
+        let f = try await Self.fixture(backend)
         try await f.withClient { c in
             var r = try await c.get("/v1/apps/helo/releases")
             #expect(r.status == .notFound && r.errorCode == "not_found")

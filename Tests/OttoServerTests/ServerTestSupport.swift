@@ -9,6 +9,7 @@ import OttoEngine
 import OttoPlan
 import OttoServer
 import OttoState
+import OttoTestSupport
 import Synchronization
 
 /// Secrets of the tests' tokens.
@@ -50,17 +51,30 @@ enum TestProject {
         """
 }
 
-/// A temporary project directory with its own state database.
+/// What the server tests need of a state: the store itself, the API items and the ledgers (both backends' stores are).
+typealias ServerStateStore = StateStore & APIItemStore & ReleaseLedger & DeployLedger
+
+/// A temporary project directory with its own state database: SQLite in the project (`.otto/state.db`), or a fresh
+/// PostgreSQL database (`make(.postgres)`).
 final class ServerFixture: Sendable {
     let dir: String
-    let store: SQLiteStateStore
+    let store: any ServerStateStore
     let desired: DesiredStateService
     let runs: FakeRunService
     let walks: InMemoryWalkService
 
     /// `files` (project-relative path → text) are written before the project is read (bundles of apps, ...).
+    /// A project whose state is on `backend`. Opens the store on a dispatch thread (PostgreSQL's opening blocks).
+    static func make(_ backend: StoreBackend, inventory: String = TestProject.inventory,
+                     sites: [String: String] = ["shop": TestProject.site, "blog": TestProject.plainSite],
+                     files: [String: String] = [:]) async throws -> ServerFixture {
+        let state: String? = backend == .sqlite ? nil : try await backend.freshStateURL().url
+        return try await Blocking.run { try ServerFixture(inventory: inventory, sites: sites, files: files, state: state) }
+    }
+
+    /// `state`: the `--state` URL (nil: SQLite, the project's `.otto/state.db`).
     init(inventory: String = TestProject.inventory, sites: [String: String] = ["shop": TestProject.site, "blog": TestProject.plainSite],
-         files: [String: String] = [:]) throws {
+         files: [String: String] = [:], state: String? = nil) throws {
         dir = NSTemporaryDirectory() + "otto-server-\(UUID().uuidString.prefix(8))"
         for folder in ["inventory", "sites"] {
             try FileManager.default.createDirectory(atPath: dir + "/" + folder, withIntermediateDirectories: true)
@@ -72,7 +86,10 @@ final class ServerFixture: Sendable {
         }
         try inventory.write(toFile: dir + "/inventory/main.yml", atomically: true, encoding: .utf8)
         for (name, text) in sites { try text.write(toFile: dir + "/sites/\(name).yml", atomically: true, encoding: .utf8) }
-        store = try SQLiteStateStore(path: dir + "/.otto/state.db")
+        guard let opened = try StateURL.open(state ?? "sqlite:" + dir + "/.otto/state.db", root: dir) as? any ServerStateStore else {
+            throw PostgresServerError("the state store of \(state ?? "sqlite") is not a ServerStateStore")
+        }
+        store = opened
         let items = store
         desired = try DesiredStateService(root: dir, store: APIItemAccess(read: { try items.apiItems() },
                                                                           write: { put, remove in try items.writeAPIItems(put: put, remove: remove) }))

@@ -5,13 +5,14 @@ import OttoTestSupport
 import Testing
 
 /// Pipelines in the deployment ledger (migration v11-promotions): promotions with their events, approvals, error
-/// budget baselines, the events a deploy's end writes under each failure policy, and artifacts of otto's own builds.
+/// budget baselines, the events a deploy's end writes under each failure policy, and artifacts of otto's own builds; on
+/// both backends.
 @Suite struct PromotionLedgerTests {
     static let digest = String(repeating: "ab", count: 32)
 
     /// The kinds of the events written by `body`, as a new webhook wanting every event sees them (a webhook seen for the
     /// first time starts at the newest event).
-    static func events(_ store: SQLiteStateStore, _ body: () async throws -> Void) async throws -> [LedgerEventKind] {
+    static func events(_ store: any DeployLedger, _ body: () async throws -> Void) async throws -> [LedgerEventKind] {
         let hook = WebhookSubscription(name: "all-\(UUID().uuidString)", events: [], environments: [])
         try await store.enqueueWebhookEvents([hook])
         try await body()
@@ -20,16 +21,18 @@ import Testing
             .sorted { $0.event < $1.event }.map(\.kind)
     }
 
-    static func completedInStaging(_ store: SQLiteStateStore) async throws -> Deployment {
+    static func completedInStaging(_ store: any DeployLedger) async throws -> Deployment {
         let artifact = try await store.registerArtifact(name: "hello", version: "1.4.0", digest: digest, url: nil, by: "ci").artifact
         let d = try await store.createDeployment(artifact: artifact.id, environment: "staging", by: "ci", reason: "")
         _ = try await store.updateDeployment(d.id, state: .started, verification: nil, at: Date())
         return try await store.updateDeployment(d.id, state: .completed, verification: nil, at: Date())
     }
 
-    @Test func aPromotionCreatesTheNextDeploymentWithItsEventsInOneGo() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("deploydb.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func aPromotionCreatesTheNextDeploymentWithItsEventsInOneGo(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any DeployLedger
         let staging = try await Self.completedInStaging(store)
         var result: (promotion: Promotion, deployment: Deployment)?
         let kinds = try await Self.events(store) {
@@ -49,9 +52,11 @@ import Testing
         // the promoted event carries the promotion
     }
 
-    @Test func approvalsAndTrafficSamplesAreKeptPerBuildAndDeployment() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("deploydb.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func approvalsAndTrafficSamplesAreKeptPerBuildAndDeployment(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any DeployLedger
         let staging = try await Self.completedInStaging(store)
         let a = try await store.recordApproval(app: "hello", environment: "production", version: "1.4.0", digest: Self.digest, by: "ops",
                                                note: "CAB-12", at: Date(timeIntervalSince1970: 1_800_000_000))
@@ -66,9 +71,11 @@ import Testing
         #expect(try await store.trafficSample(deployment: staging.id) == sample)
     }
 
-    @Test func aDeploysEndWritesTheEventsItsFailurePolicyAsksFor() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("deploydb.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func aDeploysEndWritesTheEventsItsFailurePolicyAsksFor(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any DeployLedger
         let artifact = try await store.registerArtifact(name: "hello", version: "2.0.0", digest: Self.digest, url: nil, by: "ci").artifact
         func failed(_ events: DeploymentEvents) async throws -> [LedgerEventKind] {
             let d = try await store.createDeployment(artifact: artifact.id, environment: "staging", by: "otto", reason: "")
@@ -83,9 +90,11 @@ import Testing
         #expect(try await failed(.none) == [])
     }
 
-    @Test func ottosOwnBuildsFindTheirArtifactOrGetOneThatCannotClash() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("deploydb.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func ottosOwnBuildsFindTheirArtifactOrGetOneThatCannotClash(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any DeployLedger
         let ci = try await store.registerArtifact(name: "hello", version: "1.0.0", digest: Self.digest, url: "https://ci.example.net/h.tgz", by: "ci").artifact
         // the same build, deployed from a working tree (no URL): CI's artifact, not a conflict
         #expect(try await store.artifactForBuild(name: "hello", version: "1.0.0", digest: Self.digest, url: nil, by: "otto") == ci)

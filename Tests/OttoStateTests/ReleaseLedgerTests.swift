@@ -5,7 +5,7 @@ import OttoCore
 import OttoTestSupport
 import Testing
 
-/// The release ledger in the state database (migration v7-releases).
+/// The release ledger in the state database (SQLite's migration v7-releases, PostgreSQL's v3-ledgers), on both backends.
 @Suite struct ReleaseLedgerTests {
     static func release(_ version: String, site: String = "demo", app: String = "hello", hosts: [String] = ["demo-web-0", "demo-web-1"],
                         started: Date = Date(timeIntervalSince1970: 1_700_000_000.25), rollbackOf: Int? = nil) -> NewRelease {
@@ -13,9 +13,11 @@ import Testing
                    started: started, hosts: hosts, reason: "version \(version) in sites/demo.yml", rollbackOf: rollbackOf)
     }
 
-    @Test func numbersStartAtOnePerSiteAndApp() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func numbersStartAtOnePerSiteAndApp(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any ReleaseLedger
         let first = try await store.appendRelease(Self.release("1.0.0"))
         #expect(first == ReleaseRecord(site: "demo", app: "hello", number: 1, version: "1.0.0", digest: String(repeating: "ab", count: 32),
                                        actor: "ops@laptop", started: Date(timeIntervalSince1970: 1_700_000_000.25), finished: nil,
@@ -40,9 +42,11 @@ import Testing
         #expect(try await store.latestRelease(site: "demo", app: "nope") == nil)
     }
 
-    @Test func finishingIsOnceAndRowsAreAppendOnly() async throws {
-        let dir = try TempDir()
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func finishingIsOnceAndRowsAreAppendOnly(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any ReleaseLedger
         _ = try await store.appendRelease(Self.release("1.0.0"))
         _ = try await store.appendRelease(Self.release("1.1.0"))
         let end = Date(timeIntervalSince1970: 1_700_000_042.5)
@@ -78,23 +82,18 @@ import Testing
             failed, done,
         ])
         // the database itself refuses deleting rows and rewriting finished ones
-        #expect(throws: (any Error).self) {
-            try store.writeBlocking("delete a release") { db in try db.execute(sql: "DELETE FROM releases WHERE number = 3") }
-        }
-        #expect(throws: (any Error).self) {
-            try store.writeBlocking("rewrite a release") { db in try db.execute(sql: "UPDATE releases SET result = 'failed' WHERE number = 1") }
-        }
-        #expect(throws: (any Error).self) {
-            try store.writeBlocking("rewrite a release") { db in try db.execute(sql: "UPDATE releases SET version = 'x' WHERE number = 3") }
-        }
+        #expect(throws: (any Error).self) { try fixture.executeRaw("DELETE FROM releases WHERE number = 3") }
+        #expect(throws: (any Error).self) { try fixture.executeRaw("UPDATE releases SET result = 'failed' WHERE number = 1") }
+        #expect(throws: (any Error).self) { try fixture.executeRaw("UPDATE releases SET version = 'x' WHERE number = 3") }
         #expect(try await store.releases(site: "demo", app: "hello", limit: 5).count == 3)
     }
 
-    @Test func concurrentAppendersNeverShareANumber() async throws {
-        let dir = try TempDir()
-        let path = dir.file("state.db")
-        // two connections to one file, as two otto processes would have
-        let stores = [try SQLiteStateStore(path: path), try SQLiteStateStore(path: path)]
+    @Test(arguments: StoreBackend.allCases)
+    func concurrentAppendersNeverShareANumber(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        // two connections to one state, as two otto processes would have
+        let stores = [fixture.store as! any ReleaseLedger, try await fixture.reopen() as! any ReleaseLedger]
         let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<40 {
                 let store = stores[i % 2]
@@ -110,6 +109,7 @@ import Testing
         #expect(Set(rows.map(\.version)).count == 40)
     }
 
+    /// SQLite only: it rewinds an SQLite file's schema with the sqlite3 CLI (PostgreSQL's migrations start with the ledgers).
     @Test("a v6 state gets the releases table and keeps what it held", .enabled(if: hasSQLite3CLI))
     func migratesFromV6() async throws {
         let dir = try TempDir()

@@ -1,16 +1,13 @@
 import Foundation
+import GRDB
 import OttoCore
 import OttoTestSupport
+import PostgresNIO
 import Testing
 @testable import OttoState
 
-/// The state backends the shared store suites run against: SQLite (a file in a temp directory) and PostgreSQL (a
-/// database of its own on the test process's shared PostgreSQL 15 server, `PostgresServer.shared()`).
-enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite
-    case postgres
-
-    var testDescription: String { rawValue }
+extension StoreBackend: CustomTestStringConvertible {
+    public var testDescription: String { rawValue }
 }
 
 /// One state for one test: its URL, and a way to open it again (another client of the same state).
@@ -31,25 +28,54 @@ final class StoreFixture: Sendable {
 
     /// A new, empty state on `backend`.
     static func make(_ backend: StoreBackend) async throws -> StoreFixture {
-        switch backend {
-        case .sqlite:
-            let dir = try TempDir()
-            let url = "sqlite:" + dir.file("state.db")
-            let store = try await Blocking.run { try StateURL.open(url, root: dir.path) }
-            return StoreFixture(backend: backend, url: url, store: store, directory: dir)
-        case .postgres:
-            let server = try await PostgresServer.shared()
-            let database = try await server.makeDatabase()
-            let url = server.url(database, "project=test")
-            let store = try await Blocking.run { try StateURL.open(url, root: "/nonexistent") }
-            return StoreFixture(backend: backend, url: url, store: store, directory: nil)
-        }
+        let (url, directory) = try await backend.freshStateURL()
+        let root = directory?.path ?? "/nonexistent"
+        let store = try await Blocking.run { try StateURL.open(url, root: root) }
+        return StoreFixture(backend: backend, url: url, store: store, directory: directory)
     }
 
     /// Opens the same state again (as another process would).
     func reopen() async throws -> any StateStore {
         let url = self.url
         return try await Blocking.run { try StateURL.open(url, root: "/nonexistent") }
+    }
+
+    /// How errors name this state: the SQLite file's path, or the PostgreSQL location (without a password).
+    var stateName: String {
+        switch store {
+        case let sqlite as SQLiteStateStore: return sqlite.path
+        case let postgres as PostgresStateStore: return postgres.location.description
+        default: return url
+        }
+    }
+
+    /// Runs `sql` (one statement) in a write transaction of the store, under the ledgers' own code: what the database
+    /// itself allows (its triggers, its constraints). Blocks.
+    func executeRaw(_ sql: String) throws {
+        switch store {
+        case let sqlite as SQLiteStateStore:
+            try sqlite.writeBlocking("run raw SQL") { db in try db.execute(sql: sql) }
+        case let postgres as PostgresStateStore:
+            try postgres.writeBlocking("run raw SQL") { s in try s.execute(sql) }
+        default:
+            Issue.record("no raw SQL for \(type(of: store))")
+        }
+    }
+
+    /// The integer a query answers, as the database sees it: SQLite's through the sqlite3 command line tool (as an
+    /// operator would look, outside otto's connection), PostgreSQL's through the store's connection.
+    func integer(_ sql: String) async throws -> Int? {
+        switch store {
+        case let sqlite as SQLiteStateStore:
+            let out = try await runProcess([sqlite3Path, "-cmd", ".timeout 5000", sqlite.path, sql]).stdout
+            return Int(out.trimmingCharacters(in: .whitespacesAndNewlines))
+        case let postgres as PostgresStateStore:
+            return try postgres.readBlocking("run raw SQL") { s in
+                try s.query(PostgresQuery(unsafeSQL: sql)).first?.decode(Int.self)
+            }
+        default:
+            return nil
+        }
     }
 
     /// Removes the SQLite file's directory (a PostgreSQL database goes with the shared server).

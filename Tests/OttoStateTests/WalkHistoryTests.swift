@@ -4,13 +4,9 @@ import OttoTestSupport
 import Testing
 @testable import OttoState
 
-/// Walk history in the state database (migration v4-walks).
+/// Walk history in the state database (SQLite's migration v4-walks, PostgreSQL's v2-walks-and-api-items), on both
+/// backends.
 @Suite struct WalkHistoryTests {
-    /// A query's output from the sqlite3 command line tool (as an operator would look).
-    static func sqlite(_ path: String, _ sql: String) async throws -> String {
-        try await runProcess(["/usr/bin/sqlite3", path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     static func report(site: String, pages: Int, broken: Int = 0, at seconds: Double = 1_800_000_000) -> WalkReport {
         let base = "http://\(site).test"
         var list = (0..<pages).map { i in
@@ -29,10 +25,11 @@ import Testing
                           truncated: pages > 3, requests: list.count + 1, connections: 2, resolve: ["\(site).test:80:127.0.0.1"])
     }
 
-    @Test func recordsAndReadsBackWholeWalks() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func recordsAndReadsBackWholeWalks(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any WalkHistoryStore
         #expect(try store.lastWalk(site: "shop") == nil)
         #expect(try store.walk(id: 1) == nil)
         let original = Self.report(site: "shop", pages: 4, broken: 2)
@@ -46,14 +43,15 @@ import Testing
         #expect(read.id == id && read.site == "shop" && read.truncated && read.requests == original.requests && read.resolve == original.resolve)
         #expect(try store.lastWalk(site: "shop")?.id == id)
         // A new process reads the same history.
-        let reopened = try SQLiteStateStore(path: dir.file("state.db"))
+        let reopened = try await fixture.reopen() as! any WalkHistoryStore
         #expect(try reopened.walk(id: id)?.pages.count == 7)
     }
 
-    @Test func listsRecentWalksPerSiteAndAcrossSites() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func listsRecentWalksPerSiteAndAcrossSites(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any WalkHistoryStore
         var ids: [String: [Int64]] = [:]
         for i in 0..<3 {
             for site in ["shop", "blog"] {
@@ -70,10 +68,11 @@ import Testing
         #expect(try store.lastWalk(site: "blog")?.id == ids["blog"]![2])
     }
 
-    @Test func prunesToTheNewestWalksPerSiteWithTheirPages() async throws {
-        let dir = try TempDir()
-        defer { dir.cleanup() }
-        let store = try SQLiteStateStore(path: dir.file("state.db"))
+    @Test(arguments: StoreBackend.allCases)
+    func prunesToTheNewestWalksPerSiteWithTheirPages(_ backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store as! any WalkHistoryStore
         for _ in 0..<5 { _ = try store.recordWalk(Self.report(site: "shop", pages: 3), keepLast: nil) }
         for _ in 0..<2 { _ = try store.recordWalk(Self.report(site: "blog", pages: 3), keepLast: nil) }
         // Recording with keepLast prunes that site only, in the same transaction.
@@ -85,8 +84,8 @@ import Testing
         #expect(try store.walkIDs(site: "shop", limit: 100) == [newest])
         #expect(try store.walkIDs(site: "blog", limit: 100).count == 1)
         // The pages of pruned walks are gone too (ON DELETE CASCADE).
-        #expect(try await Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walk_pages") == "8")
-        #expect(try await Self.sqlite(dir.file("state.db"), "SELECT count(*) FROM walks") == "2")
+        #expect(try await fixture.integer("SELECT count(*) FROM walk_pages") == 8)
+        #expect(try await fixture.integer("SELECT count(*) FROM walks") == 2)
         #expect(try store.pruneWalks(keepLast: 1, site: "shop") == 0)
     }
 }

@@ -80,6 +80,202 @@ extension PostgresStateStore {
                 replica text
             );
             """),
+        // Site walks (`otto walk`, the walk scheduler): one row per walk with its broken links, one per URL requested;
+        // deleting a walk deletes its pages. Desired state written over the HTTP API (source=api), one row per item.
+        ("v2-walks-and-api-items", """
+            CREATE TABLE walks (
+                id bigserial PRIMARY KEY,
+                site text NOT NULL,
+                start_url text NOT NULL,
+                started double precision NOT NULL,
+                finished double precision NOT NULL,
+                depth bigint NOT NULL,
+                max_pages bigint NOT NULL,
+                page_count bigint NOT NULL,
+                broken_count bigint NOT NULL,
+                truncated boolean NOT NULL,
+                interrupted boolean NOT NULL,
+                requests bigint NOT NULL,
+                connections bigint NOT NULL,
+                resolve text NOT NULL,
+                broken text NOT NULL
+            );
+            CREATE INDEX walks_by_site ON walks (site, id);
+            CREATE TABLE walk_pages (
+                walk_id bigint NOT NULL REFERENCES walks (id) ON DELETE CASCADE,
+                seq bigint NOT NULL,
+                url text NOT NULL,
+                depth bigint NOT NULL,
+                kind text NOT NULL,
+                method text NOT NULL,
+                status bigint,
+                time_ms double precision NOT NULL,
+                size bigint NOT NULL,
+                content_type text,
+                redirects text,
+                links text,
+                error_code text,
+                error_message text,
+                PRIMARY KEY (walk_id, seq)
+            );
+            CREATE TABLE api_items (
+                kind text NOT NULL,
+                name text NOT NULL,
+                provider text,
+                document text NOT NULL,
+                updated_at double precision NOT NULL,
+                PRIMARY KEY (kind, name)
+            );
+            """),
+        // The ledgers, as SQLite's v7 (releases), v9 (deployments), v10 (webhooks) and v11 (promotions) make them. The
+        // release ledger is append-only and deployments move CREATED → STARTED → COMPLETED | FAILED only: trigger
+        // functions refuse anything else with SQLite's messages (SQLSTATE 23000, as SQLite's RAISE(ABORT) is a
+        // constraint error). The ledger's events are written under `LOCK TABLE ledger_events` (see
+        // `PostgresStateStore.recordEvent`), so their ids commit in order and a webhook's cursor never skips one.
+        ("v3-ledgers", """
+            CREATE TABLE releases (
+                site text NOT NULL,
+                app text NOT NULL,
+                number bigint NOT NULL CHECK (number >= 1),
+                version text NOT NULL,
+                digest text NOT NULL,
+                actor text NOT NULL,
+                started double precision NOT NULL,
+                finished double precision,
+                result text NOT NULL CHECK (result IN ('started', 'succeeded', 'failed', 'rolled_back')),
+                hosts text NOT NULL,
+                reason text NOT NULL,
+                rollback_of bigint,
+                PRIMARY KEY (site, app, number)
+            );
+            CREATE FUNCTION releases_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the release ledger is append-only: releases are never deleted'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END $$;
+            CREATE TRIGGER releases_no_delete BEFORE DELETE ON releases FOR EACH ROW EXECUTE FUNCTION releases_no_delete();
+            CREATE TRIGGER releases_no_truncate BEFORE TRUNCATE ON releases FOR EACH STATEMENT EXECUTE FUNCTION releases_no_delete();
+            CREATE FUNCTION releases_finish_once() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF OLD.finished IS NOT NULL OR OLD.result IS DISTINCT FROM 'started'
+                    OR NEW.site IS DISTINCT FROM OLD.site OR NEW.app IS DISTINCT FROM OLD.app OR NEW.number IS DISTINCT FROM OLD.number
+                    OR NEW.version IS DISTINCT FROM OLD.version OR NEW.digest IS DISTINCT FROM OLD.digest
+                    OR NEW.actor IS DISTINCT FROM OLD.actor OR NEW.started IS DISTINCT FROM OLD.started
+                    OR NEW.hosts IS DISTINCT FROM OLD.hosts OR NEW.rollback_of IS DISTINCT FROM OLD.rollback_of THEN
+                    RAISE EXCEPTION 'the release ledger is append-only: a release is finished once'
+                        USING ERRCODE = 'integrity_constraint_violation';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER releases_finish_once BEFORE UPDATE ON releases FOR EACH ROW EXECUTE FUNCTION releases_finish_once();
+
+            CREATE TABLE artifacts (
+                id bigserial PRIMARY KEY,
+                name text NOT NULL,
+                version text NOT NULL,
+                digest text NOT NULL,
+                url text,
+                registered_at double precision NOT NULL,
+                registered_by text NOT NULL,
+                UNIQUE (name, version)
+            );
+            CREATE TABLE deployments (
+                id bigserial PRIMARY KEY,
+                artifact bigint NOT NULL REFERENCES artifacts (id),
+                environment text NOT NULL,
+                state text NOT NULL CHECK (state IN ('CREATED', 'STARTED', 'COMPLETED', 'FAILED')),
+                created_at double precision NOT NULL,
+                started_at double precision,
+                finished_at double precision,
+                created_by text NOT NULL,
+                reason text NOT NULL
+            );
+            CREATE INDEX deployments_by_environment ON deployments (environment, id);
+            CREATE TABLE verifications (
+                deployment bigint NOT NULL REFERENCES deployments (id),
+                seq bigint NOT NULL,
+                verified_by text NOT NULL,
+                result text NOT NULL CHECK (result IN ('passed', 'failed')),
+                note text NOT NULL,
+                at double precision NOT NULL,
+                PRIMARY KEY (deployment, seq)
+            );
+            CREATE FUNCTION deployments_move_once() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'deployments move CREATED -> STARTED -> COMPLETED | FAILED only'
+                    USING ERRCODE = 'integrity_constraint_violation';
+            END $$;
+            CREATE TRIGGER deployments_move_once BEFORE UPDATE OF state ON deployments FOR EACH ROW
+            WHEN (NOT ((OLD.state = 'CREATED' AND NEW.state = 'STARTED')
+                       OR (OLD.state = 'STARTED' AND NEW.state IN ('COMPLETED', 'FAILED'))))
+            EXECUTE FUNCTION deployments_move_once();
+
+            CREATE TABLE ledger_events (
+                id bigserial PRIMARY KEY,
+                at double precision NOT NULL,
+                kind text NOT NULL,
+                environment text NOT NULL,
+                deployment bigint,
+                body text NOT NULL
+            );
+            CREATE TABLE webhook_cursors (
+                webhook text PRIMARY KEY,
+                last_event bigint NOT NULL
+            );
+            CREATE TABLE webhook_deliveries (
+                webhook text NOT NULL,
+                event bigint NOT NULL REFERENCES ledger_events (id),
+                attempts bigint NOT NULL,
+                next_at double precision,
+                delivered_at double precision,
+                last_status bigint,
+                last_error text,
+                PRIMARY KEY (webhook, event)
+            );
+            CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE delivered_at IS NULL;
+
+            CREATE TABLE traffic_samples (
+                deployment bigint PRIMARY KEY REFERENCES deployments (id),
+                at double precision NOT NULL,
+                responses bigint NOT NULL,
+                errors_5xx bigint NOT NULL
+            );
+            CREATE TABLE approvals (
+                id bigserial PRIMARY KEY,
+                app text NOT NULL,
+                environment text NOT NULL,
+                version text NOT NULL,
+                digest text NOT NULL,
+                approved_by text NOT NULL,
+                at double precision NOT NULL,
+                note text NOT NULL
+            );
+            CREATE INDEX approvals_by_app ON approvals (app, environment);
+            CREATE TABLE promotions (
+                id bigserial PRIMARY KEY,
+                source_deployment bigint NOT NULL REFERENCES deployments (id),
+                deployment bigint NOT NULL REFERENCES deployments (id),
+                from_environment text NOT NULL,
+                to_environment text NOT NULL,
+                promoted_by text NOT NULL,
+                at double precision NOT NULL,
+                gates text NOT NULL
+            );
+            """),
+        ("v4-walkers-and-api-version", """
+            -- Walkers scheduled over HTTP (they survive a restart of `otto serve`), and a version of the API items that
+            -- grows with every write of them, so each replica knows when to read them again.
+            CREATE TABLE walkers (
+                site text PRIMARY KEY,
+                every_ms bigint NOT NULL,
+                depth bigint NOT NULL,
+                max_pages bigint NOT NULL,
+                allow text NOT NULL,
+                start_url text NOT NULL,
+                updated_at double precision NOT NULL
+            );
+            ALTER TABLE meta ADD COLUMN api_version bigint NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// Creates the shared `otto` schema and this project's, registers the project and runs the missing migrations, all in

@@ -78,7 +78,8 @@ public final class PostgresStateStore: Sendable {
                                 parameters: searchPath + [("idle_session_timeout", "\(milliseconds)ms")],
                                 queryTimeout: timeout / 2)
         projectKey = try data.sync { try Self.migrate($0, location: location) }
-        // Made only now: a dispatch source released before it was resumed is a crash.
+        // Made once the state is open: a dispatch source released before it was ever resumed crashes the process, which
+        // an `init` that throws above would do.
         heartbeat = DispatchSource.makeTimerSource(queue: lockLink.queue)
         startHeartbeat()
     }
