@@ -43,7 +43,9 @@ final class PostgresLink: Sendable {
     }
 
     deinit {
-        if let open = connection.withLock({ $0 }) { _ = try? (open.close() as EventLoopFuture<Void>).wait() }
+        // Not waited for (the last reference may go on any thread, an event loop's among them); the completion keeps the
+        // connection alive until it is closed, as postgres-nio requires.
+        if let open = connection.withLock({ $0 }) { (open.close() as EventLoopFuture<Void>).whenComplete { _ in _ = open } }
     }
 
     /// Runs `body` with the connection on the link's queue, blocking the caller: only from blocking code (a dispatch
@@ -108,7 +110,7 @@ final class PostgresLink: Sendable {
     /// Closes the connection now (a lost lock session, a deadline, a broken connection): the next use opens a new one.
     func drop() {
         if let open = connection.withLock({ old in defer { old = nil }; return old }) {
-            (open.close() as EventLoopFuture<Void>).whenComplete { _ in }
+            (open.close() as EventLoopFuture<Void>).whenComplete { _ in _ = open }
         }
     }
 

@@ -299,7 +299,7 @@ extension PostgresStateStore: StateLocker {
             }
         }
         try await write("remove lock \(id)") { s in
-            try s.query("""
+            _ = try s.query("""
                 UPDATE scopes SET lock_id = NULL, lock_pid = NULL, lock_host = NULL, lock_user = NULL, lock_command = NULL,
                     lock_since = NULL, lock_backend = NULL, lock_replica = NULL
                 WHERE scope = \(key) AND lock_id = \(id)

@@ -150,7 +150,7 @@ extension PostgresStateStore: StateReader, StateWriter {
     public func pendingHandlers() async throws -> [Handler] {
         let location = self.location
         return try await read("read pending handlers") { s in
-            try s.query("SELECT id, provider, name, attributes FROM handlers ORDER BY since, id").map { row in
+            try s.query("SELECT id, provider, name, attributes FROM handlers ORDER BY since, id COLLATE \"C\"").map { row in
                 let (id, provider, name, text) = try row.decode((String, String, String, String).self)
                 do {
                     return Handler(id: id, provider: provider, name: name, attributes: try ValueJSON.decodeAttributes(text))
@@ -163,7 +163,7 @@ extension PostgresStateStore: StateReader, StateWriter {
 
     public func handlerRan(id: String) async throws {
         try await write("clear handler \(id)") { s in
-            try s.query("DELETE FROM handlers WHERE id = \(id)")
+            _ = try s.query("DELETE FROM handlers WHERE id = \(id)")
         }
     }
 
