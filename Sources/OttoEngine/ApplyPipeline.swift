@@ -222,19 +222,25 @@ public struct ApplyPipeline: Sendable {
                 var ending = request.ending(result)
                 // A run whose lock was taken from it wrote nothing after that: its record says so, and overlapping the new
                 // holder's run in time is then no double run.
-                if leases.contains(where: \.isLost) { ending = ("fenced", "fenced: lost the lock mid-run; " + ending.summary) }
+                if await !Self.allHeld(leases) { ending = ("fenced", "fenced: lost the lock mid-run; " + ending.summary) }
                 try? await store.finishRun(id: runID, outcome: ending.outcome, summary: ending.summary)
             }
             await releaseAll(result)
             return result
         } catch {
             if let runID {
-                let fenced = leases.contains(where: \.isLost)
+                let fenced = await !Self.allHeld(leases)
                 try? await store.finishRun(id: runID, outcome: fenced ? "fenced" : "failed", summary: "failed: \(error)")
             }
             await releaseAll(nil)
             throw error
         }
+    }
+
+    /// True when every lease still holds its locks (asked of their keeper, not only remembered).
+    static func allHeld(_ leases: [any StateLease]) async -> Bool {
+        for lease in leases where await !lease.verify() { return false }
+        return true
     }
 
     /// The scopes a run with `options` covers: the named sites, or every site of the configuration and the state (and

@@ -113,11 +113,18 @@ public protocol StateLease: AnyObject, Sendable {
     /// True once the lease lost a lock while held (a PostgreSQL lock session that ended): its holder must start nothing
     /// more, and its writes to those scopes are refused. An operating-system lock is never lost.
     var isLost: Bool { get }
+
+    /// Asks the lock's keeper whether the lease still holds every lock (for a PostgreSQL lease, a query on its lock
+    /// session: a session that ended while the process was stopped is found out now, not at the next heartbeat).
+    func verify() async -> Bool
 }
 
 extension StateLease {
     /// Never lost.
     public var isLost: Bool { false }
+
+    /// Operating-system locks are held until released.
+    public func verify() async -> Bool { true }
 }
 
 /// The state at one moment.

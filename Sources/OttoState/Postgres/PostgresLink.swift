@@ -133,19 +133,32 @@ final class PostgresLink: Sendable {
     }
 }
 
+/// A query got no answer within the link's deadline (a server cut off, a lock waited for too long): its connection was closed.
+struct PostgresDeadline: Error, CustomStringConvertible {
+    let seconds: Double
+    var description: String { "no answer from the server within \(seconds) s; the connection was closed" }
+}
+
 /// The connection of a `PostgresLink` while its queue runs one caller: blocking queries with the link's deadline.
 struct PostgresSession {
     let connection: PostgresConnection
     let link: PostgresLink
 
-    /// Runs `query` and returns its rows; a connection-level failure or the deadline closes the connection.
+    /// Runs `query` and returns its rows; a connection-level failure or the deadline closes the connection. The deadline
+    /// fails the wait itself (it does not depend on the driver noticing the closed connection).
     @discardableResult
     func query(_ query: PostgresQuery) throws -> [PostgresRow] {
         let open = connection
-        let timer = open.eventLoop.scheduleTask(in: link.queryTimeout) { (open.close() as EventLoopFuture<Void>).whenComplete { _ in } }
+        let answer = open.eventLoop.makePromise(of: [PostgresRow].self)
+        open.query(query, logger: PostgresLink.logger).map(\.rows).cascade(to: answer)
+        let limit = link.queryTimeout
+        let timer = open.eventLoop.scheduleTask(in: limit) {
+            answer.fail(PostgresDeadline(seconds: Double(limit.nanoseconds) / 1e9))
+            (open.close() as EventLoopFuture<Void>).whenComplete { _ in _ = open }
+        }
         defer { timer.cancel() }
         do {
-            return try open.query(query, logger: PostgresLink.logger).wait().rows
+            return try answer.futureResult.wait()
         } catch {
             if (error as? PSQLError)?.code != .server { link.drop() }
             throw error

@@ -326,4 +326,11 @@ final class PostgresStateLease: StateLease {
     }
 
     var isLost: Bool { scopes.contains { !store.holds($0) } }
+
+    func verify() async -> Bool {
+        let store = self.store
+        // A failure or a new session marks the held scopes lost (`lockSessionBackend`).
+        if (try? await store.lockLink.async { s in try store.lockSessionBackend(s) }) == nil { store.sessionLost() }
+        return !isLost
+    }
 }

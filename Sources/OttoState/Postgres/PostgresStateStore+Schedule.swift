@@ -12,6 +12,8 @@ extension PostgresStateStore: SiteScheduleStore {
         """
     }
 
+    /// A site whose lock row names a holder that no longer holds it (it died, or was cut off, mid-run) comes first: its
+    /// run was interrupted, and is taken over before sites that are merely due.
     public func dueSites(_ sites: [String], limit: Int) async throws -> [(site: String, failures: Int)] {
         guard !sites.isEmpty else { return [] }
         let keys = sites.map { StateScope.site($0).key }
@@ -22,7 +24,7 @@ extension PostgresStateStore: SiteScheduleStore {
                 LEFT JOIN scopes s ON s.scope = w.scope
                 WHERE (s.next_due IS NULL OR s.next_due <= extract(epoch FROM clock_timestamp()))
                   AND NOT (s.id IS NOT NULL AND \(held))
-                ORDER BY s.next_due NULLS FIRST, w.scope LIMIT \(max(0, limit))
+                ORDER BY (s.lock_id IS NOT NULL) DESC, s.next_due NULLS FIRST, w.scope LIMIT \(max(0, limit))
                 """, binds: Self.binds(keys))).compactMap { row in
                 let (key, failures) = try row.decode((String, Int).self)
                 guard case .site(let site)? = StateScope(key: key) else { return nil }

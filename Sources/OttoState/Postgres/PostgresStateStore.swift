@@ -70,9 +70,15 @@ public final class PostgresStateStore: Sendable {
     public init(_ location: PostgresLocation) throws {
         self.location = location
         let searchPath = [("search_path", "\"\(location.schema)\"")]
-        data = PostgresLink(location: location, role: "data", parameters: searchPath, queryTimeout: Self.queryTimeout)
         let timeout = location.lockSessionTimeout
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        // A transaction of this process left open (it hangs mid-write, it is cut off) is ended by the server after the
+        // lock session timeout, so the rows it locked (its site's, the serial's) do not hold up the next holder; no
+        // statement waits for a row lock longer than twice that.
+        data = PostgresLink(location: location, role: "data",
+                            parameters: searchPath + [("idle_in_transaction_session_timeout", "\(milliseconds)ms"),
+                                                      ("lock_timeout", "\(2 * milliseconds)ms")],
+                            queryTimeout: Self.queryTimeout)
         // The lock connection's queries must answer well within the session timeout, or the holder is as good as gone.
         lockLink = PostgresLink(location: location, role: "locks",
                                 parameters: searchPath + [("idle_session_timeout", "\(milliseconds)ms")],
