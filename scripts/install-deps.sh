@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages otto builds and tests with. Safe to rerun: does nothing when all are present.
 set -euo pipefail
-pkgs=(libyaml-dev postgresql-15 postgresql-client-15 libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev sqlite3 pdns-server pdns-backend-sqlite3 dnsutils python3 curl
+pkgs=(libyaml-dev postgresql-15 postgresql-client-15 faketime libcurl4-openssl-dev libssh2-1-dev libsqlite3-dev sqlite3 pdns-server pdns-backend-sqlite3 dnsutils python3 curl
       systemd-container debootstrap iproute2 openssh-client openssh-server wrk etcd-server openssl chromium nginx wget haproxy socat)
 missing=()
 for p in "${pkgs[@]}"; do

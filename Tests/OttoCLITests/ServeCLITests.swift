@@ -20,12 +20,13 @@ final class ServeProcess: Sendable {
     }
 
     /// Starts `otto serve` for `project` with the test tokens, waiting until it answers.
-    static func start(_ project: CLIProject, interval: String, extra: [String] = []) async throws -> ServeProcess {
-        try await start(dir: project.dir, environment: project.environment, interval: interval, extra: extra)
+    static func start(_ project: CLIProject, interval: String, extra: [String] = [], wrapper: [String] = []) async throws -> ServeProcess {
+        try await start(dir: project.dir, environment: project.environment, interval: interval, extra: extra, wrapper: wrapper)
     }
 
-    /// Starts `otto serve --dir DIR` with the test tokens, waiting until it answers.
-    static func start(dir: String, environment: [String: String], interval: String, extra: [String] = []) async throws -> ServeProcess {
+    /// Starts `otto serve --dir DIR` with the test tokens (under `wrapper`, e.g. `faketime`), waiting until it answers.
+    static func start(dir: String, environment: [String: String], interval: String, extra: [String] = [],
+                      wrapper: [String] = []) async throws -> ServeProcess {
         let tokens = dir + "/tokens"
         try "ops read \(Self.readToken)\nci write \(Self.writeToken)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
         chmod(tokens, 0o600)
@@ -33,7 +34,7 @@ final class ServeProcess: Sendable {
         let logPath = dir + "/serve-\(UUID().uuidString.prefix(6)).log"
         var env = environment
         env["NO_COLOR"] = "1"
-        let process = try await ChildProcess.start([CLIProject.binary, "serve", "--dir", dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
+        let process = try await ChildProcess.start(wrapper + [CLIProject.binary, "serve", "--dir", dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
                                                     "--drift-interval", interval] + extra, logPath: logPath, environment: env)
         let serve = ServeProcess(process: process, port: port, logPath: logPath)
         let deadline = Date().addingTimeInterval(30)

@@ -68,9 +68,9 @@ import Testing
 
     /// Runs of one site that overlap in time, leaving out runs that lost their lock (`fenced`: they wrote nothing after
     /// the loss) and counting a run that never finished as ending at `cutoff` (its replica was killed then).
-    static func overlappingRuns(_ pg: PostgresServer, _ db: String, cutoff: Double) async throws -> Int {
+    static func overlappingRuns(_ pg: PostgresServer, _ db: String, schema: String = "otto_rep", cutoff: Double) async throws -> Int {
         Int(try await pg.psql("""
-            SELECT count(*) FROM otto_rep.runs a JOIN otto_rep.runs b ON a.scopes = b.scopes AND a.id < b.id
+            SELECT count(*) FROM \(schema).runs a JOIN \(schema).runs b ON a.scopes = b.scopes AND a.id < b.id
             WHERE a.scopes <> '' AND coalesce(a.outcome, '') <> 'fenced' AND coalesce(b.outcome, '') <> 'fenced'
               AND b.started < coalesce(a.finished, \(cutoff)) AND a.started < coalesce(b.finished, \(cutoff))
             """, database: db)) ?? -1
@@ -169,5 +169,76 @@ import Testing
         #expect(overlaps == 0, "killed at \(killedAt), stopped at \(stoppedAt):\n\(pairs)")
         #expect(try await pg.psql("SELECT count(*) FROM otto_rep.pending_creates", database: db) == "0")
         #expect(try await pg.psql("SELECT count(*) FROM otto_rep.resources WHERE site = 'big'", database: db) == "406")
+    }
+
+    /// The smallest gap, in seconds, between two runs of one site that both ran (ok or failed), over every site.
+    static func shortestGap(_ pg: PostgresServer, _ db: String, schema: String) async throws -> Double {
+        Double(try await pg.psql("""
+            SELECT coalesce(min(gap), 1e9) FROM (
+                SELECT started - lag(started) OVER (PARTITION BY scopes ORDER BY started) AS gap
+                FROM \(schema).runs WHERE scopes LIKE 'site:%' AND outcome IN ('ok', 'failed')) g
+            """, database: db)) ?? -1
+    }
+
+    static let hasFaketime = FileManager.default.isExecutableFile(atPath: "/usr/bin/faketime")
+
+    @Test(.enabled(if: hasFaketime)) func aReplicaWhoseClockIsAnHourAheadNeitherRunsSitesEarlyNorStealsThem() async throws {
+        let pg = try await PostgresServer.shared()
+        let db = try await pg.makeDatabase()
+        let pdns = try await PowerDNSServer.start()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        for i in 0..<6 { try p.write("sites/c\(i).yml", siteYAML(site: "c\(i)", zone: "c\(i).test", wwwTarget: "c\(i).test.", extra: 2)) }
+        let state = pg.url(db, "project=skew")
+        let honest = try await ServeProcess.start(p, interval: "3s", extra: ["--state", state])
+        defer { honest.terminate() }
+        let ahead = try await ServeProcess.start(p, interval: "3s", extra: ["--state", state], wrapper: ["/usr/bin/faketime", "-f", "+1h"])
+        defer { ahead.terminate() }
+        try await Task.sleep(for: .seconds(15))
+        await honest.stop()
+        await ahead.stop()
+        // The skewed replica's own clock really is an hour ahead (its log lines say so)...
+        let stamp = ahead.log.split(separator: " ").first { $0.hasPrefix("20") && $0.contains("T") }.map(String.init) ?? ""
+        let logged = ISO8601DateFormatter().date(from: stamp.replacingOccurrences(of: #"\.\d+"#, with: "", options: .regularExpression))
+        #expect((logged?.timeIntervalSinceNow ?? 0) > 3000, "the replica under faketime logged \(stamp)")
+        // ...yet it ran sites, and no site ran again sooner than its interval less the jitter (3 s - 10 %).
+        let byAhead = try await pg.psql("SELECT count(*) FROM otto_skew.runs WHERE replica LIKE '%/\(ahead.pid)'", database: db)
+        #expect((Int(byAhead) ?? 0) > 0, "the skewed replica ran nothing")
+        let gap = try await Self.shortestGap(pg, db, schema: "otto_skew")
+        #expect(gap >= 2.6, "a site ran again \(gap) s after its last run")
+        #expect(try await Self.overlappingRuns(pg, db, schema: "otto_skew", cutoff: 1e12) == 0)
+    }
+
+    @Test func replicasReconnectAfterAPostgresRestartAndRunSitesAgainWithoutDoubleRuns() async throws {
+        let pg = try await PostgresServer.start()
+        defer { pg.stop() }
+        let db = try await pg.makeDatabase()
+        let pdns = try await PowerDNSServer.start()
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        for i in 0..<6 { try p.write("sites/r\(i).yml", siteYAML(site: "r\(i)", zone: "r\(i).test", wwwTarget: "r\(i).test.", extra: 2)) }
+        let state = pg.url(db, "project=restart&lock_session_timeout=3s")
+        var replicas: [ServeProcess] = []
+        defer { for r in replicas { r.process.kill(SIGKILL) } }
+        for _ in 0..<2 { replicas.append(try await ServeProcess.start(p, interval: "2s", extra: ["--state", state])) }
+        let first = try await Self.poll(pg, db, "SELECT count(*) FROM otto_restart.scopes WHERE last_outcome = 'ok'", seconds: 60) { $0 == "6" }
+        #expect(first == "6")
+        try await pg.restart()
+        let restarted = try await Self.now(pg, db)
+        // Every site runs again after the restart, and both replicas are still working.
+        let again = try await Self.poll(pg, db, """
+            SELECT count(DISTINCT scopes) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok'
+            """, seconds: 60) { $0 == "6" }
+        #expect(again == "6", "sites run ok after the restart: \(again)\n\(replicas.map { $0.log.suffix(3000) }.joined(separator: "\n---\n"))")
+        try await Task.sleep(for: .seconds(4))
+        for r in replicas { #expect(r.process.isRunning, "a replica exited: \(r.log.suffix(2000))") }
+        let health = try await replicas[0].get("/healthz")
+        #expect(health.status == 200 && health.body.contains("\"status\":\"ok\""), "\(health.body)")
+        let workers = try await pg.psql("""
+            SELECT count(DISTINCT replica) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok'
+            """, database: db)
+        #expect(workers == "2", "replicas running sites after the restart: \(workers)")
+        for r in replicas { await r.stop() }
+        #expect(try await Self.overlappingRuns(pg, db, schema: "otto_restart", cutoff: 1e12) == 0)
     }
 }

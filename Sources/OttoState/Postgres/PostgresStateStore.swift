@@ -102,11 +102,35 @@ public final class PostgresStateStore: Sendable {
     /// Figures of the writes so far.
     public var statistics: StateWriteStatistics { counters.withLock { $0 } }
 
-    /// Runs `body` in one write transaction on the data connection. Database errors become `OttoError` `state.write`
-    /// with the server's message; a refused fence stays `state.fenced`.
+    /// How a transaction starts, and what its failures are called.
+    enum TransactionKind {
+        case write, read
+
+        var begin: String { self == .write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" }
+
+        /// `error` as an `OttoError` (`state.write` / `state.read` with the server's message); an `OttoError` (a refused
+        /// fence, `state.fenced`) stays as it is.
+        func failure(_ error: any Error, _ what: String, _ location: PostgresLocation) -> any Error {
+            if error is OttoError { return error }
+            let (code, preposition) = self == .write ? ("state.write", "in") : ("state.read", "from")
+            return OttoError(code, "cannot \(what) \(preposition) the state database \(location): \(PostgresLink.reason(error))",
+                             causeText: nil)
+        }
+    }
+
+    /// `body` in one transaction of `kind` on `session`, failures as `TransactionKind.failure`.
+    func transaction<T>(_ kind: TransactionKind, _ what: String, _ session: PostgresSession,
+                        _ body: (PostgresSession) throws -> T) throws -> T {
+        do {
+            return try session.transaction(kind.begin, body)
+        } catch {
+            throw kind.failure(error, what, location)
+        }
+    }
+
+    /// Runs `body` in one write transaction on the data connection, counted in `statistics`.
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
-        let location = self.location
-        return try await data.async { [self] session in
+        try await data.async { [self] session in
             let wall0 = ContinuousClock.now
             let cpu0 = SQLiteStateStore.threadCPUTime()
             defer {
@@ -114,58 +138,23 @@ public final class PostgresStateStore: Sendable {
                 let cpu = SQLiteStateStore.threadCPUTime() - cpu0
                 counters.withLock { $0.transactions += 1; $0.cpuTime += cpu; $0.wallTime += wall }
             }
-            do {
-                return try session.transaction("BEGIN", body)
-            } catch let error as OttoError {
-                throw error
-            } catch {
-                throw OttoError("state.write", "cannot \(what) in the state database \(location): \(PostgresLink.reason(error))",
-                                causeText: nil)
-            }
+            return try transaction(.write, what, session, body)
         }
     }
 
     /// Runs `body` in one read-only, repeatable-read transaction (one consistent view) on the data connection.
     func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresSession) throws -> T) async throws -> T {
-        let location = self.location
-        return try await data.async { session in
-            do {
-                return try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
-            } catch let error as OttoError {
-                throw error
-            } catch {
-                throw OttoError("state.read", "cannot \(what) from the state database \(location): \(PostgresLink.reason(error))",
-                                causeText: nil)
-            }
-        }
+        try await data.async { [self] session in try transaction(.read, what, session, body) }
     }
 
     /// `write` for blocking callers (API items, walks): blocks the calling thread.
     func writeBlocking<T>(_ what: String, _ body: (PostgresSession) throws -> T) throws -> T {
-        try data.sync { session in
-            do {
-                return try session.transaction("BEGIN", body)
-            } catch let error as OttoError {
-                throw error
-            } catch {
-                throw OttoError("state.write", "cannot \(what) in the state database \(location): \(PostgresLink.reason(error))",
-                                causeText: nil)
-            }
-        }
+        try data.sync { session in try transaction(.write, what, session, body) }
     }
 
     /// `read` for blocking callers: blocks the calling thread.
     func readBlocking<T>(_ what: String, _ body: (PostgresSession) throws -> T) throws -> T {
-        try data.sync { session in
-            do {
-                return try session.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
-            } catch let error as OttoError {
-                throw error
-            } catch {
-                throw OttoError("state.read", "cannot \(what) from the state database \(location): \(PostgresLink.reason(error))",
-                                causeText: nil)
-            }
-        }
+        try data.sync { session in try transaction(.read, what, session, body) }
     }
 
     /// The database server's clock, in seconds since 1970 (schedules use it, never a replica's own clock).
