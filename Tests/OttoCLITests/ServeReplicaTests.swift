@@ -192,10 +192,17 @@ import Testing
         let state = pg.url(db, "project=skew")
         let honest = try await ServeProcess.start(p, interval: "3s", extra: ["--state", state])
         defer { honest.terminate() }
-        let ahead = try await ServeProcess.start(p, interval: "3s", extra: ["--state", state], wrapper: ["/usr/bin/env", "FAKETIME_DONT_FAKE_MONOTONIC=1", "/usr/bin/faketime", "-f", "+1h"])
+        // Under faketime (wall clock only: a faked monotonic clock hangs the process's timers). `faketime` forks: the otto it
+        // runs is its child, stopped by PID below (and on the way out, whatever happens).
+        let ahead = try await ServeProcess.start(p, interval: "3s", extra: ["--state", state],
+                                                 wrapper: ["/usr/bin/env", "FAKETIME_DONT_FAKE_MONOTONIC=1", "/usr/bin/faketime", "-f", "+1h"])
+        let aheadOtto = processDescendants(of: ahead.pid)
+        defer { for pid in aheadOtto { kill(pid, SIGKILL) } }
         defer { ahead.terminate() }
         try await Task.sleep(for: .seconds(15))
         await honest.stop()
+        for pid in aheadOtto { kill(pid, SIGTERM) }
+        for _ in 0..<200 where aheadOtto.contains(where: { kill($0, 0) == 0 }) { try await Task.sleep(for: .milliseconds(50)) }
         await ahead.stop()
         // The skewed replica's own clock really is an hour ahead (its log lines say so)...
         let stamp = ahead.log.split(separator: " ").first { $0.hasPrefix("20") && $0.contains("T") }.map(String.init) ?? ""
@@ -204,6 +211,7 @@ import Testing
         // ...yet it ran sites, and no site ran again sooner than its interval less the jitter (3 s - 10 %).
         let byReplica = try await pg.psql("SELECT replica || ' ' || count(*) FROM otto_skew.runs GROUP BY replica", database: db)
         let honestRuns = byReplica.split(separator: "\n").filter { $0.contains("/\(honest.pid) ") }
+        #expect(!aheadOtto.isEmpty, "faketime's otto was not found")
         #expect(byReplica.split(separator: "\n").count == 2 && honestRuns.count == 1, "the skewed replica ran nothing: \(byReplica)")
         let gap = try await Self.shortestGap(pg, db, schema: "otto_skew")
         #expect(gap >= 2.6, "a site ran again \(gap) s after its last run")
