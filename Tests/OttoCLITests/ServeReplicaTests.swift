@@ -109,9 +109,11 @@ import Testing
         let firstChange = try await Self.now(pg, db)
         try Self.bigSite(p, value: 2)
         let (victim, victimName) = try await Self.holderOfALongBigRun(pg, db, after: firstChange, among: replicas)
+        // The database's time just before the kill: a takeover can start sooner than a query after it would answer, and the
+        // victim's unfinished run counts as ending here (nobody can start the site before the kill frees its lock).
+        let killedAt = try await Self.now(pg, db)
         victim.process.kill(SIGKILL)
         _ = await victim.process.waitForExit()
-        let killedAt = try await Self.now(pg, db)
         let takeover = try await Self.poll(pg, db, """
             SELECT coalesce(min(started) - \(killedAt), -1) FROM otto_rep.runs
             WHERE scopes = 'site:big' AND replica <> '\(victimName)' AND started > \(killedAt)
