@@ -12,7 +12,7 @@ public final class PostgresServer: Sendable {
     public let port: Int
     /// The server's directory (data in `data/`, the log and the socket beside it).
     public let directory: String
-    /// The postmaster's process id.
+    /// The first postmaster's process id (`stop()` reads the current one: `restart()` makes a new one).
     public let pid: Int32
 
     /// Where Debian puts PostgreSQL 15's programs.
@@ -100,9 +100,11 @@ public final class PostgresServer: Sendable {
 
     /// Stops the server at once (SIGQUIT to the postmaster: immediate shutdown) and removes its directory.
     public func stop() {
-        kill(pid, SIGQUIT)
-        for _ in 0..<200 where kill(pid, 0) == 0 { usleep(25_000) }
-        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        // The postmaster of now: `restart()` starts a new one.
+        let current = Self.postmasterPID(directory) ?? pid
+        kill(current, SIGQUIT)
+        for _ in 0..<200 where kill(current, 0) == 0 { usleep(25_000) }
+        if kill(current, 0) == 0 { kill(current, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
@@ -117,8 +119,9 @@ private actor SharedPostgres {
         let task = Task<PostgresServer, any Error> {
             let server = try await PostgresServer.start()
             // Stops the server once this process is gone: SIGQUIT to the postmaster, then the directory goes.
-            let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; kill -QUIT \(server.pid); sleep 2; "
-                + "kill -KILL \(server.pid) 2>/dev/null; rm -rf '\(server.directory)'"
+            let pidFile = "'\(server.directory)/data/postmaster.pid'"
+            let script = "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; p=$(head -1 \(pidFile) 2>/dev/null || echo \(server.pid)); "
+                + "kill -QUIT $p; sleep 2; kill -KILL $p 2>/dev/null; rm -rf '\(server.directory)'"
             _ = try await ChildProcess.start(["setsid", "sh", "-c", script])
             return server
         }
