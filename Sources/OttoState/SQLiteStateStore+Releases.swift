@@ -4,8 +4,6 @@ import OttoCore
 
 /// The release ledger in the `releases` table (migration `v7-releases`), async on GRDB's queue like the runs.
 extension SQLiteStateStore: ReleaseLedger {
-    static let releaseColumns = "site, app, number, version, digest, actor, started, finished, result, hosts, reason, rollback_of"
-
     public func appendRelease(_ release: NewRelease) async throws -> ReleaseRecord {
         let hosts = ValueJSON.encode(strings: release.hosts)
         return try await write("append a release of app \(release.app) of site \(release.site)") { db in
@@ -14,13 +12,10 @@ extension SQLiteStateStore: ReleaseLedger {
             let number = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM releases WHERE site = ? AND app = ?",
                                           arguments: [release.site, release.app]) ?? 1
             try db.execute(sql: """
-                INSERT INTO releases (\(Self.releaseColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'started', ?, ?, ?)
+                INSERT INTO releases (\(StateRows.releaseColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'started', ?, ?, ?)
                 """, arguments: [release.site, release.app, number, release.version, release.digest, release.actor,
                                  release.started.timeIntervalSince1970, hosts, release.reason, release.rollbackOf])
-            return ReleaseRecord(site: release.site, app: release.app, number: number, version: release.version,
-                                 digest: release.digest, actor: release.actor,
-                                 started: Date(timeIntervalSince1970: release.started.timeIntervalSince1970),
-                                 hosts: release.hosts, reason: release.reason, rollbackOf: release.rollbackOf)
+            return StateRows.started(release, number: number)
         }
     }
 
@@ -28,24 +23,14 @@ extension SQLiteStateStore: ReleaseLedger {
     public func finishRelease(site: String, app: String, number: Int, result: ReleaseResult, finished: Date,
                               reason: String?) async throws -> ReleaseRecord {
         let path = self.path
-        guard result != .started else {
-            throw OttoError("state.release", "release \(number) of app \(app) of site \(site) cannot finish as `started`: "
-                            + "give succeeded, failed or rolled_back", causeText: nil)
-        }
+        try StateRows.checkFinishing(result, site: site, app: app, number: number)
         return try await write("finish release \(number) of app \(app) of site \(site)") { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.releaseColumns) FROM releases WHERE site = ? AND app = ? AND number = ?",
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(StateRows.releaseColumns) FROM releases WHERE site = ? AND app = ? AND number = ?",
                                              arguments: [site, app, number]) else {
                 throw OttoError("state.release", "there is no release \(number) of app \(app) of site \(site) in the state database \(path)",
                                 causeText: nil)
             }
-            var record = try Self.decodeRelease(row, path: path)
-            if let done = record.finished {
-                throw OttoError("state.release", "release \(number) of app \(app) of site \(site) already finished "
-                                + "(\(record.result.rawValue) at \(ISO8601.string(done))); the ledger is append-only", causeText: nil)
-            }
-            record.finished = Date(timeIntervalSince1970: finished.timeIntervalSince1970)
-            record.result = result
-            if let reason { record.reason = reason }
+            let record = try StateRows.finished(try Self.decodeRelease(row, path: path), result, at: finished, reason: reason)
             try db.execute(sql: "UPDATE releases SET finished = ?, result = ?, reason = ? WHERE site = ? AND app = ? AND number = ?",
                            arguments: [finished.timeIntervalSince1970, result.rawValue, record.reason, site, app, number])
             return record
@@ -58,11 +43,11 @@ extension SQLiteStateStore: ReleaseLedger {
             let rows: [Row]
             if let site {
                 rows = try Row.fetchAll(db, sql: """
-                    SELECT \(Self.releaseColumns) FROM releases WHERE site = ? AND app = ? ORDER BY number DESC LIMIT ?
+                    SELECT \(StateRows.releaseColumns) FROM releases WHERE site = ? AND app = ? ORDER BY number DESC LIMIT ?
                     """, arguments: [site, app, max(0, limit)])
             } else {
                 rows = try Row.fetchAll(db, sql: """
-                    SELECT \(Self.releaseColumns) FROM releases WHERE app = ? ORDER BY started DESC, site, number DESC LIMIT ?
+                    SELECT \(StateRows.releaseColumns) FROM releases WHERE app = ? ORDER BY started DESC, site, number DESC LIMIT ?
                     """, arguments: [app, max(0, limit)])
             }
             return try rows.map { try Self.decodeRelease($0, path: path) }
@@ -75,11 +60,11 @@ extension SQLiteStateStore: ReleaseLedger {
             let row: Row?
             if let result {
                 row = try Row.fetchOne(db, sql: """
-                    SELECT \(Self.releaseColumns) FROM releases WHERE site = ? AND app = ? AND result = ? ORDER BY number DESC LIMIT 1
+                    SELECT \(StateRows.releaseColumns) FROM releases WHERE site = ? AND app = ? AND result = ? ORDER BY number DESC LIMIT 1
                     """, arguments: [site, app, result.rawValue])
             } else {
                 row = try Row.fetchOne(db, sql: """
-                    SELECT \(Self.releaseColumns) FROM releases WHERE site = ? AND app = ? ORDER BY number DESC LIMIT 1
+                    SELECT \(StateRows.releaseColumns) FROM releases WHERE site = ? AND app = ? ORDER BY number DESC LIMIT 1
                     """, arguments: [site, app])
             }
             return try row.map { try Self.decodeRelease($0, path: path) }

@@ -26,6 +26,37 @@ enum StateRows {
     }
 
     /// A release row: checks its result and decodes its hosts (JSON).
+    /// The release ledger's columns, in the order both stores read and write them.
+    static let releaseColumns = "site, app, number, version, digest, actor, started, finished, result, hosts, reason, rollback_of"
+
+    /// The row `release` becomes as number `number` (started, not finished).
+    static func started(_ release: NewRelease, number: Int) -> ReleaseRecord {
+        ReleaseRecord(site: release.site, app: release.app, number: number, version: release.version, digest: release.digest,
+                      actor: release.actor, started: Date(timeIntervalSince1970: release.started.timeIntervalSince1970),
+                      hosts: release.hosts, reason: release.reason, rollbackOf: release.rollbackOf)
+    }
+
+    /// Refuses `started` as a finishing result (before anything is read).
+    static func checkFinishing(_ result: ReleaseResult, site: String, app: String, number: Int) throws {
+        guard result != .started else {
+            throw OttoError("state.release", "release \(number) of app \(app) of site \(site) cannot finish as `started`: "
+                            + "give succeeded, failed or rolled_back", causeText: nil)
+        }
+    }
+
+    /// `record` finished with `result` at `finished` (and `reason`, when given); refused when it already finished.
+    static func finished(_ record: ReleaseRecord, _ result: ReleaseResult, at finished: Date, reason: String?) throws -> ReleaseRecord {
+        if let done = record.finished {
+            throw OttoError("state.release", "release \(record.number) of app \(record.app) of site \(record.site) already finished "
+                            + "(\(record.result.rawValue) at \(ISO8601.string(done))); the ledger is append-only", causeText: nil)
+        }
+        var out = record
+        out.finished = Date(timeIntervalSince1970: finished.timeIntervalSince1970)
+        out.result = result
+        if let reason { out.reason = reason }
+        return out
+    }
+
     static func release(site: String, app: String, number: Int, version: String, digest: String, actor: String, started: Double,
                         finished: Double?, result resultText: String, hosts hostsText: String, reason: String, rollbackOf: Int?,
                         database: String) throws -> ReleaseRecord {

@@ -4,8 +4,6 @@ import PostgresNIO
 
 /// The release ledger in the `releases` table (migration `v3-ledgers`), append-only by its triggers as in SQLite.
 extension PostgresStateStore: ReleaseLedger {
-    static let releaseColumns = "site, app, number, version, digest, actor, started, finished, result, hosts, reason, rollback_of"
-
     public func appendRelease(_ release: NewRelease) async throws -> ReleaseRecord {
         let hosts = ValueJSON.encode(strings: release.hosts)
         return try await write("append a release of app \(release.app) of site \(release.site)") { s in
@@ -17,14 +15,11 @@ extension PostgresStateStore: ReleaseLedger {
                 SELECT COALESCE(MAX(number), 0) + 1 FROM releases WHERE site = \(release.site) AND app = \(release.app)
                 """).first!.decode(Int.self)
             try s.query("""
-                INSERT INTO releases (\(unescaped: Self.releaseColumns))
+                INSERT INTO releases (\(unescaped: StateRows.releaseColumns))
                 VALUES (\(release.site), \(release.app), \(number), \(release.version), \(release.digest), \(release.actor),
                         \(release.started.timeIntervalSince1970), NULL, 'started', \(hosts), \(release.reason), \(release.rollbackOf))
                 """)
-            return ReleaseRecord(site: release.site, app: release.app, number: number, version: release.version,
-                                 digest: release.digest, actor: release.actor,
-                                 started: Date(timeIntervalSince1970: release.started.timeIntervalSince1970),
-                                 hosts: release.hosts, reason: release.reason, rollbackOf: release.rollbackOf)
+            return StateRows.started(release, number: number)
         }
     }
 
@@ -32,26 +27,16 @@ extension PostgresStateStore: ReleaseLedger {
     public func finishRelease(site: String, app: String, number: Int, result: ReleaseResult, finished: Date,
                               reason: String?) async throws -> ReleaseRecord {
         let database = location.description
-        guard result != .started else {
-            throw OttoError("state.release", "release \(number) of app \(app) of site \(site) cannot finish as `started`: "
-                            + "give succeeded, failed or rolled_back", causeText: nil)
-        }
+        try StateRows.checkFinishing(result, site: site, app: app, number: number)
         return try await write("finish release \(number) of app \(app) of site \(site)") { s in
             // Locked: a second finisher waits here and then finds the release finished.
             guard let row = try s.query("""
-                SELECT \(unescaped: Self.releaseColumns) FROM releases WHERE site = \(site) AND app = \(app) AND number = \(number) FOR UPDATE
+                SELECT \(unescaped: StateRows.releaseColumns) FROM releases WHERE site = \(site) AND app = \(app) AND number = \(number) FOR UPDATE
                 """).first else {
                 throw OttoError("state.release", "there is no release \(number) of app \(app) of site \(site) in the state database \(database)",
                                 causeText: nil)
             }
-            var record = try Self.decodeRelease(row, database: database)
-            if let done = record.finished {
-                throw OttoError("state.release", "release \(number) of app \(app) of site \(site) already finished "
-                                + "(\(record.result.rawValue) at \(ISO8601.string(done))); the ledger is append-only", causeText: nil)
-            }
-            record.finished = Date(timeIntervalSince1970: finished.timeIntervalSince1970)
-            record.result = result
-            if let reason { record.reason = reason }
+            let record = try StateRows.finished(try Self.decodeRelease(row, database: database), result, at: finished, reason: reason)
             try s.query("""
                 UPDATE releases SET finished = \(finished.timeIntervalSince1970), result = \(result.rawValue), reason = \(record.reason)
                 WHERE site = \(site) AND app = \(app) AND number = \(number)
@@ -66,13 +51,13 @@ extension PostgresStateStore: ReleaseLedger {
             let rows: [PostgresRow]
             if let site {
                 rows = try s.query("""
-                    SELECT \(unescaped: Self.releaseColumns) FROM releases WHERE site = \(site) AND app = \(app)
+                    SELECT \(unescaped: StateRows.releaseColumns) FROM releases WHERE site = \(site) AND app = \(app)
                     ORDER BY number DESC LIMIT \(max(0, limit))
                     """)
             } else {
                 // `COLLATE "C"`: sites in byte order, as SQLite sorts them.
                 rows = try s.query("""
-                    SELECT \(unescaped: Self.releaseColumns) FROM releases WHERE app = \(app)
+                    SELECT \(unescaped: StateRows.releaseColumns) FROM releases WHERE app = \(app)
                     ORDER BY started DESC, site COLLATE "C", number DESC LIMIT \(max(0, limit))
                     """)
             }
@@ -84,7 +69,7 @@ extension PostgresStateStore: ReleaseLedger {
         let database = location.description
         return try await read("read the latest release of app \(app) of site \(site)") { s in
             try s.query("""
-                SELECT \(unescaped: Self.releaseColumns) FROM releases
+                SELECT \(unescaped: StateRows.releaseColumns) FROM releases
                 WHERE site = \(site) AND app = \(app) AND (\(result?.rawValue)::text IS NULL OR result = \(result?.rawValue))
                 ORDER BY number DESC LIMIT 1
                 """).first.map { try Self.decodeRelease($0, database: database) }
