@@ -8,6 +8,9 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
     case site(String)
     /// Resources of no single site (`Resource.site` is nil).
     case account
+    /// The walks of one site: held while a replica of `otto serve` walks it, so replicas sharing a state never walk one
+    /// site at once. It covers no resources (no serial, no apply takes it).
+    case walk(String)
 
     /// The scope of a resource of `site` (nil: account-wide).
     public init(site: String?) {
@@ -20,6 +23,8 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
             self = .account
         } else if key.hasPrefix("site:"), key.count > 5 {
             self = .site(String(key.dropFirst(5)))
+        } else if key.hasPrefix("walk:"), key.count > 5 {
+            self = .walk(String(key.dropFirst(5)))
         } else {
             return nil
         }
@@ -30,6 +35,7 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
         switch self {
         case .site(let name): return "site:\(name)"
         case .account: return "account"
+        case .walk(let name): return "walk:\(name)"
         }
     }
 
@@ -38,14 +44,18 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
         switch self {
         case .site(let name): return "site \(name)"
         case .account: return "account-wide resources"
+        case .walk(let name): return "the walks of site \(name)"
         }
     }
 
     public static func < (a: StateScope, b: StateScope) -> Bool {
         switch (a, b) {
         case (.site(let x), .site(let y)): return x < y
-        case (.site, .account): return true
+        case (.site, _): return true
+        case (.account, .walk): return true
         case (.account, _): return false
+        case (.walk(let x), .walk(let y)): return x < y
+        case (.walk, _): return false
         }
     }
 
@@ -53,7 +63,7 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let scope = StateScope(key: text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "not a state scope (site:NAME or account): \(text)"))
+                                                    debugDescription: "not a state scope (site:NAME, account or walk:NAME): \(text)"))
         }
         self = scope
     }

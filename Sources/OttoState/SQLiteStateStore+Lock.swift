@@ -9,14 +9,17 @@ extension SQLiteStateStore: StateLocker {
     /// The lock file of `scope`: `PATH.locks/account.lock` or `PATH.locks/site-NAME.lock` (NAME percent-encoded
     /// outside letters, digits, `.`, `_` and `-`).
     public func lockFile(_ scope: StateScope) -> String {
-        let name: String
-        switch scope {
-        case .account: name = "account"
-        case .site(let site):
+        func encoded(_ site: String) -> String {
             var allowed = CharacterSet.alphanumerics
             allowed.insert(charactersIn: "._-")
             let encoded = site.addingPercentEncoding(withAllowedCharacters: allowed) ?? site
-            name = "site-" + (encoded.hasPrefix(".") ? "%2E" + encoded.dropFirst() : encoded)
+            return encoded.hasPrefix(".") ? "%2E" + encoded.dropFirst() : encoded
+        }
+        let name: String
+        switch scope {
+        case .account: name = "account"
+        case .site(let site): name = "site-" + encoded(site)
+        case .walk(let site): name = "walk-" + encoded(site)
         }
         return (locksDirectory as NSString).appendingPathComponent(name + ".lock")
     }

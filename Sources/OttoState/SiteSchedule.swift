@@ -49,3 +49,23 @@ public struct SiteSchedule: Sendable, Codable, Hashable {
         self.heldBy = heldBy
     }
 }
+
+/// Whose turn it is to walk a site, when several `otto serve` replicas share one state: each keeps every walker, and
+/// before a walk asks the state; one replica walks a site per interval, by the database's clock, never two at once.
+public protocol WalkTurnStore: Sendable {
+    /// Takes the walk of `site` for this process when it is due by the database's clock and nobody walks it: the
+    /// scope `StateScope.walk(site)` is then held, and the site falls due again `every` from now. Otherwise
+    /// `.notYet`, with when to ask again.
+    func takeWalk(site: String, every: Duration, replica: String) async throws -> WalkTurnGrant
+
+    /// Records how a walk taken with `takeWalk` ended (`ok`, `failed`) and gives its lock back.
+    func finishWalk(site: String, lease: any StateLease, outcome: String) async
+}
+
+/// The answer of `WalkTurnStore.takeWalk`.
+public enum WalkTurnGrant: Sendable {
+    /// This process walks the site now; hand the lease to `finishWalk` when the walk ended.
+    case granted(any StateLease)
+    /// Another replica walks it, or walked it less than an interval ago: ask again after this long.
+    case notYet(Duration)
+}

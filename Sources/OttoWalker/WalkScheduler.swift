@@ -40,6 +40,7 @@ public actor WalkScheduler {
     private let maxConcurrentWalks: Int
     private let clock: any WalkClock
     private let walk: Walk
+    private let turns: (any WalkTurns)?
     private let events: (@Sendable (WalkSchedulerEvent) -> Void)?
     private let storeQueue = DispatchQueue(label: "otto.walk-history")
 
@@ -59,15 +60,19 @@ public actor WalkScheduler {
     ///   - maxConcurrentWalks: walks running at once, all sites together.
     ///   - clock: the time source (tests pass a manual one).
     ///   - events: told about every walk that ended or failed (called on the scheduler's actor; keep it short).
+    ///   - turns: asked before each walk whether this process walks the site now (replicas of `otto serve` sharing a
+    ///     state take turns); nil: every walk that falls due runs.
     ///   - walk: runs one walk.
     public init(history: any WalkHistoryStore, keepWalks: Int = WalkHistory.defaultKeep, maxConcurrentWalks: Int = 4,
                 clock: any WalkClock = ContinuousWalkClock(), events: (@Sendable (WalkSchedulerEvent) -> Void)? = nil,
+                turns: (any WalkTurns)? = nil,
                 walk: @escaping Walk = { site, configuration in try await SiteWalker().walk(site: site, configuration: configuration) }) {
         self.history = history
         self.keepWalks = max(1, keepWalks)
         self.maxConcurrentWalks = max(1, maxConcurrentWalks)
         self.clock = clock
         self.events = events
+        self.turns = turns
         self.walk = walk
     }
 
@@ -193,9 +198,20 @@ public actor WalkScheduler {
         let history = self.history
         let keep = self.keepWalks
         let queue = self.storeQueue
+        let turns = self.turns
+        let every = slot.every
         slot.startedAt = now
         slot.replacedWhileRunning = false
         slot.task = Task {
+            var finish: (@Sendable (Bool) async -> Void)?
+            if let turns {
+                switch await turns.take(site: site, every: every) {
+                case .mine(let done): finish = done
+                case .notYet(let wait):
+                    self.walkSkipped(site: site, retryIn: wait)
+                    return
+                }
+            }
             let outcome: Result<WalkReport, any Error>
             do {
                 var report = try await walk(site, configuration)
@@ -205,6 +221,7 @@ public actor WalkScheduler {
             } catch {
                 outcome = .failure(error)
             }
+            if let finish { await finish((try? outcome.get()) != nil) }
             self.walkEnded(site: site, outcome: outcome)
         }
         slots[site] = slot
@@ -242,6 +259,21 @@ public actor WalkScheduler {
         if !slot.replacedWhileRunning {
             slot.nextRun = max(slot.startedAt + slot.every, clock.now())
         }
+        slot.replacedWhileRunning = false
+        slots[site] = slot
+        poke()
+    }
+
+    /// `turns` said another process walks `site` this time: no walk ran; ask again after `retryIn`.
+    private func walkSkipped(site: String, retryIn: Duration) {
+        if let task = draining[site], slots[site]?.task != task {
+            draining[site] = nil
+            poke()
+            return
+        }
+        guard var slot = slots[site] else { return }
+        slot.task = nil
+        if !slot.replacedWhileRunning { slot.nextRun = clock.now() + max(retryIn, .milliseconds(10)) }
         slot.replacedWhileRunning = false
         slots[site] = slot
         poke()

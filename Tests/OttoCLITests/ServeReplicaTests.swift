@@ -236,14 +236,43 @@ import Testing
         let state = pg.url(db, "project=restart&lock_session_timeout=3s")
         var replicas: [ServeProcess] = []
         defer { for r in replicas { r.process.kill(SIGKILL) } }
-        for _ in 0..<2 { replicas.append(try await ServeProcess.start(p, interval: "2s", extra: ["--state", state])) }
+        // The periodic re-read is an hour: what one replica writes reaches the other by NOTIFY alone.
+        for _ in 0..<2 { replicas.append(try await ServeProcess.start(p, interval: "2s", extra: ["--state", state, "--reload-interval", "1h"])) }
+        let (a, b) = (replicas[0], replicas[1])
         let first = try await Self.poll(pg, db, "SELECT count(*) FROM otto_restart.scopes WHERE last_outcome = 'ok'", seconds: 60) { $0 == "6" }
         #expect(first == "6")
+
+        // DNS written through one replica is served by the other; so is a walker made over HTTP.
+        var put = try await a.send("PUT", "/dom/dns/api0.test?rec=www+A+192.0.2.7")
+        #expect([200, 201].contains(put.status), "\(put.body)")
+        #expect(await b.wait(seconds: 10) { (try? await b.get("/dom/dns/api0.test"))?.body.contains("192.0.2.7") == true },
+                "\(b.log.suffix(2000))")
+        put = try await a.send("PUT", "/site/walk/r0?params=every%3D2s%3Bdepth%3D1%3Bmax_pages%3D2")
+        #expect([200, 201].contains(put.status), "\(put.body)")
+        #expect(await b.wait(seconds: 10) { (try? await b.get("/site/walk/r0/"))?.body.contains("\"source\":\"api\"") == true },
+                "\(b.log.suffix(2000))")
+
         try await pg.restart()
         let restarted = try await Self.now(pg, db)
-        // Every site runs again after the restart, and both replicas are still working.
+        // Both listen again after the restart, and writes keep reaching the other replica.
+        for r in replicas {
+            #expect(await r.wait(seconds: 30) { r.log.contains("listening for the other replicas' writes") }, "\(r.log.suffix(2000))")
+        }
+        put = try await a.send("PUT", "/dom/dns/api1.test?rec=www+A+192.0.2.8")
+        #expect([200, 201].contains(put.status), "\(put.body)")
+        #expect(await b.wait(seconds: 10) { (try? await b.get("/dom/dns/api1.test"))?.body.contains("192.0.2.8") == true },
+                "\(b.log.suffix(2000))")
+        // Walks of r0 go on (one replica or the other each time) until its walker is removed, through the other replica.
+        let walked = try await Self.poll(pg, db, "SELECT count(*) FROM otto_restart.walks WHERE site = 'r0'", seconds: 30) { (Int($0) ?? 0) >= 4 }
+        #expect((Int(walked) ?? 0) >= 4, "walks of r0: \(walked)\n\(replicas.map { $0.log.suffix(3000) }.joined(separator: "\n---\n"))")
+        let removed = try await b.send("DELETE", "/site/walk/r0")
+        #expect([200, 204].contains(removed.status), "\(removed.body)")
+        #expect(await a.wait(seconds: 10) { (try? await a.get("/site/walk/r0/"))?.body.contains("\"source\":\"api\"") == false },
+                "\(a.log.suffix(2000))")
+        // Every YAML site runs again after the restart (the zones written over the API are sites of their own), and both
+        // replicas are still working.
         let again = try await Self.poll(pg, db, """
-            SELECT count(DISTINCT scopes) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok'
+            SELECT count(DISTINCT scopes) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok' AND scopes LIKE 'site:r_'
             """, seconds: 60) { $0 == "6" }
         #expect(again == "6", "sites run ok after the restart: \(again)\n\(replicas.map { $0.log.suffix(3000) }.joined(separator: "\n---\n"))")
         try await Task.sleep(for: .seconds(4))
@@ -256,5 +285,16 @@ import Testing
         #expect(workers == "2", "replicas running sites after the restart: \(workers)")
         for r in replicas { await r.stop() }
         #expect(try await Self.overlappingRuns(pg, db, schema: "otto_restart", cutoff: 1e12) == 0)
+        // Both replicas kept the walker of r0 while it existed, and took turns: no two walks of it at once, none sooner
+        // than its interval (2 s, by the database's clock; the walks' own times are the replicas' clocks, one machine here).
+        let walkGap = try await pg.psql("""
+            SELECT coalesce(min(gap), 1e9) FROM (SELECT started - lag(started) OVER (ORDER BY started) AS gap
+                                                 FROM otto_restart.walks WHERE site = 'r0') g
+            """, database: db)
+        let walkOverlaps = try await pg.psql("""
+            SELECT count(*) FROM otto_restart.walks x JOIN otto_restart.walks y ON x.site = y.site AND x.id < y.id
+            WHERE x.site = 'r0' AND y.started < x.finished AND x.started < y.finished
+            """, database: db)
+        #expect((Double(walkGap) ?? 0) >= 1.5 && walkOverlaps == "0", "shortest gap \(walkGap) s, overlaps \(walkOverlaps)")
     }
 }

@@ -140,3 +140,34 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
     }
     return await condition()
 }
+
+/// Walk turns kept in memory on the manual clock (what `PostgresStateStore` keeps in its `scopes` table, tested there
+/// against a real server): a site is walked by whoever asks first once it is due, and is due again `every` after that.
+final class MemoryWalkTurns: WalkTurns {
+    let clock: ManualWalkClock
+    private let state = Mutex<(due: [String: Duration], walking: Set<String>, finished: [Bool])>(([:], [], []))
+
+    init(clock: ManualWalkClock) { self.clock = clock }
+
+    var finished: [Bool] { state.withLock { $0.finished } }
+
+    func take(site: String, every: Duration) async -> WalkTurn {
+        let now = clock.now()
+        let wait: Duration? = state.withLock { s in
+            if s.walking.contains(site) { return .seconds(1) }
+            if let due = s.due[site], due > now { return due - now }
+            s.walking.insert(site)
+            s.due[site] = now + every
+            return nil
+        }
+        if let wait { return .notYet(retryIn: wait) }
+        return .mine { [self] succeeded in done(site: site, succeeded: succeeded) }
+    }
+
+    private func done(site: String, succeeded: Bool) {
+        state.withLock { s in
+            s.walking.remove(site)
+            s.finished.append(succeeded)
+        }
+    }
+}

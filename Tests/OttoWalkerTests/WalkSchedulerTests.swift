@@ -47,6 +47,36 @@ import Testing
         await runner.value
     }
 
+    @Test func schedulersTakingTurnsWalkEachSiteOncePerInterval() async throws {
+        let turns = MemoryWalkTurns(clock: clock)
+        let probe = self.probe
+        let replicas = (0..<2).map { _ in
+            WalkScheduler(history: history, clock: clock, turns: turns,
+                          walk: { site, configuration in try await probe.walk(site: site, configuration: configuration) })
+        }
+        for s in replicas { try await s.schedule(site: "shop", every: .seconds(60), configuration: config()) }
+        let runners = replicas.map { s in Task { await s.run() } }
+        #expect(await eventually { history.all.count == 1 && turns.finished == [true] })
+        for s in replicas { #expect(await settled(s)) }
+        // The replica that lost the turn waits for the site to fall due again, and does not walk before.
+        clock.advance(by: .seconds(59))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(probe.calls.count == 1)
+        clock.advance(by: .seconds(1))
+        #expect(await eventually { history.all.count == 2 && turns.finished == [true, true] })
+        for s in replicas { #expect(await settled(s)) }
+        clock.advance(by: .seconds(60))
+        #expect(await eventually { history.all.count == 3 })
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(probe.calls.count == 3 && probe.maxRunning == 1)
+        // Both ran walks between them; a skipped turn counts as no run.
+        var runs: [Int] = []
+        for s in replicas { runs.append(await s.scheduled().first?.runs ?? 0) }
+        #expect(runs.reduce(0, +) == 3, "\(runs)")
+        for s in replicas { await s.shutdown() }
+        for r in runners { await r.value }
+    }
+
     @Test func neverRunsTwoWalksOfOneSite() async throws {
         let s = scheduler()
         probe.close()

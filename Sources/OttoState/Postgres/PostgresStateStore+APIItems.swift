@@ -24,6 +24,7 @@ extension PostgresStateStore: APIItemStore {
         guard !put.isEmpty || !remove.isEmpty else { return }
         try writeBlocking("write the API items") { s in
             try s.query("UPDATE meta SET api_version = api_version + 1 WHERE singleton = 1")
+            try notify(s, .items)
             for key in remove {
                 try s.query("DELETE FROM api_items WHERE kind = \(key.kind.rawValue) AND name = \(key.name)")
             }

@@ -4,10 +4,12 @@ import PostgresNIO
 import Synchronization
 
 extension PostgresStateStore: SiteScheduleStore {
-    /// `EXISTS` a granted advisory lock of the scope row aliased `s` in this project.
+    /// `EXISTS` a granted advisory lock of the scope row aliased `s` in this project. `pg_locks` is the whole server's:
+    /// advisory locks of other databases (other otto states, numbered alike) are left out.
     func lockHeldSQL(_ alias: String = "s") -> String {
         """
         EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                 AND l.classid::int8 = \(Int64(projectKey)) AND l.objid::int8 = \(alias).id)
         """
     }
@@ -69,4 +71,71 @@ extension PostgresStateStore: SiteScheduleStore {
 
     /// Scopes this store holds now (for `/metrics`).
     public var heldScopes: Int { held.withLock { $0.count } }
+}
+
+extension PostgresStateStore: WalkTurnStore {
+    public func takeWalk(site: String, every: Duration, replica: String) async throws -> WalkTurnGrant {
+        let scope = StateScope.walk(site)
+        let held = lockHeldSQL()
+        let now = "extract(epoch FROM clock_timestamp())"
+        // Cheap first: not due, or walked right now by someone.
+        let (left, busy): (Double?, Bool) = try await read("read when site \(site) is walked next") { s in
+            guard let row = try s.query("""
+                SELECT s.next_due - \(unescaped: now), \(unescaped: held) FROM scopes s WHERE s.scope = \(scope.key)
+                """).first else { return (nil, false) }
+            return try row.decode((Double?, Bool).self)
+        }
+        if let left, left > 0 { return .notYet(Self.duration(left)) }
+        if busy { return .notYet(min(every, .seconds(1))) }
+        let lease: any StateLease
+        do {
+            lease = try await lock([scope], command: "walk site \(site)", timeout: .zero)
+        } catch is StateLockedError {
+            return .notYet(min(every, .seconds(1)))
+        }
+        let seconds = Self.seconds(every)
+        do {
+            // Due still (a replica may have walked it between the read and the lock): the next walk is due `every` from now.
+            let wait: Double? = try await write("take the walk of site \(site)") { [self] s in
+                try checkFence(s, [scope])
+                let taken = try s.query("""
+                    UPDATE scopes SET next_due = \(unescaped: now) + \(seconds), last_replica = \(replica)
+                    WHERE scope = \(scope.key) AND (next_due IS NULL OR next_due <= \(unescaped: now)) RETURNING scope
+                    """)
+                guard taken.isEmpty else { return nil }
+                return try s.query("SELECT next_due - \(unescaped: now) FROM scopes WHERE scope = \(scope.key)").first?.decode(Double?.self)
+                    ?? 0
+            }
+            if let wait {
+                await lease.release()
+                return .notYet(Self.duration(max(wait, 0.05)))
+            }
+            return .granted(lease)
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    public func finishWalk(site: String, lease: any StateLease, outcome: String) async {
+        let scope = StateScope.walk(site)
+        let failed = outcome != "ok"
+        _ = try? await write("record the walk of site \(site)") { [self] s in
+            try checkFence(s, [scope])
+            try s.query("""
+                UPDATE scopes SET last_run = extract(epoch FROM clock_timestamp()), last_outcome = \(outcome),
+                    failures = CASE WHEN \(failed) THEN failures + 1 ELSE 0 END
+                WHERE scope = \(scope.key)
+                """)
+        }
+        await lease.release()
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func duration(_ seconds: Double) -> Duration {
+        .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
 }

@@ -25,12 +25,14 @@ extension PostgresStateStore: WalkerStore {
                 ON CONFLICT (site) DO UPDATE SET every_ms = excluded.every_ms, depth = excluded.depth, max_pages = excluded.max_pages,
                     allow = excluded.allow, start_url = excluded.start_url, updated_at = excluded.updated_at
                 """)
+            try notify(s, .walkers)
         }
     }
 
     public func removeStoredWalker(site: String) throws {
         try writeBlocking("forget the walker of site \(site)") { s in
             try s.query("DELETE FROM walkers WHERE site = \(site)")
+            try notify(s, .walkers)
         }
     }
 }

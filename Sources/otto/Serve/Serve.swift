@@ -59,6 +59,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), help: "Largest request body accepted, in bytes.")
     var maxBody: Int = 1 << 20
 
+    @Option(name: .customLong("reload-interval"),
+            help: "How often the YAML files, and (with a PostgreSQL state) the items and walkers other replicas wrote, are checked for changes (other replicas' writes also arrive at once by NOTIFY).")
+    var reloadInterval: String = "2s"
 
     func run() async throws {
         do {
@@ -68,6 +71,10 @@ struct Serve: AsyncParsableCommand {
             }
             var configuration = APIServerConfiguration(listen: try ListenAddress(parsing: listen),
                                                        allowPlaintextNonLoopback: insecureListen, maxBodyBytes: maxBody)
+            guard let reload = ConfigDuration(parsing: reloadInterval), reload.milliseconds >= 100 else {
+                throw OttoError("cli.flags", "--reload-interval must be a duration of at least 100ms (2s, 1m), got \(reloadInterval)")
+            }
+            configuration.reloadInterval = reload.duration
             switch (tlsCert, tlsKey) {
             case (let cert?, let key?): configuration.tls = (cert, key)
             case (nil, nil): break
@@ -121,8 +128,12 @@ struct Serve: AsyncParsableCommand {
             let shared = store as? PostgresStateStore
             let startup = try await ProjectContext.open(global, store: shared)
             let loader = ServeReconcileLoader(global: global, store: shared)
-            let scheduler = WalkScheduler(history: walkHistory, walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) },
-                                                                                               store: store))
+            // Replicas sharing a state keep the same walkers and take turns: one walks each site per interval.
+            let turns = (store as? any WalkTurnStore).map {
+                SharedWalkTurns(store: $0, replica: PostgresStateStore.replica, logger: Logger(label: "otto.walks"))
+            }
+            let scheduler = WalkScheduler(history: walkHistory, turns: turns,
+                                          walk: WalkSetup.scheduledWalk(project: { await loader.project(or: startup.project) }, store: store))
             let walkSites = try await WalkSetup.scheduleConfiguredSites(startup.project, on: scheduler)
             if !walkSites.isEmpty { logger.info("site walks scheduled", metadata: ["sites": "\(walkSites.joined(separator: ","))"]) }
             let walks = StoreWalkService(store: walkHistory, walkers: store as? any WalkerStore, scheduler: scheduler, global: global)
@@ -183,6 +194,10 @@ struct Serve: AsyncParsableCommand {
             let hooks = try WebhookDeliveryService.targets(startup.project)
             if !hooks.isEmpty { logger.info("webhooks", metadata: ["webhooks": "\(hooks.map(\.spec.name).joined(separator: ","))"]) }
             var services: [any Service] = [server, WalkSchedulerService(scheduler: scheduler)]
+            if let shared {
+                services.append(SharedStateService(store: shared, desired: desired, walks: walks, interval: configuration.reloadInterval,
+                                                   logger: Logger(label: "otto.replicas")))
+            }
             if !hooks.isEmpty {
                 services.append(WebhookDeliveryService(outbox: deployments, targets: hooks, client: startup.http,
                                                        logger: Logger(label: "otto.webhooks")))

@@ -67,6 +67,30 @@ struct StoreWalkService: OttoServer.WalkService {
         return stored.keys.sorted()
     }
 
+    /// Brings the walkers made over HTTP in line with the stored ones (another replica made, changed or removed some):
+    /// returns the sites it changed.
+    func followStoredWalkers() async throws -> [String] {
+        guard let walkers else { return [] }
+        let stored = try await Blocking.run { try walkers.storedWalkers() }
+        let current = Dictionary(await scheduler.scheduled().map { ($0.site, $0) }, uniquingKeysWith: { a, _ in a })
+        var changed: [String] = []
+        for (site, spec) in stored.sorted(by: { $0.key < $1.key }) {
+            let configuration = WalkConfiguration(start: spec.start, depth: spec.depth, maxPages: spec.maxPages, allow: spec.allow)
+            if let now = current[site], now.source == "api", now.every == spec.every.duration,
+               now.configuration.start == configuration.start, now.configuration.depth == configuration.depth,
+               now.configuration.maxPages == configuration.maxPages, now.configuration.allow == configuration.allow {
+                continue
+            }
+            try await scheduler.schedule(site: site, every: spec.every.duration, configuration: configuration, source: "api")
+            changed.append(site)
+        }
+        for (site, walk) in current.sorted(by: { $0.key < $1.key }) where walk.source == "api" && stored[site] == nil {
+            await scheduler.remove(site: site)
+            changed.append(site)
+        }
+        return changed
+    }
+
     static func summary(_ s: OttoCore.WalkSummary) -> OttoServer.WalkSummary {
         OttoServer.WalkSummary(id: s.id.map(String.init) ?? "", site: s.site, startedAt: s.startedAt, finishedAt: s.finishedAt,
                                pages: s.pageCount, broken: s.brokenCount, seconds: s.finishedAt.timeIntervalSince(s.startedAt))
