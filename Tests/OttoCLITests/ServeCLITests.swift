@@ -13,20 +13,26 @@ final class ServeProcess: Sendable {
     let logPath: String
     var pid: Int32 { process.pid }
 
-    private init(process: ChildProcess, port: Int, logPath: String) {
+    /// The address the API listens on.
+    let host: String
+
+    private init(process: ChildProcess, port: Int, logPath: String, host: String) {
         self.process = process
         self.port = port
         self.logPath = logPath
+        self.host = host
     }
 
     /// Starts `otto serve` for `project` with the test tokens, waiting until it answers.
-    static func start(_ project: CLIProject, interval: String, extra: [String] = [], wrapper: [String] = []) async throws -> ServeProcess {
-        try await start(dir: project.dir, environment: project.environment, interval: interval, extra: extra, wrapper: wrapper)
+    static func start(_ project: CLIProject, interval: String, extra: [String] = [], wrapper: [String] = [],
+                      host: String = "127.0.0.1") async throws -> ServeProcess {
+        try await start(dir: project.dir, environment: project.environment, interval: interval, extra: extra, wrapper: wrapper, host: host)
     }
 
     /// Starts `otto serve --dir DIR` with the test tokens (under `wrapper`, e.g. `faketime`), waiting until it answers.
+    /// `host` is the address it listens on (not loopback: a network namespace's, with `wrapper` `ip netns exec NS`).
     static func start(dir: String, environment: [String: String], interval: String, extra: [String] = [],
-                      wrapper: [String] = []) async throws -> ServeProcess {
+                      wrapper: [String] = [], host: String = "127.0.0.1") async throws -> ServeProcess {
         let tokens = dir + "/tokens"
         try "ops read \(Self.readToken)\nci write \(Self.writeToken)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
         chmod(tokens, 0o600)
@@ -34,9 +40,10 @@ final class ServeProcess: Sendable {
         let logPath = dir + "/serve-\(UUID().uuidString.prefix(6)).log"
         var env = environment
         env["NO_COLOR"] = "1"
-        let process = try await ChildProcess.start(wrapper + [CLIProject.binary, "serve", "--dir", dir, "--listen", "127.0.0.1:\(port)", "--tokens", tokens,
-                                                    "--drift-interval", interval] + extra, logPath: logPath, environment: env)
-        let serve = ServeProcess(process: process, port: port, logPath: logPath)
+        let listen = host == "127.0.0.1" ? [] : ["--insecure-listen"]
+        let process = try await ChildProcess.start(wrapper + [CLIProject.binary, "serve", "--dir", dir, "--listen", "\(host):\(port)", "--tokens", tokens,
+                                                    "--drift-interval", interval] + listen + extra, logPath: logPath, environment: env)
+        let serve = ServeProcess(process: process, port: port, logPath: logPath, host: host)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let r = try? await serve.get("/healthz"), r.status == 200 { return serve }
@@ -47,7 +54,7 @@ final class ServeProcess: Sendable {
         throw CloudTestError("otto serve did not answer within 30 s: \(serve.log)")
     }
 
-    var base: String { "http://127.0.0.1:\(port)" }
+    var base: String { "http://\(host):\(port)" }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// GET `path` with the read token; the body and the status.

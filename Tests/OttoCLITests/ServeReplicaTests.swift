@@ -174,6 +174,90 @@ import Testing
         #expect(try await pg.psql("SELECT count(*) FROM otto_rep.resources WHERE site = 'big'", database: db) == "406")
     }
 
+    @Test(.enabled(if: ReplicaNetwork.available, "a network namespace needs root and ip"))
+    func aReplicaCutOffFromTheDatabaseLosesItsSitesWithinTheSessionTimeoutAndWritesNothingAfterwards() async throws {
+        let net = try ReplicaNetwork.make()
+        defer { ReplicaNetwork.remove() }
+        // PostgreSQL and PowerDNS listen on the bridge too, where the replica in the namespace reaches them.
+        let pg = try await PostgresServer.start(settings: ["listen_addresses=127.0.0.1,\(ReplicaNetwork.hostAddress)"],
+                                                hba: ["host all all \(ReplicaNetwork.subnet) trust"])
+        defer { pg.stop() }
+        let db = try await pg.makeDatabase()
+        let pdns = try await PowerDNSServer.start(webAddress: ReplicaNetwork.hostAddress, allowFrom: [ReplicaNetwork.subnet])
+        defer { pdns.stop() }
+        let p = try CLIProject(pdns: pdns)
+        for i in 0..<6 { try p.write("sites/n\(i).yml", siteYAML(site: "n\(i)", zone: "n\(i).test", wwwTarget: "n\(i).test.", extra: 2)) }
+        try Self.bigSite(p, value: 1)
+        let state = pg.url(db, "project=rep&lock_session_timeout=3s", host: ReplicaNetwork.hostAddress)
+        let outside = try await ServeProcess.start(p, interval: "4s", extra: ["--state", state])
+        defer { outside.process.kill(SIGKILL) }
+        let inside = try await ServeProcess.start(p, interval: "4s", extra: ["--state", state], wrapper: ReplicaNetwork.wrapper,
+                                                  host: ReplicaNetwork.replicaAddress)
+        defer { inside.process.kill(SIGKILL) }
+        let ran = try await Self.poll(pg, db, "SELECT count(*) FROM otto_rep.scopes WHERE last_outcome = 'ok'", seconds: 120) { $0 == "7" }
+        #expect(ran == "7", "sites run ok: \(ran)\n\(inside.log.suffix(3000))")
+
+        // Change all the big site's records until the replica in the namespace is caught in the middle of that apply.
+        var caught: String?
+        for value in 2..<12 where caught == nil {
+            let changed = try await Self.now(pg, db)
+            try Self.bigSite(p, value: value)
+            let (holder, name) = try await Self.holderOfALongBigRun(pg, db, after: changed, among: [outside, inside])
+            if holder.pid == inside.pid { caught = name; break }
+            try await Self.poll(pg, db, """
+                SELECT count(*) FROM otto_rep.runs WHERE replica = '\(name)' AND scopes = 'site:big' AND finished IS NULL
+                """, seconds: 60) { $0 == "0" }
+        }
+        let insideName = try #require(caught, "the replica in the namespace never ran the big site")
+
+        // Cut it off: its lock session goes quiet, the server ends it after idle_session_timeout (3 s), and the other
+        // replica takes the big site within that + 2 s.
+        let cutAt = try await Self.now(pg, db)
+        try net.cut()
+        let taken = try await Self.poll(pg, db, """
+            SELECT coalesce(min(started) - \(cutAt), -1) FROM otto_rep.runs
+            WHERE scopes = 'site:big' AND replica <> '\(insideName)' AND started > \(cutAt)
+            """, seconds: 30) { $0 != "-1" }
+        let takenAfter = Double(taken) ?? -1
+        #expect(takenAfter >= 0 && takenAfter <= 5, "the big site was taken \(taken) s after its holder was cut off (timeout 3 s)")
+        // Nothing the cut-off replica sends reaches the database meanwhile; let the new holder work a little, then heal.
+        try await Task.sleep(for: .seconds(2))
+        let healedAt = try await Self.now(pg, db)
+        try net.heal()
+
+        // Its run ends fenced (it lost the site, and wrote nothing after the loss); it started nothing while cut off.
+        let ending = try await Self.poll(pg, db, """
+            SELECT coalesce((SELECT outcome FROM otto_rep.runs WHERE replica = '\(insideName)' AND scopes = 'site:big'
+                             AND started < \(cutAt) ORDER BY id DESC LIMIT 1), '')
+            """, seconds: 75) { !$0.isEmpty }
+        #expect(ending == "fenced", "the cut-off replica's run ended \(ending)\n\(inside.log.suffix(3000))")
+        let startedWhileCut = try await pg.psql("""
+            SELECT count(*) FROM otto_rep.runs WHERE replica = '\(insideName)' AND started > \(cutAt) AND started < \(healedAt)
+            """, database: db)
+        #expect(startedWhileCut == "0", "runs the cut-off replica started while cut off: \(startedWhileCut)")
+        #expect(await inside.wait(seconds: 30) { (try? await inside.get("/healthz"))?.body.contains("\"status\":\"ok\"") == true },
+                "the healed replica's database health: \(inside.log.suffix(2000))")
+        let lost = (try await inside.metric("otto_lock_sessions_lost_total") ?? 0) + (try await inside.metric("otto_fenced_writes_total") ?? 0)
+        #expect(lost >= 1, "the cut-off replica never noticed it lost the site")
+
+        // Everything converges; no two runs of a site overlapped; nothing pending; no duplicates.
+        var plan = try await p.otto("plan", "--state", state)
+        for _ in 0..<40 where !plan.stdout.contains("No changes") {
+            try await Task.sleep(for: .seconds(1))
+            plan = try await p.otto("plan", "--state", state)
+        }
+        #expect(plan.status == 0 && plan.stdout.contains("No changes"), "\(plan.stdout.suffix(3000))\n\(plan.stderr)")
+        await inside.stop()
+        await outside.stop()
+        let overlaps = try await Self.overlappingRuns(pg, db, cutoff: 1e12)
+        let runs = overlaps == 0 ? "" : try await pg.psql("""
+            SELECT id, replica, scopes, started, finished, outcome FROM otto_rep.runs ORDER BY scopes, started
+            """, database: db)
+        #expect(overlaps == 0, "\(runs)")
+        #expect(try await pg.psql("SELECT count(*) FROM otto_rep.pending_creates", database: db) == "0")
+        #expect(try await pg.psql("SELECT count(*) FROM otto_rep.resources WHERE site = 'big'", database: db) == "406")
+    }
+
     /// The smallest gap, in seconds, between two runs of one site that both ran (ok or failed), over every site.
     static func shortestGap(_ pg: PostgresServer, _ db: String, schema: String) async throws -> Double {
         Double(try await pg.psql("""

@@ -27,13 +27,15 @@ public final class PostgresServer: Sendable {
         self.pid = pid
     }
 
-    /// A URL for `database` as the superuser `postgres`, with `extra` query parameters (`project=…`).
-    public func url(_ database: String = "postgres", _ extra: String = "") -> String {
-        "postgres://postgres@127.0.0.1:\(port)/\(database)?sslmode=disable" + (extra.isEmpty ? "" : "&" + extra)
+    /// A URL for `database` as the superuser `postgres`, with `extra` query parameters (`project=…`), at `host` (one of
+    /// the server's `listen_addresses`).
+    public func url(_ database: String = "postgres", _ extra: String = "", host: String = "127.0.0.1") -> String {
+        "postgres://postgres@\(host):\(port)/\(database)?sslmode=disable" + (extra.isEmpty ? "" : "&" + extra)
     }
 
-    /// Starts a server (initdb takes about a second) and waits until it accepts connections.
-    public static func start(settings: [String] = []) async throws -> PostgresServer {
+    /// Starts a server (initdb takes about a second) and waits until it accepts connections. `settings` are more
+    /// `NAME=VALUE` server settings (`listen_addresses=127.0.0.1,10.213.0.225`), `hba` more lines of `pg_hba.conf`.
+    public static func start(settings: [String] = [], hba: [String] = []) async throws -> PostgresServer {
         guard isInstalled else { throw PostgresServerError("PostgreSQL 15 is not installed (postgresql-15); `make deps` installs it") }
         let dir = "/tmp/otto-pg-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -44,6 +46,14 @@ public final class PostgresServer: Sendable {
         guard initdb.status == 0 else {
             try? FileManager.default.removeItem(atPath: dir)
             throw PostgresServerError("initdb failed: \(initdb.stderr)")
+        }
+        if !hba.isEmpty {
+            let file = dir + "/data/pg_hba.conf"
+            let lines = hba.joined(separator: "\n") + "\n"
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(lines.utf8))
+            try handle.close()
         }
         for _ in 0..<5 {
             let port = freeLoopbackPort()

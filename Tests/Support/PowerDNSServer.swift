@@ -34,8 +34,10 @@ public final class PowerDNSServer: Sendable {
         self.process = process
     }
 
-    /// Starts a server and waits (up to 60 s) until its API answers.
-    public static func start(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))") async throws -> PowerDNSServer {
+    /// Starts a server and waits (up to 60 s) until its API answers. Its API listens on `webAddress` (loopback unless a
+    /// test made an address of its own, e.g. on a bridge) and answers 127.0.0.1 and `allowFrom` (addresses or CIDRs).
+    public static func start(apiKey: String = "otto-test-\(UUID().uuidString.prefix(8))", webAddress: String = "127.0.0.1",
+                             allowFrom: [String] = []) async throws -> PowerDNSServer {
         guard let schema = Self.schemaPaths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             throw PowerDNSServerError("the PowerDNS sqlite schema is missing; install pdns-backend-sqlite3")
         }
@@ -54,9 +56,9 @@ public final class PowerDNSServer: Sendable {
             api=yes
             api-key=\(apiKey)
             webserver=yes
-            webserver-address=127.0.0.1
+            webserver-address=\(webAddress)
             webserver-port=\(apiPort)
-            webserver-allow-from=127.0.0.1
+            webserver-allow-from=\((["127.0.0.1", webAddress] + allowFrom).joined(separator: ","))
             local-address=127.0.0.1
             local-port=\(dnsPort)
             daemon=no
@@ -73,7 +75,7 @@ public final class PowerDNSServer: Sendable {
         try config.write(toFile: dir + "/pdns.conf", atomically: true, encoding: .utf8)
 
         let process = try await ChildProcess.start(["/usr/sbin/pdns_server", "--config-dir=\(dir)"], logPath: dir + "/pdns.log")
-        let apiURL = "http://127.0.0.1:\(apiPort)"
+        let apiURL = "http://\(webAddress):\(apiPort)"
         let server = PowerDNSServer(apiURL: apiURL, apiPort: apiPort, dnsPort: dnsPort, apiKey: apiKey, directory: dir,
                                     process: process)
 
