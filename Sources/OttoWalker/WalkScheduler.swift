@@ -208,7 +208,7 @@ public actor WalkScheduler {
                 switch await turns.take(site: site, every: every) {
                 case .mine(let done): finish = done
                 case .notYet(let wait):
-                    self.walkSkipped(site: site, retryIn: wait)
+                    self.walkEnded(site: site, .skipped(retryIn: wait))
                     return
                 }
             }
@@ -222,7 +222,7 @@ public actor WalkScheduler {
                 outcome = .failure(error)
             }
             if let finish { await finish((try? outcome.get()) != nil) }
-            self.walkEnded(site: site, outcome: outcome)
+            self.walkEnded(site: site, .walked(outcome))
         }
         slots[site] = slot
     }
@@ -235,7 +235,14 @@ public actor WalkScheduler {
         }
     }
 
-    private func walkEnded(site: String, outcome: Result<WalkReport, any Error>) {
+    /// How a walk's task ended: it walked (and recorded the walk, or failed), or `turns` said another process walks the
+    /// site this time (ask again after `retryIn`).
+    private enum Ending {
+        case walked(Result<WalkReport, any Error>)
+        case skipped(retryIn: Duration)
+    }
+
+    private func walkEnded(site: String, _ ending: Ending) {
         if let task = draining[site], slots[site]?.task != task {
             // A removed site's walk (the site may have been scheduled again meanwhile): nothing is recorded for it.
             draining[site] = nil
@@ -244,36 +251,24 @@ public actor WalkScheduler {
         }
         guard var slot = slots[site] else { return }
         slot.task = nil
-        slot.runs += 1
-        switch outcome {
-        case .success(let report):
-            slot.lastWalkID = report.id
-            slot.lastError = nil
-            if let id = report.id { events?(.finished(report, id: id)) }
-        case .failure(let error):
-            if !(error is CancellationError) {
-                slot.lastError = "\(error)"
-                events?(.failed(site: site, error: "\(error)"))
+        switch ending {
+        case .walked(let outcome):
+            slot.runs += 1
+            switch outcome {
+            case .success(let report):
+                slot.lastWalkID = report.id
+                slot.lastError = nil
+                if let id = report.id { events?(.finished(report, id: id)) }
+            case .failure(let error):
+                if !(error is CancellationError) {
+                    slot.lastError = "\(error)"
+                    events?(.failed(site: site, error: "\(error)"))
+                }
             }
+            if !slot.replacedWhileRunning { slot.nextRun = max(slot.startedAt + slot.every, clock.now()) }
+        case .skipped(let wait):
+            if !slot.replacedWhileRunning { slot.nextRun = clock.now() + max(wait, .milliseconds(10)) }
         }
-        if !slot.replacedWhileRunning {
-            slot.nextRun = max(slot.startedAt + slot.every, clock.now())
-        }
-        slot.replacedWhileRunning = false
-        slots[site] = slot
-        poke()
-    }
-
-    /// `turns` said another process walks `site` this time: no walk ran; ask again after `retryIn`.
-    private func walkSkipped(site: String, retryIn: Duration) {
-        if let task = draining[site], slots[site]?.task != task {
-            draining[site] = nil
-            poke()
-            return
-        }
-        guard var slot = slots[site] else { return }
-        slot.task = nil
-        if !slot.replacedWhileRunning { slot.nextRun = clock.now() + max(retryIn, .milliseconds(10)) }
         slot.replacedWhileRunning = false
         slots[site] = slot
         poke()
