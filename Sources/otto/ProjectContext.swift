@@ -5,6 +5,7 @@ import OttoEngine
 import OttoHTTP
 import OttoPlan
 import OttoProviders
+import OttoSSH
 import OttoState
 import Synchronization
 
@@ -19,6 +20,9 @@ struct ProjectContext: Sendable {
     let http: HTTPClient
     /// The project's deployment ledger (`--ledger`), opened with the state when a site has apps (nil otherwise).
     let deployLedger: (any DeployLedger)?
+    /// SSH sessions that outlive this context (`otto serve`: warm between scheduled runs); nil: each host provider keeps
+    /// its own for the run.
+    var sshSessions: SSHPool?
 
     /// `load` on a dispatch thread: reading YAML and opening the state never block the cooperative pool.
     static func open(_ g: GlobalOptions, store: (any StateStore)? = nil) async throws -> ProjectContext {
@@ -74,7 +78,7 @@ struct ProjectContext: Sendable {
         let client = http
         for name in names.sorted() {
             if name == "host" {
-                out[name] = HostProvider(name: name, projectRoot: root)
+                out[name] = HostProvider(name: name, projectRoot: root, sessions: sshSessions)
                 continue
             }
             if name == Project.fleetSchedulerProvider {

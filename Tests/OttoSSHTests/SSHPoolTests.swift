@@ -33,6 +33,77 @@ struct SSHPoolTests {
         }
     }
 
+    @Test func aWarmSessionWhoseServerWasKilledIsReplacedAndAChangedHostKeyRefused() async throws {
+        try await withServer { server in
+            let pool = SSHPool()
+            let target = server.target()
+            #expect(try await pool.withSession(for: target) { try await $0.exec("echo one").stdoutText } == "one\n")
+            #expect(try await pool.withSession(for: target) { try await $0.exec("echo two").stdoutText } == "two\n")
+            #expect(await pool.connects == 1)
+            // sshd killed and started again while the session waited: the next use reconnects and runs the work again.
+            _ = try await server.restart(newHostKey: false)
+            #expect(try await pool.withSession(for: target) { try await $0.exec("echo three").stdoutText } == "three\n")
+            #expect(await pool.connects == 2)
+            // A new host key behind a warm session: the reconnect checks the pinned key and refuses.
+            _ = try await server.restart(newHostKey: true)
+            let error = await sshError { _ = try await pool.withSession(for: target) { try await $0.exec("echo four") } }
+            #expect(error?.code == "ssh.hostkey.mismatch", "\(String(describing: error))")
+            await pool.closeAll()
+        }
+    }
+
+    @Test func thePoolKeepsAtMostItsBoundClosingTheLeastRecentlyUsed() async throws {
+        try await withServer { server in
+            let pool = SSHPool(maxSessions: 2)
+            // Three targets for one server (they differ in their connect timeout).
+            let targets = (1...3).map { server.target(connectTimeout: .seconds($0 * 10)) }
+            let first = try await pool.session(for: targets[0])
+            let second = try await pool.session(for: targets[1])
+            #expect(try await pool.session(for: targets[0]) === first)   // the first is now the more recently used
+            let third = try await pool.session(for: targets[2])
+            let (count, evictions) = (await pool.count, await pool.evictions)
+            #expect(count == 2 && evictions == 1)
+            var closed = false
+            for _ in 0..<200 where !closed {
+                closed = !second.isOpen
+                if !closed { try await Task.sleep(for: .milliseconds(10)) }
+            }
+            #expect(closed, "the least recently used session was not closed")
+            #expect(first.isOpen && third.isOpen)
+            #expect(try await pool.session(for: targets[0]) === first)
+            await pool.closeAll()
+        }
+    }
+
+    /// Open file descriptors of this process.
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+
+    @Test func noSessionLeaksOverTwoHundredRunsAndFiftyReconnects() async throws {
+        try await withServer { server in
+            let pool = SSHPool()
+            let target = server.target()
+            _ = try await pool.withSession(for: target) { try await $0.exec("true") }
+            let before = Self.openDescriptors()
+            for _ in 0..<200 { _ = try await pool.withSession(for: target) { try await $0.exec("true") } }
+            #expect(await pool.connects == 1)
+            for _ in 0..<50 {
+                await pool.closeAll()
+                _ = try await pool.withSession(for: target) { try await $0.exec("true") }
+            }
+            #expect(await pool.connects == 51)
+            // Session threads end shortly after their session closed.
+            var after = Self.openDescriptors()
+            for _ in 0..<100 where after > before {
+                try await Task.sleep(for: .milliseconds(20))
+                after = Self.openDescriptors()
+            }
+            #expect(after <= before, "open descriptors went from \(before) to \(after)")
+            await pool.closeAll()
+        }
+    }
+
     @Test func twentyConcurrentSessionsToOneServer() async throws {
         try await withServer { server in
             let outputs = try await withThrowingTaskGroup(of: String.self) { group in

@@ -37,7 +37,8 @@ public final class SSHServer: Sendable {
     }
 
     /// Generates keys, writes the config and starts sshd; waits (up to 10 s) until it accepts connections.
-    public static func start() async throws -> SSHServer {
+    /// `logLevel` is sshd's `LogLevel` (`INFO` logs every accepted login).
+    public static func start(logLevel: String = "ERROR") async throws -> SSHServer {
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-sshd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -58,7 +59,7 @@ public final class SSHServer: Sendable {
                 PubkeyAuthentication yes
                 PasswordAuthentication no
                 KbdInteractiveAuthentication no
-                LogLevel ERROR
+                LogLevel \(logLevel)
                 MaxStartups 200
                 MaxSessions 100
                 Subsystem sftp internal-sftp

@@ -21,7 +21,9 @@ public final class HostProvider: Provider {
     public var schemas: [KindSchema] { Self.kindSchemas }
     /// The kinds and their attributes, one per `HostKind`.
     public static let kindSchemas: [KindSchema] = HostKinds.all.map(\.schema)
-    private let pool = SSHPool()
+    private let pool: SSHPool
+    /// False when the pool is shared (`otto serve` keeps sessions warm between runs): `shutdown` leaves it open.
+    private let ownsPool: Bool
     private let sources: HostSourceFiles
     private let renderings = HostRenderCache()
     private let booted = Mutex<Set<HostConnection>>([])
@@ -34,15 +36,19 @@ public final class HostProvider: Provider {
     static let derived: Set<String> = [AttributeName.File.content, AttributeName.File.contentSHA256, AttributeName.File.path,
                                        AttributeName.Directory.files, AttributeName.Host.reachable]
 
-    /// Creates the provider; `projectRoot` is where `directory` sources live.
-    public init(name: String = "host", concurrency: Int = 64, projectRoot: String) {
+    /// Creates the provider; `projectRoot` is where `directory` sources live. With `sessions`, SSH sessions come from
+    /// that pool and outlive the provider (`otto serve`: warm between scheduled runs); without, the provider keeps its
+    /// own for one run.
+    public init(name: String = "host", concurrency: Int = 64, projectRoot: String, sessions: SSHPool? = nil) {
         self.name = name
         self.concurrencyLimit = concurrency
         self.sources = HostSourceFiles(projectRoot: projectRoot)
+        self.pool = sessions ?? SSHPool()
+        self.ownsPool = sessions == nil
     }
 
-    /// Closes every SSH session.
-    public func shutdown() async { await pool.closeAll() }
+    /// Closes the provider's own SSH sessions (a shared pool's stay open for the next run).
+    public func shutdown() async { if ownsPool { await pool.closeAll() } }
 
     /// How many renderings of managed files this provider made (each resource renders once per run unless its
     /// inputs change).
@@ -112,8 +118,11 @@ public final class HostProvider: Provider {
         var out: [ResourceAddress: ObservedResource] = [:]
         let facts: [HostProbe.Facts]
         do {
-            let session = try await pool.session(for: conn.target)
-            let result = try await session.exec("sh -s", stdin: Array(HostProbe.script(requests).utf8), timeout: .seconds(60))
+            // A warm session whose connection died since the last run (sshd restarted) is replaced, and the probe run again.
+            let script = Array(HostProbe.script(requests).utf8)
+            let result = try await pool.withSession(for: conn.target) { session in
+                try await session.exec("sh -s", stdin: script, timeout: .seconds(60))
+            }
             guard result.status == 0 else {
                 throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
             }

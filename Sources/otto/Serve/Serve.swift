@@ -5,6 +5,7 @@ import Metrics
 import OttoConfig
 import OttoCore
 import OttoEngine
+import OttoSSH
 import OttoServer
 import OttoState
 import OttoWalker
@@ -62,6 +63,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("reload-interval"),
             help: "How often the YAML files, and (with a PostgreSQL state) the items and walkers other replicas wrote, are checked for changes (other replicas' writes also arrive at once by NOTIFY).")
     var reloadInterval: String = "2s"
+
+    /// SSH sessions `otto serve` keeps open between runs.
+    static let warmSessions = 512
 
     func run() async throws {
         do {
@@ -127,7 +131,10 @@ struct Serve: AsyncParsableCommand {
             // sites run one at a time as they fall due, with no leader.
             let shared = store as? PostgresStateStore
             let startup = try await ProjectContext.open(global, store: shared)
-            let loader = ServeReconcileLoader(global: global, store: shared)
+            // One SSH session per host, kept open between scheduled runs (at most `Self.warmSessions`, least recently used
+            // closed first), closed on shutdown.
+            let sshSessions = SSHPool(maxSessions: Self.warmSessions)
+            let loader = ServeReconcileLoader(global: global, store: shared, sshSessions: sshSessions)
             // Replicas sharing a state keep the same walkers and take turns: one walks each site per interval.
             let turns = (store as? any WalkTurnStore).map {
                 SharedWalkTurns(store: $0, replica: PostgresStateStore.replica, logger: Logger(label: "otto.walks"))
@@ -239,6 +246,7 @@ struct Serve: AsyncParsableCommand {
                                                           logger: logger))
             try await group.run()
             await book.waitForRunning()
+            await sshSessions.closeAll()
         } catch { throw fail(error) }
     }
 }

@@ -5,6 +5,7 @@ import OttoEngine
 import OttoHTTP
 import OttoPlan
 import OttoProviders
+import OttoSSH
 import OttoServer
 import OttoState
 
@@ -18,13 +19,16 @@ actor ServeReconcileLoader {
     private var inventory: Inventory?
     private var context: ProjectContext?
     private var providers: [String: any Provider] = [:]
+    /// SSH sessions kept warm from run to run (the host provider's, even when it is made again after an inventory edit).
+    private let sshSessions: SSHPool?
 
     /// The configuration the last run loaded.
     private(set) var latestProject: Project?
 
-    init(global: GlobalOptions, store: (any StateStore)? = nil) {
+    init(global: GlobalOptions, store: (any StateStore)? = nil, sshSessions: SSHPool? = nil) {
         self.global = global
         self.store = store
+        self.sshSessions = sshSessions
     }
 
     /// The latest configuration loaded, or `fallback` before the first run.
@@ -32,7 +36,9 @@ actor ServeReconcileLoader {
 
     /// The input of the next run.
     func input() async throws -> ReconcileInput {
-        let fresh = try await ProjectContext.open(global, store: store)
+        var opened = try await ProjectContext.open(global, store: store)
+        opened.sshSessions = sshSessions
+        let fresh = opened
         latestProject = fresh.project
         let snap = try await fresh.store.snapshot()
         let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))

@@ -1,0 +1,66 @@
+import Foundation
+import OttoTestSupport
+import OttoTestTags
+import Testing
+
+/// `otto serve` keeps one SSH session per host open between its scheduled runs: a no-change run is one probe on the warm
+/// session, with no new connection; a restarted sshd is reconnected on the next run, and a changed host key refused.
+@Suite(.serialized, .tags(.sshd), .endToEnd) struct ServeWarmSessionTests {
+    /// Logins sshd accepted so far (its log at `LogLevel INFO`).
+    static func logins(_ server: SSHServer) -> Int {
+        ((try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? "").components(separatedBy: "Accepted publickey").count - 1
+    }
+
+    @Test func scheduledRunsReuseOneSessionReconnectAfterARestartAndRefuseANewHostKey() async throws {
+        let server = try await SSHServer.start(logLevel: "INFO")
+        defer { server.stop() }
+        let knownHosts = server.directory + "/client_known_hosts"
+        try "[127.0.0.1]:\(server.port) \(server.hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let p = try CLIProject(inventory: """
+            providers:
+              static: { type: static, known_hosts: \(knownHosts) }
+            hosts:
+              box: { address: 127.0.0.1, port: \(server.port), user: root, key: \(server.clientKeyPath), groups: [g] }
+            """, environment: [:])
+        let motd = server.directory + "/motd"
+        try p.write("sites/warm.yml", """
+            site: warm
+            domain: warm.test
+            provider: static
+            machines:
+              g: { count: 1, provider: static }
+            files:
+              - { on: g, path: \(motd), content: "hi\\n", mode: "0644" }
+            """)
+        let serve = try await ServeProcess.start(p, interval: "1s")
+        defer { serve.terminate() }
+        func runs() async -> Double { (try? await serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 }
+        #expect(await serve.wait(seconds: 60) { await runs() >= 4 }, "\(serve.log.suffix(3000))")
+        #expect((try? String(contentsOfFile: motd, encoding: .utf8)) == "hi\n")
+        // Four runs (the first one wrote the file), one login.
+        let ran = await runs()
+        #expect(Self.logins(server) == 1, "sshd accepted \(Self.logins(server)) logins over \(ran) runs")
+
+        // An inventory edit makes the run's providers again; the sessions are the process's, and stay warm.
+        try p.write("inventory/main.yml", """
+            providers:
+              static: { type: static, known_hosts: \(knownHosts) }
+            hosts:
+              box: { address: 127.0.0.1, port: \(server.port), user: root, key: \(server.clientKeyPath), groups: [g], vars: { edited: 1 } }
+            """)
+        let edited = await runs()
+        #expect(await serve.wait(seconds: 60) { await runs() >= edited + 2 }, "\(serve.log.suffix(3000))")
+        #expect(Self.logins(server) == 1, "sshd accepted \(Self.logins(server)) logins after the inventory edit")
+
+        // sshd killed and started again with the same key: the next run reconnects, once, and goes on.
+        _ = try await server.restart(newHostKey: false)
+        let before = await runs()
+        #expect(await serve.wait(seconds: 60) { await runs() >= before + 2 }, "\(serve.log.suffix(3000))")
+        #expect(Self.logins(server) == 2, "sshd accepted \(Self.logins(server)) logins")
+
+        // A new host key: the reconnect refuses it before logging in, and runs fail saying why.
+        _ = try await server.restart(newHostKey: true)
+        #expect(await serve.wait(seconds: 60) { serve.log.contains("host key") }, "\(serve.log.suffix(3000))")
+        #expect(Self.logins(server) == 2)
+    }
+}
