@@ -121,7 +121,8 @@ public actor WalkScheduler {
     }
 
     /// Starts a walk of `site` now (or as soon as its running walk ended and a walk slot is free); false when the
-    /// site has no walker.
+    /// site has no walker. With `turns`, the walk still needs its turn (another replica may have walked the site less
+    /// than an interval ago).
     @discardableResult
     public func walkNow(site: String) -> Bool {
         guard slots[site] != nil else { return false }
