@@ -195,6 +195,14 @@ final class ServeProcess: Sendable {
         #expect(await serve.stop() == 0, "\(serve.log.suffix(2000))")
     }
 
+    @Test func badIntervalsAreRefusedWithTheirReason() async throws {
+        let p = try CLIProject(inventory: "hosts: {}\n", environment: [:])
+        let reload = try await p.otto("serve", "--listen", "127.0.0.1:0", "--reload-interval", "10ms")
+        #expect(reload.status != 0 && reload.stderr.contains("--reload-interval must be a duration of at least 100ms"), "\(reload.stderr)")
+        let drift = try await p.otto("serve", "--listen", "127.0.0.1:0", "--drift-interval", "soon")
+        #expect(drift.status != 0 && drift.stderr.contains("--drift-interval must be a duration"), "\(drift.stderr)")
+    }
+
     @Test func dnsWrittenOverTheAPIIsConvergedByTheScheduledRun() async throws {
         let pdns = try await PowerDNSServer.start()
         defer { pdns.stop() }
