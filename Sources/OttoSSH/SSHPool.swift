@@ -78,6 +78,15 @@ public actor SSHPool {
         }
     }
 
+    /// True when a session to `host:port` is open in the pool now (whoever it logs in as): the host answers SSH, with no
+    /// new connection to find out.
+    public func hasOpenSession(host: String, port: Int) async -> Bool {
+        for (target, task) in sessions where target.host == host && target.port == port {
+            if let session = try? await task.value, session.isOpen { return true }
+        }
+        return false
+    }
+
     /// How many targets have a session (or a connection attempt) in the pool.
     public var count: Int { sessions.count }
 

@@ -132,7 +132,7 @@ struct ProjectContext: Sendable {
             return LocalMachineProvider(name: cfg.name, settings: try LocalSettings(cfg.settingValues), recipes: project.images, projectRoot: root,
                                         concurrency: cfg.concurrency ?? 8)
         case "static":
-            return StaticMachineProvider(name: cfg.name, projectRoot: root, knownHosts: setting("known_hosts"))
+            return StaticMachineProvider(name: cfg.name, projectRoot: root, knownHosts: setting("known_hosts"), sessions: sshSessions)
         case "powerdns":
             guard let url = setting("url") else {
                 throw OttoError("provider.config", "\(cfg.location): provider `\(cfg.name)` needs `url:` (the PowerDNS API, e.g. http://127.0.0.1:8081)")

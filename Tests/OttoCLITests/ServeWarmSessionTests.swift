@@ -11,6 +11,11 @@ import Testing
         ((try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? "").components(separatedBy: "Accepted publickey").count - 1
     }
 
+    /// Connections sshd saw closed before the key exchange (a reachability check that reads the banner and hangs up).
+    static func bannerChecks(_ server: SSHServer) -> Int {
+        ((try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? "").components(separatedBy: "kex_exchange_identification").count - 1
+    }
+
     @Test func scheduledRunsReuseOneSessionReconnectAfterARestartAndRefuseANewHostKey() async throws {
         let server = try await SSHServer.start(logLevel: "INFO")
         defer { server.stop() }
@@ -40,6 +45,11 @@ import Testing
         // Four runs (the first one wrote the file), one login.
         let ran = await runs()
         #expect(Self.logins(server) == 1, "sshd accepted \(Self.logins(server)) logins over \(ran) runs")
+        // Nor does the static machine's reachability check connect again while the session is open (each connection
+        // costs the host an sshd process): the connections sshd saw closed before logging in stop growing.
+        let probes = Self.bannerChecks(server)
+        #expect(await serve.wait(seconds: 60) { await runs() >= ran + 3 }, "\(serve.log.suffix(3000))")
+        #expect(Self.bannerChecks(server) == probes, "reachability checks: \(probes), then \(Self.bannerChecks(server))")
 
         // An inventory edit makes the run's providers again; the sessions are the process's, and stay warm.
         try p.write("inventory/main.yml", """

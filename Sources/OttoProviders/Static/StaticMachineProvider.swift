@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import OttoSSH
 
 private typealias H = AttributeName.Host
 private typealias M = AttributeName.Machine
@@ -20,12 +21,17 @@ public final class StaticMachineProvider: Provider {
     ] + SharedSchemas.machineConnection)]
     private let projectRoot: String
     private let knownHosts: String
+    /// Warm SSH sessions (`otto serve`): a host with one open answers SSH, without a new connection to its sshd.
+    private let sessions: SSHPool?
 
     /// `knownHosts` is the OpenSSH known_hosts file the hosts' keys are checked against (default ~/.ssh/known_hosts).
-    public init(name: String = "static", projectRoot: String, knownHosts: String? = nil) {
+    /// With `sessions`, a host that has an open session there is reachable without a new connection (each new
+    /// connection costs the host an sshd process).
+    public init(name: String = "static", projectRoot: String, knownHosts: String? = nil, sessions: SSHPool? = nil) {
         self.name = name
         self.projectRoot = projectRoot
         self.knownHosts = ((knownHosts ?? "~/.ssh/known_hosts") as NSString).expandingTildeInPath
+        self.sessions = sessions
     }
 
     public func derive(_ resource: Resource) -> Resource {
@@ -41,7 +47,8 @@ public final class StaticMachineProvider: Provider {
                     var a = self.connection(r.attributes)
                     let host = a[M.ipv4]?.stringValue ?? ""
                     let port = a[H.sshPort]?.intValue ?? 22
-                    a[H.reachable] = .bool(await Self.answers(host: host, port: port))
+                    let warm = await self.sessions?.hasOpenSession(host: host, port: port) ?? false
+                    a[H.reachable] = .bool(warm ? true : await Self.answers(host: host, port: port))
                     return (r.address, ObservedResource(providerID: "\(host):\(port)", attributes: a))
                 }
             }
