@@ -190,12 +190,11 @@ extension PostgresStateStore: StateLocker {
             throw fenced(gone.0, "its lock session ended")
         }
         let keys = mine.map(\.0.key)
-        let project = projectKey
+        let liveHolder = lockHeldSQL(byRecordedHolder: true)
         var rows: [String: (Int64, Bool, String?)] = [:]
         for row in try s.query("""
             SELECT s.scope, s.epoch, s.lock_command,
-                   EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                           AND l.classid::int8 = \(Int64(project)) AND l.objid::int8 = s.id AND l.pid = s.lock_backend)
+                   \(unescaped: liveHolder)
             FROM scopes s WHERE s.scope = ANY(\(keys)::text[]) ORDER BY s.scope FOR UPDATE OF s
             """) {
             let (key, epoch, command, locked) = try row.decode((String, Int64, String?, Bool).self)
@@ -220,13 +219,12 @@ extension PostgresStateStore: StateLocker {
     /// Who holds `scope` (from its row), and whether that row is stale (its session no longer holds the lock: a new
     /// holder has not written its row yet).
     func holder(of scope: StateScope, key: Int32) async throws -> (LockInfo, Bool) {
-        let project = projectKey
+        let liveHolder = lockHeldSQL(byRecordedHolder: true)
         for attempt in 0..<10 {
             let found: (LockInfo, Bool)? = try await read("read the lock of \(scope)") { s in
                 guard let row = try s.query("""
                     SELECT s.lock_id, s.lock_pid, s.lock_host, s.lock_user, s.lock_command, s.lock_since,
-                           EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                                   AND l.classid::int8 = \(Int64(project)) AND l.objid::int8 = s.id AND l.pid = s.lock_backend)
+                           \(unescaped: liveHolder)
                     FROM scopes s WHERE s.scope = \(scope.key) AND s.lock_id IS NOT NULL
                     """).first else { return nil }
                 let (id, pid, host, user, command, since, live) =
@@ -243,13 +241,11 @@ extension PostgresStateStore: StateLocker {
     }
 
     public func locks() async throws -> [LockInfo] {
-        let project = projectKey
+        let liveHolder = lockHeldSQL(byRecordedHolder: true)
         return try await read("read the locks") { s in
             try s.query("""
                 SELECT s.scope, s.lock_id, s.lock_pid, s.lock_host, s.lock_user, s.lock_command, s.lock_since
-                FROM scopes s WHERE s.lock_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                    AND l.classid::int8 = \(Int64(project)) AND l.objid::int8 = s.id AND l.pid = s.lock_backend)
+                FROM scopes s WHERE s.lock_id IS NOT NULL AND \(unescaped: liveHolder)
                 """).compactMap { row in
                 let (key, id, pid, host, user, command, since) =
                     try row.decode((String, String, Int32, String, String, String, Double).self)
@@ -264,13 +260,12 @@ extension PostgresStateStore: StateLocker {
     /// its row. The holder notices at its next write (`state.fenced`) or heartbeat. Fails when there is no such lock, or
     /// when the role may not end that session.
     public func forceUnlock(id: String) async throws {
-        let project = projectKey
+        let liveHolder = lockHeldSQL(byRecordedHolder: true)
         let location = self.location
         let row: (String, Int32?, Bool, String, Int32?, String?)? = try await read("read lock \(id)") { s in
             guard let row = try s.query("""
                 SELECT s.scope, s.lock_backend,
-                       EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
-                               AND l.classid::int8 = \(Int64(project)) AND l.objid::int8 = s.id AND l.pid = s.lock_backend),
+                       \(unescaped: liveHolder),
                        coalesce(s.lock_command, ''), s.lock_pid, s.lock_host
                 FROM scopes s WHERE s.lock_id = \(id)
                 """).first else { return nil }

@@ -4,13 +4,14 @@ import PostgresNIO
 import Synchronization
 
 extension PostgresStateStore: SiteScheduleStore {
-    /// `EXISTS` a granted advisory lock of the scope row aliased `s` in this project. `pg_locks` is the whole server's:
-    /// advisory locks of other databases (other otto states, numbered alike) are left out.
-    func lockHeldSQL(_ alias: String = "s") -> String {
+    /// `EXISTS` a granted advisory lock of the scope row aliased `alias` in this project; `byRecordedHolder`: held by
+    /// the session the row names (`lock_backend`). `pg_locks` is the whole server's: advisory locks of other databases
+    /// (other otto states, numbered alike) are left out. Every lock check of the store is this one.
+    func lockHeldSQL(_ alias: String = "s", byRecordedHolder: Bool = false) -> String {
         """
         EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                AND l.classid::int8 = \(Int64(projectKey)) AND l.objid::int8 = \(alias).id)
+                AND l.classid::int8 = \(Int64(projectKey)) AND l.objid::int8 = \(alias).id\(byRecordedHolder ? " AND l.pid = \(alias).lock_backend" : ""))
         """
     }
 
@@ -37,7 +38,7 @@ extension PostgresStateStore: SiteScheduleStore {
 
     public func scheduleSite(_ site: String, after: Duration, replica: String, outcome: String, failed: Bool) async throws {
         let scope = StateScope.site(site)
-        let seconds = Double(after.components.seconds) + Double(after.components.attoseconds) / 1e18
+        let seconds = Self.seconds(after)
         try await write("schedule \(scope)") { [self] s in
             try checkFence(s, [scope])
             try s.query("""
