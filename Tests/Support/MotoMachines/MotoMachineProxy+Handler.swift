@@ -31,6 +31,31 @@ extension MotoMachineProxy {
             log?(line)
         }
         func failures() -> [String] { failureLog }
+
+        private var holdAfter: String?
+        private var holding = false
+        private var parked: [CheckedContinuation<Void, Never>] = []
+
+        /// From the next successful `action` on, requests are parked instead of forwarded.
+        func hold(after action: String) { holdAfter = action; holding = false }
+        /// Notes a successful answer to `action`; once it is the one held after, later requests park.
+        func answered(_ action: String) { if action == holdAfter { holding = true } }
+        /// Parks the caller while requests are held; returns whether it was parked (and must not be forwarded).
+        func parkIfHolding() async -> Bool {
+            guard holding else { return false }
+            await withCheckedContinuation { parked.append($0) }
+            return true
+        }
+        /// How many requests are parked now.
+        func parkedCount() -> Int { parked.count }
+        /// Ends the hold: parked requests go on (to be refused), later ones are forwarded again.
+        func release() {
+            holdAfter = nil
+            holding = false
+            let waiting = parked
+            parked = []
+            for continuation in waiting { continuation.resume() }
+        }
     }
 
     /// Forwards each request to moto and acts on EC2's answers (see `MotoMachineProxy`).
@@ -51,6 +76,10 @@ extension MotoMachineProxy {
             for field in request.headers { headers.append((field.name.rawName, field.value)) }
             let uri = request.head.path ?? "/"
             let form = EC2QueryForm(query: request.uri.query ?? "", contentType: request.headers[.contentType], body: body)
+            if await book.parkIfHolding() {
+                return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain"],
+                                body: .init(byteBuffer: ByteBuffer(string: "held by the test, never forwarded\n")))
+            }
             var answer: HTTPForwarder.Answer
             do {
                 answer = try await forwarder.send(method: request.method.rawValue, uri: uri, headers: headers, body: body)
@@ -60,6 +89,7 @@ extension MotoMachineProxy {
             }
             if let action = form.ec2Action, answer.status == 200 {
                 answer.body = await act(action, form, answer.body)
+                await book.answered(action)
             }
             var fields = HTTPFields()
             for (name, value) in answer.headers where !Self.hopByHop.contains(name.lowercased()) {

@@ -71,6 +71,7 @@ public final class MotoMachineProxy: Sendable {
 
     /// Stops listening (calls in flight are cut off). The machines stay: `machines.cleanUp()` removes them.
     public func stop() async {
+        await handler.book.release()
         await server.stop()
     }
 
@@ -87,6 +88,22 @@ public final class MotoMachineProxy: Sendable {
     /// Waits until the machine operations queued so far (stops, starts, terminations) have ended.
     public func settle() async {
         await machines.settle()
+    }
+
+    /// From the next successful answer to the EC2 `action` on (once sent), every request is parked, neither
+    /// forwarded nor answered, until `releaseParked()`: a client is held right after that call, to be killed there.
+    public func holdRequests(after action: String) async {
+        await handler.book.hold(after: action)
+    }
+
+    /// How many requests are parked by `holdRequests(after:)` now.
+    public func parkedRequests() async -> Int {
+        await handler.book.parkedCount()
+    }
+
+    /// Ends the hold: the parked requests are answered 503 (never forwarded to moto); later ones are forwarded again.
+    public func releaseParked() async {
+        await handler.book.release()
     }
 
     /// The instances the proxy booted machines for (whether or not the boot worked), in launch order.
