@@ -208,7 +208,9 @@ import Testing
                 SELECT count(*) FROM otto_rep.runs WHERE replica = '\(name)' AND scopes = 'site:big' AND finished IS NULL
                 """, seconds: 60) { $0 == "0" }
         }
-        let insideName = try #require(caught, "the replica in the namespace never ran the big site")
+        let bigRuns = try await pg.psql("SELECT replica || ' ' || coalesce(outcome, '-') FROM otto_rep.runs WHERE scopes = 'site:big' ORDER BY id",
+                                        database: db)
+        let insideName = try #require(caught, "the replica in the namespace (pid \(inside.pid)) never ran the big site; runs of it:\n\(bigRuns)\ninside:\n\(inside.log.suffix(3000))")
 
         // Cut it off: its lock session goes quiet, the server ends it after idle_session_timeout (3 s), and the other
         // replica takes the big site within that + 2 s.

@@ -59,7 +59,9 @@ extension Project {
         }
     }
 
-    private static func mergeHost(_ item: APIItem, into inventory: inout Inventory, reader r: ConfigReader) {
+    /// Adds the host item `item` to `inventory` as inventory YAML's `hosts:` reader would (with its groups), or warns
+    /// when YAML defines the host; what the reader finds in its document goes to `r`.
+    static func mergeHost(_ item: APIItem, into inventory: inout Inventory, reader r: ConfigReader) {
         let name = item.key.name
         if let yaml = inventory.hosts[name] {
             r.bag.warning(origin(item.key), "host `\(name)` written over the API is ignored: \(yaml.location) defines it")

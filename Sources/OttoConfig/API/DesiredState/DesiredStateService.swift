@@ -5,11 +5,13 @@ import Synchronization
 
 /// The desired state the API reads and writes: YAML (read-only) plus the API items kept in the state database.
 ///
-/// Reads use the current ``DesiredStateSnapshot`` (no disk access, no lock beyond a pointer copy). Writes run one at
-/// a time on a serial dispatch queue (they block on disk, so never on Swift's cooperative pool): each re-reads the
-/// YAML when it changed and the items from the database, checks the write against YAML ownership, builds the project
-/// as it would be with the write and refuses it (422) when that adds an error or leaves one in the written item,
-/// then commits it in one transaction and publishes the new snapshot. A refused write changes nothing.
+/// Reads use the current ``DesiredStateSnapshot`` (no disk access, no lock beyond a pointer copy). Writes run on a
+/// serial dispatch queue (they block on disk, so never on Swift's cooperative pool), in batches of those that arrived
+/// together: a batch re-reads the YAML when it changed and the items from the database; each write of it is checked
+/// against YAML ownership and against the project as it would be with the write (a host that only the inventory reads
+/// is checked alone, anything else rebuilds the project), and refused (422) when that adds an error or leaves one in
+/// the written item; the accepted ones are committed in one transaction and the new snapshot is published. A refused
+/// write changes nothing.
 ///
 /// This is the configuration layer's `DesiredStateStore`: `otto serve` hands it to the API server, which never sees
 /// YAML or the project.
@@ -24,6 +26,8 @@ public final class DesiredStateService: DesiredStateStore {
     private let published: Mutex<DesiredStateSnapshot>
     /// The items' version the published snapshot holds (see `APIItemAccess.version`); nil when the store keeps none.
     private let seenVersion: Mutex<Int64?>
+    /// Writes waiting for the writer (see ``write(_:)``).
+    let pending = Mutex<[PendingWrite]>([])
     let clock: @Sendable () -> Date
 
     /// Loads the project under `root` with the items `store` reads. Blocks on disk: call it before serving, or off the
@@ -114,47 +118,106 @@ public final class DesiredStateService: DesiredStateStore {
         var created = false
     }
 
-    /// Runs one write: `plan` looks at the base snapshot and says what to change (or throws 404/409/400); the result
-    /// is checked, committed and published. Returns the new snapshot and whether the main item was new.
+    /// A write waiting for the writer: what it changes, and who waits for its outcome.
+    struct PendingWrite: Sendable {
+        let plan: @Sendable (DesiredStateSnapshot) throws(DesiredStateError) -> Change
+        let continuation: CheckedContinuation<DesiredStateWrite, any Error>
+    }
+
+    /// Runs one write: `plan` looks at the snapshot before it and says what to change (or throws 404/409/400); the
+    /// result is checked, committed and published. Returns the new snapshot and whether the main item was new.
+    ///
+    /// Writes that arrive while others are checked or committed wait together and go as one batch (group commit): each
+    /// is planned and checked against the snapshot the ones before it made, as if they had come one at a time, then the
+    /// accepted ones are committed in one transaction and published once. A refused write changes nothing and does not
+    /// stop the others; when the commit fails, every write of the batch fails with it.
     @discardableResult
     func write(_ plan: @escaping @Sendable (DesiredStateSnapshot) throws(DesiredStateError) -> Change) async throws(DesiredStateError)
         -> DesiredStateWrite {
         do {
-            return try await onQueue { [self] in
-                // Items another replica wrote since the snapshot are read first: the write is checked against them.
-                let seen = seenVersion.withLock { $0 }
-                let moved = itemsMoved()
-                let current = moved ? try store.version() : seen
-                let (base, changed) = try base(rereadItems: moved)
-                if moved { seenVersion.withLock { $0 = current } }
-                if changed { published.withLock { $0 = base } }
-                let change = try plan(base)
-                var items = base.items
-                for key in change.remove { items[key] = nil }
-                for item in change.put { items[item.key] = item }
-                let candidate = DesiredStateSnapshot(files: base.files, items: items, previous: base)
-                let before = Set(base.diagnostics.filter { $0.severity == .error }.map(\.description))
-                var problems = candidate.errors(in: Set(change.checked.map(\.file)))
-                for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)
-                    && !problems.contains(where: { $0.description == d.description }) {
-                    problems.append(d)
+            return try await withCheckedThrowingContinuation { continuation in
+                let first = pending.withLock { list in
+                    list.append(PendingWrite(plan: plan, continuation: continuation))
+                    return list.count == 1
                 }
-                if !problems.isEmpty { throw DesiredStateError.invalid(problems) }
-                do {
-                    try store.write(change.put, change.remove)
-                } catch {
-                    throw DesiredStateError.unavailable("cannot write to the state database: \(error)")
-                }
-                published.withLock { $0 = candidate }
-                // This write moved the version by one; more means another writer too, whose items the next poll reads.
-                if let current, let after = try? store.version(), after == current + 1 { seenVersion.withLock { $0 = after } }
-                return DesiredStateWrite(created: change.created, state: candidate)
+                // The first write of a batch schedules the writer; the ones after it join the batch until it starts.
+                if first { queue.async { [self] in writeBatch() } }
             }
         } catch let e as DesiredStateError {
             throw e
         } catch {
             throw .unavailable("the write could not be completed: \(error)")
         }
+    }
+
+    /// Takes every waiting write and runs them as one batch (on the writer's queue).
+    private func writeBatch() {
+        let batch = pending.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        guard !batch.isEmpty else { return }
+        let outcomes = run(batch.map(\.plan))
+        for (write, outcome) in zip(batch, outcomes) { write.continuation.resume(with: outcome) }
+    }
+
+    /// Plans, checks, commits and publishes `plans` in order; one outcome each.
+    private func run(_ plans: [@Sendable (DesiredStateSnapshot) throws(DesiredStateError) -> Change])
+        -> [Result<DesiredStateWrite, any Error>] {
+        let base: DesiredStateSnapshot, current: Int64?
+        do {
+            // Items another replica wrote since the snapshot are read first: the writes are checked against them.
+            let seen = seenVersion.withLock { $0 }
+            let moved = itemsMoved()
+            current = moved ? try store.version() : seen
+            let changed: Bool
+            (base, changed) = try self.base(rereadItems: moved)
+            if moved { seenVersion.withLock { $0 = current } }
+            if changed { published.withLock { $0 = base } }
+        } catch {
+            return plans.map { _ in .failure(error) }
+        }
+        var state = base
+        var outcomes: [Result<DesiredStateWrite, any Error>] = []
+        var put: [APIItemKey: APIItem] = [:], removed: Set<APIItemKey> = []
+        var accepted: [Int] = []
+        for plan in plans {
+            do {
+                let change = try plan(state)
+                var items = state.items
+                for key in change.remove { items[key] = nil }
+                for item in change.put { items[item.key] = item }
+                // A host that nothing but the inventory reads is checked alone; anything else rebuilds the project.
+                let candidate = state.patchingHosts(put: change.put, remove: change.remove, items: items)
+                    ?? DesiredStateSnapshot(files: state.files, items: items, previous: state)
+                let before = Set(state.diagnostics.filter { $0.severity == .error }.map(\.description))
+                var problems = candidate.errors(in: Set(change.checked.map(\.file)))
+                for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)
+                    && !problems.contains(where: { $0.description == d.description }) {
+                    problems.append(d)
+                }
+                if !problems.isEmpty { throw DesiredStateError.invalid(problems) }
+                for key in change.remove { put[key] = nil; removed.insert(key) }
+                for item in change.put { put[item.key] = item; removed.remove(item.key) }
+                state = candidate
+                accepted.append(outcomes.count)
+                outcomes.append(.success(DesiredStateWrite(created: change.created, state: candidate)))
+            } catch {
+                outcomes.append(.failure(error))
+            }
+        }
+        guard !accepted.isEmpty else { return outcomes }
+        do {
+            try store.write(put.values.sorted { $0.key < $1.key }, removed.sorted())
+        } catch {
+            let failure = DesiredStateError.unavailable("cannot write to the state database: \(error)")
+            for i in accepted { outcomes[i] = .failure(failure) }
+            return outcomes
+        }
+        published.withLock { $0 = state }
+        // This batch moved the version by one; more means another writer too, whose items the next poll reads.
+        if let current, let after = try? store.version(), after == current + 1 { seenVersion.withLock { $0 = after } }
+        return outcomes
     }
 }
 

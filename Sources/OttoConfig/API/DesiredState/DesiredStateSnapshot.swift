@@ -23,6 +23,8 @@ public final class DesiredStateSnapshot: DesiredStateView {
     let nameserverBodies: [String: [UInt8]]
     /// `GET /dom/dns/{domain}` bodies by domain.
     let recordBodies: [String: [UInt8]]
+    /// What a host write may reach, for writes patched from this snapshot (``patchingHosts(put:remove:items:)``).
+    let writeIndex: HostWriteIndex
 
     /// Builds the project from `files` and `items` and renders every answer (reusing `previous`'s bodies of hosts
     /// that did not change).
@@ -35,8 +37,9 @@ public final class DesiredStateSnapshot: DesiredStateView {
     }
 
     init(files: ProjectFiles, items: [APIItemKey: APIItem], project: Project, diagnostics: [Diagnostic],
-         previous: DesiredStateSnapshot? = nil) {
+         previous: DesiredStateSnapshot? = nil, index: HostWriteIndex? = nil) {
         self.files = files
+        writeIndex = index ?? HostWriteIndex(project: project)
         self.items = items
         self.project = project
         self.diagnostics = diagnostics
