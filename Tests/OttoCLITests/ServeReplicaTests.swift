@@ -199,7 +199,7 @@ import Testing
 
         // Change all the big site's records until the replica in the namespace is caught in the middle of that apply.
         var caught: String?
-        for value in 2..<12 where caught == nil {
+        for value in 2..<22 where caught == nil {
             let changed = try await Self.now(pg, db)
             try Self.bigSite(p, value: value)
             let (holder, name) = try await Self.holderOfALongBigRun(pg, db, after: changed, among: [outside, inside])
@@ -368,7 +368,12 @@ import Testing
         let workers = try await pg.psql("""
             SELECT count(DISTINCT replica) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok'
             """, database: db)
-        #expect(workers == "2", "replicas running sites after the restart: \(workers)")
+        let perReplica = try await pg.psql("""
+            SELECT replica || ' ' || count(*) || ' ' || min(started) FROM otto_restart.runs WHERE started > \(restarted) AND outcome = 'ok'
+            GROUP BY replica
+            """, database: db)
+        let logs = replicas.map { $0.log.suffix(3000) }.joined(separator: "\n---\n")
+        #expect(workers == "2", "replicas running sites after the restart (\(restarted)): \(workers)\n\(perReplica)\n\(logs)")
         for r in replicas { await r.stop() }
         #expect(try await Self.overlappingRuns(pg, db, schema: "otto_restart", cutoff: 1e12) == 0)
         // Both replicas kept the walker of r0 while it existed, and took turns: no two walks of it at once, none sooner
@@ -381,6 +386,8 @@ import Testing
             SELECT count(*) FROM otto_restart.walks x JOIN otto_restart.walks y ON x.site = y.site AND x.id < y.id
             WHERE x.site = 'r0' AND y.started < x.finished AND x.started < y.finished
             """, database: db)
-        #expect((Double(walkGap) ?? 0) >= 1.5 && walkOverlaps == "0", "shortest gap \(walkGap) s, overlaps \(walkOverlaps)")
+        let walkTimes = try await pg.psql("SELECT started || ' ' || finished FROM otto_restart.walks WHERE site = 'r0' ORDER BY started",
+                                          database: db)
+        #expect((Double(walkGap) ?? 0) >= 1.5 && walkOverlaps == "0", "shortest gap \(walkGap) s, overlaps \(walkOverlaps)\n\(walkTimes)")
     }
 }
