@@ -79,7 +79,6 @@ extension DesiredStateSnapshot {
         var patched = project
         patched.inventory = inventory
         patched.warnings = warnings
-        return DesiredStateSnapshot(files: files, items: items, project: patched, diagnostics: diagnostics, previous: self,
-                                    index: writeIndex)
+        return DesiredStateSnapshot(patching: self, changed: Set(keys.map(\.name)), items: items, project: patched, diagnostics: diagnostics)
     }
 }

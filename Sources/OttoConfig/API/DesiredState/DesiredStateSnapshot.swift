@@ -17,6 +17,8 @@ public final class DesiredStateSnapshot: DesiredStateView {
     let hostBodies: [String: [UInt8]]
     /// What each host body was rendered from, so the next snapshot re-renders only the hosts that changed.
     let renderedHosts: [String: RenderedHost]
+    /// The names of `renderedHosts`, sorted: the order of `GET /inv`.
+    let hostOrder: [String]
     /// `GET /inv` body.
     public let inventoryBody: [UInt8]
     /// `GET /dom/ns/{domain}` bodies by domain.
@@ -58,13 +60,8 @@ public final class DesiredStateSnapshot: DesiredStateView {
         }
         renderedHosts = rendered
         hostBodies = rendered.mapValues(\.body)
-        var list = Array("{\"items\":[".utf8)
-        for (i, name) in rendered.keys.sorted().enumerated() {
-            if i > 0 { list.append(UInt8(ascii: ",")) }
-            list.append(contentsOf: rendered[name]!.body)
-        }
-        list.append(contentsOf: Array("]}".utf8))
-        inventoryBody = list
+        hostOrder = rendered.keys.sorted()
+        inventoryBody = Self.inventoryBody(hostOrder, hostBodies)
         var ns: [String: [UInt8]] = [:], dns: [String: [UInt8]] = [:]
         var domains = Set(project.sites.compactMap { $0.dns.map { String($0.zone.dropLast()) } })
         domains.formUnion(items.keys.filter { $0.kind != .host }.map(\.name))
@@ -74,6 +71,59 @@ public final class DesiredStateSnapshot: DesiredStateView {
         }
         nameserverBodies = ns
         recordBodies = dns
+    }
+
+    /// A snapshot that differs from `previous` only in the hosts `changed` (their inventory entries and items): their
+    /// answers are rendered again, every other answer is `previous`'s (what the full initializer would render again
+    /// to the same bytes).
+    init(patching previous: DesiredStateSnapshot, changed: Set<String>, items: [APIItemKey: APIItem], project: Project,
+         diagnostics: [Diagnostic]) {
+        files = previous.files
+        self.items = items
+        self.project = project
+        self.diagnostics = diagnostics
+        writeIndex = previous.writeIndex
+        let changedFiles = Set(changed.map { APIItemKey(.host, $0).file })
+        var problems: [String: [String]] = [:]
+        for d in diagnostics { if let file = d.location?.file, changedFiles.contains(file) { problems[file, default: []].append(d.description) } }
+        let rendering = ItemRendering(project: project, items: items, problems: problems)
+        var rendered = previous.renderedHosts, bodies = previous.hostBodies, order = previous.hostOrder
+        for name in changed {
+            let host = project.inventory.hosts[name], item = items[APIItemKey(.host, name)]
+            var (at, end) = (0, order.count)  // the first name not below `name`
+            while at < end {
+                let mid = (at + end) / 2
+                if order[mid] < name { at = mid + 1 } else { end = mid }
+            }
+            if (host != nil || item != nil), let json = rendering.host(name) {
+                let body = json.encoded
+                rendered[name] = RenderedHost(host: host, item: item, problems: problems[APIItemKey(.host, name).file] ?? [], body: body)
+                bodies[name] = body
+                if at == order.count || order[at] != name { order.insert(name, at: at) }
+            } else {
+                rendered[name] = nil
+                bodies[name] = nil
+                if at < order.count, order[at] == name { order.remove(at: at) }
+            }
+        }
+        renderedHosts = rendered
+        hostBodies = bodies
+        hostOrder = order
+        inventoryBody = Self.inventoryBody(order, bodies)
+        nameserverBodies = previous.nameserverBodies
+        recordBodies = previous.recordBodies
+    }
+
+    /// `GET /inv`'s body: the host bodies in `order`.
+    static func inventoryBody(_ order: [String], _ bodies: [String: [UInt8]]) -> [UInt8] {
+        var list = Array("{\"items\":[".utf8)
+        list.reserveCapacity(order.reduce(16) { $0 + (bodies[$1]?.count ?? 0) + 1 })
+        for (i, name) in order.enumerated() {
+            if i > 0 { list.append(UInt8(ascii: ",")) }
+            list.append(contentsOf: bodies[name]!)
+        }
+        list.append(contentsOf: Array("]}".utf8))
+        return list
     }
 
     /// `GET /inv/{item}`'s body for host `name`.
