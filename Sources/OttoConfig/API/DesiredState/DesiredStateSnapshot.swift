@@ -1,5 +1,6 @@
 import Foundation
 import OttoCore
+import Synchronization
 
 /// The desired state at one moment: the YAML files, the API items and the project built from both, with every read
 /// answer of `/inv` and `/dom` already encoded, so a GET is a dictionary lookup and a copy of the bytes.
@@ -13,14 +14,13 @@ public final class DesiredStateSnapshot: DesiredStateView {
     /// Every diagnostic of the build.
     public let diagnostics: [Diagnostic]
 
-    /// `GET /inv/{item}` bodies by host name.
-    let hostBodies: [String: [UInt8]]
-    /// What each host body was rendered from, so the next snapshot re-renders only the hosts that changed.
+    /// `GET /inv/{item}` bodies by host name, with what each was rendered from (so the next snapshot renders only the
+    /// hosts that changed again).
     let renderedHosts: [String: RenderedHost]
     /// The names of `renderedHosts`, sorted: the order of `GET /inv`.
     let hostOrder: [String]
-    /// `GET /inv` body.
-    public let inventoryBody: [UInt8]
+    /// `GET /inv` body, made at its first read (a snapshot that only answers a write is never listed).
+    private let inventoryCache = Mutex<[UInt8]?>(nil)
     /// `GET /dom/ns/{domain}` bodies by domain.
     let nameserverBodies: [String: [UInt8]]
     /// `GET /dom/dns/{domain}` bodies by domain.
@@ -59,9 +59,7 @@ public final class DesiredStateSnapshot: DesiredStateView {
             }
         }
         renderedHosts = rendered
-        hostBodies = rendered.mapValues(\.body)
         hostOrder = rendered.keys.sorted()
-        inventoryBody = Self.inventoryBody(hostOrder, hostBodies)
         var ns: [String: [UInt8]] = [:], dns: [String: [UInt8]] = [:]
         var domains = Set(project.sites.compactMap { $0.dns.map { String($0.zone.dropLast()) } })
         domains.formUnion(items.keys.filter { $0.kind != .host }.map(\.name))
@@ -87,7 +85,7 @@ public final class DesiredStateSnapshot: DesiredStateView {
         var problems: [String: [String]] = [:]
         for d in diagnostics { if let file = d.location?.file, changedFiles.contains(file) { problems[file, default: []].append(d.description) } }
         let rendering = ItemRendering(project: project, items: items, problems: problems)
-        var rendered = previous.renderedHosts, bodies = previous.hostBodies, order = previous.hostOrder
+        var rendered = previous.renderedHosts, order = previous.hostOrder
         for name in changed {
             let host = project.inventory.hosts[name], item = items[APIItemKey(.host, name)]
             var (at, end) = (0, order.count)  // the first name not below `name`
@@ -98,36 +96,39 @@ public final class DesiredStateSnapshot: DesiredStateView {
             if (host != nil || item != nil), let json = rendering.host(name) {
                 let body = json.encoded
                 rendered[name] = RenderedHost(host: host, item: item, problems: problems[APIItemKey(.host, name).file] ?? [], body: body)
-                bodies[name] = body
                 if at == order.count || order[at] != name { order.insert(name, at: at) }
             } else {
                 rendered[name] = nil
-                bodies[name] = nil
                 if at < order.count, order[at] == name { order.remove(at: at) }
             }
         }
         renderedHosts = rendered
-        hostBodies = bodies
         hostOrder = order
-        inventoryBody = Self.inventoryBody(order, bodies)
         nameserverBodies = previous.nameserverBodies
         recordBodies = previous.recordBodies
     }
 
-    /// `GET /inv`'s body: the host bodies in `order`.
-    static func inventoryBody(_ order: [String], _ bodies: [String: [UInt8]]) -> [UInt8] {
-        var list = Array("{\"items\":[".utf8)
-        list.reserveCapacity(order.reduce(16) { $0 + (bodies[$1]?.count ?? 0) + 1 })
-        for (i, name) in order.enumerated() {
-            if i > 0 { list.append(UInt8(ascii: ",")) }
-            list.append(contentsOf: bodies[name]!)
+    /// `GET /inv` body: every host's body, by name.
+    public var inventoryBody: [UInt8] {
+        inventoryCache.withLock { cached in
+            if let cached { return cached }
+            var list = Array("{\"items\":[".utf8)
+            list.reserveCapacity(hostOrder.reduce(16) { $0 + (renderedHosts[$1]?.body.count ?? 0) + 1 })
+            for (i, name) in hostOrder.enumerated() {
+                if i > 0 { list.append(UInt8(ascii: ",")) }
+                list.append(contentsOf: renderedHosts[name]!.body)
+            }
+            list.append(contentsOf: Array("]}".utf8))
+            cached = list
+            return list
         }
-        list.append(contentsOf: Array("]}".utf8))
-        return list
     }
 
+    /// `GET /inv/{item}` bodies by host name.
+    var hostBodies: [String: [UInt8]] { renderedHosts.mapValues(\.body) }
+
     /// `GET /inv/{item}`'s body for host `name`.
-    public func hostBody(_ name: String) -> [UInt8]? { hostBodies[name] }
+    public func hostBody(_ name: String) -> [UInt8]? { renderedHosts[name]?.body }
 
     /// `GET /dom/ns/{domain}`'s body.
     public func nameserversBody(_ domain: String) -> [UInt8]? { nameserverBodies[domain] }
