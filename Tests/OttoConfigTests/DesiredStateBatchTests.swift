@@ -62,8 +62,13 @@ import Testing
                     let name = i < 35 ? "w\(i + 1)" : "dup"
                     let port = i >= 30 && i < 35 ? 70000 : 22
                     let body = #"{"address": "192.0.2.\#(i + 1)", "port": \#(port), "groups": ["web"]}"#
-                    do { return (i, .success(try await service.putHost(name, body: Array(body.utf8)).created)) }
-                    catch { return (i, .failure(error)) }
+                    do {
+                        let written = try await service.putHost(name, body: Array(body.utf8))
+                        // Each write answers with its own document, even when a later write of the batch replaced it.
+                        let answer = String(decoding: written.state.hostBody(name) ?? [], as: UTF8.self)
+                        #expect(answer.contains("\"192.0.2.\(i + 1)\""), "\(name): \(answer)")
+                        return (i, .success(written.created))
+                    } catch { return (i, .failure(error)) }
                 }
             }
             try await Self.until { service.pending.withLock { $0.count } == 40 }

@@ -177,34 +177,51 @@ public final class DesiredStateService: DesiredStateStore {
         } catch {
             return plans.map { _ in .failure(error) }
         }
-        var state = base
+        // Host writes are applied in place to one patch (see `HostPatch`); anything else is built whole against it.
+        var patch = HostPatch(base)
         var outcomes: [Result<DesiredStateWrite, any Error>] = []
         var put: [APIItemKey: APIItem] = [:], removed: Set<APIItemKey> = []
         var accepted: [Int] = []
+        /// The accepted patched writes' hosts as each left them (their answers are made once the batch is done).
+        var patchedAnswers: [Int: (created: Bool, hosts: [String: [UInt8]?])] = [:]
         for plan in plans {
             do {
-                let change = try plan(state)
-                var items = state.items
-                for key in change.remove { items[key] = nil }
-                for item in change.put { items[item.key] = item }
-                // A host that nothing but the inventory reads is checked alone; anything else rebuilds the project.
-                let candidate = state.patchingHosts(put: change.put, remove: change.remove, items: items)
-                    ?? DesiredStateSnapshot(files: state.files, items: items, previous: state)
-                let before = Set(state.diagnostics.filter { $0.severity == .error }.map(\.description))
-                var problems = candidate.errors(in: Set(change.checked.map(\.file)))
-                for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)
-                    && !problems.contains(where: { $0.description == d.description }) {
-                    problems.append(d)
+                // The snapshot the plan looks at is let go before the patch changes again, so nothing is copied.
+                let change = try { () throws(DesiredStateError) -> Change in try plan(patch.snapshot) }()
+                if let write = patch.prepare(put: change.put, remove: change.remove) {
+                    let errors = write.errors
+                    if !errors.isEmpty { throw DesiredStateError.invalid(errors) }
+                    patch.apply(write)
+                    let names = (change.put.map(\.key) + change.remove).map(\.name)
+                    patchedAnswers[outcomes.count] = (change.created, Dictionary(names.map { ($0, patch.rendered[$0]?.body) },
+                                                                               uniquingKeysWith: { _, new in new }))
+                    outcomes.append(.failure(DesiredStateError.unavailable("the batch did not finish")))  // replaced below
+                } else {
+                    let state = patch.snapshot
+                    var items = state.items
+                    for key in change.remove { items[key] = nil }
+                    for item in change.put { items[item.key] = item }
+                    let candidate = DesiredStateSnapshot(files: state.files, items: items, previous: state)
+                    let before = Set(state.diagnostics.filter { $0.severity == .error }.map(\.description))
+                    var problems = candidate.errors(in: Set(change.checked.map(\.file)))
+                    for d in candidate.diagnostics where d.severity == .error && !before.contains(d.description)
+                        && !problems.contains(where: { $0.description == d.description }) {
+                        problems.append(d)
+                    }
+                    if !problems.isEmpty { throw DesiredStateError.invalid(problems) }
+                    patch = HostPatch(candidate)
+                    outcomes.append(.success(DesiredStateWrite(created: change.created, state: candidate)))
                 }
-                if !problems.isEmpty { throw DesiredStateError.invalid(problems) }
                 for key in change.remove { put[key] = nil; removed.insert(key) }
                 for item in change.put { put[item.key] = item; removed.remove(item.key) }
-                state = candidate
-                accepted.append(outcomes.count)
-                outcomes.append(.success(DesiredStateWrite(created: change.created, state: candidate)))
+                accepted.append(outcomes.count - 1)
             } catch {
                 outcomes.append(.failure(error))
             }
+        }
+        let state = patch.snapshot
+        for (i, answer) in patchedAnswers {
+            outcomes[i] = .success(DesiredStateWrite(created: answer.created, state: BatchWriteView(state: state, written: answer.hosts)))
         }
         guard !accepted.isEmpty else { return outcomes }
         do {

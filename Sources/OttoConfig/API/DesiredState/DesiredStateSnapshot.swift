@@ -71,41 +71,17 @@ public final class DesiredStateSnapshot: DesiredStateView {
         recordBodies = dns
     }
 
-    /// A snapshot that differs from `previous` only in the hosts `changed` (their inventory entries and items): their
-    /// answers are rendered again, every other answer is `previous`'s (what the full initializer would render again
-    /// to the same bytes).
-    init(patching previous: DesiredStateSnapshot, changed: Set<String>, items: [APIItemKey: APIItem], project: Project,
-         diagnostics: [Diagnostic]) {
-        files = previous.files
-        self.items = items
-        self.project = project
-        self.diagnostics = diagnostics
-        writeIndex = previous.writeIndex
-        let changedFiles = Set(changed.map { APIItemKey(.host, $0).file })
-        var problems: [String: [String]] = [:]
-        for d in diagnostics { if let file = d.location?.file, changedFiles.contains(file) { problems[file, default: []].append(d.description) } }
-        let rendering = ItemRendering(project: project, items: items, problems: problems)
-        var rendered = previous.renderedHosts, order = previous.hostOrder
-        for name in changed {
-            let host = project.inventory.hosts[name], item = items[APIItemKey(.host, name)]
-            var (at, end) = (0, order.count)  // the first name not below `name`
-            while at < end {
-                let mid = (at + end) / 2
-                if order[mid] < name { at = mid + 1 } else { end = mid }
-            }
-            if (host != nil || item != nil), let json = rendering.host(name) {
-                let body = json.encoded
-                rendered[name] = RenderedHost(host: host, item: item, problems: problems[APIItemKey(.host, name).file] ?? [], body: body)
-                if at == order.count || order[at] != name { order.insert(name, at: at) }
-            } else {
-                rendered[name] = nil
-                if at < order.count, order[at] == name { order.remove(at: at) }
-            }
-        }
-        renderedHosts = rendered
-        hostOrder = order
-        nameserverBodies = previous.nameserverBodies
-        recordBodies = previous.recordBodies
+    /// A snapshot made of `patch`'s parts: its hosts patched in place, everything else `patch.base`'s.
+    init(_ patch: HostPatch) {
+        files = patch.base.files
+        items = patch.items
+        project = patch.project
+        diagnostics = patch.diagnostics
+        writeIndex = patch.base.writeIndex
+        renderedHosts = patch.rendered
+        hostOrder = patch.order
+        nameserverBodies = patch.base.nameserverBodies
+        recordBodies = patch.base.recordBodies
     }
 
     /// `GET /inv` body: every host's body, by name.
