@@ -100,7 +100,7 @@ struct AWSImagePlatform: CloudImagePlatform {
         }
     }
 
-    func findBuilder(hash: String) async throws -> CloudBuilder? {
+    func findBuilders(hash: String) async throws -> [CloudBuilder] {
         let found: [EC2Instance]
         do {
             found = try await provider.client.describeInstances(filters: [("tag:\(AWSProvider.builderTag)", [hash]),
@@ -108,7 +108,7 @@ struct AWSImagePlatform: CloudImagePlatform {
         } catch {
             throw provider.client.wrap(error, doing: "look for a builder of image \(hash.prefix(12))")
         }
-        return found.sorted { $0.launchTime < $1.launchTime }.first.map(builder)
+        return found.sorted { $0.launchTime < $1.launchTime }.map(builder)
     }
 
     func builder(_ instance: EC2Instance) -> CloudBuilder {

@@ -62,8 +62,9 @@ protocol CloudImagePlatform: Sendable {
     func listImages() async throws -> [ListedCloudImage]
     /// Tags a captured image with the recipe's hash (so it is found and reused).
     func tagImage(_ id: String, recipe: String, hash: String) async throws
-    /// The builder of `hash` a killed run left, if any.
-    func findBuilder(hash: String) async throws -> CloudBuilder?
+    /// The live builders of `hash`, oldest first: the one a killed run left, and any other (a launch repeated after a
+    /// lost answer on a cloud that ignored its idempotency token).
+    func findBuilders(hash: String) async throws -> [CloudBuilder]
     /// Creates the builder of `hash` from `image` (returns once SSH works with its pinned key).
     func createBuilder(recipe: String, hash: String, from image: String) async throws -> CloudBuilder
     /// Records on the builder that it is provisioned.

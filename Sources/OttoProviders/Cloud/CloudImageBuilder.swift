@@ -7,12 +7,12 @@ import OttoCore
 /// 1. an image carrying the recipe's hash is reused (nothing is launched);
 /// 2. an image with the recipe's name but no hash tag (a run killed between capturing and tagging) is tagged and used;
 /// 3. otherwise a builder (an ordinary machine of the provider, tagged with the hash, using otto's own login key and
-///    a pinned host key) is made, or the one a killed run left is picked up: provisioned ones go on to the capture,
-///    others are deleted and made again (what ran on them is unknown);
+///    a pinned host key) is made, or the one a killed run left is picked up: a provisioned one goes on to the capture,
+///    every other builder of the hash is deleted (what ran on it is unknown) and one is made again;
 /// 4. the recipe's packages, files and commands are applied over SSH, then host keys, machine-id, cloud-init state and
 ///    otto's key are removed (`CloudImageProvisioner`);
-/// 5. stop → capture (snapshot action / CreateImage) → wait → tag with the hash → delete the builder; images of the
-///    same name left by a killed capture are deleted, so exactly one remains.
+/// 5. stop → capture (snapshot action / CreateImage) → wait → tag with the hash → delete every builder of the hash;
+///    images of the same name left by a killed capture are deleted, so exactly one remains.
 ///
 /// A parent (`from:`) is built first and the child's builder starts from the parent's image. Builds of one hash in one
 /// process are shared (two machines needing the same image wait for one build).
@@ -83,11 +83,13 @@ public struct CloudImageBuilder: Sendable {
             try await finish(hash: hash, name: name, keep: half.id, progress: progress)
             return half.id
         }
-        var builder = try await platform.findBuilder(hash: hash)
-        if let leftover = builder, !leftover.provisioned {
-            progress("image \(recipe) (\(hash.prefix(12))): deleting builder \(leftover.id), which a killed run left before it was provisioned")
+        // A provisioned builder a killed run left is picked up; every other one goes (what ran on it is unknown).
+        let leftovers = try await platform.findBuilders(hash: hash)
+        let builder = leftovers.first { $0.provisioned }
+        for leftover in leftovers where leftover.id != builder?.id {
+            progress("image \(recipe) (\(hash.prefix(12))): deleting builder \(leftover.id), which a killed run left "
+                     + (leftover.provisioned ? "(a second one)" : "before it was provisioned"))
             try await platform.deleteBuilder(leftover)
-            builder = nil
         }
         let ready: CloudBuilder
         if let builder {
@@ -120,13 +122,14 @@ public struct CloudImageBuilder: Sendable {
         return id
     }
 
-    /// After the image `keep` is tagged: deletes other images of the same name (a killed capture's) and the builder.
+    /// After the image `keep` is tagged: deletes other images of the same name (a killed capture's) and every builder of
+    /// the hash (the one just captured, and any a repeated launch left).
     private func finish(hash: String, name: String, keep: String, progress: @escaping @Sendable (String) -> Void) async throws {
         for other in try await platform.listImages() where other.name == name && other.id != keep && other.hash == nil {
             progress("deleting \(other.id), a second capture of \(name) by a killed run")
             try await platform.deleteImage(other.id)
         }
-        if let builder = try await platform.findBuilder(hash: hash) {
+        for builder in try await platform.findBuilders(hash: hash) {
             try await platform.deleteBuilder(builder)
         }
     }

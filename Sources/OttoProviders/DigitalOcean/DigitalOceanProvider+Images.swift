@@ -88,7 +88,7 @@ struct DigitalOceanImagePlatform: CloudImagePlatform {
         try await provider.tag(resource: id, type: "image", with: DigitalOceanProvider.imageTagPrefix + hash)
     }
 
-    func findBuilder(hash: String) async throws -> CloudBuilder? {
+    func findBuilders(hash: String) async throws -> [CloudBuilder] {
         let found: [DigitalOceanModel.Droplet]
         do {
             found = try await provider.api.list(DigitalOceanModel.Droplet.self, "/v2/droplets", key: "droplets",
@@ -96,8 +96,7 @@ struct DigitalOceanImagePlatform: CloudImagePlatform {
         } catch {
             throw provider.api.wrap(error, doing: "look for a builder of image \(hash.prefix(12))")
         }
-        guard let droplet = found.min(by: { $0.id < $1.id }) else { return nil }
-        return builder(droplet)
+        return found.sorted { $0.id < $1.id }.map(builder)
     }
 
     func builder(_ droplet: DigitalOceanModel.Droplet) -> CloudBuilder {
