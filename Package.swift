@@ -135,7 +135,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: ottoSwiftSettings),
 
-        .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore"], swiftSettings: ottoSwiftSettings),
+        .testTarget(name: "OttoCoreTests", dependencies: ["OttoCore", "OttoTestSupport"], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoConfigTests", dependencies: ["OttoTestTags", "OttoConfig", "OttoCore", "OttoTestSupport",
                                                            .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .testTarget(name: "OttoPlanTests", dependencies: ["OttoPlan", "OttoCore"], swiftSettings: ottoSwiftSettings),

@@ -1,4 +1,5 @@
 import OttoCore
+import OttoTestSupport
 import Testing
 
 /// `FleetScheduler.schedule`: fleet's placement rules (fleet-behaviour.md), as tables.
@@ -65,17 +66,6 @@ import Testing
         }
     }
 
-    /// A small deterministic generator (SplitMix64), for permutations and random inputs.
-    struct Mix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     // MARK: Desired state
 
@@ -495,7 +485,7 @@ import Testing
 
     // MARK: Determinism and size
 
-    static func mixedInput(_ rng: inout Mix, units n: Int, machines k: Int) -> ([FleetSchedulingUnit], [FleetMachine]) {
+    static func mixedInput(_ rng: inout SplitMix64, units n: Int, machines k: Int) -> ([FleetSchedulingUnit], [FleetMachine]) {
         let roles = ["web", "db", "cache"]
         let machines = (0..<k).map { m("demo-\($0)", ["role": roles[$0 % roles.count], "zone": "z\($0 % 2)"]) }
         var units: [FleetSchedulingUnit] = []
@@ -519,7 +509,7 @@ import Testing
     }
 
     @Test func sameInputInAnyOrderSameOutput() {
-        var rng = Mix(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<5 {
             let (units, machines) = Self.mixedInput(&rng, units: 80, machines: 6)
             let reference = FleetScheduler.schedule(units, machines: machines)
@@ -534,7 +524,7 @@ import Testing
     @Test func aScheduleIsAFixedPoint() {
         // Many small random inputs: the result keeps every rule, does not depend on the input's order, and
         // scheduling again from it keeps every unit where it is (and leaves the unplaceable ones unplaceable).
-        var rng = Mix(state: 2024)
+        var rng = SplitMix64(seed: 2024)
         for round in 0..<150 {
             let (units, machines) = Self.mixedInput(&rng, units: Int.random(in: 1...24, using: &rng), machines: Int.random(in: 1...5, using: &rng))
             let first = FleetScheduler.schedule(units, machines: machines)
@@ -556,7 +546,7 @@ import Testing
     }
 
     @Test func hundredUnitsOnTenMachines() {
-        var rng = Mix(state: 7)
+        var rng = SplitMix64(seed: 7)
         let (units, machines) = Self.mixedInput(&rng, units: 100, machines: 10)
         let clock = ContinuousClock()
         var r: [String: FleetPlacement] = [:]
@@ -566,7 +556,7 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(1))) func tenThousandUnitsOnHundredMachines() {
-        var rng = Mix(state: 11)
+        var rng = SplitMix64(seed: 11)
         let (units, machines) = Self.mixedInput(&rng, units: 10_000, machines: 100)
         let clock = ContinuousClock()
         var r: [String: FleetPlacement] = [:]
