@@ -49,7 +49,7 @@ import Testing
         check("sites", a.project.sites.map(\.name) + a.project.apiSites.map(\.name), b.project.sites.map(\.name) + b.project.apiSites.map(\.name))
         check("warnings", a.project.warnings.map(\.description).sorted(), b.project.warnings.map(\.description).sorted())
         check("diagnostics", a.diagnostics.map(\.description).sorted(), b.diagnostics.map(\.description).sorted())
-        check("host bodies", a.hostBodies.mapValues { String(decoding: $0, as: UTF8.self) }, b.hostBodies.mapValues { String(decoding: $0, as: UTF8.self) })
+        check("host bodies", a.renderedHosts.mapValues { String(decoding: $0.body, as: UTF8.self) }, b.renderedHosts.mapValues { String(decoding: $0.body, as: UTF8.self) })
         check("inventory body", String(decoding: a.inventoryBody, as: UTF8.self), String(decoding: b.inventoryBody, as: UTF8.self))
         check("index", a.writeIndex, b.writeIndex)
         check("nameserver bodies", a.nameserverBodies, b.nameserverBodies)
@@ -86,7 +86,7 @@ import Testing
             for k in remove { next[k] = nil }
             for item in put { next[item.key] = item }
             let full = DesiredStateSnapshot(files: files, items: next, previous: current)
-            if let patch = current.patchingHosts(put: put, remove: remove, items: next) {
+            if let patch = current.patchingHosts(put: put, remove: remove) {
                 patched += 1
                 let differences = Self.differences(patch, full)
                 if !differences.isEmpty {
@@ -110,18 +110,18 @@ import Testing
         let base = DesiredStateSnapshot(files: files, items: [:])
         let zone = APIItem(key: APIItemKey(.records, "z.test"), provider: "pdns", document: #"{"records": []}"#)
         let host = APIItem(key: APIItemKey(.host, "a1"), document: #"{"groups": ["g1"]}"#)
-        #expect(base.patchingHosts(put: [zone], remove: [], items: [zone.key: zone]) == nil)
-        #expect(base.patchingHosts(put: [host, zone], remove: [], items: [zone.key: zone, host.key: host]) == nil)
+        #expect(base.patchingHosts(put: [zone], remove: []) == nil)
+        #expect(base.patchingHosts(put: [host, zone], remove: []) == nil)
         // A host joining the site's group changes the site (its machine now has a host): rebuilt, and the error goes.
         let joining = APIItem(key: APIItemKey(.host, "a1"), document: #"{"groups": ["app"]}"#)
-        #expect(base.patchingHosts(put: [joining], remove: [], items: [joining.key: joining]) == nil)
+        #expect(base.patchingHosts(put: [joining], remove: []) == nil)
         #expect(base.diagnostics.contains { $0.message.contains("needs 1 host(s) in inventory group `app`") })
         #expect(!DesiredStateSnapshot(files: files, items: [joining.key: joining]).diagnostics.contains {
             $0.message.contains("needs 1 host(s)")
         })
         // Defining the host a YAML group names clears that group's error: rebuilt too.
         let ghost = APIItem(key: APIItemKey(.host, "ghost"), document: "{}")
-        #expect(base.patchingHosts(put: [ghost], remove: [], items: [ghost.key: ghost]) == nil)
-        #expect(base.patchingHosts(put: [host], remove: [], items: [host.key: host]) != nil)
+        #expect(base.patchingHosts(put: [ghost], remove: []) == nil)
+        #expect(base.patchingHosts(put: [host], remove: []) != nil)
     }
 }

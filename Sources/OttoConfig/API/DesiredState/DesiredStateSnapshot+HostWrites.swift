@@ -65,7 +65,7 @@ struct HostPatch {
     func prepare(put: [APIItem], remove: [APIItemKey]) -> Prepared? {
         let keys = put.map(\.key) + remove
         guard !keys.isEmpty, keys.allSatisfy({ $0.kind == .host }), Set(keys).count == keys.count else { return nil }
-        let written = Dictionary(put.map { ($0.key, $0) }, uniquingKeysWith: { _, new in new })
+        let written = Dictionary(uniqueKeysWithValues: put.map { ($0.key, $0) })
         let index = base.writeIndex
         var hosts: [(key: APIItemKey, alone: Inventory, said: [Diagnostic])] = []
         for key in keys {
@@ -141,12 +141,11 @@ struct HostPatch {
 
 extension DesiredStateSnapshot {
     /// This snapshot with `put` written and `remove` deleted, patched (see ``HostPatch``); nil when the change cannot be
-    /// patched: then build it whole. `items` are the items after the change.
-    func patchingHosts(put: [APIItem], remove: [APIItemKey], items: [APIItemKey: APIItem]) -> DesiredStateSnapshot? {
+    /// patched: then build it whole.
+    func patchingHosts(put: [APIItem], remove: [APIItemKey]) -> DesiredStateSnapshot? {
         var patch = HostPatch(self)
         guard let write = patch.prepare(put: put, remove: remove) else { return nil }
         patch.apply(write)
-        assert(patch.items == items)
         return patch.snapshot
     }
 }

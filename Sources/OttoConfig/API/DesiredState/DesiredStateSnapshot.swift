@@ -25,7 +25,7 @@ public final class DesiredStateSnapshot: DesiredStateView {
     let nameserverBodies: [String: [UInt8]]
     /// `GET /dom/dns/{domain}` bodies by domain.
     let recordBodies: [String: [UInt8]]
-    /// What a host write may reach, for writes patched from this snapshot (``patchingHosts(put:remove:items:)``).
+    /// What a host write may reach, for writes patched from this snapshot (``patchingHosts(put:remove:)``).
     let writeIndex: HostWriteIndex
 
     /// Builds the project from `files` and `items` and renders every answer (reusing `previous`'s bodies of hosts
@@ -99,9 +99,6 @@ public final class DesiredStateSnapshot: DesiredStateView {
             return list
         }
     }
-
-    /// `GET /inv/{item}` bodies by host name.
-    var hostBodies: [String: [UInt8]] { renderedHosts.mapValues(\.body) }
 
     /// `GET /inv/{item}`'s body for host `name`.
     public func hostBody(_ name: String) -> [UInt8]? { renderedHosts[name]?.body }
