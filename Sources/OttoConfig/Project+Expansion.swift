@@ -14,12 +14,22 @@ private typealias S = AttributeName.Service
 extension Project {
     /// Expands every site into resources and checks `depends_on` addresses against the result.
     func expand(into r: ConfigReader) -> [Resource] {
-        var out: [Resource] = []
-        for site in sites + apiSites {
-            let first = out.count
-            expand(site, into: &out, reader: r)
+        // Sites expand on every CPU at once, each with a reader of its own; their resources and what each reports join
+        // in site order, as if they had been expanded one by one. Blocks: call it off the cooperative pool.
+        let project = self, root = r.root, onDisk = r.onDisk
+        let expanded = Blocking.map(sites + apiSites) { site -> ([Resource], [Diagnostic]) in
+            let own = ConfigReader(root: root, onDisk: onDisk)
+            var resources: [Resource] = []
+            project.expand(site, into: &resources, reader: own)
             // Each resource belongs to its site's lock and serial, except what is shared by every site of an account.
-            for i in first..<out.count where !Self.accountWideKinds.contains(out[i].kind) { out[i].site = site.name }
+            for i in resources.indices where !Self.accountWideKinds.contains(resources[i].kind) { resources[i].site = site.name }
+            return (resources, own.bag.all)
+        }
+        var out: [Resource] = []
+        out.reserveCapacity(expanded.reduce(0) { $0 + $1.0.count })
+        for (resources, diagnostics) in expanded {
+            out.append(contentsOf: resources)
+            r.bag.append(contentsOf: diagnostics)
         }
         // Two declarations of one address (a repeated rrset or unit, a repeated site name) are reported by
         // validation; the first declaration is kept.
@@ -102,7 +112,16 @@ extension Project {
         out.append(Resource(address: zoneAddress, provider: dns.provider.value,
                             attributes: zoneAttributes,
                             dependencies: explicit(dns.lifecycle), lifecycle: lifecycle(dns.lifecycle), location: dns.location))
+        // Values every record of the zone repeats are made once and shared (a `Value` is a box on the heap each time
+        // one is made): the zone, each record type, the TTL.
+        let zoneValue = Value.string(dns.zone)
+        var typeValues: [DNSRecordType: Value] = [:]
+        var ttlValue: (ttl: Int, value: Value)?
         for record in dns.records {
+            let typeValue = typeValues[record.type] ?? Value.string(record.type.rawValue)
+            typeValues[record.type] = typeValue
+            let ttl = ttlValue?.ttl == record.ttl ? ttlValue!.value : Value.int(record.ttl)
+            ttlValue = (record.ttl, ttl)
             var deps = [Dependency(zoneAddress, at: record.location)]
             let records: [Value]
             switch record.content {
@@ -116,9 +135,10 @@ extension Project {
             }
             out.append(Resource(address: ResourceAddress(kind: "dns_record", name: "\(s).\(record.label).\(record.type.rawValue)"),
                                 provider: dns.provider.value,
-                                attributes: [R.zone: .string(dns.zone), R.name: .string(record.fqdn), R.type: .string(record.type.rawValue),
-                                             R.ttl: .int(record.ttl), R.records: .list(records)],
-                                dependencies: deps + explicit(record.lifecycle), lifecycle: lifecycle(record.lifecycle),
+                                attributes: [R.zone: zoneValue, R.name: .string(record.fqdn), R.type: typeValue,
+                                             R.ttl: ttl, R.records: .list(records)],
+                                dependencies: record.lifecycle.dependsOn.isEmpty ? deps : deps + explicit(record.lifecycle),
+                                lifecycle: lifecycle(record.lifecycle),
                                 location: record.location))
         }
     }

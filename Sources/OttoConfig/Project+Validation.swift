@@ -5,13 +5,21 @@ extension Project {
     func validate(into r: ConfigReader) {
         var siteNames: [String: SourceLocation] = [:]
         var zones: [String: (site: String, location: SourceLocation)] = [:]
-        for site in sites + apiSites {
+        // Each site is checked on every CPU at once, with a reader of its own; what each reports joins in site order.
+        let all = sites + apiSites
+        let project = self, root = r.root, onDisk = r.onDisk
+        let found = Blocking.map(all) { site -> [Diagnostic] in
+            let own = ConfigReader(root: root, onDisk: onDisk)
+            project.validate(site, into: own)
+            return own.bag.all
+        }
+        for (site, diagnostics) in zip(all, found) {
             if let first = siteNames[site.name] {
                 r.error(site.nameLocation, "site `\(site.name)` is already defined at \(first)")
             } else {
                 siteNames[site.name] = site.nameLocation
             }
-            validate(site, into: r)
+            r.bag.append(contentsOf: diagnostics)
             if let dns = site.dns {
                 if let first = zones[dns.zone] {
                     r.error(dns.location, "zone `\(dns.zone)` is already managed by site `\(first.site)` (\(first.location))")

@@ -50,10 +50,10 @@ public struct Project: Sendable {
     }
 
     /// Builds the project from parsed files; throws every error found so far and in the build, keeps warnings.
-    static func finish(root: String, files: [(String, [YAMLNode])], diagnostics: [Diagnostic],
+    static func finish(root: String, files: consuming [(String, [YAMLNode])], diagnostics: [Diagnostic],
                        onDisk: Bool, api: [APIItem], environment: String?) throws(DiagnosticsError) -> Project {
         var diagnostics = diagnostics
-        var project = build(root: root, files: files, onDisk: onDisk, api: api, environment: environment)
+        var project = build(root: root, files: consume files, onDisk: onDisk, api: api, environment: environment)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
         project.project.warnings = diagnostics + project.project.warnings
@@ -65,10 +65,12 @@ public struct Project: Sendable {
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
-    static func build(root: String, files: [(String, [YAMLNode])], onDisk: Bool, api: [APIItem] = [],
+    /// Takes `parsed` (consuming): its YAML is let go once the sites are decoded, before the project is checked and
+    /// expanded.
+    static func build(root: String, files parsed: consuming [(String, [YAMLNode])], onDisk: Bool, api: [APIItem] = [],
                       environment: String? = nil) -> (project: Project, error: DiagnosticsError?) {
         let reader = ConfigReader(root: root, onDisk: onDisk)
-        let (files, spec, environments) = Self.files(files, forEnvironment: environment, reader: reader)
+        var (files, spec, environments) = Self.files(consume parsed, forEnvironment: environment, reader: reader)
         var inventory = Inventory()
         var images: [String: ImageRecipe] = [:]
         var sites: [Site] = []
@@ -122,6 +124,8 @@ public struct Project: Sendable {
                 }
             }
         }
+        files = []  // the YAML's last reader was above
+        HeapMemory.returnFreed()  // the YAML was freed on the threads that decoded it: give it back, not keep it in their arenas
         let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
         project.environment = spec

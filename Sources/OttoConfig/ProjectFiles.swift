@@ -78,8 +78,12 @@ public struct ProjectFiles: Sendable {
     }
 
     /// Checks and expands the files with `api` merged in; throws every error (at its `file:line:col`), keeps warnings.
-    public func load(api: [APIItem] = []) throws(DiagnosticsError) -> Project {
-        try Project.finish(root: root, files: files, diagnostics: diagnostics, onDisk: onDisk, api: api, environment: environment)
+    /// Consumes the files: their parsed YAML is let go as soon as the sites are decoded, before the project is checked
+    /// and expanded (a large project's YAML is about as big as its resources).
+    public consuming func load(api: [APIItem] = []) throws(DiagnosticsError) -> Project {
+        var parsed: [(String, [YAMLNode])] = []
+        swap(&parsed, &files)
+        return try Project.finish(root: root, files: consume parsed, diagnostics: diagnostics, onDisk: onDisk, api: api, environment: environment)
     }
 
     /// The environment `environment` names under `root`, checked (see ``selectedEnvironment()``), reading only

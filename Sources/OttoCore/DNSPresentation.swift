@@ -11,6 +11,12 @@ public enum DNSPresentation {
     /// True when `name` (without trailing dot) is a valid domain: labels of `[a-z0-9-]` (also `_` when
     /// `allowUnderscore`, and `*` as a whole first label when `allowWildcard`), 1-63 bytes each, at most 253 in all.
     public static func isValidDomain(_ name: String, allowUnderscore: Bool = false, allowWildcard: Bool = false) -> Bool {
+        asciiDomainIsValid(name, allowUnderscore: allowUnderscore, allowWildcard: allowWildcard)
+            ?? anyDomainIsValid(name, allowUnderscore: allowUnderscore, allowWildcard: allowWildcard)
+    }
+
+    /// `isValidDomain` for any name: lowercased, then split into labels.
+    static func anyDomainIsValid(_ name: String, allowUnderscore: Bool, allowWildcard: Bool) -> Bool {
         let lower = name.lowercased()
         guard !lower.isEmpty, lower.utf8.count <= 253 else { return false }
         let labels = lower.split(separator: ".", omittingEmptySubsequences: false)
@@ -24,6 +30,29 @@ public enum DNSPresentation {
             if label.hasPrefix("-") || label.hasSuffix("-") { return false }
         }
         return true
+    }
+
+    /// `isValidDomain` over the bytes of an ASCII name (A-Z counts as its lowercase letter), without making strings;
+    /// nil for a name with other bytes, which takes the general path (lowercasing may change a non-ASCII name's length,
+    /// or make a letter ASCII).
+    static func asciiDomainIsValid(_ name: String, allowUnderscore: Bool, allowWildcard: Bool) -> Bool? {
+        name.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            if bytes.contains(where: { $0 >= 0x80 }) { return nil }
+            guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+            var start = 0, labelIndex = 0
+            for end in 0...bytes.count where end == bytes.count || bytes[end] == UInt8(ascii: ".") {
+                defer { start = end + 1; labelIndex += 1 }
+                let length = end - start
+                guard length > 0, length <= 63 else { return false }
+                if allowWildcard, labelIndex == 0, length == 1, bytes[start] == UInt8(ascii: "*") { continue }
+                for c in bytes[start..<end] {
+                    let ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c == 45 || (allowUnderscore && c == 95)
+                    if !ok { return false }
+                }
+                if bytes[start] == UInt8(ascii: "-") || bytes[end - 1] == UInt8(ascii: "-") { return false }
+            }
+            return true
+        } ?? nil
     }
 
     /// A domain as the API and sites take it: lowercased, without trailing dot, valid (the check `domain:` gets in a
@@ -113,11 +142,41 @@ public enum DNSPresentation {
 
     /// The canonical text of an IPv4 address, nil when `text` is not one.
     public static func ipv4(_ text: String) -> String? {
+        // What inet_pton accepts (four decimal octets up to 255, no leading zeros) inet_ntop writes back unchanged.
+        if let valid = dottedQuadIsCanonical(text) { return valid ? text : nil }
+        return inetIPv4(text)
+    }
+
+    /// `ipv4` through the C library: `inet_pton`, then `inet_ntop`.
+    static func inetIPv4(_ text: String) -> String? {
         var addr = in_addr()
         guard inet_pton(AF_INET, text, &addr) == 1 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         guard inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count)) != nil else { return nil }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// True when `text` is four decimal octets of at most 255 with no leading zeros (glibc's `inet_pton` rules for
+    /// AF_INET, whose `inet_ntop` text is then the same bytes), false when it is not; nil when its bytes are not at hand.
+    static func dottedQuadIsCanonical(_ text: String) -> Bool? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var octets = 0, value = 0, digits = 0
+            for c in bytes {
+                if c >= 48 && c <= 57 {
+                    if digits > 0 && value == 0 { return false }  // a leading zero
+                    value = value * 10 + Int(c - 48)
+                    digits += 1
+                    if value > 255 { return false }
+                    if digits == 1 { octets += 1; if octets > 4 { return false } }
+                } else if c == UInt8(ascii: "."), digits > 0, octets < 4 {
+                    value = 0
+                    digits = 0
+                } else {
+                    return false
+                }
+            }
+            return octets == 4 && digits > 0
+        }
     }
 
     /// The canonical (RFC 5952) text of an IPv6 address, nil when `text` is not one.

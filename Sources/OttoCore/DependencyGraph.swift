@@ -22,7 +22,14 @@ public struct DependencyGraph: Sendable {
 
     /// Builds the graph from explicit edges `(from, to, where written)`, meaning `from` depends on `to`.
     public init(nodes: [ResourceAddress], edges: [(ResourceAddress, ResourceAddress, SourceLocation?)]) {
-        let sorted = Array(Set(nodes)).sorted()
+        // Sorted, then repeats dropped: equal addresses are neighbours (no set of every node first).
+        var sorted = nodes.sorted()
+        var kept = 0
+        for i in sorted.indices where kept == 0 || sorted[i] != sorted[kept - 1] {
+            if i != kept { sorted.swapAt(i, kept) }
+            kept += 1
+        }
+        sorted.removeLast(sorted.count - kept)
         var index: [ResourceAddress: Int] = [:]
         index.reserveCapacity(sorted.count)
         for (i, n) in sorted.enumerated() { index[n] = i }

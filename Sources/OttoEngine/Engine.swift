@@ -146,7 +146,8 @@ public struct Engine: Sendable {
         let input = PlannerInput(desired: desired, state: state, observed: observed, schemas: schemas,
                                  options: options, stateLineage: lineage, stateSerial: serial, pendingHandlers: pendingHandlers,
                                  pending: pendingCreates, derive: { r in providers[r.provider]?.derive(r) ?? r })
-        var plan = try Planner.plan(input)
+        // Blocking work (a large plan spreads it over every CPU): off the cooperative pool.
+        var plan = try await Blocking.run { try Planner.plan(input) }
         plan.notes = notes.sorted { ($0.address, $0.message) < ($1.address, $1.message) }
         if observed != nil {
             let observedCount = Set(desired.map(\.address)).union(state.keys).union(pendingCreates.keys).count

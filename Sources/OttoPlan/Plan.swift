@@ -52,7 +52,7 @@ public struct AttributeChange: Sendable, Codable, Hashable {
 }
 
 /// What a change of a file's text or of a directory's files is shown as (`AttributeSchema.Presentation`).
-public enum ChangeDetail: Sendable, Codable, Hashable {
+public indirect enum ChangeDetail: Sendable, Codable, Hashable {
     /// The unified diff (`TextDiff`) from the text on the machine to the planned one (from nothing for a new file).
     case diff(String)
     /// The text cannot be shown (binary, larger than `TextDiff.maxBytes`, or not read): why, in words.

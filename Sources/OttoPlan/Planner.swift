@@ -86,6 +86,12 @@ public enum Planner {
     /// or the dependencies form a cycle. Every change and drift entry carries its kind's sensitive attribute names
     /// (see `Plan.redacted`).
     public static func plan(_ input: PlannerInput) throws(PlanError) -> Plan {
+        try plan(input, chunk: 4096)
+    }
+
+    /// `plan(_:)` with the per-resource work cut into ranges of at least `chunk` resources, spread over every CPU (a
+    /// plan of fewer is made on the calling thread); tests make small ranges to compare both ways.
+    static func plan(_ input: PlannerInput, chunk: Int) throws(PlanError) -> Plan {
         var problems = DiagnosticBag()
         // Desired resources by address (the first declaration of an address wins), as indices: no resource is copied.
         var desiredIndex: [ResourceAddress: Int] = [:]
@@ -95,40 +101,48 @@ public enum Planner {
         }
         func desired(_ a: ResourceAddress) -> Resource? { desiredIndex[a].map { input.desired[$0] } }
         var schemas = SchemaLookup(input.schemas)
-        let graph = DependencyGraph(input.desired)
+        // Let go (nil) once the scope is known, before the changes are made: a 100k graph is about 20 MB.
+        var graph: DependencyGraph? = DependencyGraph(input.desired)
         let order: [ResourceAddress]
-        do { order = try graph.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
+        do { order = try graph!.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
 
-        for i in input.desired.indices {
-            guard let schema = schemas[input.desired[i].provider, input.desired[i].kind] else {
+        // Each resource is checked against its kind's schema on every CPU at once; problems join in resource order.
+        for found in Self.inChunks(input.desired.count, minimum: chunk, { range -> [Diagnostic] in
+            var schemas = SchemaLookup(input.schemas)
+            var problems: [Diagnostic] = []
+            for i in range {
                 let r = input.desired[i]
-                problems.error(r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/")
-                continue
+                guard let schema = schemas[r.provider, r.kind] else {
+                    problems.append(Diagnostic(.error, at: r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/"))
+                    continue
+                }
+                problems.append(contentsOf: schema.check(r))
             }
-            let found = schema.check(input.desired[i])
-            if !found.isEmpty { problems.append(contentsOf: found) }
+            return problems
+        }) {
+            problems.append(contentsOf: found)
         }
         for a in input.options.replace where desiredIndex[a] == nil {
             problems.error(nil, "--replace \(a): no such resource in the configuration")
         }
-        let scope = Self.scope(input, graph: graph, problems: &problems)
+        // Nil when the plan covers everything (no --site, no --target): nothing to collect or look up.
+        let limited = input.options.sites.isEmpty && input.options.targets.isEmpty ? nil : Self.scope(input, graph: graph!, problems: &problems)
+        graph = nil
+        func inScope(_ a: ResourceAddress) -> Bool { limited?.contains(a) ?? true }
         if problems.hasErrors { throw PlanError(problems.all) }
 
-        func current(_ a: ResourceAddress) -> ObservedResource? {
-            if let observed = input.observed { return observed[a] }
-            return input.state[a]?.observed
-        }
+        func current(_ a: ResourceAddress) -> ObservedResource? { Self.current(a, input) }
 
         // A pending create found by its key is what an interrupted run made: it counts as existing, and, when it has no
         // record, as unrecorded (adopted if still wanted, deleted if not). One not found never happened.
         var abandoned: [ResourceAddress] = []
         var foundPending: [ResourceAddress: PendingCreate] = [:]
         if let observed = input.observed {
-            for (a, p) in input.pending where scope.contains(a) && input.state[a] == nil {
+            for (a, p) in input.pending where inScope(a) && input.state[a] == nil {
                 if observed[a] != nil { foundPending[a] = p } else { abandoned.append(a) }
             }
         } else {
-            for (a, p) in input.pending where scope.contains(a) && input.state[a] == nil && input.options.mode != .refreshOnly {
+            for (a, p) in input.pending where inScope(a) && input.state[a] == nil && input.options.mode != .refreshOnly {
                 problems.error(desired(a)?.location, "\(a): an earlier run started creating it (key \(p.key)) and was interrupted; "
                                + "otto cannot tell whether it exists without refreshing: plan with refresh on")
             }
@@ -137,7 +151,7 @@ public enum Planner {
 
         var drift: [Drift] = []
         if let observed = input.observed {
-            for a in scope.sorted() {
+            for a in (limited ?? Self.everything(input)).sorted() {
                 let recorded = input.state[a]?.observed
                 let now = observed[a]
                 if recorded != now, recorded != nil || now != nil { drift.append(Drift(address: a, recorded: recorded, observed: now)) }
@@ -148,56 +162,82 @@ public enum Planner {
         // built once and changed in place: a change holds the resource, its differences and its reason, and copying
         // 100k of them (a dictionary's growth, a sort of the values) was most of the planner's time.
         var changes: [ResourceChange] = []
-        changes.reserveCapacity(scope.count)
+        changes.reserveCapacity(limited?.count ?? input.desired.count + input.state.count)
+        // Built when first needed (a reference to resolve, a change to put in place): a plan of resources that refer to
+        // nothing and delete nothing hashes no address here.
         var changeIndex: [ResourceAddress: Int] = [:]
-        changeIndex.reserveCapacity(scope.count)
+        var indexed = 0  // changes[..<indexed] are in changeIndex
+        func indexChanges() {
+            guard indexed < changes.count else { return }
+            changeIndex.reserveCapacity(changes.count)
+            while indexed < changes.count { changeIndex[changes[indexed].address] = indexed; indexed += 1 }
+        }
         // Each change belongs to its resource's site (the configuration's word, else what the state recorded) and
         // carries its kind's sensitive attributes, so renderers can hide their values.
         // `desiredSite` is nil when the configuration does not declare the resource, `.some(nil)` when it declares it
         // without a site (an account-wide resource): only the first falls back to the state's word.
         func add(_ change: consuming ResourceChange, desiredSite: String??) {
-            let a = change.address
-            change.site = desiredSite ?? input.state[a]?.site ?? input.pending[a]?.site
-            guard let schema = schemas[change.provider, a.kind] else { return insert(change) }
-            // An attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
-            var marked = schema.sensitive
-            if schema.hasConditionalSensitivity {
-                marked = schema.sensitive(in: [change.after?.attributes, change.before?.attributes, desired(a)?.attributes,
-                                               input.state[a]?.attributes].compactMap { $0 })
-            }
-            change.sensitive = marked
-            if !marked.isEmpty || schema.hasPresentations {
-                for j in change.changes.indices {
-                    let hidden = marked.contains(change.changes[j].name)
-                    change.changes[j].sensitive = hidden
-                    if !hidden && schema.hasPresentations {
-                        change.changes[j].detail = Self.detail(change.changes[j], schema: schema, before: change.before, after: change.after,
-                                                               refreshed: input.observed != nil)
-                    }
-                }
-            }
-            insert(change)
+            insert(Self.finish(change, desiredSite: desiredSite, desired: desired(change.address), input, &schemas))
         }
         func insert(_ change: consuming ResourceChange) {
+            indexChanges()
             let a = change.address
             if let i = changeIndex[a] {
                 changes[i] = change
             } else {
                 changeIndex[a] = changes.count
                 changes.append(change)
+                indexed += 1
             }
         }
         let mode = input.options.mode
         let replaceSet = Set(input.options.replace)
 
         if mode == .normal {
-            for a in order where scope.contains(a) {
+            // Resources that refer to no other resource's values are planned alone, on every CPU at once; the others
+            // below, in dependency order, once what they refer to is planned. Changes are sorted by address at the end,
+            // so the order they are made in does not show.
+            let planned = limited.map { scope in order.filter { scope.contains($0) } } ?? order
+            let index = desiredIndex, pendingFound = foundPending
+            var chunks = Self.inChunks(planned.count, minimum: chunk) { range -> (changes: [ResourceChange?], problems: [(Int, Diagnostic)]) in
+                var schemas = SchemaLookup(input.schemas)
+                var problems: [(Int, Diagnostic)] = []
+                let changes = range.map { k -> ResourceChange? in
+                    let a = planned[k]
+                    let r = input.desired[index[a]!]
+                    guard !r.attributes.values.contains(where: \.hasReference) else { return nil }
+                    var change = plan(resource: input.derive(r), schema: schemas[r.provider, r.kind]!, current: Self.current(a, input),
+                                      recorded: input.state[a], forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
+                    if pendingFound[a] != nil, change.action == .noop || change.action == .update {
+                        change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
+                    }
+                    if r.lifecycle.preventDestroy && change.action == .replace {
+                        problems.append((k, Self.preventDestroyProblem(r, change)))
+                    }
+                    return Self.finish(change, desiredSite: .some(r.site), desired: r, input, &schemas)
+                }
+                return (changes, problems)
+            }
+            var later: [Int] = []  // positions in `planned` of the resources that refer to others
+            var replaceProblems: [(Int, Diagnostic)] = []
+            var k = 0
+            for c in chunks.indices {
+                replaceProblems += chunks[c].problems
+                for change in chunks[c].changes {
+                    if let change { changes.append(change) } else { later.append(k) }
+                    k += 1
+                }
+                chunks[c] = ([], [])  // each chunk let go once moved, not all at the end
+            }
+            for k in later {
+                let a = planned[k]
                 let r = input.desired[desiredIndex[a]!]
                 let schema = schemas[r.provider, r.kind]!
                 var resolved = r
                 // Known values are substituted now; the rest stay references, resolved by the executor at apply time
                 // (and compare as "known after apply"). Attributes without references stay as they are.
                 if r.attributes.values.contains(where: \.hasReference) {
+                    indexChanges()
                     resolved.attributes = r.attributes.mapValues { v in
                         v.resolving { ref in
                             let now = current(ref.address)?.attributes[ref.attribute]
@@ -223,11 +263,13 @@ public enum Planner {
                 if foundPending[a] != nil, change.action == .noop || change.action == .update {
                     change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
                 }
-                if r.lifecycle.preventDestroy && (change.action == .replace) {
-                    problems.error(r.location, "\(a) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
+                if r.lifecycle.preventDestroy && change.action == .replace {
+                    replaceProblems.append((k, Self.preventDestroyProblem(r, change)))
                 }
                 add(change, desiredSite: .some(r.site))
             }
+            // in planning order, as if every resource had been planned one by one
+            problems.append(contentsOf: replaceProblems.sorted { $0.0 < $1.0 }.map(\.1))
         }
 
         // Resources in state that leave the configuration (or everything, for destroy).
@@ -240,7 +282,7 @@ public enum Planner {
                                    dependencies: p.dependencies),
                     desiredSite: desiredIndex[a].map { input.desired[$0].site })
             }
-            for (a, record) in input.state where scope.contains(a) && (mode == .destroy || desiredIndex[a] == nil) {
+            for (a, record) in input.state where inScope(a) && (mode == .destroy || desiredIndex[a] == nil) {
                 guard let cur = current(a) else { continue }  // already gone: refresh removes it from state
                 let r = desired(a)
                 if mode == .destroy, let r, r.lifecycle.preventDestroy {
@@ -268,6 +310,51 @@ public enum Planner {
                     changes: changes, drift: drift,
                     handlers: mode == .normal ? input.pendingHandlers.sorted { $0.id < $1.id } : [],
                     abandonedCreates: abandoned.sorted())
+    }
+
+    /// The refusal to replace a resource marked `prevent_destroy`.
+    static func preventDestroyProblem(_ r: Resource, _ change: ResourceChange) -> Diagnostic {
+        Diagnostic(.error, at: r.location, "\(r.address) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
+    }
+
+    /// What exists of `a`: what refresh saw, or without refresh what the state recorded.
+    static func current(_ a: ResourceAddress, _ input: PlannerInput) -> ObservedResource? {
+        if let observed = input.observed { return observed[a] }
+        return input.state[a]?.observed
+    }
+
+    /// `change` with its site and, from its kind's schema, the attributes to hide and how each change reads: an
+    /// attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
+    static func finish(_ change: consuming ResourceChange, desiredSite: String??, desired: Resource?, _ input: PlannerInput,
+                       _ schemas: inout SchemaLookup) -> ResourceChange {
+        let a = change.address
+        change.site = desiredSite ?? input.state[a]?.site ?? input.pending[a]?.site
+        guard let schema = schemas[change.provider, a.kind] else { return change }
+        var marked = schema.sensitive
+        if schema.hasConditionalSensitivity {
+            marked = schema.sensitive(in: [change.after?.attributes, change.before?.attributes, desired?.attributes,
+                                           input.state[a]?.attributes].compactMap { $0 })
+        }
+        change.sensitive = marked
+        if !marked.isEmpty || schema.hasPresentations {
+            for j in change.changes.indices {
+                let hidden = marked.contains(change.changes[j].name)
+                change.changes[j].sensitive = hidden
+                if !hidden && schema.hasPresentations {
+                    change.changes[j].detail = Self.detail(change.changes[j], schema: schema, before: change.before, after: change.after,
+                                                           refreshed: input.observed != nil)
+                }
+            }
+        }
+        return change
+    }
+
+    /// `work` over `0..<count` cut into ranges, the ranges spread over every CPU (``Blocking/map(_:_:)``); the results in
+    /// range order. Below `minimum` items there is one range, done on the calling thread.
+    static func inChunks<T: Sendable>(_ count: Int, minimum: Int, _ work: @escaping @Sendable (Range<Int>) -> T) -> [T] {
+        let size = max(minimum, count / 16 + 1)
+        let ranges = stride(from: 0, to: count, by: size).map { $0..<min($0 + size, count) }
+        return Blocking.map(ranges, work)
     }
 
     /// Sorts changes by address without moving a change more than once: the addresses are sorted with their
@@ -299,15 +386,18 @@ public enum Planner {
         let order: ReplaceOrder = (r.lifecycle.createBeforeDestroy ?? schema.createBeforeDestroy) ? .createThenDelete : .deleteThenCreate
         guard let current else {
             let reason: ChangeReason = recorded != nil ? .deletedOutsideOtto : .doesNotExist
+            var changes: [AttributeChange] = []
+            changes.reserveCapacity(r.attributes.count)
+            for (name, value) in r.attributes where schema.computed.isEmpty || !schema.computed.contains(name) {
+                changes.append(AttributeChange(name: name, before: nil, after: value))
+            }
+            changes.sort { $0.name < $1.name }
             return ResourceChange(address: r.address, provider: r.provider, action: .create, before: nil, after: r,
-                                  changes: r.attributes.keys.sorted().filter { !schema.computed.contains($0) }
-                                      .map { AttributeChange(name: $0, before: nil, after: r.attributes[$0]) },
-                                  reason: reason, dependencies: deps)
+                                  changes: changes, reason: reason, dependencies: deps)
         }
-        let ignored = Set(r.lifecycle.ignoreChanges).union(schema.computed)
+        let ignored = r.lifecycle.ignoreChanges.isEmpty ? schema.computed : Set(r.lifecycle.ignoreChanges).union(schema.computed)
         var diffs: [AttributeChange] = []
-        for name in r.attributes.keys.sorted() where !ignored.contains(name) {
-            let want = r.attributes[name]!
+        for (name, want) in r.attributes.sorted(by: { $0.key < $1.key }) where ignored.isEmpty || !ignored.contains(name) {
             let have = current.attributes[name]
             if !same(want, have, unordered: schema.unordered.contains(name)) {
                 diffs.append(AttributeChange(name: name, before: have, after: want, forcesReplace: schema.forceNew.contains(name)))
@@ -388,10 +478,15 @@ public enum Planner {
         return a == b
     }
 
+    /// Every address the configuration, the state or a pending create names.
+    static func everything(_ input: PlannerInput) -> Set<ResourceAddress> {
+        Set(input.desired.map(\.address)).union(input.state.keys).union(input.pending.keys)
+    }
+
     /// The addresses the plan covers: everything, or the targets plus what they need
     /// (for destroy: the targets plus what depends on them).
     static func scope(_ input: PlannerInput, graph: DependencyGraph, problems: inout DiagnosticBag) -> Set<ResourceAddress> {
-        var all = Set(input.desired.map(\.address)).union(input.state.keys).union(input.pending.keys)
+        var all = everything(input)
         if !input.options.sites.isEmpty {
             // The sites' own resources, then (as for targets) what they need, or for destroy what depends on them.
             let wanted = Set(input.options.sites)

@@ -41,7 +41,7 @@ struct ProjectContext: Sendable {
         let store = try existing ?? openState(g, root: root, environment: try files.selectedEnvironment())
         // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
         let api = try (store as? any APIItemStore)?.apiItems() ?? []
-        let project = try files.load(api: api)
+        let project = try (consume files).load(api: api)  // its YAML is let go before the project is expanded
         ProjectWarnings.show(project.warnings)
         let resources = project.resources
         return ProjectContext(root: root, project: project, resources: resources, store: store, http: HTTPClient(),

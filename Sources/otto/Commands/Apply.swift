@@ -69,7 +69,7 @@ func runApply(global: GlobalOptions, options: () throws -> PlanOptions, run: App
             lockTimeout: try global.lockWait(),
             review: { plan in
                 if saved == nil {
-                    if !json { Terminal.out(await PlanRenderer.rendered(plan, color: Terminal.color)) }
+                    if !json { await PlanRenderer.print(plan, color: Terminal.color) }
                     if plan.hasChanges && !autoApprove {
                         guard Terminal.stdinIsTTY else {
                             throw OttoError("apply.confirm", "refusing to apply without confirmation: there is no terminal to ask on; pass --auto-approve, or save a plan with `otto plan -out FILE` and apply that")

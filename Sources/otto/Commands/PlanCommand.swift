@@ -37,7 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
         if json {
             Terminal.out(try JSONLines.line(PlanDocument(plan.redacted(), sources: sources)))
         } else {
-            Terminal.out(await PlanRenderer.rendered(plan, color: Terminal.color))
+            await PlanRenderer.print(plan, color: Terminal.color)
             if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }
         }
         if detailedExitcode && plan.hasChanges { throw ExitCode(2) }

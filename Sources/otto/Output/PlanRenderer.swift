@@ -35,9 +35,15 @@ enum PlanRenderer {
 
     /// The human plan: one block per change, then the totals.
     static func render(_ plan: Plan, color: Bool) -> String {
+        pieces(plan, color: color).joined()
+    }
+
+    /// `render`'s text in pieces, in order: a large plan's changes are written in slices, and printing them one by one
+    /// spares a copy of the whole text (tens of megabytes for 100k changes).
+    static func pieces(_ plan: Plan, color: Bool) -> [String] {
         var out = plan.environment.map { "Environment: \($0)\n\n" } ?? ""
         if plan.options.mode == .refreshOnly {
-            if plan.drift.isEmpty { return out + "No drift: the state matches what exists.\n" }
+            if plan.drift.isEmpty { return [out + "No drift: the state matches what exists.\n"] }
             out += "Refresh found differences between the state and what exists:\n\n"
             for d in plan.drift {
                 let what = d.observed == nil ? "no longer exists" : (d.recorded == nil ? "exists, not yet in state" : "changed outside otto")
@@ -50,11 +56,11 @@ enum PlanRenderer {
                 }
             }
             out += "\nApplying this plan updates the state only; nothing is changed.\n"
-            return out
+            return [out]
         }
         if !plan.changes.contains(where: { $0.action != .noop }) && plan.handlers.isEmpty {
-            return out + "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
-                + notes(plan) + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")
+            return [out + "No changes. \(plan.changes.count) resource\(plan.changes.count == 1 ? "" : "s") up to date.\n"
+                + notes(plan) + adopted(plan) + (plan.refresh.map(refreshLine) ?? "")]
         }
         // Written straight into strings sized once: a 100k plan is a few million pieces of text. A large plan is written
         // in slices on every CPU at once (`Blocking.map`: callers render off the cooperative pool, see `rendered`).
@@ -63,8 +69,8 @@ enum PlanRenderer {
         let slices = changes.count < 4096 ? 1 : 4 * ProcessInfo.processInfo.activeProcessorCount
         let bounds = (0...slices).map { $0 * changes.count / slices }
         let texts = Blocking.map(Array(zip(bounds, bounds.dropFirst()))) { writeChanges(changes, $0.0..<$0.1, color: color) }
-        out.reserveCapacity(out.utf8.count + texts.reduce(0) { $0 + $1.utf8.count } + 4096)
-        for text in texts { out += text }
+        let head = out
+        out = ""
         if !plan.handlers.isEmpty {
             out += "\nPending from an earlier apply (it changed things, then stopped before these ran):\n"
             for h in plan.handlers { out += "  ! \(h.id)\n" }
@@ -73,7 +79,7 @@ enum PlanRenderer {
         out += adopted(plan)
         out += "\n" + totals(plan) + "\n"
         if let r = plan.refresh { out += refreshLine(r) }
-        return out
+        return [head] + texts + [out]
     }
 
     /// What the plan reports besides its changes (fleet units no machine can take, machines in their grace period).
@@ -82,9 +88,9 @@ enum PlanRenderer {
         return "\nNotes:\n" + plan.notes.map { "  ! \($0.address): \($0.message)\n" }.joined()
     }
 
-    /// `render` run off the cooperative pool (a large plan's text is written on every CPU).
-    static func rendered(_ plan: Plan, color: Bool) async -> String {
-        await Blocking.run { render(plan, color: color) }
+    /// `pieces` made off the cooperative pool (a large plan's text is written on every CPU), printed in order.
+    static func print(_ plan: Plan, color: Bool) async {
+        for piece in await Blocking.run({ pieces(plan, color: color) }) { Terminal.out(piece) }
     }
 
     /// The ANSI colour of an action's lines, when colour is on.
