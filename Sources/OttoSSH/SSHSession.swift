@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One authenticated SSH connection. All its libssh2 work runs on the session's own thread, one call at a time
 /// (concurrent `exec`/`upload` calls queue); the async methods suspend without holding a cooperative thread.
@@ -10,6 +11,7 @@ public final class SSHSession: Sendable {
     /// The host key as the server presented it, `"ssh-ed25519 AAAA..."`.
     public let hostKey: String
     private let thread: SessionThread
+    private let memos = Mutex<[String: String]>([:])
 
     private init(target: SSHTarget, hostKey: String, thread: SessionThread) {
         self.target = target
@@ -33,6 +35,13 @@ public final class SSHSession: Sendable {
             throw error
         }
     }
+
+    /// What a caller noted about the host on this session, by key (nil: nothing). Memos live as long as the session:
+    /// a reconnect (a new session, maybe to a machine since replaced) starts without any.
+    public func memo(_ key: String) -> String? { memos.withLock { $0[key] } }
+
+    /// Notes `value` under `key` for later calls on this session (nil forgets it).
+    public func setMemo(_ key: String, _ value: String?) { memos.withLock { $0[key] = value } }
 
     /// False once the session was closed or its connection failed.
     public var isOpen: Bool { thread.isOpen }

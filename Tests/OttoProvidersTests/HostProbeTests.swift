@@ -42,6 +42,127 @@ import Testing
         #expect(facts[4].packages["surely-not-a-package"] == nil)
     }
 
+    /// A dpkg database of its own (the probe reads `DPKG_ADMINDIR` as dpkg-query does): `status` and `updates/`.
+    struct DpkgDatabase {
+        let dir: String
+
+        init(_ dir: String) throws {
+            self.dir = dir
+            try FileManager.default.createDirectory(atPath: dir + "/updates", withIntermediateDirectories: true)
+        }
+
+        static func entry(_ name: String, _ status: String, version: String = "1.0") -> String {
+            "Package: \(name)\nStatus: \(status)\nPriority: optional\nSection: misc\nMaintainer: otto <otto@example.invalid>\n"
+                + "Architecture: all\nVersion: \(version)\nDescription: test package\n\n"
+        }
+
+        /// Replaces `status` by a rename, as dpkg does (a new inode).
+        func replace(_ entries: [String]) throws {
+            try entries.joined().write(toFile: dir + "/status.new", atomically: false, encoding: .utf8)
+            #expect(rename(dir + "/status.new", dir + "/status") == 0)
+        }
+
+        /// Rewrites `status` in place (same inode).
+        func rewrite(_ entries: [String]) throws {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/status"))
+            defer { try? handle.close() }
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: Data(entries.joined().utf8))
+        }
+    }
+
+    /// On a warm session the package probe only stats dpkg's database while it is unchanged, and asks dpkg-query again
+    /// whenever it changed: replaced (dpkg's way), rewritten in place with the same size, or with dpkg's journal in
+    /// `updates/`; and when the names asked for change, or a name was unknown.
+    @Test func aWarmPackageProbeAsksDpkgAgainWheneverItsDatabaseChanged() async throws {
+        let scratch = try TempDir(prefix: "otto-dpkg")
+        defer { scratch.cleanup() }
+        let db = try DpkgDatabase(scratch.path)
+        typealias E = DpkgDatabase
+        try db.replace([E.entry("otto-a", "install ok installed"), E.entry("otto-b", "install ok installed")])
+        var environment = ProcessInfo.processInfo.environment
+        environment["DPKG_ADMINDIR"] = db.dir
+        let kind = try #require(HostKinds.table["package"])
+        let both = request("package", "p", ["names": ["otto-a", "otto-b"]])
+        var memo: String?
+        // One probe as HostProvider runs it on one session: the script with the memo, then `recall` keeps the next one.
+        func probe(_ r: ObserveRequest) async throws -> (installed: [String], skipped: Bool) {
+            let out = try await runProcess(["/bin/sh", "-s"], input: HostProbe.script([r], memos: [memo]), environment: environment)
+            #expect(out.status == 0, "\(out.stderr)")
+            var facts = HostProbe.parse(out.stdout, count: 1)[0]
+            memo = kind.recall(&facts, r.attributes, memo: memo)
+            var a = r.attributes
+            #expect(kind.observe(&a, requested: r.attributes, facts: facts))
+            return ((a["names"]?.listValue ?? []).compactMap(\.stringValue), facts.values["pkgsame"] != nil)
+        }
+
+        var r = try await probe(both)
+        #expect(r.installed == ["otto-a", "otto-b"] && !r.skipped && memo != nil)
+        r = try await probe(both)
+        #expect(r.installed == ["otto-a", "otto-b"] && r.skipped)
+
+        // otto-b removed behind otto's back (dpkg replaces status).
+        try db.replace([E.entry("otto-a", "install ok installed"), E.entry("otto-b", "deinstall ok config-files")])
+        r = try await probe(both)
+        #expect(r.installed == ["otto-a"] && !r.skipped)
+        r = try await probe(both)
+        #expect(r.installed == ["otto-a"] && r.skipped)
+
+        // Rewritten in place with the same size (same inode and size; the modification time moves).
+        try await Task.sleep(for: .milliseconds(50))
+        try db.rewrite([E.entry("otto-a", "install ok installed", version: "2.0"), E.entry("otto-b", "deinstall ok config-files")])
+        r = try await probe(both)
+        #expect(r.installed == ["otto-a"] && !r.skipped)
+
+        // dpkg's journal: a change dpkg has not folded into status yet (it runs, or was interrupted).
+        try E.entry("otto-a", "deinstall ok config-files").write(toFile: db.dir + "/updates/0000", atomically: false, encoding: .utf8)
+        r = try await probe(both)
+        #expect(r.installed == [] && !r.skipped)
+        r = try await probe(both)
+        #expect(r.installed == [] && r.skipped)
+
+        // Other names: asked again; a name dpkg does not know: nothing is kept, so the next probe asks again too.
+        try FileManager.default.removeItem(atPath: db.dir + "/updates/0000")
+        let one = request("package", "p", ["names": ["otto-b"]])
+        r = try await probe(one)
+        #expect(r.installed == [] && !r.skipped)
+        let unknown = request("package", "p", ["names": ["otto-a", "surely-not-a-package"]])
+        r = try await probe(unknown)
+        #expect(r.installed == ["otto-a"] && !r.skipped && memo == nil)
+        r = try await probe(unknown)
+        #expect(r.installed == ["otto-a"] && !r.skipped)
+    }
+
+    /// Services: `systemctl show` once per unit; a unit that does not exist is neither enabled nor running.
+    @Test func theServiceProbeReadsOneSystemctlShow() async throws {
+        let script = HostProbe.script([request("service", "s", ["name": "otto-surely-not-a-unit.service"])])
+        #expect(script.contains("systemctl show -p UnitFileState -p ActiveState"))
+        let r = try await runProcess(["/bin/sh", "-s"], input: script)
+        var a: [String: Value] = [:]
+        #expect(HostKinds.table["service"]?.observe(&a, requested: [:], facts: HostProbe.parse(r.stdout, count: 1)[0]) == true)
+        #expect(a["enabled"] == false && a["running"] == false)
+    }
+
+    /// Many files: find runs sha256sum in several batches, and its own lines never mix with sha256sum's.
+    @Test func aLargeDirectoryListsEveryFileWithItsHashAndMode() async throws {
+        let scratch = try TempDir(prefix: "otto-probe-many")
+        defer { scratch.cleanup() }
+        let dir = scratch.path + "/www"
+        try FileManager.default.createDirectory(atPath: dir + "/d", withIntermediateDirectories: true)
+        var want: [String: String] = [:]
+        for i in 0..<3000 {
+            let name = "d/file-with-a-rather-long-name-to-fill-the-argument-list-\(i).txt"
+            try "\(i)".write(toFile: dir + "/" + name, atomically: false, encoding: .utf8)
+            want[name] = HostProvider.sha256(Array("\(i)".utf8))
+        }
+        let r = try await runProcess(["/bin/sh", "-s"], input: HostProbe.script([request("directory", "w", ["path": .string(dir)])]))
+        #expect(r.status == 0, "\(r.stderr)")
+        let facts = HostProbe.parse(r.stdout, count: 1)[0]
+        #expect(facts.files == want)
+        #expect(facts.fileModes.count == want.count && Set(facts.fileModes.keys) == Set(want.keys))
+        #expect(facts.dirModes.count == 1)
+    }
+
     @Test func textsOfChangedFilesAreReadForDiffs() async throws {
         let scratch = try TempDir(prefix: "otto-texts")
         defer { scratch.cleanup() }

@@ -37,8 +37,9 @@ public final class SSHServer: Sendable {
     }
 
     /// Generates keys, writes the config and starts sshd; waits (up to 10 s) until it accepts connections.
-    /// `logLevel` is sshd's `LogLevel` (`INFO` logs every accepted login).
-    public static func start(logLevel: String = "ERROR") async throws -> SSHServer {
+    /// `logLevel` is sshd's `LogLevel` (`INFO` logs every accepted login); `extraConfig` is appended to sshd_config
+    /// (e.g. `SetEnv NAME=value` for the commands it runs).
+    public static func start(logLevel: String = "ERROR", extraConfig: String = "") async throws -> SSHServer {
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("otto-sshd-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -63,7 +64,7 @@ public final class SSHServer: Sendable {
                 MaxStartups 200
                 MaxSessions 100
                 Subsystem sftp internal-sftp
-
+                \(extraConfig)
                 """
             try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
             let server = SSHServer(port: port, directory: dir, hostKey: hostKey)

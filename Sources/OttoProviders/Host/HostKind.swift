@@ -21,6 +21,12 @@ protocol HostKind: Sendable {
     func render(_ attributes: [String: Value]) -> String?
     /// The probe script line for the resource at position `index` (see `HostProbe`).
     func probe(index: Int, _ attributes: [String: Value]) -> String
+    /// The probe line when an earlier probe of this resource on the same SSH session left `memo` (see `recall`); nil:
+    /// none. By default the memo is not used.
+    func probe(index: Int, _ attributes: [String: Value], memo: String?) -> String
+    /// After a probe: completes `facts` from `memo` where the probe found their source unchanged, and returns what to
+    /// keep for the next probe on the same session (nil: nothing). A new session starts without memos.
+    func recall(_ facts: inout HostProbe.Facts, _ attributes: [String: Value], memo: String?) -> String?
     /// Adds what the probe found to `attributes` (the request's, without write-only inputs); false when the
     /// resource does not exist.
     func observe(_ attributes: inout [String: Value], requested: [String: Value], facts: HostProbe.Facts) -> Bool
@@ -37,6 +43,8 @@ extension HostKind {
     var handlerService: String? { nil }
     func derive(_ attributes: inout [String: Value], sources: HostSourceFiles) {}
     func render(_ attributes: [String: Value]) -> String? { nil }
+    func probe(index: Int, _ attributes: [String: Value], memo: String?) -> String { probe(index: index, attributes) }
+    func recall(_ facts: inout HostProbe.Facts, _ attributes: [String: Value], memo: String?) -> String? { nil }
     /// Packages stay installed and services as they are: removing them from the configuration only forgets them.
     func delete(_ attributes: [String: Value], on host: HostTarget) async throws {}
     func beforeReload(on host: HostTarget) async throws {}

@@ -17,16 +17,23 @@ enum HostProbe {
         var missing = false
     }
 
-    /// The script for `requests` (index = position in the list).
-    static func script(_ requests: [ObserveRequest]) -> String {
+    /// The script for `requests` (index = position in the list). `memos[i]`, when given, is what the probe of request `i`
+    /// left on the same SSH session before (`HostKind.recall`): a kind may then skip work whose source is unchanged.
+    ///
+    /// Every process started on the host counts (in `otto serve`, a no-change pass is this script on every host): `f`
+    /// writes the hash and the stat line straight after its tag (no command substitution, no `cut`), and `u` asks
+    /// systemd once per unit (`systemctl show`), falling back to `systemctl is-enabled` for a unit systemd generated
+    /// (a SysV script, whose enablement only `is-enabled` reads from the rc links).
+    static func script(_ requests: [ObserveRequest], memos: [String?] = []) -> String {
         var s = """
             p() { printf '%s\\t%s\\t%s\\n' "$1" "$2" "$3"; }
-            f() { if [ -f "$2" ]; then p "$1" sha "$(sha256sum < "$2" | cut -c1-64)"; p "$1" stat "$(stat -c '%a %U %G' "$2")"; else p "$1" missing 1; fi; }
-            u() { p "$1" enabled "$(systemctl is-enabled "$2" 2>/dev/null)"; p "$1" active "$(systemctl is-active "$2" 2>/dev/null)"; }
+            f() { if [ -f "$2" ]; then printf '%s\\tsha\\t' "$1"; sha256sum < "$2" || echo; printf '%s\\tstat\\t' "$1"; stat -c '%a %U %G' -- "$2" || echo; else p "$1" missing 1; fi; }
+            u() { systemctl show -p UnitFileState -p ActiveState -- "$2" 2>/dev/null | while IFS='=' read -r k v; do case $k in ActiveState) p "$1" active "$v";; UnitFileState) [ "$v" != generated ] || v=$(systemctl is-enabled -- "$2" 2>/dev/null); p "$1" enabled "$v";; esac; done; }
 
             """
         for (i, r) in requests.enumerated() {
-            s += (HostKinds.table[r.address.kind]?.probe(index: i, r.attributes) ?? "p \(i) missing 1") + "\n"
+            let memo = i < memos.count ? memos[i] : nil
+            s += (HostKinds.table[r.address.kind]?.probe(index: i, r.attributes, memo: memo) ?? "p \(i) missing 1") + "\n"
         }
         return s
     }
@@ -67,6 +74,9 @@ enum HostProbe {
             let key = String(parts[1]), value = String(parts[2])
             switch key {
             case "missing": facts[i].missing = true
+            case "sha":
+                // `sha256sum < file`: "HASH  -"; empty when the file could not be read.
+                facts[i].values[key] = String(value.prefix(64))
             case "pkg":
                 let kv = value.split(separator: " ", maxSplits: 1)
                 if kv.count == 2 { facts[i].packages[String(kv[0])] = String(kv[1]) }

@@ -118,15 +118,22 @@ public final class HostProvider: Provider {
         var out: [ResourceAddress: ObservedResource] = [:]
         let facts: [HostProbe.Facts]
         do {
-            // A warm session whose connection died since the last run (sshd restarted) is replaced, and the probe run again.
-            let script = Array(HostProbe.script(requests).utf8)
-            let result = try await pool.withSession(for: conn.target) { session in
-                try await session.exec("sh -s", stdin: script, timeout: .seconds(60))
+            // A warm session whose connection died since the last run (sshd restarted) is replaced, and the probe run again
+            // (on the new session, without the old one's memos).
+            facts = try await pool.withSession(for: conn.target) { session in
+                let keys = requests.map { "host.probe \($0.address)" }
+                let memos = keys.map { session.memo($0) }
+                let script = Array(HostProbe.script(requests, memos: memos).utf8)
+                let result = try await session.exec("sh -s", stdin: script, timeout: .seconds(60))
+                guard result.status == 0 else {
+                    throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
+                }
+                var facts = HostProbe.parse(result.stdoutText, count: requests.count)
+                for (i, r) in requests.enumerated() {
+                    session.setMemo(keys[i], HostKinds.table[r.address.kind]?.recall(&facts[i], r.attributes, memo: memos[i]))
+                }
+                return facts
             }
-            guard result.status == 0 else {
-                throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
-            }
-            facts = HostProbe.parse(result.stdoutText, count: requests.count)
         } catch {
             // Unreachable: report what was asked, marked unreachable, so the plan says so and apply fails for it.
             for r in requests {

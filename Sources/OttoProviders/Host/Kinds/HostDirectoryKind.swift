@@ -23,11 +23,12 @@ struct HostDirectoryKind: HostKind {
     }
 
     func probe(index i: Int, _ a: [String: Value]) -> String {
-        // Content hashes, each file's mode, and the directories' modes (one distinct mode per line).
+        // One find for everything: `d MODE` per directory (the directory itself included), `f MODE NAME` per file, and
+        // the files' content hashes (sha256sum's own lines: a hash or a backslash first, never a letter and a space).
+        // find flushes its output before it runs sha256sum, so lines do not mix.
         let path = a.shellQuoted(F.path)
-        return "if [ -d \(path) ]; then (cd \(path) && find . -type f -exec sha256sum {} + 2>/dev/null) | while IFS= read -r l; do p \(i) file \"$l\"; done; "
-            + "(cd \(path) && find . -type f -printf '%m %P\\n') | while IFS= read -r l; do p \(i) fmode \"$l\"; done; "
-            + "find \(path) -type d -printf '%m\\n' | sort -u | while read -r m; do p \(i) dmode \"$m\"; done; "
+        return "if [ -d \(path) ]; then (cd \(path) && find . \\( -type d -printf 'd %m\\n' \\) -o \\( -type f -printf 'f %m %P\\n' -exec sha256sum {} + \\) 2>/dev/null) "
+            + "| while IFS= read -r l; do case $l in 'd '*) p \(i) dmode \"${l#d }\";; 'f '*) p \(i) fmode \"${l#f }\";; *) p \(i) file \"$l\";; esac; done; "
             + "else p \(i) missing 1; fi"
     }
 
