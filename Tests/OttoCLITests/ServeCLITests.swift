@@ -146,9 +146,10 @@ final class ServeProcess: Sendable {
         defer { serve.terminate() }
         #expect(await serve.wait(seconds: 10) { (try? await serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 >= 1 })
 
+        // Deleted (PowerDNS answered 204) and, within one interval (2 s, plus the run), put back. Whether a dig between
+        // the two still sees it gone depends on how soon the next run comes (under load, often not): the drift
+        // counters below say the run found it missing.
         try await Self.deleteRecord(p, "v6.demo.test.", "AAAA")
-        #expect(try await pdns.dig("v6.demo.test", "AAAA").isEmpty)
-        // Within one interval (2 s, plus the run): put back.
         #expect(await serve.wait(seconds: 8) { (try? await pdns.dig("v6.demo.test", "AAAA")) == ["2001:db8::1"] }, "\(serve.log.suffix(3000))")
         #expect(try await serve.metric("otto_drift_found_total") ?? 0 >= 1)
         #expect(try await serve.metric("otto_drift_corrected_total") ?? 0 >= 1)

@@ -139,6 +139,11 @@ struct PostgresDeadline: Error, CustomStringConvertible {
     var description: String { "no answer from the server within \(seconds) s; the connection was closed" }
 }
 
+/// The connection closed while a query waited for its answer (the server restarted or ended the session).
+struct PostgresConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to the server closed before it answered" }
+}
+
 /// The connection of a `PostgresLink` while its queue runs one caller: blocking queries with the link's deadline.
 struct PostgresSession {
     let connection: PostgresConnection
@@ -152,9 +157,18 @@ struct PostgresSession {
         let answer = open.eventLoop.makePromise(of: [PostgresRow].self)
         open.query(query, logger: PostgresLink.logger).map(\.rows).cascade(to: answer)
         let limit = link.queryTimeout
-        let timer = open.eventLoop.scheduleTask(in: limit) {
-            answer.fail(PostgresDeadline(seconds: Double(limit.nanoseconds) / 1e9))
-            (open.close() as EventLoopFuture<Void>).whenComplete { _ in _ = open }
+        let deadline = NIODeadline.now() + limit
+        // Every 100 ms: past the deadline, or the connection closed under a query the driver did not fail (seen after a
+        // server restart: the wait went on to the deadline, and every caller queued behind it), fail the wait now.
+        let timer = open.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { task in
+            if open.isClosed {
+                answer.fail(PostgresConnectionClosed())
+                task.cancel()
+            } else if NIODeadline.now() >= deadline {
+                answer.fail(PostgresDeadline(seconds: Double(limit.nanoseconds) / 1e9))
+                (open.close() as EventLoopFuture<Void>).whenComplete { _ in _ = open }
+                task.cancel()
+            }
         }
         defer { timer.cancel() }
         do {
