@@ -78,8 +78,7 @@ extension Connection {
                 }
                 waitMs = min(waitMs, Self.milliseconds(left))
             }
-            try waitForSocket(milliseconds: waitMs, program)
-            waits += 1
+            if try waitForSocket(milliseconds: waitMs, program) { waits += 1 }
         }
 
         libssh2_session_set_blocking(session.raw, 1)
@@ -113,8 +112,9 @@ extension Connection {
         }
     }
 
-    /// Waits until the socket can move data in the direction libssh2 is blocked on, sending keepalives meanwhile.
-    private func waitForSocket(milliseconds: Int, _ program: String) throws {
+    /// Waits until the socket can move data in the direction libssh2 is blocked on, sending keepalives meanwhile;
+    /// false when the time ran out first.
+    private func waitForSocket(milliseconds: Int, _ program: String) throws -> Bool {
         var next: Int32 = 0
         let rc = libssh2_keepalive_send(session.raw, &next)
         if rc != 0 && rc != LIBSSH2_ERROR_EAGAIN { throw fail(rc, code: "ssh.exec", "keepalive while \(program) runs failed") }
@@ -124,7 +124,7 @@ extension Connection {
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
         var pfd = pollfd(fd: session.socket, events: events, revents: 0)
-        _ = poll(&pfd, 1, Int32(clamping: milliseconds))
+        return poll(&pfd, 1, Int32(clamping: milliseconds)) > 0
     }
 
     /// Gives up on a channel whose command overran or was cancelled: asks the server to close it without waiting
