@@ -35,6 +35,7 @@ extension Connection {
         libssh2_session_set_blocking(session.raw, 0)
         defer { libssh2_session_set_blocking(session.raw, 1) }
 
+        var waits = 0
         while true {
             var progressed = false
             if written < stdin.count {
@@ -52,8 +53,13 @@ extension Connection {
                 if rc == 0 || rc == LIBSSH2_ERROR_CHANNEL_CLOSED || rc == LIBSSH2_ERROR_CHANNEL_EOF_SENT { eofSent = true; progressed = true }
                 else if rc != LIBSSH2_ERROR_EAGAIN { throw fail(rc, code: "ssh.exec", "closing stdin of \(program) failed") }
             }
-            progressed = try drain(channel, stderr: false, into: &stdout, buffer: &buffer, program) || progressed
-            progressed = try drain(channel, stderr: true, into: &stderr, buffer: &buffer, program) || progressed
+            // Reading stdout pulls everything the socket holds into libssh2's packet list (it reads until EAGAIN), so
+            // stderr is only read when a packet for it is queued: no second recv that can only say EAGAIN. Output
+            // that arrived means nothing new on the socket: only progress on stdin is worth another turn before waiting.
+            _ = try drain(channel, stderr: false, into: &stdout, buffer: &buffer, program)
+            if libssh2_poll_channel_read(channel.raw, 1) != 0 {
+                _ = try drain(channel, stderr: true, into: &stderr, buffer: &buffer, program)
+            }
             if libssh2_channel_eof(channel.raw) != 0 { break }
             if progressed { continue }
 
@@ -72,7 +78,7 @@ extension Connection {
                 }
                 waitMs = min(waitMs, Self.milliseconds(left))
             }
-            try waitForSocket(milliseconds: waitMs, program)
+            if try waitForSocket(milliseconds: waitMs, program) { waits += 1 }
         }
 
         libssh2_session_set_blocking(session.raw, 1)
@@ -80,7 +86,9 @@ extension Connection {
         if closed != 0 { throw fail(closed, code: "ssh.exec", "closing the channel of \(program) failed") }
         let waited = libssh2_channel_wait_closed(channel.raw)
         if waited != 0 { throw fail(waited, code: "ssh.exec", "waiting for \(program) to exit failed") }
-        return SSHExecResult(status: exitStatus(channel), stdout: stdout, stderr: stderr)
+        var result = SSHExecResult(status: exitStatus(channel), stdout: stdout, stderr: stderr)
+        result.socketWaits = waits
+        return result
     }
 
     /// Reads one stream until it would block; true if anything arrived.
@@ -104,8 +112,9 @@ extension Connection {
         }
     }
 
-    /// Waits until the socket can move data in the direction libssh2 is blocked on, sending keepalives meanwhile.
-    private func waitForSocket(milliseconds: Int, _ program: String) throws {
+    /// Waits until the socket can move data in the direction libssh2 is blocked on, sending keepalives meanwhile;
+    /// false when the time ran out first.
+    private func waitForSocket(milliseconds: Int, _ program: String) throws -> Bool {
         var next: Int32 = 0
         let rc = libssh2_keepalive_send(session.raw, &next)
         if rc != 0 && rc != LIBSSH2_ERROR_EAGAIN { throw fail(rc, code: "ssh.exec", "keepalive while \(program) runs failed") }
@@ -115,7 +124,7 @@ extension Connection {
         if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
         if events == 0 { events = Int16(POLLIN) }
         var pfd = pollfd(fd: session.socket, events: events, revents: 0)
-        _ = poll(&pfd, 1, Int32(clamping: milliseconds))
+        return poll(&pfd, 1, Int32(clamping: milliseconds)) > 0
     }
 
     /// Gives up on a channel whose command overran or was cancelled: asks the server to close it without waiting

@@ -47,6 +47,12 @@ extension SQLiteStateStore: StateReader, StateWriter {
         }
     }
 
+    public func providerNames() async throws -> Set<String> {
+        try await read("read the providers") { db in
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT provider FROM resources UNION SELECT DISTINCT provider FROM pending_creates"))
+        }
+    }
+
     public func scopes() async throws -> Set<StateScope> {
         try await read("read the scopes") { db in
             let sites = try Optional<String>.fetchAll(db, sql: "SELECT DISTINCT site FROM resources UNION SELECT DISTINCT site FROM pending_creates")

@@ -10,6 +10,10 @@ public protocol StateReader: Sendable {
     /// The scopes of everything in the state (cheaper than a snapshot: what an apply must lock before it reads).
     func scopes() async throws -> Set<StateScope>
 
+    /// The providers of every record and pending create in the state (cheaper than a snapshot: which providers a run
+    /// needs before it reads everything). A store without a cheaper way derives it from `snapshot()`.
+    func providerNames() async throws -> Set<String>
+
     /// Handlers recorded by earlier changes that have not run yet, oldest first.
     func pendingHandlers() async throws -> [Handler]
 
@@ -19,6 +23,14 @@ public protocol StateReader: Sendable {
     /// The locks held now, in scope order (what the rows say; a holder that died no longer holds its lock, see
     /// `StateLocker`).
     func locks() async throws -> [LockInfo]
+}
+
+extension StateReader {
+    /// The providers of the records and pending creates of one snapshot.
+    public func providerNames() async throws -> Set<String> {
+        let snap = try await snapshot()
+        return Set(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
+    }
 }
 
 /// Writes the state. Each call is one committed transaction, durable against a crash of this process when it returns.

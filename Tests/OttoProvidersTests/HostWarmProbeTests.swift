@@ -52,4 +52,39 @@ import Testing
         #expect(await pool.connects == 2)
         await pool.closeAll()
     }
+
+    /// The probe writes its output once, at the end: many facts (each file: printf, sha256sum, printf, stat, each writing)
+    /// reach the controller in a few packets, so the session thread wakes a few times per host and pass, not once per
+    /// process. The facts are the same as those written line by line.
+    @Test func aProbeOfManyFactsWakesTheSessionThreadAFewTimesOnly() async throws {
+        let scratch = try TempDir(prefix: "otto-warm-packets")
+        defer { scratch.cleanup() }
+        var requests: [ObserveRequest] = []
+        for i in 0..<8 {
+            try "file \(i)\n".write(toFile: scratch.path + "/f\(i)", atomically: true, encoding: .utf8)
+            requests.append(ObserveRequest(address: ResourceAddress(kind: "file", name: "f\(i)"), providerID: nil,
+                                           attributes: ["path": .string(scratch.path + "/f\(i)")]))
+        }
+        requests.append(ObserveRequest(address: ResourceAddress(kind: "file", name: "gone"), providerID: nil,
+                                       attributes: ["path": .string(scratch.path + "/gone")]))
+        let sshd = try await SSHServer.start()
+        defer { sshd.stop() }
+        let attributes: [String: Value] = [
+            "host": "127.0.0.1", "ssh_port": .int(sshd.port), "ssh_user": "root", "ssh_key": .string(sshd.clientKeyPath),
+            "host_key": .string(sshd.hostKey), "machine": "box",
+        ]
+        let session = try await SSHSession.connect(try #require(HostConnection(attributes)).target)
+        let result = try await session.exec("sh -s", stdin: Array(HostProbe.script(requests).utf8), timeout: .seconds(60))
+        await session.close()
+        #expect(result.status == 0, "\(result.stderrText)")
+        let facts = HostProbe.parse(result.stdoutText, count: requests.count)
+        for i in 0..<8 {
+            #expect(facts[i].values["sha"] == HostProvider.sha256(Array("file \(i)\n".utf8)))
+            #expect(facts[i].values["stat"]?.isEmpty == false && !facts[i].missing)
+        }
+        #expect(facts[8].missing)
+        // Line by line this was up to 33 packets (four writes per file); in one piece: the output, then EOF, exit status and
+        // close (one or two packets), maybe a window adjust for the script sent.
+        #expect(result.socketWaits <= 5, "\(result.socketWaits) waits")
+    }
 }

@@ -33,6 +33,22 @@ struct SSHExecTests {
         }
     }
 
+    /// Many small packets on both streams: stderr is read whenever libssh2 queued a packet for it (not on every turn),
+    /// so nothing of either stream is lost; every packet that came on its own is one wait of the session thread.
+    @Test func smallPacketsOnBothStreamsAllArriveAndEachWaitIsCounted() async throws {
+        try await withServer { server in
+            try await withSession(server) { session in
+                let result = try await session.exec("i=0; while [ $i -lt 40 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done; "
+                                                    + "for j in 1 2 3 4 5; do sleep 0.05; echo late$j >&2; done")
+                #expect(result.status == 0)
+                #expect(result.stdoutText == (0..<40).map { "o\($0)\n" }.joined())
+                #expect(result.stderrText == (0..<40).map { "e\($0)\n" }.joined() + (1...5).map { "late\($0)\n" }.joined())
+                // Five writes 50 ms apart cannot share a packet: at least five wakeups.
+                #expect(result.socketWaits >= 5, "\(result.socketWaits)")
+            }
+        }
+    }
+
     @Test func stdinReachesTheCommand() async throws {
         try await withServer { server in
             try await withSession(server) { session in

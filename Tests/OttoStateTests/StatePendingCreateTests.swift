@@ -22,6 +22,22 @@ import Testing
         #expect(reopened.records.isEmpty)
     }
 
+    /// `otto serve` asks which providers the state needs without reading a snapshot: records' and pending creates'.
+    @Test(arguments: StoreBackend.allCases) func providerNamesAreThoseOfRecordsAndPendingCreates(backend: StoreBackend) async throws {
+        let fixture = try await StoreFixture.make(backend)
+        defer { fixture.cleanup() }
+        let store = fixture.store
+        #expect(try await store.providerNames() == [])
+        try await store.put(ResourceRecord(address: "file.demo.motd", provider: "host", providerID: "m", attributes: [:]))
+        try await store.put(ResourceRecord(address: "file.demo.issue", provider: "host", providerID: "i", attributes: [:]))
+        try await store.putPending(pending)
+        #expect(try await store.providerNames() == ["host", "do"])
+        try await store.put([], removing: ["file.demo.motd", "file.demo.issue", pending.address], handlers: [])
+        #expect(try await store.providerNames() == [])
+        let snap = try await store.snapshot()
+        #expect(snap.records.isEmpty && snap.pending.isEmpty)
+    }
+
     @Test(arguments: StoreBackend.allCases) func recordingTheResourceClearsItsPendingCreate(backend: StoreBackend) async throws {
         let fixture = try await StoreFixture.make(backend)
         defer { fixture.cleanup() }

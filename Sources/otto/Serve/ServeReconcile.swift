@@ -40,8 +40,8 @@ actor ServeReconcileLoader {
         opened.sshSessions = sshSessions
         let fresh = opened
         latestProject = fresh.project
-        let snap = try await fresh.store.snapshot()
-        let needed = Set(fresh.resources.map(\.provider)).union(snap.records.values.map(\.provider)).union(snap.pending.values.map(\.provider))
+        // Which providers the state needs: one DISTINCT query, not a snapshot of every record (the pipeline reads that).
+        let needed = Set(fresh.resources.map(\.provider)).union(try await fresh.store.providerNames())
         if inventory != fresh.project.inventory || !needed.isSubset(of: Set(providers.keys)) || context == nil {
             let old = Array(providers.values)
             providers = try fresh.providers(for: needed)
