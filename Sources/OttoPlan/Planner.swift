@@ -206,14 +206,9 @@ public enum Planner {
                     let a = planned[k]
                     let r = input.desired[index[a]!]
                     guard !r.attributes.values.contains(where: \.hasReference) else { return nil }
-                    var change = plan(resource: input.derive(r), schema: schemas[r.provider, r.kind]!, current: Self.current(a, input),
-                                      recorded: input.state[a], forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
-                    if pendingFound[a] != nil, change.action == .noop || change.action == .update {
-                        change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
-                    }
-                    if r.lifecycle.preventDestroy && change.action == .replace {
-                        problems.append((k, Self.preventDestroyProblem(r, change)))
-                    }
+                    let (change, problem) = Self.planOne(r, resolved: r, schema: schemas[r.provider, r.kind]!, input,
+                                                         forceReplace: replaceSet.contains(a), interrupted: pendingFound[a] != nil)
+                    if let problem { problems.append((k, problem)) }
                     return Self.finish(change, desiredSite: .some(r.site), desired: r, input, &schemas)
                 }
                 return (changes, problems)
@@ -257,15 +252,9 @@ public enum Planner {
                         }
                     }
                 }
-                resolved = input.derive(resolved)
-                var change = plan(resource: resolved, schema: schema, current: current(a), recorded: input.state[a],
-                                  forceReplace: replaceSet.contains(a), refreshed: input.observed != nil)
-                if foundPending[a] != nil, change.action == .noop || change.action == .update {
-                    change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
-                }
-                if r.lifecycle.preventDestroy && change.action == .replace {
-                    replaceProblems.append((k, Self.preventDestroyProblem(r, change)))
-                }
+                let (change, problem) = Self.planOne(r, resolved: resolved, schema: schema, input, forceReplace: replaceSet.contains(a),
+                                                     interrupted: foundPending[a] != nil)
+                if let problem { replaceProblems.append((k, problem)) }
                 add(change, desiredSite: .some(r.site))
             }
             // in planning order, as if every resource had been planned one by one
@@ -312,9 +301,19 @@ public enum Planner {
                     abandonedCreates: abandoned.sorted())
     }
 
-    /// The refusal to replace a resource marked `prevent_destroy`.
-    static func preventDestroyProblem(_ r: Resource, _ change: ResourceChange) -> Diagnostic {
-        Diagnostic(.error, at: r.location, "\(r.address) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
+    /// Plans desired resource `r` (its references already resolved as far as they can be: `resolved`) against what
+    /// exists; a change to what an interrupted run made says so; replacing a resource marked `prevent_destroy` is refused.
+    static func planOne(_ r: Resource, resolved: Resource, schema: KindSchema, _ input: PlannerInput, forceReplace: Bool,
+                        interrupted: Bool) -> (ResourceChange, Diagnostic?) {
+        var change = plan(resource: input.derive(resolved), schema: schema, current: current(r.address, input),
+                          recorded: input.state[r.address], forceReplace: forceReplace, refreshed: input.observed != nil)
+        if interrupted, change.action == .noop || change.action == .update {
+            change.reason = .madeByInterruptedRun(differs: change.action == .update ? change.changes.map(\.name) : [])
+        }
+        guard r.lifecycle.preventDestroy && change.action == .replace else { return (change, nil) }
+        let refusal = Diagnostic(.error, at: r.location,
+                                 "\(r.address) has prevent_destroy set, but the plan would replace it (\(change.reason)); remove prevent_destroy or change the plan")
+        return (change, refusal)
     }
 
     /// What exists of `a`: what refresh saw, or without refresh what the state recorded.
