@@ -128,6 +128,44 @@ struct PostgresLockTests {
         await taken.release()
     }
 
+    @Test("a run whose holder lost its lock ends as abandoned when the next holder takes the site; its late end says fenced",
+          .timeLimit(.minutes(2)))
+    func abandonedRun() async throws {
+        let server = try await PostgresServer.shared()
+        let database = try await server.makeDatabase()
+        let url = server.url(database, "project=gone")
+        let a = try await openPostgres(url)
+        let b = try await openPostgres(url)
+        let lease = try await a.lock([.site("demo")], command: "otto serve a", timeout: .zero)
+        let other = try await a.lock([.site("other")], command: "otto serve a", timeout: .zero)
+        let lost = try await a.startRun(command: "otto serve a", user: "a")
+        await other.release()
+        let kept = try await a.startRun(command: "otto serve a", user: "a")  // of site:demo only; never lost
+        // A's lock session ends (a restart, a cut); its runs have no end yet.
+        let backend = try await server.psql("SELECT lock_backend FROM otto_gone.scopes WHERE scope = 'site:demo'", database: database)
+        #expect(try await server.psql("SELECT pg_terminate_backend(\(backend), 5000)", database: database) == "t")
+        let taken = try await b.lock([.site("demo")], command: "otto serve b", timeout: .seconds(5))
+        let next = try await b.startRun(command: "otto serve b", user: "b")
+        let rows = try await server.psql("""
+            SELECT id || ' ' || coalesce(outcome, '-') || ' ' || CASE WHEN finished <= (SELECT started FROM otto_gone.runs
+                WHERE id = \(next)) THEN 'before' ELSE 'open' END FROM otto_gone.runs ORDER BY id
+            """, database: database)
+        #expect(rows == "\(lost) abandoned before\n\(kept) abandoned before\n\(next) - open", "\(rows)")
+        let summary = try await server.psql("SELECT summary FROM otto_gone.runs WHERE id = \(lost)", database: database)
+        #expect(summary.contains("lost the lock of site:demo"), "\(summary)")
+        // A run of another site is left alone: site:other's lock was not taken over.
+        let before = try await b.startRun(command: "otto serve b", user: "b")
+        let elsewhere = try await b.lock([.site("elsewhere")], command: "otto serve b", timeout: .zero)
+        #expect(try await server.psql("SELECT coalesce(outcome, '-') FROM otto_gone.runs WHERE id = \(before)", database: database) == "-")
+        // The old holder records its end after all: the run says it was fenced, with its real end.
+        try await a.finishRun(id: lost, outcome: "ok", summary: "1 changed")
+        let late = try await server.psql("SELECT outcome || ' ' || summary FROM otto_gone.runs WHERE id = \(lost)", database: database)
+        #expect(late == "fenced fenced: lost the lock mid-run; 1 changed", "\(late)")
+        try await b.finishRun(id: next, outcome: "ok", summary: "0 changed")
+        #expect(try await server.psql("SELECT outcome FROM otto_gone.runs WHERE id = \(next)", database: database) == "ok")
+        for l in [elsewhere, taken, lease] { await l.release() }
+    }
+
     @Test("the heartbeat keeps a held lock past idle_session_timeout", .timeLimit(.minutes(2)))
     func heartbeat() async throws {
         let server = try await PostgresServer.shared()

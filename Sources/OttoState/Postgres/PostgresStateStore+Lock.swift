@@ -68,6 +68,15 @@ extension PostgresStateStore: StateLocker {
                     WHERE scope = \(scope.key)
                     RETURNING epoch, (SELECT lock_id IS NOT NULL FROM scopes WHERE scope = \(scope.key))
                     """).first!
+                // A run of this scope with no recorded end lost its lock (holding it now proves that): it ends here, at
+                // the database's time, so it never seems to overlap the runs after it. Its holder may still record the
+                // real end later (`finishRun` then marks it fenced).
+                try s.query("""
+                    UPDATE runs SET finished = extract(epoch FROM clock_timestamp())::float8, outcome = 'abandoned',
+                        summary = 'abandoned: its holder lost the lock of ' || \(scope.key) || ' before recording an end; taken over by '
+                            || \(replica)
+                    WHERE finished IS NULL AND \(scope.key) = ANY(string_to_array(scopes, ','))
+                    """)
                 return try row.decode((Int64, Bool).self)
             }
             held.withLock { $0[scope] = HeldScope(key: key, epoch: epoch, lockID: info.id, backend: backend, info: info) }

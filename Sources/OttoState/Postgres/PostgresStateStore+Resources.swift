@@ -230,7 +230,9 @@ extension PostgresStateStore {
         let location = self.location
         try await write("record the end of run \(id)") { s in
             let rows = try s.query("""
-                UPDATE runs SET finished = extract(epoch FROM clock_timestamp())::float8, outcome = \(outcome), summary = \(summary)
+                UPDATE runs SET finished = extract(epoch FROM clock_timestamp())::float8,
+                    outcome = CASE WHEN outcome = 'abandoned' THEN 'fenced' ELSE \(outcome) END,
+                    summary = CASE WHEN outcome = 'abandoned' THEN 'fenced: lost the lock mid-run; ' || \(summary) ELSE \(summary) END
                 WHERE id = \(id) RETURNING id
                 """)
             if rows.isEmpty {

@@ -276,6 +276,10 @@ extension PostgresStateStore {
             );
             ALTER TABLE meta ADD COLUMN api_version bigint NOT NULL DEFAULT 0;
             """),
+        ("v5-unfinished-runs", """
+            -- Runs with no recorded end, found quickly: whoever takes a scope's lock closes them as `abandoned`.
+            CREATE INDEX runs_unfinished ON runs (id) WHERE finished IS NULL;
+            """),
     ]
 
     /// Creates the shared `otto` schema and this project's, registers the project and runs the missing migrations, all in
