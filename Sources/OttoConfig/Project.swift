@@ -53,7 +53,7 @@ public struct Project: Sendable {
     static func finish(root: String, files: consuming [(String, [YAMLNode])], diagnostics: [Diagnostic],
                        onDisk: Bool, api: [APIItem], environment: String?) throws(DiagnosticsError) -> Project {
         var diagnostics = diagnostics
-        var project = build(root: root, files: consume files, onDisk: onDisk, api: api, environment: environment)
+        var project = build(root: root, files: consume files, onDisk: onDisk, api: api, environment: environment, givesBackMemory: true)
         if let e = project.error { diagnostics.append(contentsOf: e.diagnostics) }
         if diagnostics.contains(where: { $0.severity == .error }) { throw DiagnosticsError(diagnostics) }
         project.project.warnings = diagnostics + project.project.warnings
@@ -66,9 +66,10 @@ public struct Project: Sendable {
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
     /// Takes `parsed` (consuming): its YAML is let go once the sites are decoded, before the project is checked and
-    /// expanded.
+    /// expanded. With `givesBackMemory` (a load that consumed the only copy of the YAML), the memory it held goes back
+    /// to the system then; a rebuild from files kept for later (`otto serve`, the API) has nothing to give back.
     static func build(root: String, files parsed: consuming [(String, [YAMLNode])], onDisk: Bool, api: [APIItem] = [],
-                      environment: String? = nil) -> (project: Project, error: DiagnosticsError?) {
+                      environment: String? = nil, givesBackMemory: Bool = false) -> (project: Project, error: DiagnosticsError?) {
         let reader = ConfigReader(root: root, onDisk: onDisk)
         var (files, spec, environments) = Self.files(consume parsed, forEnvironment: environment, reader: reader)
         var inventory = Inventory()
@@ -125,7 +126,8 @@ public struct Project: Sendable {
             }
         }
         files = []  // the YAML's last reader was above
-        HeapMemory.returnFreed()  // the YAML was freed on the threads that decoded it: give it back, not keep it in their arenas
+        // The YAML was freed on the threads that decoded it: give it back, not keep it in their arenas.
+        if givesBackMemory { HeapMemory.returnFreed() }
         let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
         project.environment = spec

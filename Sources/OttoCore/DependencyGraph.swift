@@ -4,20 +4,48 @@
 public struct DependencyGraph: Sendable {
     /// Every node, sorted.
     public let nodes: [ResourceAddress]
+    /// For a graph built from resources: `declared[i]` is the position in those resources of the first declaration of
+    /// `nodes[i]` (empty for a graph built from explicit nodes).
+    public let declared: [Int]
     private let index: [ResourceAddress: Int]
     /// `deps[i]` are the nodes node `i` depends on, with where the edge was written.
     private let deps: [[(node: Int, location: SourceLocation?)]]
     private let dependents: [[Int]]
 
     /// Builds the graph; edges to addresses that are not nodes are ignored (callers report dangling references).
+    /// An address declared more than once is one node (`declared` names its first declaration).
     public init(_ resources: [Resource]) {
-        // One array of edges, sized once (not one small array per resource).
-        var edges: [(ResourceAddress, ResourceAddress, SourceLocation?)] = []
-        edges.reserveCapacity(resources.reduce(0) { $0 + $1.dependencies.count })
-        for r in resources {
-            for d in r.dependencies { edges.append((r.address, d.address, d.location)) }
+        // Addresses sorted with their positions (ties by position, so the first declaration leads its repeats), then
+        // repeats dropped: equal addresses are neighbours.
+        var keyed = resources.indices.map { (address: resources[$0].address, at: $0) }
+        keyed.sort { $0.address != $1.address ? $0.address < $1.address : $0.at < $1.at }
+        var kept = 0
+        for i in keyed.indices where kept == 0 || keyed[i].address != keyed[kept - 1].address {
+            if i != kept { keyed.swapAt(i, kept) }
+            kept += 1
         }
-        self.init(nodes: resources.map(\.address), edges: edges)
+        keyed.removeLast(keyed.count - kept)
+        let nodes = keyed.map(\.address)
+        let declared = keyed.map(\.at)
+        keyed = []
+        var index: [ResourceAddress: Int] = [:]
+        index.reserveCapacity(nodes.count)
+        for (i, n) in nodes.enumerated() { index[n] = i }
+        var deps = [[(node: Int, location: SourceLocation?)]](repeating: [], count: nodes.count)
+        var dependents = [[Int]](repeating: [], count: nodes.count)
+        for (f, at) in declared.enumerated() {
+            for d in resources[at].dependencies {
+                guard let t = index[d.address] else { continue }
+                if deps[f].contains(where: { $0.node == t }) { continue }
+                deps[f].append((t, d.location))
+                dependents[t].append(f)
+            }
+        }
+        self.nodes = nodes
+        self.declared = declared
+        self.index = index
+        self.deps = deps
+        self.dependents = dependents
     }
 
     /// Builds the graph from explicit edges `(from, to, where written)`, meaning `from` depends on `to`.
@@ -42,10 +70,14 @@ public struct DependencyGraph: Sendable {
             dependents[t].append(f)
         }
         self.nodes = sorted
+        self.declared = []
         self.index = index
         self.deps = deps
         self.dependents = dependents
     }
+
+    /// Each node's position in `nodes`, by address.
+    public var positions: [ResourceAddress: Int] { index }
 
     /// True when `address` is a node.
     public func contains(_ address: ResourceAddress) -> Bool { index[address] != nil }

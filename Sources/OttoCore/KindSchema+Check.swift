@@ -42,15 +42,23 @@ extension KindSchema {
 
     /// True when `check` finds nothing: the same rules, without diagnostics.
     private func fits(_ resource: Resource, _ attributes: [AttributeSchema]) -> Bool {
+        // Declarations are read in place (by index, not copied), and required ones are counted as they are met rather
+        // than looked up afterwards: the attribute names of a resource are distinct.
+        var required = 0
         for (name, value) in resource.attributes {
-            guard let attribute = attributes.first(where: { $0.name == name }), attribute.origin != .computed else { return false }
-            if value == .null {
-                if attribute.origin == .required { return false }
+            guard let i = attributes.firstIndex(where: { $0.name == name }) else { return false }
+            let origin = attributes[i].origin
+            if origin == .computed { return false }
+            if origin == .required { required += 1 }
+            if case .null = value {
+                if origin == .required { return false }
                 continue
             }
-            if !attribute.type.accepts(value) { return false }
+            if !attributes[i].type.accepts(value) { return false }
         }
-        return attributes.allSatisfy { $0.origin != .required || resource.attributes[$0.name] != nil }
+        var declaredRequired = 0
+        for i in attributes.indices where attributes[i].origin == .required { declaredRequired += 1 }
+        return required == declaredRequired
     }
 
     /// What a value is, with the value itself when it is short (never called for sensitive attributes).

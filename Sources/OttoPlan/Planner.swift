@@ -51,22 +51,35 @@ public struct SchemaKey: Sendable, Hashable {
     public init(provider: String, kind: String) { self.provider = provider; self.kind = kind }
 }
 
+/// One kind's schema in a box: a lookup hands out the box (one reference), not a copy of the schema (a reference to each
+/// of its sets and lists), and the planner's threads each box their own.
+final class SchemaRef: Sendable {
+    let schema: KindSchema
+    init(_ schema: KindSchema) { self.schema = schema }
+}
+
 /// Schemas by provider and kind, remembering the last one found: resources come in runs of one kind, so most lookups
 /// hash nothing.
 struct SchemaLookup {
     private let schemas: [SchemaKey: KindSchema]
-    private var last: (provider: String, kind: String, schema: KindSchema?)?
+    private var boxed: [SchemaKey: SchemaRef] = [:]
+    private var last: (provider: String, kind: String, schema: SchemaRef?)?
 
     init(_ schemas: [SchemaKey: KindSchema]) { self.schemas = schemas }
 
     /// The schema of `kind` under provider instance `provider`; nil when there is none.
     subscript(_ provider: String, _ kind: String) -> KindSchema? {
-        mutating get {
-            if let last, last.provider == provider, last.kind == kind { return last.schema }
-            let schema = schemas[SchemaKey(provider: provider, kind: kind)]
-            last = (provider, kind, schema)
-            return schema
-        }
+        mutating get { ref(provider, kind)?.schema }
+    }
+
+    /// The schema of `kind` under provider instance `provider`, boxed; nil when there is none.
+    mutating func ref(_ provider: String, _ kind: String) -> SchemaRef? {
+        if let last, last.provider == provider, last.kind == kind { return last.schema }
+        let key = SchemaKey(provider: provider, kind: kind)
+        let schema = boxed[key] ?? schemas[key].map(SchemaRef.init)
+        boxed[key] = schema
+        last = (provider, kind, schema)
+        return schema
     }
 }
 
@@ -93,16 +106,14 @@ public enum Planner {
     /// plan of fewer is made on the calling thread); tests make small ranges to compare both ways.
     static func plan(_ input: PlannerInput, chunk: Int) throws(PlanError) -> Plan {
         var problems = DiagnosticBag()
-        // Desired resources by address (the first declaration of an address wins), as indices: no resource is copied.
-        var desiredIndex: [ResourceAddress: Int] = [:]
-        desiredIndex.reserveCapacity(input.desired.count)
-        for i in input.desired.indices where desiredIndex[input.desired[i].address] == nil {
-            desiredIndex[input.desired[i].address] = i
-        }
-        func desired(_ a: ResourceAddress) -> Resource? { desiredIndex[a].map { input.desired[$0] } }
-        var schemas = SchemaLookup(input.schemas)
         // Let go (nil) once the scope is known, before the changes are made: a 100k graph is about 20 MB.
         var graph: DependencyGraph? = DependencyGraph(input.desired)
+        // The desired resources (first declaration of each address) in address order, as positions in `desired`.
+        let sorted = graph!.declared
+        // Desired resources by address, as positions: no resource is copied (the graph's table, its values mapped).
+        let desiredIndex = graph!.positions.mapValues { sorted[$0] }
+        func desired(_ a: ResourceAddress) -> Resource? { desiredIndex[a].map { input.desired[$0] } }
+        var schemas = SchemaLookup(input.schemas)
         let order: [ResourceAddress]
         do { order = try graph!.topologicalOrder() } catch { throw PlanError(error.diagnostics) }
 
@@ -112,11 +123,12 @@ public enum Planner {
             var problems: [Diagnostic] = []
             for i in range {
                 let r = input.desired[i]
-                guard let schema = schemas[r.provider, r.kind] else {
+                guard let schema = schemas.ref(r.provider, r.kind) else {
                     problems.append(Diagnostic(.error, at: r.location, "no provider `\(r.provider)` manages resources of kind `\(r.kind)` (\(r.address)); check the provider names in inventory/"))
                     continue
                 }
-                problems.append(contentsOf: schema.check(r))
+                let found = schema.schema.check(r)
+                if !found.isEmpty { problems.append(contentsOf: found) }
             }
             return problems
         }) {
@@ -197,19 +209,21 @@ public enum Planner {
             // Resources that refer to no other resource's values are planned alone, on every CPU at once; the others
             // below, in dependency order, once what they refer to is planned. Changes are sorted by address at the end,
             // so the order they are made in does not show.
-            let planned = limited.map { scope in order.filter { scope.contains($0) } } ?? order
-            let index = desiredIndex, pendingFound = foundPending
+            // They are planned in address order (the order the plan shows), so the changes come out sorted.
+            let planned = limited.map { scope in sorted.filter { scope.contains(input.desired[$0].address) } } ?? sorted
+            let pendingFound = foundPending
             var chunks = Self.inChunks(planned.count, minimum: chunk) { range -> (changes: [ResourceChange?], problems: [(Int, Diagnostic)]) in
                 var schemas = SchemaLookup(input.schemas)
                 var problems: [(Int, Diagnostic)] = []
                 let changes = range.map { k -> ResourceChange? in
-                    let a = planned[k]
-                    let r = input.desired[index[a]!]
+                    let r = input.desired[planned[k]]
+                    let a = r.address
                     guard !r.attributes.values.contains(where: \.hasReference) else { return nil }
-                    let (change, problem) = Self.planOne(r, resolved: r, schema: schemas[r.provider, r.kind]!, input,
+                    let schema = schemas.ref(r.provider, r.kind)!
+                    let (change, problem) = Self.planOne(r, resolved: r, schema: schema.schema, input,
                                                          forceReplace: replaceSet.contains(a), interrupted: pendingFound[a] != nil)
                     if let problem { problems.append((k, problem)) }
-                    return Self.finish(change, desiredSite: .some(r.site), desired: r, input, &schemas)
+                    return Self.finish(change, desiredSite: .some(r.site), desired: r, input, schema: schema)
                 }
                 return (changes, problems)
             }
@@ -224,9 +238,12 @@ public enum Planner {
                 }
                 chunks[c] = ([], [])  // each chunk let go once moved, not all at the end
             }
-            for k in later {
-                let a = planned[k]
-                let r = input.desired[desiredIndex[a]!]
+            // The rest in dependency order; problems keep their place in address order, like the others'.
+            var laterAt: [ResourceAddress: Int] = [:]
+            for k in later { laterAt[input.desired[planned[k]].address] = k }
+            for a in later.isEmpty ? [] : order {
+                guard let k = laterAt[a] else { continue }
+                let r = input.desired[planned[k]]
                 let schema = schemas[r.provider, r.kind]!
                 var resolved = r
                 // Known values are substituted now; the rest stay references, resolved by the executor at apply time
@@ -257,7 +274,7 @@ public enum Planner {
                 if let problem { replaceProblems.append((k, problem)) }
                 add(change, desiredSite: .some(r.site))
             }
-            // in planning order, as if every resource had been planned one by one
+            // in address order, as if every resource had been planned one by one in that order
             problems.append(contentsOf: replaceProblems.sorted { $0.0 < $1.0 }.map(\.1))
         }
 
@@ -326,9 +343,16 @@ public enum Planner {
     /// attribute sensitive in any version of the resource (desired, observed, recorded) is hidden in all.
     static func finish(_ change: consuming ResourceChange, desiredSite: String??, desired: Resource?, _ input: PlannerInput,
                        _ schemas: inout SchemaLookup) -> ResourceChange {
+        let schema = schemas.ref(change.provider, change.address.kind)
+        return finish(change, desiredSite: desiredSite, desired: desired, input, schema: schema)
+    }
+
+    /// ``finish(_:desiredSite:desired:_:_:)`` with the change's schema already found (nil: it has none).
+    static func finish(_ change: consuming ResourceChange, desiredSite: String??, desired: Resource?, _ input: PlannerInput,
+                       schema ref: SchemaRef?) -> ResourceChange {
         let a = change.address
         change.site = desiredSite ?? input.state[a]?.site ?? input.pending[a]?.site
-        guard let schema = schemas[change.provider, a.kind] else { return change }
+        guard let schema = ref?.schema else { return change }
         var marked = schema.sensitive
         if schema.hasConditionalSensitivity {
             marked = schema.sensitive(in: [change.after?.attributes, change.before?.attributes, desired?.attributes,

@@ -102,11 +102,11 @@ extension Project {
                                       value: YAMLNode(.scalar(provider, .doubleQuoted), at: at))]
         if let records, let doc = document(records, reader: r),
            let f = r.fields(doc, "the DNS records of `\(domain)`", allowed: ["ttl", "records"]) {
-            for key in ["ttl", "records"] { if let e = f.map[key] { entries.append(e) } }
+            for key in ["ttl", "records"] { if let e = f.entry(key) { entries.append(e) } }
         }
         if let nameservers, let doc = document(nameservers, reader: r),
            let f = r.fields(doc, "the nameservers of `\(domain)`", allowed: ["nameservers"], required: ["nameservers"]),
-           let e = f.map["nameservers"] {
+           let e = f.entry("nameservers") {
             entries.append(e)
         }
         guard let dns = r.dns(YAMLNode(.mapping(entries), at: at), domain: domain) else { return nil }

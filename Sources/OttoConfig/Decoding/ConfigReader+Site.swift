@@ -324,8 +324,10 @@ extension ConfigReader {
                        lifecycle: lifecycle(f), location: node.location)
     }
 
+    static let recordKeys = ["name", "type", "ttl", "value", "values", "to"] + lifecycleKeys
+
     func record(_ node: YAMLNode, zone: String, ttl defaultTTL: Int) -> DNSRecordSpec? {
-        guard let f = fields(node, "a DNS record", allowed: ["name", "type", "ttl", "value", "values", "to"] + Self.lifecycleKeys,
+        guard let f = fields(node, "a DNS record", allowed: Self.recordKeys,
                              required: ["name", "type"]) else { return nil }
         var type: DNSRecordType?
         if let t = f["type"], let text = string(t) {
@@ -364,8 +366,14 @@ extension ConfigReader {
                 let raw = f["value"].flatMap { n in string(n).map { [($0, n.location)] } } ?? strings(f["values"]) ?? []
                 if let v = f["values"], v.items?.isEmpty == true { error(v.location, "`values` must not be empty") }
                 if type == .CNAME, raw.count > 1 { error(raw[1].1, "a CNAME record takes exactly one value") }
+                if raw.count == 1 {  // the common case: one value, nothing to compare it with
+                    switch DNSNormalizer.value(raw[0].0, type: type, zone: zone) {
+                    case .ok(let v): content = .values([v])
+                    case .bad(let m): error(raw[0].1, m)
+                    }
+                }
                 var values: [String: SourceLocation] = [:]
-                for (text, location) in raw {
+                for (text, location) in raw where raw.count > 1 {
                     switch DNSNormalizer.value(text, type: type, zone: zone) {
                     case .ok(let v):
                         if let first = values[v] { error(location, "duplicate value \(Value.string(v)) (first at \(first))") }
@@ -373,7 +381,7 @@ extension ConfigReader {
                     case .bad(let m): error(location, m)
                     }
                 }
-                if values.count == raw.count, !raw.isEmpty { content = .values(values.keys.sorted()) }
+                if raw.count > 1, values.count == raw.count { content = .values(values.keys.sorted()) }
             }
         }
         guard let type, let label, let fqdn, let ttl, let content else { return nil }

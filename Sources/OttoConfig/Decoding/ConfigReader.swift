@@ -21,18 +21,21 @@ final class ConfigReader {
             error(node.location, "expected \(what) (a mapping), got \(node.kindDescription)")
             return nil
         }
-        var map: [String: YAMLNode.Entry] = [:]
+        // A mapping of config has a few keys (at most `allowed`): kept in file order and searched, not hashed.
+        var kept: [YAMLNode.Entry] = []
+        kept.reserveCapacity(entries.count)
         for entry in entries {
             guard let key = entry.key.text else {
                 error(entry.key.location, "expected a text key, got \(entry.key.kindDescription)")
                 continue
             }
-            if allowed.contains(key) { map[key] = entry } else { unknownKey(key, at: entry.key.location, in: what, allowed: allowed) }
+            if allowed.contains(key) { kept.append(entry) } else { unknownKey(key, at: entry.key.location, in: what, allowed: allowed) }
         }
-        for key in required where map[key] == nil {
+        let f = Fields(node: node, entries: kept)
+        for key in required where f.entry(key) == nil {
             error(node.location, "\(what) is missing the required key `\(key)`")
         }
-        return Fields(node: node, map: map)
+        return f
     }
 
     func unknownKey(_ key: String, at location: SourceLocation, in what: String, allowed: [String]) {
@@ -115,8 +118,13 @@ final class ConfigReader {
 /// The known entries of one mapping.
 struct Fields {
     let node: YAMLNode
-    let map: [String: YAMLNode.Entry]
+    /// The mapping's entries with allowed keys, in file order.
+    let entries: [YAMLNode.Entry]
 
-    subscript(key: String) -> YAMLNode? { map[key]?.value }
-    func keyLocation(_ key: String) -> SourceLocation { map[key]?.key.location ?? node.location }
+    /// The entry of `key` (the last, should the parser have reported it twice).
+    func entry(_ key: String) -> YAMLNode.Entry? {
+        entries.last { if case .scalar(let k, _) = $0.key.content { k == key } else { false } }
+    }
+    subscript(key: String) -> YAMLNode? { entry(key)?.value }
+    func keyLocation(_ key: String) -> SourceLocation { entry(key)?.key.location ?? node.location }
 }

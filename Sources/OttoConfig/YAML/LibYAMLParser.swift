@@ -153,6 +153,21 @@ final class LibYAMLParser {
 
     /// Rejects duplicate keys and applies `<<` merges: explicit keys win, earlier merge sources win over later ones.
     private func finishMapping(_ frame: Frame) -> [YAMLNode.Entry] {
+        // Most mappings are small: their keys are compared pairwise, with no table unless merges need one.
+        if frame.entries.count <= 8 && frame.merges.isEmpty {
+            let entries = frame.entries
+            for j in entries.indices {
+                guard case .scalar(let key, _) = entries[j].key.content else { continue }
+                for i in 0..<j {
+                    if case .scalar(let earlier, _) = entries[i].key.content, earlier == key {
+                        diagnostics.append(Diagnostic(at: entries[j].key.location,
+                            "duplicate key `\(key)` (first defined at \(entries[i].key.location))"))
+                        break
+                    }
+                }
+            }
+            return entries
+        }
         var seen: [String: SourceLocation] = [:]
         seen.reserveCapacity(frame.entries.count)
         for entry in frame.entries {

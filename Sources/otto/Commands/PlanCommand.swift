@@ -40,6 +40,7 @@ struct PlanCommand: AsyncParsableCommand {
             await PlanRenderer.print(plan, color: Terminal.color)
             if let out { Terminal.out("\nSaved the plan to \(out); apply exactly this plan with `otto apply \(out)`.\n") }
         }
+        ProcessEnd.keep(plan)
         if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
     }
 }
