@@ -35,7 +35,12 @@ extension Project {
         // validation; the first declaration is kept.
         var known = Set<ResourceAddress>()
         known.reserveCapacity(out.count)
-        out = out.filter { known.insert($0.address).inserted }
+        var repeated = false
+        for i in out.indices where !known.insert(out[i].address).inserted { repeated = true }
+        if repeated {  // rare (and an error): only then are the resources copied into a new list
+            var seen = Set<ResourceAddress>()
+            out = out.filter { seen.insert($0.address).inserted }
+        }
         for resource in out {
             // implicit dependencies only name resources expansion created, so a miss is a `depends_on` entry
             for dep in resource.dependencies where !known.contains(dep.address) {

@@ -131,19 +131,28 @@ extension Project {
             let dnsProviders = inventory.providers.values.filter { ["powerdns", "digitalocean", "aws"].contains($0.type) }.map(\.name).sorted()
             r.error(dns.provider.location, "dns provider `\(dns.provider.value)` is not defined in inventory\(suggestion(dns.provider.value, dnsProviders))")
         }
-        var rrsets: [String: SourceLocation] = [:]
+        struct RRSet: Hashable { let name: String; let type: DNSRecordType }
+        var rrsets: [RRSet: SourceLocation] = [:]
+        rrsets.reserveCapacity(dns.records.count)
+        // The first type seen at each name; names with more than one type, with all of them (few: only they are sorted).
+        var firstType: [String: (DNSRecordType, SourceLocation)] = [:]
+        firstType.reserveCapacity(dns.records.count)
         var typesByName: [String: [(DNSRecordType, SourceLocation)]] = [:]
         for record in dns.records {
-            let key = record.fqdn + " " + record.type.rawValue
+            let key = RRSet(name: record.fqdn, type: record.type)
             if let first = rrsets[key] {
                 r.error(record.location, "duplicate rrset \(record.fqdn) \(record.type.rawValue) (first at \(first)); put all values in one record's `values`")
                 continue
             }
             rrsets[key] = record.location
-            typesByName[record.fqdn, default: []].append((record.type, record.location))
+            if let first = firstType[record.fqdn] {
+                typesByName[record.fqdn, default: [first]].append((record.type, record.location))
+            } else {
+                firstType[record.fqdn] = (record.type, record.location)
+            }
             if case .machines(let g) = record.content { checkGroup(g, in: site, "record `to:`", into: r) }
         }
-        for (name, types) in typesByName.sorted(by: { $0.key < $1.key }) where types.count > 1 {
+        for (name, types) in typesByName.sorted(by: { $0.key < $1.key }) {
             if let cname = types.first(where: { $0.0 == .CNAME }) {
                 let other = types.first { $0.0 != .CNAME }!
                 let later = max(cname.1, other.1)

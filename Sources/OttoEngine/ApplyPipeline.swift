@@ -247,7 +247,7 @@ public struct ApplyPipeline: Sendable {
     /// the account scope when something account-wide is in either).
     func scopes(_ input: ApplyInput, options: PlanOptions) async throws -> Set<StateScope> {
         if !options.sites.isEmpty { return Set(options.sites.map(StateScope.site)) }
-        return Set(input.resources.map(\.scope)).union(try await store.scopes())
+        return Set(runs: input.resources.lazy.map(\.scope)).union(try await store.scopes())
     }
 
     /// Refreshes and plans against `snap`, recording the serial of every locked scope the plan covers; returns the plan

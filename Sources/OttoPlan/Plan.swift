@@ -273,12 +273,13 @@ public struct Plan: Sendable, Codable {
     }
 
     /// The scopes of the resources the plan covers.
-    public var scopes: Set<StateScope> { Set(changes.map(\.scope)) }
+    public var scopes: Set<StateScope> { Set(runs: changes.lazy.map(\.scope)) }
 
     /// The scopes whose state applying the plan writes: those of its actions and of what its refresh found.
     public var scopesWritten: Set<StateScope> {
+        var out = Set(runs: changes.lazy.filter { $0.action != .noop }.map(\.scope))
+        guard !drift.isEmpty || !abandonedCreates.isEmpty else { return out }
         let site = Dictionary(changes.map { ($0.address, $0.scope) }, uniquingKeysWith: { a, _ in a })
-        var out = Set(actionable.map(\.scope))
         for d in drift { out.insert(site[d.address] ?? .account) }
         for a in abandonedCreates { out.insert(site[a] ?? .account) }
         return out
@@ -294,8 +295,21 @@ public struct Plan: Sendable, Codable {
 
     /// How many changes of each action.
     public var counts: [Action: Int] {
+        // Counted in place, then put in a table: no hashing per change.
+        var create = 0, update = 0, replace = 0, delete = 0, noop = 0
+        for i in changes.indices {
+            switch changes[i].action {
+            case .create: create += 1
+            case .update: update += 1
+            case .replace: replace += 1
+            case .delete: delete += 1
+            case .noop: noop += 1
+            }
+        }
         var c: [Action: Int] = [:]
-        for ch in changes { c[ch.action, default: 0] += 1 }
+        for (action, n) in [(Action.create, create), (.update, update), (.replace, replace), (.delete, delete), (.noop, noop)] where n > 0 {
+            c[action] = n
+        }
         return c
     }
 }
