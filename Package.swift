@@ -66,6 +66,7 @@ let package = Package(
                                                   .product(name: "Crypto", package: "swift-crypto")], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoPlan", dependencies: ["OttoCore"], swiftSettings: ottoSwiftSettings),
         .target(name: "OttoState", dependencies: ["OttoCore", "OttoPlan", .product(name: "GRDB", package: "GRDB.swift"),
+                                                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                                                  .product(name: "PostgresNIO", package: "postgres-nio"),
                                                  .product(name: "NIOCore", package: "swift-nio"),
                                                  .product(name: "NIOPosix", package: "swift-nio"),

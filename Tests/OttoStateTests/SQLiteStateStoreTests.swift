@@ -38,6 +38,36 @@ struct SQLiteStateStoreTests {
         #expect(snapshot.records[record.address] == record)
     }
 
+    @Test("a write that fails part-way leaves nothing of itself, and the next write commits")
+    func failedWriteRollsBack() async throws {
+        let fixture = try await StoreFixture.make(.sqlite)
+        defer { fixture.cleanup() }
+        let store = fixture.store
+        try await store.put(recordWithEveryValue("kept.A"))
+        let before = try await store.snapshot()
+        // The database refuses one record of the batch, after the one before it went in.
+        try fixture.executeRaw("""
+            CREATE TRIGGER refuse_bad BEFORE INSERT ON resources WHEN NEW.address = 'dns_record.bad.A'
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END
+            """)
+        let error = await #expect(throws: OttoError.self) {
+            try await store.put([recordWithEveryValue("first.A"), recordWithEveryValue("bad.A"), recordWithEveryValue("last.A")],
+                                removing: ["dns_record.kept.A"])
+        }
+        #expect(error?.code == "state.write")
+        #expect(error?.cause?.contains("refused by the test") == true)
+        let after = try await store.snapshot()
+        #expect(after.records == before.records)
+        #expect(after.serial == before.serial)
+        #expect(after.serials == before.serials)
+
+        try await store.put([recordWithEveryValue("first.A"), recordWithEveryValue("last.A")], removing: [])
+        let next = try await store.snapshot()
+        #expect(next.serial == before.serial + 1)
+        #expect(Set(next.records.keys) == ["dns_record.kept.A", "dns_record.first.A", "dns_record.last.A"])
+        #expect(next.records["dns_record.first.A"] == recordWithEveryValue("first.A"))
+    }
+
     @Test("a new state starts at serial 0 with a UUID lineage; writes increment the serial", arguments: StoreBackend.allCases)
     func serial(backend: StoreBackend) async throws {
         let fixture = try await StoreFixture.make(backend)
