@@ -77,7 +77,7 @@ public enum StateScope: Sendable, Hashable, Comparable, Codable, CustomStringCon
 extension Set where Element == StateScope {
     /// The distinct scopes of `scopes`. A scope equal to the one before it is skipped without hashing: resources and
     /// changes come in long runs of one site, so a 100k-resource project hashes about one scope per site.
-    public init(runs scopes: some Sequence<StateScope>) {
+    @inlinable public init(runs scopes: some Sequence<StateScope>) {
         self.init()
         var last: StateScope?
         for scope in scopes where scope != last {

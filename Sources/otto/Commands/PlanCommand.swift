@@ -33,6 +33,7 @@ struct PlanCommand: AsyncParsableCommand {
                                                                   command: "otto plan", lockTimeout: try global.lockWait())
             if let out { try PlanFile.write(plan, to: out) }
             if json { for r in ctx.resources { sources[r.address] = r.source } }
+            ProcessEnd.keep(ctx.project)
         } catch { throw fail(error) }
         if json {
             Terminal.out(try JSONLines.line(PlanDocument(plan.redacted(), sources: sources)))
