@@ -232,9 +232,15 @@ public enum Planner {
             var k = 0
             for c in chunks.indices {
                 replaceProblems += chunks[c].problems
-                for change in chunks[c].changes {
-                    if let change { changes.append(change) } else { later.append(k) }
-                    k += 1
+                // Each change is moved out of its chunk (its slot left nil), not copied and then destroyed with the
+                // chunk: for 100k changes that copy was the longest step on one thread.
+                chunks[c].changes.withUnsafeMutableBufferPointer { slots in
+                    guard let base = slots.baseAddress else { return }
+                    for i in slots.indices {
+                        if let change = (base + i).move() { changes.append(change) } else { later.append(k) }
+                        (base + i).initialize(to: nil)
+                        k += 1
+                    }
                 }
                 chunks[c] = ([], [])  // each chunk let go once moved, not all at the end
             }

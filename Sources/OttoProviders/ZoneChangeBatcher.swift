@@ -21,7 +21,7 @@ struct BatchLimits: Sendable {
 /// Coalesces concurrent rrset changes for one zone into few API calls.
 ///
 /// While a call for the zone is in flight, new changes queue up; when it completes, everything queued goes out as the
-/// next batch, within `limits` and never with two changes to one rrset. Each caller awaits its own result. A batch the
+/// next batch (while the zone is busy, after a short wait for the last batch's callers to send their next changes), within `limits` and never with two changes to one rrset. Each caller awaits its own result. A batch the
 /// API rejects as invalid (`isInvalidBatch`: it applies a batch entirely or not at all) is split in halves and sent
 /// again until the failure lands on the change(s) at fault, with the API's own message.
 actor ZoneChangeBatcher<Change: BatchableChange> {
@@ -35,10 +35,23 @@ actor ZoneChangeBatcher<Change: BatchableChange> {
     private let isInvalidBatch: @Sendable (any Error) -> Bool
     private var queue: [Pending] = []
     private var draining = false
+    /// The size of the last batch sent and when its answer came.
+    private var last: (size: Int, at: ContinuousClock.Instant)?
+    /// A batch answered this recently means the zone is busy.
+    private let busyWindow: Duration
+    /// The longest a batch waits for the changes on their way.
+    private let gatherLimit: Duration
+    /// How often a waiting batch looks at the queue.
+    static var gatherStep: Duration { .microseconds(250) }
 
     /// A batcher that sends batches with `send`.
+    /// While the zone is busy (a batch answered within `busyWindow`), a batch waits up to `gatherLimit` for the callers
+    /// of the last one to send their next changes.
     init(limits: BatchLimits, send: @escaping @Sendable ([Change]) async throws -> Void,
-         isInvalidBatch: @escaping @Sendable (any Error) -> Bool) {
+         isInvalidBatch: @escaping @Sendable (any Error) -> Bool,
+         gatherLimit: Duration = .milliseconds(5), busyWindow: Duration = .milliseconds(50)) {
+        self.gatherLimit = gatherLimit
+        self.busyWindow = busyWindow
         self.limits = BatchLimits(changes: max(1, limits.changes), records: limits.records, characters: limits.characters)
         self.send = send
         self.isInvalidBatch = isInvalidBatch
@@ -57,6 +70,7 @@ actor ZoneChangeBatcher<Change: BatchableChange> {
 
     private func drain() async {
         while !queue.isEmpty {
+            await gather()
             var batch: [Pending] = []
             var rest: [Pending] = []
             var keys = Set<String>()
@@ -76,8 +90,21 @@ actor ZoneChangeBatcher<Change: BatchableChange> {
             }
             queue = rest
             await deliver(batch[...])
+            last = (batch.count, ContinuousClock.now)
         }
         draining = false
+    }
+
+    /// While the zone is busy (a batch of several changes was answered moments ago), waits a little for its callers'
+    /// next changes before sending fewer than that batch held: otherwise the first change to come back goes out alone,
+    /// the rest in the next request, and requests alternate between one change and all the others for the whole apply.
+    /// A lone change (nothing sent lately) is not held; no batch waits longer than `gatherLimit`.
+    private func gather() async {
+        guard let last, last.size > 1, ContinuousClock.now - last.at < busyWindow else { return }
+        let deadline = ContinuousClock.now + gatherLimit
+        while queue.count < min(last.size, limits.changes) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: Self.gatherStep)
+        }
     }
 
     private func deliver(_ batch: ArraySlice<Pending>) async {
