@@ -60,14 +60,17 @@ public struct Project: Sendable {
         return project.project
     }
 
+    /// DNS records and units from which a project counts as large: its YAML's memory is given back once decoded.
+    static let largeProject = 10_000
+
     /// Warnings found while loading (errors are thrown instead).
     public var warnings: [Diagnostic] = []
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
     /// Takes `parsed` (consuming): its YAML is let go once the sites are decoded, before the project is checked and
-    /// expanded. With `givesBackMemory` (a load that consumed the only copy of the YAML), the memory it held goes back
-    /// to the system then; a rebuild from files kept for later (`otto serve`, the API) has nothing to give back.
+    /// expanded. With `givesBackMemory` (a load that consumed the only copy of the YAML) and a large project, the memory
+    /// it held goes back to the system then; a rebuild from files kept for later (the API) has nothing to give back.
     static func build(root: String, files parsed: consuming [(String, [YAMLNode])], onDisk: Bool, api: [APIItem] = [],
                       environment: String? = nil, givesBackMemory: Bool = false) -> (project: Project, error: DiagnosticsError?) {
         let reader = ConfigReader(root: root, onDisk: onDisk)
@@ -126,8 +129,11 @@ public struct Project: Sendable {
             }
         }
         files = []  // the YAML's last reader was above
-        // The YAML was freed on the threads that decoded it: give it back, not keep it in their arenas.
-        if givesBackMemory { HeapMemory.returnFreed() }
+        // The YAML was freed on the threads that decoded it: give it back, not keep it in their arenas. Only after a large
+        // project (what a small one frees is little, and `otto serve` loads its project again every pass).
+        if givesBackMemory && sites.reduce(0, { $0 + ($1.dns?.records.count ?? 0) + $1.units.count }) >= Self.largeProject {
+            HeapMemory.returnFreed()
+        }
         let apiSites = mergeAPI(api, into: &inventory, yamlSites: sites, reader: reader)
         var project = Project(root: root, sites: sites, inventory: inventory, images: images, resources: [])
         project.environment = spec

@@ -135,13 +135,17 @@ import Testing
             """, seconds: 30) { $0 != "-1" }
         let takenAfter = Double(taken) ?? -1
         #expect(takenAfter >= 0 && takenAfter <= 5, "the big site was taken \(taken) s after its holder stopped (timeout 3 s)")
-        kill(sleeper.pid, SIGCONT)
-        // Its run ends as fenced, and the site stays with its new holder's results. (Under heavy load the woken replica was
-        // once seen to take about 30 s, one query deadline, to end that run: hence the long wait.)
-        let ending = try await Self.poll(pg, db, """
+        // The new holder closed the stopped replica's run when it took the site: it ended then, as abandoned.
+        let lastRunOfSleeper = """
             SELECT coalesce((SELECT outcome FROM otto_rep.runs WHERE replica = '\(sleeperName)' AND scopes = 'site:big'
                              AND started < \(stoppedAt) ORDER BY id DESC LIMIT 1), '')
-            """, seconds: 75) { !$0.isEmpty }
+            """
+        let closed = try await pg.psql(lastRunOfSleeper, database: db)
+        #expect(closed == "abandoned", "the stopped replica's run, once its site was taken: \(closed)")
+        kill(sleeper.pid, SIGCONT)
+        // Woken, it records its run's end: fenced, and the site stays with its new holder's results. (Under heavy load the
+        // woken replica was once seen to take about 30 s, one query deadline, to end that run: hence the long wait.)
+        let ending = try await Self.poll(pg, db, lastRunOfSleeper, seconds: 75) { !$0.isEmpty && $0 != "abandoned" }
         #expect(ending == "fenced", "the stopped replica's run ended \(ending)\n\(sleeper.log.suffix(3000))")
         let fenced = try await sleeper.metric("otto_fenced_writes_total") ?? 0
         let lost = try await sleeper.metric("otto_lock_sessions_lost_total") ?? 0
@@ -224,14 +228,18 @@ import Testing
         #expect(takenAfter >= 0 && takenAfter <= 5, "the big site was taken \(taken) s after its holder was cut off (timeout 3 s)")
         // Nothing the cut-off replica sends reaches the database meanwhile; let the new holder work a little, then heal.
         try await Task.sleep(for: .seconds(2))
+        let lastRunInside = """
+            SELECT coalesce((SELECT outcome FROM otto_rep.runs WHERE replica = '\(insideName)' AND scopes = 'site:big'
+                             AND started < \(cutAt) ORDER BY id DESC LIMIT 1), '')
+            """
+        let closed = try await pg.psql(lastRunInside, database: db)
+        #expect(closed == "abandoned", "the cut-off replica's run, once its site was taken: \(closed)")
         let healedAt = try await Self.now(pg, db)
         try net.heal()
 
-        // Its run ends fenced (it lost the site, and wrote nothing after the loss); it started nothing while cut off.
-        let ending = try await Self.poll(pg, db, """
-            SELECT coalesce((SELECT outcome FROM otto_rep.runs WHERE replica = '\(insideName)' AND scopes = 'site:big'
-                             AND started < \(cutAt) ORDER BY id DESC LIMIT 1), '')
-            """, seconds: 75) { !$0.isEmpty }
+        // Its run was closed as abandoned when the other replica took the site; healed, it records the end itself: fenced
+        // (it lost the site, and wrote nothing after the loss). It started nothing while cut off.
+        let ending = try await Self.poll(pg, db, lastRunInside, seconds: 75) { !$0.isEmpty && $0 != "abandoned" }
         #expect(ending == "fenced", "the cut-off replica's run ended \(ending)\n\(inside.log.suffix(3000))")
         let startedWhileCut = try await pg.psql("""
             SELECT count(*) FROM otto_rep.runs WHERE replica = '\(insideName)' AND started > \(cutAt) AND started < \(healedAt)
