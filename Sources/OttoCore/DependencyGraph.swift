@@ -19,12 +19,7 @@ public struct DependencyGraph: Sendable {
         // repeats dropped: equal addresses are neighbours.
         var keyed = resources.indices.map { (address: resources[$0].address, at: $0) }
         keyed.sort { $0.address != $1.address ? $0.address < $1.address : $0.at < $1.at }
-        var kept = 0
-        for i in keyed.indices where kept == 0 || keyed[i].address != keyed[kept - 1].address {
-            if i != kept { keyed.swapAt(i, kept) }
-            kept += 1
-        }
-        keyed.removeLast(keyed.count - kept)
+        Self.dropRepeats(&keyed) { $0.address == $1.address }
         let nodes = keyed.map(\.address)
         let declared = keyed.map(\.at)
         keyed = []
@@ -52,12 +47,7 @@ public struct DependencyGraph: Sendable {
     public init(nodes: [ResourceAddress], edges: [(ResourceAddress, ResourceAddress, SourceLocation?)]) {
         // Sorted, then repeats dropped: equal addresses are neighbours (no set of every node first).
         var sorted = nodes.sorted()
-        var kept = 0
-        for i in sorted.indices where kept == 0 || sorted[i] != sorted[kept - 1] {
-            if i != kept { sorted.swapAt(i, kept) }
-            kept += 1
-        }
-        sorted.removeLast(sorted.count - kept)
+        Self.dropRepeats(&sorted, ==)
         var index: [ResourceAddress: Int] = [:]
         index.reserveCapacity(sorted.count)
         for (i, n) in sorted.enumerated() { index[n] = i }
@@ -74,6 +64,17 @@ public struct DependencyGraph: Sendable {
         self.index = index
         self.deps = deps
         self.dependents = dependents
+    }
+
+    /// Drops each element of sorted `items` equal (`same`) to the one kept before it, in place: the first of each run
+    /// stays.
+    private static func dropRepeats<T>(_ items: inout [T], _ same: (T, T) -> Bool) {
+        var kept = 0
+        for i in items.indices where kept == 0 || !same(items[i], items[kept - 1]) {
+            if i != kept { items.swapAt(i, kept) }
+            kept += 1
+        }
+        items.removeLast(items.count - kept)
     }
 
     /// Each node's position in `nodes`, by address.

@@ -295,21 +295,12 @@ public struct Plan: Sendable, Codable {
 
     /// How many changes of each action.
     public var counts: [Action: Int] {
-        // Counted in place, then put in a table: no hashing per change.
-        var create = 0, update = 0, replace = 0, delete = 0, noop = 0
-        for i in changes.indices {
-            switch changes[i].action {
-            case .create: create += 1
-            case .update: update += 1
-            case .replace: replace += 1
-            case .delete: delete += 1
-            case .noop: noop += 1
-            }
-        }
+        // Counted in place (an action's position among the few cases), then put in a table: no hashing per change.
+        let actions = Action.allCases
+        var n = [Int](repeating: 0, count: actions.count)
+        for i in changes.indices { n[actions.firstIndex(of: changes[i].action)!] += 1 }
         var c: [Action: Int] = [:]
-        for (action, n) in [(Action.create, create), (.update, update), (.replace, replace), (.delete, delete), (.noop, noop)] where n > 0 {
-            c[action] = n
-        }
+        for (action, count) in zip(actions, n) where count > 0 { c[action] = count }
         return c
     }
 }

@@ -208,28 +208,25 @@ struct EncodedRecord: Sendable {
         let statement = upsert.sqliteStatement
         sqlite3_reset(statement)
         sqlite3_bind_double(statement, 7, updatedAt)
-        let code = withText(address, 1, statement) {
-            withText(kind, 2, statement) {
-                withText(provider, 3, statement) {
-                    withText(providerID, 4, statement) {
-                        withText(attributes, 5, statement) {
-                            withText(dependencies, 6, statement) {
-                                withText(site, 8, statement) {
-                                    let code = sqlite3_step(statement)
-                                    sqlite3_reset(statement)
-                                    sqlite3_clear_bindings(statement)
-                                    return code
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        let texts: [(String?, CInt)] = [(address, 1), (kind, 2), (provider, 3), (providerID, 4), (attributes, 5),
+                                        (dependencies, 6), (site, 8)]
+        let code = withTexts(texts[...], statement) {
+            let code = sqlite3_step(statement)
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+            return code
         }
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
                                 sql: upsert.sql)
         }
+    }
+
+    /// `body` with each text bound (in place) to its parameter of `statement`, one after the other; a failed bind is
+    /// returned as `body`'s result code.
+    private func withTexts(_ texts: ArraySlice<(String?, CInt)>, _ statement: OpaquePointer, _ body: () -> CInt) -> CInt {
+        guard let (text, index) = texts.first else { return body() }
+        return withText(text, index, statement) { withTexts(texts.dropFirst(), statement, body) }
     }
 
     /// `body` with `text` bound (in place) to parameter `index` of `statement` (NULL for nil); a failed bind is
