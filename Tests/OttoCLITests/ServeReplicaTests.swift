@@ -154,10 +154,10 @@ import Testing
         // Stop drifting; everything converges; no run of a site overlapped another; nothing left pending.
         drifting.cancel()
         let live = replicas.filter { $0.pid != victim.pid }
-        var plan = try await p.otto("plan", "--state", state)
+        var plan = try await p.otto("plan", "--state", state, "--lock-timeout", "20s")
         for _ in 0..<40 where !plan.stdout.contains("No changes") {
             try await Task.sleep(for: .seconds(1))
-            plan = try await p.otto("plan", "--state", state)
+            plan = try await p.otto("plan", "--state", state, "--lock-timeout", "20s")
         }
         for r in live { await r.stop() }
         let schedule = try await pg.psql("""
@@ -251,10 +251,10 @@ import Testing
         #expect(lost >= 1, "the cut-off replica never noticed it lost the site")
 
         // Everything converges; no two runs of a site overlapped; nothing pending; no duplicates.
-        var plan = try await p.otto("plan", "--state", state)
+        var plan = try await p.otto("plan", "--state", state, "--lock-timeout", "20s")
         for _ in 0..<40 where !plan.stdout.contains("No changes") {
             try await Task.sleep(for: .seconds(1))
-            plan = try await p.otto("plan", "--state", state)
+            plan = try await p.otto("plan", "--state", state, "--lock-timeout", "20s")
         }
         #expect(plan.status == 0 && plan.stdout.contains("No changes"), "\(plan.stdout.suffix(3000))\n\(plan.stderr)")
         await inside.stop()
