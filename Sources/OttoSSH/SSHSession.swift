@@ -11,7 +11,7 @@ public final class SSHSession: Sendable {
     /// The host key as the server presented it, `"ssh-ed25519 AAAA..."`.
     public let hostKey: String
     private let thread: SessionThread
-    private let memos = Mutex<[String: String]>([:])
+    private let memos = Mutex<[String: any Sendable]>([:])
 
     private init(target: SSHTarget, hostKey: String, thread: SessionThread) {
         self.target = target
@@ -38,10 +38,11 @@ public final class SSHSession: Sendable {
 
     /// What a caller noted about the host on this session, by key (nil: nothing). Memos live as long as the session:
     /// a reconnect (a new session, maybe to a machine since replaced) starts without any.
-    public func memo(_ key: String) -> String? { memos.withLock { $0[key] } }
+    /// A memo of another type than `T` reads as nil.
+    public func memo<T: Sendable>(_ key: String, as type: T.Type = T.self) -> T? { memos.withLock { $0[key] as? T } }
 
     /// Notes `value` under `key` for later calls on this session (nil forgets it).
-    public func setMemo(_ key: String, _ value: String?) { memos.withLock { $0[key] = value } }
+    public func setMemo<T: Sendable>(_ key: String, _ value: T?) { memos.withLock { $0[key] = value } }
 
     /// False once the session was closed or its connection failed.
     public var isOpen: Bool { thread.isOpen }

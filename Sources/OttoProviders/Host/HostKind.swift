@@ -24,6 +24,10 @@ protocol HostKind: Sendable {
     /// The probe line when an earlier probe of this resource on the same SSH session left `memo` (see `recall`); nil:
     /// none. By default the memo is not used.
     func probe(index: Int, _ attributes: [String: Value], memo: String?) -> String
+    /// The paths on the machine whose metadata alone decides every fact this kind's probe reports (shell words,
+    /// quoted), or nil when a fact is in no file's metadata (a service's state). On a warm session these paths let the
+    /// probe skip the resource's work while they stay unchanged (`HostProbe.Gate`). By default: nil.
+    func watched(_ attributes: [String: Value]) -> [String]?
     /// After a probe: completes `facts` from `memo` where the probe found their source unchanged, and returns what to
     /// keep for the next probe on the same session (nil: nothing). A new session starts without memos.
     func recall(_ facts: inout HostProbe.Facts, _ attributes: [String: Value], memo: String?) -> String?
@@ -45,6 +49,7 @@ extension HostKind {
     func render(_ attributes: [String: Value]) -> String? { nil }
     func probe(index: Int, _ attributes: [String: Value], memo: String?) -> String { probe(index: index, attributes) }
     func recall(_ facts: inout HostProbe.Facts, _ attributes: [String: Value], memo: String?) -> String? { nil }
+    func watched(_ attributes: [String: Value]) -> [String]? { nil }
     /// Packages stay installed and services as they are: removing them from the configuration only forgets them.
     func delete(_ attributes: [String: Value], on host: HostTarget) async throws {}
     func beforeReload(on host: HostTarget) async throws {}
@@ -119,6 +124,12 @@ enum HostShared {
 
     /// The probe line for a file: its hash and `mode owner group`, or missing.
     static func probeFile(_ index: Int, _ a: [String: Value]) -> String { "f \(index) \(a.shellQuoted(F.path))" }
+
+    /// What decides a file's probe: the file (followed if a link), when its path is absolute.
+    static func watchedFile(_ a: [String: Value]) -> [String]? {
+        guard let path = a[F.path]?.stringValue, path.hasPrefix("/") else { return nil }
+        return [ShellQuote.quote(path)]
+    }
 
     /// Adds a file's hash, and its mode, owner and group where the resource names them; false when it is missing.
     static func observeFile(_ a: inout [String: Value], _ f: HostProbe.Facts) -> Bool {

@@ -28,18 +28,23 @@ enum HostProbe {
     /// The probes' output is collected in the shell (`o=$(...)`) and written once at the end: one process per fact
     /// writing its own line would reach sshd as one channel packet each, and every packet wakes the controller's session
     /// thread (in `otto serve`, 20 hosts × ~8 packets a pass). The script exits with the probes' last status, as before.
-    static func script(_ requests: [ObserveRequest], memos: [String?] = []) -> String {
+    ///
+    /// With `gate` (a warm session), the gated probes run only when the watched paths' listing is not `known`
+    /// (see `Gate`).
+    static func script(_ requests: [ObserveRequest], memos: [String?] = [], gate: Gate? = nil, known: String? = nil) -> String {
         var s = """
             p() { printf '%s\\t%s\\t%s\\n' "$1" "$2" "$3"; }
             f() { if [ -f "$2" ]; then printf '%s\\tsha\\t' "$1"; sha256sum < "$2" || echo; printf '%s\\tstat\\t' "$1"; stat -c '%a %U %G' -- "$2" || echo; else p "$1" missing 1; fi; }
             u() { systemctl show -p UnitFileState -p ActiveState -- "$2" 2>/dev/null | while IFS='=' read -r k v; do case $k in ActiveState) p "$1" active "$v";; UnitFileState) [ "$v" != generated ] || v=$(systemctl is-enabled -- "$2" 2>/dev/null); p "$1" enabled "$v";; esac; done; }
-            o=$(
-            true
 
             """
+        if let gate { s += gate.head(known: known) }
+        s += "o=$(\ntrue\n"
+        if gate != nil { s += Gate.report + "\n" }
         for (i, r) in requests.enumerated() {
             let memo = i < memos.count ? memos[i] : nil
-            s += (HostKinds.table[r.address.kind]?.probe(index: i, r.attributes, memo: memo) ?? "p \(i) missing 1") + "\n"
+            let line = HostKinds.table[r.address.kind]?.probe(index: i, r.attributes, memo: memo) ?? "p \(i) missing 1"
+            s += (gate?.gated[i] == true ? Gate.wrap(line) : line) + "\n"
         }
         s += """
             )
@@ -83,13 +88,27 @@ enum HostProbe {
     /// Lines are split on their UTF-8 bytes (newline and tab are single bytes in UTF-8 and never part of another
     /// character), not on `Character`s: `otto serve` parses every host's output on every pass.
     static func parse(_ output: String, count: Int) -> [Facts] {
+        var gate = GateAnswer()
+        return parse(output, count: count, gate: &gate)
+    }
+
+    /// Parses the script's output into facts per request index, and what it said about the gate (lines of index `-`).
+    static func parse(_ output: String, count: Int, gate: inout GateAnswer) -> [Facts] {
         var facts = [Facts](repeating: Facts(), count: count)
-        let newline = UInt8(ascii: "\n"), tab = UInt8(ascii: "\t")
+        let newline = UInt8(ascii: "\n"), tab = UInt8(ascii: "\t"), dash = UInt8(ascii: "-")
         for line in output.utf8.split(separator: newline, omittingEmptySubsequences: true) {
-            guard let tab1 = line.firstIndex(of: tab), let tab2 = line[line.index(after: tab1)...].firstIndex(of: tab),
-                  let i = Int(Substring(line[..<tab1])), i >= 0, i < count else { continue }
+            guard let tab1 = line.firstIndex(of: tab), let tab2 = line[line.index(after: tab1)...].firstIndex(of: tab) else { continue }
             let key = String(Substring(line[line.index(after: tab1)..<tab2]))
             let value = String(Substring(line[line.index(after: tab2)...]))
+            if tab1 == line.index(after: line.startIndex), line.first == dash {
+                switch key {
+                case "same": gate.same = true
+                case "gate": gate.lines = gate.lines ?? []; gate.lines?.append(value)
+                default: break
+                }
+                continue
+            }
+            guard let i = Int(Substring(line[..<tab1])), i >= 0, i < count else { continue }
             switch key {
             case "missing": facts[i].missing = true
             case "sha":

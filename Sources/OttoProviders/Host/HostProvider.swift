@@ -106,7 +106,10 @@ public final class HostProvider: Provider {
             var out: [ResourceAddress: ObservedResource] = [:]
             for (conn, list) in byHost {
                 if running >= concurrencyLimit, let found = try await group.next() { out.merge(found) { a, _ in a }; running -= 1 }
-                group.addTask { await self.probe(conn, list) }
+                // In address order: the same resources give the same script on every run (a warm session's gate
+                // remembers the probes it was made for).
+                let sorted = list.sorted { $0.address < $1.address }
+                group.addTask { await self.probe(conn, sorted) }
                 running += 1
             }
             for try await found in group { out.merge(found) { a, _ in a } }
@@ -121,18 +124,14 @@ public final class HostProvider: Provider {
             // A warm session whose connection died since the last run (sshd restarted) is replaced, and the probe run again
             // (on the new session, without the old one's memos).
             facts = try await pool.withSession(for: conn.target) { session in
-                let keys = requests.map { "host.probe \($0.address)" }
-                let memos = keys.map { session.memo($0) }
-                let script = Array(HostProbe.script(requests, memos: memos).utf8)
-                let result = try await session.exec("sh -s", stdin: script, timeout: .seconds(60))
-                guard result.status == 0 else {
-                    throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
+                // Only a session kept between runs gates its probes: a run's own sessions never probe the same paths twice.
+                try await HostProbe.run(requests, memos: session, gated: !ownsPool) { script in
+                    let result = try await session.exec("sh -s", stdin: Array(script.utf8), timeout: .seconds(60))
+                    guard result.status == 0 else {
+                        throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
+                    }
+                    return result.stdoutText
                 }
-                var facts = HostProbe.parse(result.stdoutText, count: requests.count)
-                for (i, r) in requests.enumerated() {
-                    session.setMemo(keys[i], HostKinds.table[r.address.kind]?.recall(&facts[i], r.attributes, memo: memos[i]))
-                }
-                return facts
             }
         } catch {
             // Unreachable: report what was asked, marked unreachable, so the plan says so and apply fails for it.

@@ -22,6 +22,9 @@ struct HostDirectoryKind: HostKind {
         }
     }
 
+    /// The directory: `find` lists it, so any entry added, removed or written shows in the listing.
+    func watched(_ a: [String: Value]) -> [String]? { HostShared.watchedFile(a) }
+
     func probe(index i: Int, _ a: [String: Value]) -> String {
         // One find for everything: `d MODE` per directory (the directory itself included), `f MODE NAME` per file, and
         // the files' content hashes (sha256sum's own lines: a hash or a backslash first, never a letter and a space).

@@ -24,6 +24,8 @@ struct HostHAProxyKind: HostKind {
 
     func probe(index: Int, _ a: [String: Value]) -> String { HostShared.probeFile(index, a) }
 
+    func watched(_ a: [String: Value]) -> [String]? { HostShared.watchedFile(a) }
+
     func observe(_ a: inout [String: Value], requested: [String: Value], facts: HostProbe.Facts) -> Bool {
         HostShared.observeFile(&a, facts)
     }

@@ -25,6 +25,11 @@ struct HostPackageKind: HostKind {
             + "if [ -n \"$k\" ] && [ \"$k\" = \(ShellQuote.quote(known)) ]; then p \(i) pkgsame 1; else p \(i) pkgdb \"$k\"; \(query); fi"
     }
 
+    /// dpkg's database: `status` (replaced by a rename on every write) and `updates/` (its journal).
+    func watched(_ a: [String: Value]) -> [String]? {
+        ["\"${DPKG_ADMINDIR:-/var/lib/dpkg}/status\"", "\"${DPKG_ADMINDIR:-/var/lib/dpkg}/updates\""]
+    }
+
     /// Keeps the answer when dpkg-query reported every name (a name it does not know is asked again next time).
     func recall(_ f: inout HostProbe.Facts, _ a: [String: Value], memo: String?) -> String? {
         let names = names(a)
