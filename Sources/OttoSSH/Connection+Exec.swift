@@ -92,7 +92,7 @@ extension Connection {
     }
 
     /// Reads one stream until it would block; true if anything arrived.
-    private func drain(_ channel: ChannelHandle, stderr: Bool, into output: inout [UInt8], buffer: inout [CChar],
+    func drain(_ channel: ChannelHandle, stderr: Bool, into output: inout [UInt8], buffer: inout [CChar],
                        _ program: String) throws -> Bool {
         var progressed = false
         while true {
@@ -114,7 +114,7 @@ extension Connection {
 
     /// Waits until the socket can move data in the direction libssh2 is blocked on, sending keepalives meanwhile;
     /// false when the time ran out first.
-    private func waitForSocket(milliseconds: Int, _ program: String) throws -> Bool {
+    func waitForSocket(milliseconds: Int, _ program: String) throws -> Bool {
         var next: Int32 = 0
         let rc = libssh2_keepalive_send(session.raw, &next)
         if rc != 0 && rc != LIBSSH2_ERROR_EAGAIN { throw fail(rc, code: "ssh.exec", "keepalive while \(program) runs failed") }
@@ -129,7 +129,7 @@ extension Connection {
 
     /// Gives up on a channel whose command overran or was cancelled: asks the server to close it without waiting
     /// long for the answer (the session stays usable; libssh2 frees the channel with the session at the latest).
-    private func abandon(_ channel: ChannelHandle) {
+    func abandon(_ channel: ChannelHandle) {
         libssh2_session_set_blocking(session.raw, 0)
         _ = libssh2_channel_close(channel.raw)
         channel.abandoned = true

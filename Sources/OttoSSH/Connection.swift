@@ -17,6 +17,8 @@ final class Connection {
     var sftp: SFTPHandle?
     /// Channels of commands that overran, waiting for the server to close them.
     var lingering: [ChannelHandle] = []
+    /// The resident shell's channel (`runInShell`), once opened and while it lives.
+    var residentShell: ChannelHandle?
     private var lastActivity = ContinuousClock.now
 
     /// Connects the socket, shakes hands, checks the host key (before authentication), authenticates.
@@ -69,6 +71,7 @@ final class Connection {
         libssh2_session_set_blocking(session.raw, 1)
         libssh2_session_set_timeout(session.raw, 2000)
         sftp = nil
+        residentShell = nil
         lingering = []  // abandoned channels: libssh2_session_free frees them after the server hung up
         if broken == nil {
             _ = otto_ssh2_session_disconnect(session.raw, "otto: done")

@@ -62,6 +62,22 @@ public final class SSHSession: Sendable {
         }
     }
 
+    /// Runs `script` (POSIX sh) in the session's resident shell: a `sh` kept running on the host from the first call,
+    /// each script in a subshell of it with `/dev/null` as input, one at a time. Cheaper than `exec("sh -s", ...)` for a
+    /// script run again and again on a warm session (no channel set-up, no new login shell on the host): same status
+    /// and output. With `timeout`, a script still running at the deadline fails with `ssh.timeout` and its shell is
+    /// closed; the next call starts a new one.
+    public func runInShell(_ script: String, timeout: Duration? = nil) async throws -> SSHExecResult {
+        let cancel = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await run("running a script") { connection in
+                try connection.runInShell(script, timeout: timeout, cancel: cancel)
+            }
+        } onCancel: {
+            cancel.set()
+        }
+    }
+
     /// SFTP upload to a temporary file in the same directory, then chmod/chown and an atomic rename over `path`.
     /// `mode` is the permission bits (e.g. `0o644`); `owner`/`group` are names (or numeric ids) set with chown.
     public func upload(_ data: [UInt8], to path: String, mode: UInt32, owner: String? = nil, group: String? = nil) async throws {

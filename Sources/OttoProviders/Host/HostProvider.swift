@@ -125,8 +125,10 @@ public final class HostProvider: Provider {
             // (on the new session, without the old one's memos).
             facts = try await pool.withSession(for: conn.target) { session in
                 // Only a session kept between runs gates its probes: a run's own sessions never probe the same paths twice.
-                try await HostProbe.run(requests, memos: session, gated: !ownsPool) { script in
-                    let result = try await session.exec("sh -s", stdin: Array(script.utf8), timeout: .seconds(60))
+                // A warm session runs the probe in its resident shell (one write and one answer per run).
+                try await HostProbe.run(requests, memos: session, gated: !ownsPool) { [ownsPool] script in
+                    let result = ownsPool ? try await session.exec("sh -s", stdin: Array(script.utf8), timeout: .seconds(60))
+                        : try await session.runInShell(script, timeout: .seconds(60))
                     guard result.status == 0 else {
                         throw OttoError("host.probe", "probe on \(conn.machine) exited \(result.status): \(result.stderrText)")
                     }

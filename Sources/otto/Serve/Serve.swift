@@ -130,11 +130,12 @@ struct Serve: AsyncParsableCommand {
             // A PostgreSQL state is shared with other replicas: one store for the process's whole life (its lock session),
             // sites run one at a time as they fall due, with no leader.
             let shared = store as? PostgresStateStore
-            let startup = try await ProjectContext.open(global, store: shared)
+            // Runs use the store opened here, SQLite or PostgreSQL: a pass does not open the database again.
+            let startup = try await ProjectContext.open(global, store: store)
             // One SSH session per host, kept open between scheduled runs (at most `Self.warmSessions`, least recently used
             // closed first), closed on shutdown.
             let sshSessions = SSHPool(maxSessions: Self.warmSessions)
-            let loader = ServeReconcileLoader(global: global, store: shared, sshSessions: sshSessions)
+            let loader = ServeReconcileLoader(global: global, store: store, sshSessions: sshSessions)
             // Replicas sharing a state keep the same walkers and take turns: one walks each site per interval.
             let turns = (store as? any WalkTurnStore).map {
                 SharedWalkTurns(store: $0, replica: PostgresStateStore.replica, logger: Logger(label: "otto.walks"))

@@ -14,7 +14,8 @@ import OttoState
 /// reused; a changed inventory gets new providers and the old ones are shut down).
 actor ServeReconcileLoader {
     private let global: GlobalOptions
-    /// The state every run uses, when it is kept open (a PostgreSQL state: its lock session lives as long as the store).
+    /// The state every run uses, kept open for the server's life (a PostgreSQL state's lock session lives as long as
+    /// the store; an SQLite state is not opened again every pass).
     private let store: (any StateStore)?
     private var inventory: Inventory?
     private var context: ProjectContext?
