@@ -16,9 +16,9 @@ extension Project {
     func expand(into r: ConfigReader) -> [Resource] {
         // Sites expand on every CPU at once, each with a reader of its own; their resources and what each reports join
         // in site order, as if they had been expanded one by one. Blocks: call it off the cooperative pool.
-        let project = self, root = r.root, onDisk = r.onDisk
+        let project = self, root = r.root, onDisk = r.onDisk, inputs = r.inputs
         let expanded = Blocking.map(sites + apiSites) { site -> ([Resource], [Diagnostic]) in
-            let own = ConfigReader(root: root, onDisk: onDisk)
+            let own = ConfigReader(root: root, onDisk: onDisk, inputs: inputs)
             var resources: [Resource] = []
             project.expand(site, into: &resources, reader: own)
             // Each resource belongs to its site's lock and serial, except what is shared by every site of an account.

@@ -7,9 +7,9 @@ extension Project {
         var zones: [String: (site: String, location: SourceLocation)] = [:]
         // Each site is checked on every CPU at once, with a reader of its own; what each reports joins in site order.
         let all = sites + apiSites
-        let project = self, root = r.root, onDisk = r.onDisk
+        let project = self, root = r.root, onDisk = r.onDisk, inputs = r.inputs
         let found = Blocking.map(all) { site -> [Diagnostic] in
-            let own = ConfigReader(root: root, onDisk: onDisk)
+            let own = ConfigReader(root: root, onDisk: onDisk, inputs: inputs)
             project.validate(site, into: own)
             return own.bag.all
         }

@@ -65,6 +65,10 @@ public struct Project: Sendable {
 
     /// Warnings found while loading (errors are thrown instead).
     public var warnings: [Diagnostic] = []
+    /// Every file besides the YAML that building the project read or looked for (unit files, `source:` and
+    /// `template:` files, SSH public keys, content directories, app bundles), sorted: with the YAML files' fingerprint,
+    /// what decides whether a project loaded earlier is still the one on disk.
+    public var inputs: [String] = []
 
     /// Builds a project from parsed files named `inventory/…`, `images/…` or `sites/…`; returns it with the
     /// problems found (the project is only meaningful when there are no errors).
@@ -82,9 +86,10 @@ public struct Project: Sendable {
         var pipelines: [String: PipelineSpec] = [:]
         // Site files decode on every CPU at once, each with a reader of its own; what each reports joins the
         // project's diagnostics at its file's place below, so the order is as if they had been read one by one.
+        let inputs = reader.inputs
         let decoded = Blocking.map(files) { path, documents -> (Site?, [Diagnostic])? in
             guard path.hasPrefix("sites/"), let document = documents.first else { return nil }
-            let own = ConfigReader(root: root, onDisk: onDisk)
+            let own = ConfigReader(root: root, onDisk: onDisk, inputs: inputs)
             return (own.site(document), own.bag.all)
         }
         for ((path, documents), decodedSite) in zip(files, decoded) {
@@ -145,6 +150,7 @@ public struct Project: Sendable {
         project.releasePins = releasePins(api, reader: reader)
         project.validate(into: reader)
         project.resources = project.expand(into: reader)
+        project.inputs = reader.inputs.sorted
         let all = reader.bag.all
         project.warnings = all.filter { $0.severity == .warning }
         return (project, reader.bag.hasErrors ? DiagnosticsError(all) : nil)

@@ -118,11 +118,13 @@ public struct ProjectFiles: Sendable {
         return fingerprint(list(root: root, diagnostics: &ignored).map(\.path))
     }
 
-    static func fingerprint(_ paths: [String]) -> [String] {
+    /// What a stat says of each of `paths` (size, modification and change times, inode; `missing`): any write to one
+    /// of them, or one appearing or going, changes it.
+    public static func fingerprint(_ paths: [String]) -> [String] {
         paths.map { path in
             var st = stat()
             guard stat(path, &st) == 0 else { return path + " missing" }
-            return "\(path) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ino)"
+            return "\(path) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec) \(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec) \(st.st_ino)"
         }
     }
 

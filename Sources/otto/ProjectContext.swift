@@ -31,7 +31,8 @@ struct ProjectContext: Sendable {
 
     /// Loads and validates the configuration and opens the state (or uses `store`, already open: `otto serve` keeps one
     /// for its whole life). Blocks on disk: from async code use `open`.
-    static func load(_ g: GlobalOptions, store existing: (any StateStore)? = nil) throws -> ProjectContext {
+    /// With `api`, those are the items written over HTTP (read already); without, they are read from the state.
+    static func load(_ g: GlobalOptions, store existing: (any StateStore)? = nil, api items: [APIItem]? = nil) throws -> ProjectContext {
         let root = (g.dir as NSString).standardizingPath
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
@@ -40,7 +41,7 @@ struct ProjectContext: Sendable {
         let files = ProjectFiles.read(root: root, environment: g.environment)
         let store = try existing ?? openState(g, root: root, environment: try files.selectedEnvironment())
         // Desired state written over the HTTP API (`otto serve`) is part of the project, planned like YAML.
-        let api = try (store as? any APIItemStore)?.apiItems() ?? []
+        let api = try items ?? (store as? any APIItemStore)?.apiItems() ?? []
         let project = try (consume files).load(api: api)  // its YAML is let go before the project is expanded
         ProjectWarnings.show(project.warnings)
         let resources = project.resources

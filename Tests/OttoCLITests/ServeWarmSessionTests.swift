@@ -73,4 +73,56 @@ import Testing
         #expect(await serve.wait(seconds: 60) { serve.log.contains("host key") }, "\(serve.log.suffix(3000))")
         #expect(Self.logins(server) == 2)
     }
+
+    /// A run reuses the project built for the one before while nothing it was built from changed; any change is planned
+    /// on the next run: a `source:` file rewritten in place with its size and modification time as they were, and a
+    /// YAML edit.
+    @Test func aRunSeesEveryChangeToTheFilesItsProjectWasBuiltFrom() async throws {
+        let server = try await SSHServer.start()
+        defer { server.stop() }
+        let knownHosts = server.directory + "/client_known_hosts"
+        try "[127.0.0.1]:\(server.port) \(server.hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let p = try CLIProject(inventory: """
+            providers:
+              static: { type: static, known_hosts: \(knownHosts) }
+            hosts:
+              box: { address: 127.0.0.1, port: \(server.port), user: root, key: \(server.clientKeyPath), groups: [g] }
+            """, environment: [:])
+        let motd = server.directory + "/motd", other = server.directory + "/other"
+        try p.write("files/motd", "one\n")
+        let site = """
+            site: built
+            domain: built.test
+            provider: static
+            machines:
+              g: { count: 1, provider: static }
+            files:
+              - { on: g, path: \(motd), source: files/motd, mode: "0644" }
+            """
+        try p.write("sites/built.yml", site)
+        let serve = try await ServeProcess.start(p, interval: "1s")
+        defer { serve.terminate() }
+        func runs() async -> Double { (try? await serve.metric("otto_runs_total{outcome=\"ok\"}")) ?? 0 }
+        func host(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+        #expect(await serve.wait(seconds: 60) { await runs() >= 4 }, "\(serve.log.suffix(3000))")
+        #expect(host(motd) == "one\n")
+
+        // The source rewritten in place: same size, modification time set back to the nanosecond.
+        let source = p.dir + "/files/motd"
+        var st = stat()
+        #expect(stat(source, &st) == 0)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: source))
+        try handle.write(contentsOf: Data("two\n".utf8))
+        try handle.close()
+        var times = [st.st_mtim, st.st_mtim]
+        #expect(utimensat(AT_FDCWD, source, &times, 0) == 0)
+        #expect(await serve.wait(seconds: 30) { host(motd) == "two\n" }, "\(serve.log.suffix(3000))")
+
+        // A YAML edit: one more file.
+        try p.write("sites/built.yml", site + "\n  - { on: g, path: \(other), content: \"three\\n\", mode: \"0644\" }\n")
+        #expect(await serve.wait(seconds: 30) { host(other) == "three\n" }, "\(serve.log.suffix(3000))")
+        let ran = await runs()
+        #expect(await serve.wait(seconds: 60) { await runs() >= ran + 2 }, "\(serve.log.suffix(3000))")
+        #expect(host(motd) == "two\n" && host(other) == "three\n")
+    }
 }

@@ -88,7 +88,7 @@ extension ConfigReader {
         guard onDisk else { return isArchive ? .archive(path) : .directory(path) }
         let full = path.hasPrefix("/") ? path : root + "/" + path
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir) else {
+        guard exists(full, isDirectory: &isDir) else {
             error(node.location, "bundle \(Value.string(path)) does not exist (a directory or a .tar.gz file, relative to the project root)")
             return nil
         }

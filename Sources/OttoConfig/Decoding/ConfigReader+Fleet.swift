@@ -53,7 +53,7 @@ extension ConfigReader {
                 return []
             }
             let full = rel.hasPrefix("/") ? rel : root + "/" + rel
-            guard let data = FileManager.default.contents(atPath: full), let t = String(data: data, encoding: .utf8) else {
+            guard let data = contents(full), let t = String(data: data, encoding: .utf8) else {
                 error(fileNode.location, "cannot read unit file \(Value.string(rel)) (relative to the project root, UTF-8 text)")
                 return []
             }

@@ -191,7 +191,7 @@ extension ConfigReader {
     func sshPublicKey(_ path: String, at location: SourceLocation) -> String? {
         guard onDisk else { return nil }
         let full = (path.hasPrefix("/") ? path : root + "/" + path) + ".pub"
-        guard let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) else {
+        guard let data = contents(full), let text = String(data: data, encoding: .utf8) else {
             error(location, "cannot read the public key \(Value.string(full)): ssh_key names a private key whose public half is KEY.pub (make one with `ssh-keygen -t ed25519 -f KEY`)")
             return nil
         }

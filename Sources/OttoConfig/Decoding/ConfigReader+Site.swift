@@ -111,7 +111,7 @@ extension ConfigReader {
         case (nil, let s?):
             if !onDisk { error(s.location, "source: needs a project directory on disk") } else if let rel = string(s) {
                 let full = rel.hasPrefix("/") ? rel : root + "/" + rel
-                if let data = FileManager.default.contents(atPath: full), let text = String(data: data, encoding: .utf8) { content = text } else {
+                if let data = contents(full), let text = String(data: data, encoding: .utf8) { content = text } else {
                     error(s.location, "cannot read source file \(Value.string(rel)) (relative to the project root, UTF-8 text)")
                 }
             }
@@ -147,7 +147,7 @@ extension ConfigReader {
             source = rel
             if !onDisk { error(t.location, "template: needs a project directory on disk") } else {
                 let full = rel.hasPrefix("/") ? rel : root + "/" + rel
-                if let data = FileManager.default.contents(atPath: full), let body = String(data: data, encoding: .utf8) {
+                if let data = contents(full), let body = String(data: data, encoding: .utf8) {
                     if let problem = TemplateSyntax.problem(body) {
                         error(t.location, "template \(Value.string(rel)) does not parse: \(problem)")
                     } else {
@@ -225,7 +225,7 @@ extension ConfigReader {
         if onDisk, let c = f["content"], let dir = string(c) {
             var isDir: ObjCBool = false
             let full = dir.hasPrefix("/") ? dir : self.root + "/" + dir
-            if !FileManager.default.fileExists(atPath: full, isDirectory: &isDir) || !isDir.boolValue {
+            if !exists(full, isDirectory: &isDir) || !isDir.boolValue {
                 error(c.location, "content directory \(Value.string(dir)) does not exist (relative to the project root)")
             }
         }

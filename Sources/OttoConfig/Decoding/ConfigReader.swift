@@ -1,4 +1,6 @@
+import Foundation
 import OttoCore
+import Synchronization
 
 /// Reads typed values out of YAML nodes, recording a diagnostic for every problem and carrying on.
 final class ConfigReader {
@@ -7,10 +9,25 @@ final class ConfigReader {
     let root: String
     /// False for projects loaded from in-memory files: nothing is read from or checked on disk.
     let onDisk: Bool
+    /// Every file besides the YAML that the project's build read or looked for (shared by the readers of one build).
+    let inputs: InputLog
 
-    init(root: String, onDisk: Bool = true) {
+    init(root: String, onDisk: Bool = true, inputs: InputLog = InputLog()) {
         self.root = root
         self.onDisk = onDisk
+        self.inputs = inputs
+    }
+
+    /// The bytes of the file at `full` (nil when it cannot be read), noted as an input of the project.
+    func contents(_ full: String) -> Data? {
+        inputs.note(full)
+        return FileManager.default.contents(atPath: full)
+    }
+
+    /// Whether something is at `full` (and whether it is a directory), noted as an input of the project.
+    func exists(_ full: String, isDirectory: inout ObjCBool) -> Bool {
+        inputs.note(full)
+        return FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
     }
 
     func error(_ location: SourceLocation?, _ message: String) { bag.error(location, message) }
@@ -127,4 +144,16 @@ struct Fields {
     }
     subscript(key: String) -> YAMLNode? { entry(key)?.value }
     func keyLocation(_ key: String) -> SourceLocation { entry(key)?.key.location ?? node.location }
+}
+
+/// The paths a project's build read or looked for besides its YAML files (`Project.inputs`), noted from every reader
+/// of the build, whichever thread it runs on.
+final class InputLog: Sendable {
+    private let paths = Mutex<Set<String>>([])
+
+    /// Notes `path`.
+    func note(_ path: String) { paths.withLock { _ = $0.insert(path) } }
+
+    /// The paths noted, sorted.
+    var sorted: [String] { paths.withLock { $0.sorted() } }
 }

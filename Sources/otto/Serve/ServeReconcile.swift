@@ -9,9 +9,15 @@ import OttoSSH
 import OttoServer
 import OttoState
 
-/// What `otto serve`'s scheduled runs load each time: the project read afresh (YAML and items made over HTTP), with
+/// What `otto serve`'s scheduled runs load each time: the project as it is now (YAML and items made over HTTP), with
 /// provider instances kept from run to run while the inventory stays the same (SSH sessions and HTTP connections are
 /// reused; a changed inventory gets new providers and the old ones are shut down).
+///
+/// The project is built again only when something it was built from changed: the YAML files (listed and stat'ed),
+/// the other files its build read (`Project.inputs`: unit, source and template files, SSH public keys; stat'ed), or
+/// the items written over HTTP (read and compared). A project with apps is built every time (its bundles' digests are
+/// taken while it is built). A build is reused only once it is *confirmed*: the build before it found the same
+/// fingerprints, so an input written while it was read is read again (as the warm probes' gate does on the hosts).
 actor ServeReconcileLoader {
     private let global: GlobalOptions
     /// The state every run uses, kept open for the server's life (a PostgreSQL state's lock session lives as long as
@@ -25,6 +31,42 @@ actor ServeReconcileLoader {
 
     /// The configuration the last run loaded.
     private(set) var latestProject: Project?
+    /// The last project built, with what it was built from (nil: none that may be reused).
+    private var built: Built?
+
+    /// A project built, and the fingerprints of what it was built from.
+    private struct Built: Sendable {
+        let context: ProjectContext
+        let key: Key
+        let confirmed: Bool
+
+        struct Key: Equatable, Sendable {
+            let yaml: [String]
+            let inputs: [String]
+            let api: [APIItem]
+        }
+    }
+
+    /// The project as it is now: the last one built when nothing it was built from changed since (and that build was
+    /// confirmed), else a new build. Blocks on disk and the state: runs on a dispatch thread.
+    private func load() async throws -> ProjectContext {
+        let global = self.global, store = self.store, last = built
+        let (context, fresh, reused) = try await Blocking.run { () throws -> (ProjectContext, Built?, Bool) in
+            let root = (global.dir as NSString).standardizingPath
+            let yaml = ProjectFiles.currentFingerprint(root: root)
+            let api = try (store as? any APIItemStore)?.apiItems()
+            if let last, last.confirmed, let api,
+               last.key == Built.Key(yaml: yaml, inputs: ProjectFiles.fingerprint(last.context.project.inputs), api: api) {
+                return (last.context, nil, true)
+            }
+            let context = try ProjectContext.load(global, store: store, api: api)
+            guard let api, context.project.sites.allSatisfy(\.apps.isEmpty) else { return (context, nil, false) }
+            let key = Built.Key(yaml: yaml, inputs: ProjectFiles.fingerprint(context.project.inputs), api: api)
+            return (context, Built(context: context, key: key, confirmed: last?.key == key), false)
+        }
+        if !reused { built = fresh }
+        return context
+    }
 
     init(global: GlobalOptions, store: (any StateStore)? = nil, sshSessions: SSHPool? = nil) {
         self.global = global
@@ -37,7 +79,7 @@ actor ServeReconcileLoader {
 
     /// The input of the next run.
     func input() async throws -> ReconcileInput {
-        var opened = try await ProjectContext.open(global, store: store)
+        var opened = try await load()
         opened.sshSessions = sshSessions
         let fresh = opened
         latestProject = fresh.project
