@@ -39,11 +39,7 @@ extension Connection {
         while true {
             var progressed = false
             if written < stdin.count {
-                let n = stdin.withUnsafeBufferPointer { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) {
-                        otto_ssh2_channel_write(channel.raw, $0.baseAddress! + written, min($0.count - written, 32 * 1024))
-                    }
-                }
+                let n = writeSome(channel, stdin, from: written)
                 if n > 0 { written += n; progressed = true }
                 else if n == LIBSSH2_ERROR_CHANNEL_EOF_SENT || n == LIBSSH2_ERROR_CHANNEL_CLOSED { written = stdin.count }
                 else if n != LIBSSH2_ERROR_EAGAIN { throw fail(Int32(n), code: "ssh.exec", "sending stdin to \(program) failed") }
@@ -89,6 +85,16 @@ extension Connection {
         var result = SSHExecResult(status: exitStatus(channel), stdout: stdout, stderr: stderr)
         result.socketWaits = waits
         return result
+    }
+
+    /// Writes the next piece of `input` from `offset` on (at most 32 KiB; non-blocking): libssh2's result, the bytes
+    /// written or an error code (`LIBSSH2_ERROR_EAGAIN` when the channel's window is full).
+    func writeSome(_ channel: ChannelHandle, _ input: [UInt8], from offset: Int) -> Int {
+        input.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                otto_ssh2_channel_write(channel.raw, $0.baseAddress! + offset, min($0.count - offset, 32 * 1024))
+            }
+        }
     }
 
     /// Reads one stream until it would block; true if anything arrived.

@@ -19,9 +19,8 @@ extension Connection {
         let channel = try residentShell ?? openShell()
         residentShell = channel
 
-        var nonceBytes = [UInt8](repeating: 0, count: 12)
-        for i in nonceBytes.indices { nonceBytes[i] = UInt8.random(in: 0...255) }
-        let nonce = "otto-" + nonceBytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        // What the script prints cannot end with this line by chance: 128 random bits, new for every call.
+        let nonce = "otto-" + String(UInt64.random(in: .min ... .max), radix: 16) + "-" + String(UInt64.random(in: .min ... .max), radix: 16)
         let input = Array("(\n\(script)\n) </dev/null\nprintf '\\n%s %s\\n' \(nonce) \"$?\"\n".utf8)
         let marker = Array("\n\(nonce) ".utf8)
 
@@ -42,11 +41,7 @@ extension Connection {
         while true {
             var progressed = false
             if written < input.count {
-                let n = input.withUnsafeBufferPointer { bytes in
-                    bytes.withMemoryRebound(to: CChar.self) {
-                        otto_ssh2_channel_write(channel.raw, $0.baseAddress! + written, min($0.count - written, 32 * 1024))
-                    }
-                }
+                let n = writeSome(channel, input, from: written)
                 if n > 0 { written += n; progressed = true }
                 else if n != LIBSSH2_ERROR_EAGAIN {
                     throw giveUp(fail(Int32(n), code: "ssh.exec", "sending a script to the shell on \(target.endpoint) failed"))

@@ -16,9 +16,8 @@ import Testing
         ((try? String(contentsOfFile: server.logPath, encoding: .utf8)) ?? "").components(separatedBy: "kex_exchange_identification").count - 1
     }
 
-    @Test func scheduledRunsReuseOneSessionReconnectAfterARestartAndRefuseANewHostKey() async throws {
-        let server = try await SSHServer.start(logLevel: "INFO")
-        defer { server.stop() }
+    /// A project whose inventory is `server` as host `box` of group `g` (its host key in a known_hosts file).
+    static func project(_ server: SSHServer) throws -> (CLIProject, knownHosts: String) {
         let knownHosts = server.directory + "/client_known_hosts"
         try "[127.0.0.1]:\(server.port) \(server.hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         let p = try CLIProject(inventory: """
@@ -27,6 +26,13 @@ import Testing
             hosts:
               box: { address: 127.0.0.1, port: \(server.port), user: root, key: \(server.clientKeyPath), groups: [g] }
             """, environment: [:])
+        return (p, knownHosts)
+    }
+
+    @Test func scheduledRunsReuseOneSessionReconnectAfterARestartAndRefuseANewHostKey() async throws {
+        let server = try await SSHServer.start(logLevel: "INFO")
+        defer { server.stop() }
+        let (p, knownHosts) = try Self.project(server)
         let motd = server.directory + "/motd"
         try p.write("sites/warm.yml", """
             site: warm
@@ -80,14 +86,7 @@ import Testing
     @Test func aRunSeesEveryChangeToTheFilesItsProjectWasBuiltFrom() async throws {
         let server = try await SSHServer.start()
         defer { server.stop() }
-        let knownHosts = server.directory + "/client_known_hosts"
-        try "[127.0.0.1]:\(server.port) \(server.hostKey)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
-        let p = try CLIProject(inventory: """
-            providers:
-              static: { type: static, known_hosts: \(knownHosts) }
-            hosts:
-              box: { address: 127.0.0.1, port: \(server.port), user: root, key: \(server.clientKeyPath), groups: [g] }
-            """, environment: [:])
+        let (p, _) = try Self.project(server)
         let motd = server.directory + "/motd", other = server.directory + "/other"
         try p.write("files/motd", "one\n")
         let site = """
