@@ -136,6 +136,22 @@ import Testing
         #expect(r.calls.contains("sha256sum"))
     }
 
+    /// A `find` without `-printf` (busybox's) lists nothing: nothing is gated, every probe hashes.
+    @Test func aFindThatCannotListTurnsTheGateOff() async throws {
+        let scratch = try TempDir(prefix: "otto-gate-busybox")
+        defer { scratch.cleanup() }
+        let host = try Host(scratch)
+        try "#!/bin/sh\necho 'find: unrecognized: -printf' >&2\nexit 1\n".write(toFile: host.dir + "/bin/find", atomically: true, encoding: .utf8)
+        chmod(host.dir + "/bin/find", 0o755)
+        let memos = Memos()
+        let file = Array(host.requests[1...1])
+        for _ in 0..<4 {
+            let r = try await host.probe(file, memos)
+            #expect(r.calls.contains("sha256sum"), "\(r.calls)")
+            #expect(r.facts[0].values["sha"] == HostProvider.sha256(Array("server { }\n".utf8)))
+        }
+    }
+
     /// A run's own session (the CLI) does not gate: its script lists nothing and runs every probe.
     @Test func anUngatedProbeRunsEverythingEveryTime() async throws {
         let scratch = try TempDir(prefix: "otto-gate-off")

@@ -38,7 +38,7 @@ extension HostProbe {
             memos.setMemo(keys[i], HostKinds.table[r.address.kind]?.recall(&facts[i], r.attributes, memo: kindMemos[i]))
         }
         if let gate, !same {
-            memos.setMemo(gateMemo, answer.listing.map {
+            memos.setMemo(gateMemo, answer.listing.flatMap { Gate.understood($0) ? $0 : nil }.map {
                 GateMemo(key: gate.key, listing: $0, confirmed: remembered?.listing == $0, facts: facts)
             })
         }
@@ -84,9 +84,18 @@ extension HostProbe {
             self.key = key
         }
 
+        /// The listing's first start point, always there: its line shows that `find` understood `-printf` (a
+        /// `find` that does not, such as busybox's, lists nothing, and nothing is gated).
+        static let sentinel = "/bin/sh"
+
+        /// True when `listing` came from a `find` that understood the script (its first line is the sentinel's).
+        static func understood(_ listing: String) -> Bool {
+            listing.prefix { $0 != "\n" }.hasSuffix(" " + sentinel)
+        }
+
         /// The script's first lines: the listing in `$g`, and `G=1` when it equals `known`.
         func head(known: String?) -> String {
-            var s = "g=$(find -H \(paths.joined(separator: " ")) -printf '%i %s %T@ %C@ %m %u %g %y %p\\n' 2>/dev/null)\n"
+            var s = "g=$(find -H \(Self.sentinel) \(paths.joined(separator: " ")) -printf '%i %s %T@ %C@ %m %u %g %y %p\\n' 2>/dev/null)\n"
             s += known.map { "if [ \"$g\" = \(ShellQuote.quote($0)) ]; then G=1; else G=0; fi\n" } ?? "G=0\n"
             return s
         }
