@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import OttoCore
 @testable import OttoProviders
 import OttoSSH
