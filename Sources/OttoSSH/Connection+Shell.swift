@@ -4,8 +4,9 @@ import Foundation
 extension Connection {
     /// Runs `script` in the connection's resident shell: one `sh` started on the host the first time (its channel kept
     /// open), which reads one script after another from its standard input. Each script runs in a subshell with
-    /// `/dev/null` as its input (it can neither read what follows nor leave functions or variables behind), and the
-    /// shell then prints a marker with a nonce of this call and the subshell's exit status.
+    /// `/dev/null` as its input (it can neither read what follows nor leave functions or variables behind); the shell
+    /// holds its output and writes it in one piece, ended by a marker with a nonce of this call and the subshell's exit
+    /// status. Scripts are text: a NUL byte in the output is lost.
     ///
     /// Against `exec`, this spares per call the channel's open, exec and close (three round trips) and, on the host, a
     /// new process from sshd with the login shell's start-up: one write and one answer. A script that overruns
@@ -21,7 +22,10 @@ extension Connection {
 
         // What the script prints cannot end with this line by chance: 128 random bits, new for every call.
         let nonce = "otto-" + String(UInt64.random(in: .min ... .max), radix: 16) + "-" + String(UInt64.random(in: .min ... .max), radix: 16)
-        let input = Array("(\n\(script)\n) </dev/null\nprintf '\\n%s %s\\n' \(nonce) \"$?\"\n".utf8)
+        // The output and the marker leave in one write: as two, the marker would often go as a packet of its own and
+        // wait for the acknowledgement of the first (sshd does not turn Nagle off for a session without a terminal).
+        // (So the shell holds a script's output until it ends: for text, not for binary output with NUL bytes.)
+        let input = Array("otto_out=$(\n(\n\(script)\n) </dev/null\nprintf '\\n%s %s' \(nonce) \"$?\"\n)\nprintf '%s\\n' \"$otto_out\"\nunset otto_out\n".utf8)
         let marker = Array("\n\(nonce) ".utf8)
 
         let deadline = timeout.map { ContinuousClock.now + $0 }

@@ -63,7 +63,7 @@ public final class SSHSession: Sendable {
     }
 
     /// Runs `script` (POSIX sh) in the session's resident shell: a `sh` kept running on the host from the first call,
-    /// each script in a subshell of it with `/dev/null` as input, one at a time. Cheaper than `exec("sh -s", ...)` for a
+    /// each script in a subshell of it with `/dev/null` as input, one at a time; its output (text) comes back in one piece. Cheaper than `exec("sh -s", ...)` for a
     /// script run again and again on a warm session (no channel set-up, no new login shell on the host): same status
     /// and output. With `timeout`, a script still running at the deadline fails with `ssh.timeout` and its shell is
     /// closed; the next call starts a new one.

@@ -16,7 +16,7 @@ struct SSHResidentShellTests {
                 #expect(first.status == 3)
                 #expect(first.stdoutText.hasPrefix("shell "))
                 #expect(first.stderrText == "oops\n")
-                let second = try await session.runInShell("echo \"shell $$\"; echo \"x=${x-unset}\"; pwd; command -v f || echo no-f; cat; echo end")
+                let second = try await session.runInShell("echo \"shell $$\"; echo \"x=${x-unset}${otto_out-}\"; pwd; command -v f || echo no-f; cat; echo end")
                 #expect(second.status == 0)
                 let lines = second.stdoutText.split(separator: "\n").map(String.init)
                 #expect(lines.first == first.stdoutText.split(separator: "\n").first.map(String.init), "\(lines)")
@@ -49,4 +49,25 @@ struct SSHResidentShellTests {
             }
         }
     }
+
+    /// `otto serve`'s pass, a thousand times on one pooled session: one connection, one shell on the host (the same
+    /// PID throughout), and this process's open descriptors stay where they were.
+    @Test func aThousandScriptsOnAWarmSessionLeakNothing() async throws {
+        try await withServer { server in
+            let pool = SSHPool()
+            let target = server.target()
+            let shell = try await pool.withSession(for: target) { try await $0.runInShell("echo $$") }.stdoutText
+            let before = SSHPoolTests.openDescriptors()
+            var wrong = 0
+            for i in 0..<1000 {
+                let r = try await pool.withSession(for: target) { try await $0.runInShell("echo \(i) $$") }
+                if r.status != 0 || r.stdoutText != "\(i) \(shell)" { wrong += 1 }
+            }
+            #expect(wrong == 0)
+            #expect(await pool.connects == 1)
+            #expect(SSHPoolTests.openDescriptors() <= before, "open descriptors went from \(before) to \(SSHPoolTests.openDescriptors())")
+            await pool.closeAll()
+        }
+    }
 }
+
